@@ -1,0 +1,97 @@
+//! Builds the repository's WebAssembly plugins (and the test fixture plugins) for
+//! `wasm32-wasip2`, so `cargo run` and `cargo test` need no second step.
+//!
+//! The nested cargo uses its own target directory (`target/wasm`): sharing the outer one would
+//! deadlock on cargo's build-directory lock. The finished components are copied to
+//! `target/plugins/` (the host's default plugins folder) and `target/wasm/fixtures/`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// (cargo package, output file stem, is a shipped plugin rather than a test fixture)
+const WASM_CRATES: &[(&str, &str, bool)] = &[
+    ("voiceblox-plugin-openai", "openai", true),
+    ("voiceblox-plugin-deepgram", "deepgram", true),
+    ("voiceblox-fixture-misbehave", "misbehave", false),
+    ("voiceblox-fixture-old-contract", "old-contract", false),
+];
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir.parent().expect("host/ lives inside the workspace").to_path_buf();
+    let target_root = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let wasm_target_dir = target_root.join("wasm");
+    let plugins_out = target_root.join("plugins");
+    let fixtures_out = wasm_target_dir.join("fixtures");
+
+    for watched in ["plugins", "wit", "tests/fixtures/plugins", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=VOICEBLOX_SKIP_PLUGIN_BUILD");
+    println!("cargo:rustc-env=VOICEBLOX_BUILTIN_PLUGINS_DIR={}", plugins_out.display());
+    println!("cargo:rustc-env=VOICEBLOX_FIXTURE_PLUGINS_DIR={}", fixtures_out.display());
+
+    if env::var_os("VOICEBLOX_SKIP_PLUGIN_BUILD").is_some() {
+        println!("cargo:warning=VOICEBLOX_SKIP_PLUGIN_BUILD is set: plugins were not rebuilt");
+        return;
+    }
+
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&workspace)
+        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        .arg(&wasm_target_dir);
+    for (package, _, _) in WASM_CRATES {
+        cmd.args(["-p", package]);
+    }
+    // The outer build's flags and wrappers (clippy, coverage, a host-only RUSTFLAGS) must not
+    // leak into the guest build.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET_DIR",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_MANIFEST_PATH",
+    ] {
+        cmd.env_remove(var);
+    }
+    let output = cmd.output().expect("could not run cargo to build the wasm plugins");
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
+            "\nhint: the wasm32-wasip2 target is missing; rust-toolchain.toml lists it, so `rustup show` (or `rustup target add wasm32-wasip2`) installs it."
+        } else {
+            ""
+        };
+        panic!("building the wasm plugins failed:\n{stderr}{hint}");
+    }
+
+    let built = wasm_target_dir.join(TARGET).join("release");
+    fs::create_dir_all(&plugins_out).expect("create target/plugins");
+    fs::create_dir_all(&fixtures_out).expect("create target/wasm/fixtures");
+    for (package, stem, shipped) in WASM_CRATES {
+        let artifact = built.join(format!("{}.wasm", package.replace('-', "_")));
+        let dest_dir: &Path = if *shipped { &plugins_out } else { &fixtures_out };
+        copy_if_changed(&artifact, &dest_dir.join(format!("{stem}.wasm")));
+    }
+}
+
+/// Copies only when the bytes differ, so the host's compile cache and file watchers see a stable
+/// file when nothing changed.
+fn copy_if_changed(from: &Path, to: &Path) {
+    let new = fs::read(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+    if fs::read(to).ok().as_deref() != Some(new.as_slice()) {
+        fs::write(to, &new).unwrap_or_else(|e| panic!("write {}: {e}", to.display()));
+    }
+}
