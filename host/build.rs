@@ -23,9 +23,7 @@ const TARGET: &str = "wasm32-wasip2";
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir.parent().expect("host/ lives inside the workspace").to_path_buf();
-    let target_root = env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
+    let target_root = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
     let wasm_target_dir = target_root.join("wasm");
     let plugins_out = target_root.join("plugins");
     let fixtures_out = wasm_target_dir.join("fixtures");
@@ -42,11 +40,10 @@ fn main() {
         return;
     }
 
+    ensure_wasm_target();
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&workspace)
-        .args(["build", "--release", "--target", TARGET, "--target-dir"])
-        .arg(&wasm_target_dir);
+    cmd.current_dir(&workspace).args(["build", "--release", "--target", TARGET, "--target-dir"]).arg(&wasm_target_dir);
     for (package, _, _) in WASM_CRATES {
         cmd.args(["-p", package]);
     }
@@ -84,6 +81,29 @@ fn main() {
         let artifact = built.join(format!("{}.wasm", package.replace('-', "_")));
         let dest_dir: &Path = if *shipped { &plugins_out } else { &fixtures_out };
         copy_if_changed(&artifact, &dest_dir.join(format!("{stem}.wasm")));
+    }
+}
+
+/// Installs the wasm32-wasip2 standard library when the toolchain lacks it. rust-toolchain.toml
+/// lists the target, but rustup adds it only on an explicit install (and not at all when
+/// `RUSTUP_AUTO_INSTALL=0`), so a fresh machine would fail here otherwise.
+fn ensure_wasm_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output();
+    let Ok(sysroot) = sysroot else { return };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if sysroot.join("lib/rustlib").join(TARGET).exists() {
+        return;
+    }
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Some(toolchain) = &toolchain {
+        rustup.args(["--toolchain", toolchain]);
+    }
+    match rustup.status() {
+        Ok(status) if status.success() => println!("cargo:warning=installed the {TARGET} target with rustup"),
+        _ => println!("cargo:warning=the {TARGET} target is missing and `rustup target add {TARGET}` failed"),
     }
 }
 

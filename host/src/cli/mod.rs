@@ -1,0 +1,36 @@
+//! Command-line interface: global plugin options and the subcommands.
+
+mod plugins;
+mod try_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use voiceblox_host::plugin::PluginOptions;
+
+#[derive(Parser, Debug)]
+#[command(name = "voiceblox-host", version, about = "voiceblox agent host: provider plugins and voice sessions")]
+pub struct Cli {
+    #[command(flatten)]
+    pub plugins: PluginOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect provider plugins.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+    /// Make one real streaming call to a provider through its plugin.
+    #[command(subcommand)]
+    Try(try_cmd::TryCommand),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plugins(command) => plugins::run(&cli.plugins, command),
+        Command::Try(command) => try_cmd::run(&cli.plugins, command).await,
+    }
+}

@@ -1,0 +1,243 @@
+//! HTTP for plugin streams: one pooled client (rustls, HTTP/2 where the server offers it),
+//! a resolver that applies the network policy to resolved addresses, and timeouts.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use tokio::sync::mpsc;
+
+use super::super::bindings::latest::types::{Header, HttpRequest, HttpResponse, Input, ProviderError};
+use super::super::error::StreamError;
+use super::super::policy::{NetworkPolicy, PolicyError, Target};
+use super::super::secret::Secret;
+use super::{IoEvent, status};
+
+/// Time limits of provider I/O.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    /// TCP + TLS (+ WebSocket handshake).
+    pub connect: Duration,
+    /// From sending a request to its response head.
+    pub response: Duration,
+    /// Silence allowed between two body chunks.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(10), response: Duration::from_secs(30), idle: Duration::from_secs(30) }
+    }
+}
+
+/// The shared HTTP machinery of every stream. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpIo {
+    client: reqwest::Client,
+    policy: Arc<NetworkPolicy>,
+    timeouts: Timeouts,
+}
+
+/// A request that passed the policy, with its secret filled in.
+pub struct Prepared {
+    method: reqwest::Method,
+    url: String,
+    url_for_logs: String,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Prepared {
+    pub fn url_for_logs(&self) -> &str {
+        &self.url_for_logs
+    }
+}
+
+/// Validates the plugin's request and fills in the key. Errors are contract violations.
+pub fn prepare(request: HttpRequest, target: Target, secret: Option<&Secret>) -> Result<Prepared, String> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| format!("bad HTTP method `{}`", request.method))?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for Header { name, value } in request.headers {
+        let header_name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("bad header name `{name}`"))?;
+        let mut header_value = reqwest::header::HeaderValue::from_str(&Secret::fill(secret, &value))
+            .map_err(|_| format!("bad value for header `{name}`"))?;
+        if value.contains(super::super::secret::API_KEY_PLACEHOLDER) {
+            header_value.set_sensitive(true);
+        }
+        headers.append(header_name, header_value);
+    }
+    Ok(Prepared {
+        method,
+        url: Secret::fill(secret, target.url.as_str()),
+        url_for_logs: target.url.to_string(),
+        headers,
+        body: request.body,
+    })
+}
+
+impl HttpIo {
+    pub fn new(policy: Arc<NetworkPolicy>, timeouts: Timeouts) -> Result<Self, StreamError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.idle)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .http2_adaptive_window(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(PolicyResolver { policy: policy.clone() }))
+            .user_agent(concat!("voiceblox/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| StreamError::Io(format!("building the HTTP client: {e}")))?;
+        Ok(Self { client, policy, timeouts })
+    }
+
+    pub fn policy(&self) -> &NetworkPolicy {
+        &self.policy
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// Performs one request and reports its head, body chunks and end (or failure).
+    pub(super) async fn run(
+        self,
+        id: u32,
+        request: Prepared,
+        secret: Option<Secret>,
+        provider: String,
+        events: mpsc::Sender<IoEvent>,
+    ) {
+        let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.clone(), error });
+        let send = self.client.request(request.method, &request.url).headers(request.headers).body(request.body).send();
+        let response = match tokio::time::timeout(self.timeouts.response, send).await {
+            Err(_) => {
+                let message = format!("no response within {} s", self.timeouts.response.as_secs());
+                let _ = events.send(fail(ProviderError::Timeout(message))).await;
+                return;
+            }
+            Ok(Err(error)) => {
+                let _ = events.send(transport_failure(&error, secret.as_ref(), &provider)).await;
+                return;
+            }
+            Ok(Ok(response)) => response,
+        };
+        let head = HttpResponse {
+            status: response.status().as_u16(),
+            headers: response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some(Header { name: name.to_string(), value: value.to_str().ok()?.to_string() })
+                })
+                .collect(),
+        };
+        if events.send(IoEvent::Input(Input::HttpResponse((id, head)))).await.is_err() {
+            return;
+        }
+        let mut response = response;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if events.send(IoEvent::Input(Input::HttpBody((id, chunk.to_vec())))).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    let _ = events.send(IoEvent::Input(Input::HttpEnd(id))).await;
+                    return;
+                }
+                Err(error) => {
+                    let _ = events.send(transport_failure(&error, secret.as_ref(), &provider)).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A request that failed below HTTP: a policy refusal at resolution, a timeout, a refused or
+/// dropped connection.
+fn transport_failure(error: &reqwest::Error, secret: Option<&Secret>, provider: &str) -> IoEvent {
+    if let Some(denied) = find_source::<PolicyError>(error) {
+        return IoEvent::Failed(StreamError::Denied { plugin: provider.to_string(), source: denied.clone() });
+    }
+    let detail = Secret::scrub(secret, &chain(error));
+    let error = if error.is_timeout() {
+        ProviderError::Timeout(detail)
+    } else if error.is_connect() {
+        ProviderError::Unavailable(format!("could not connect: {detail}"))
+    } else {
+        ProviderError::Unavailable(detail)
+    };
+    IoEvent::Failed(StreamError::Provider { provider: provider.to_string(), error })
+}
+
+fn find_source<'a, E: std::error::Error + 'static>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a E> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// The error and its causes on one line (reqwest's Display omits the cause).
+pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Resolves names and refuses non-public addresses the operator did not allow.
+struct PolicyResolver {
+    policy: Arc<NetworkPolicy>,
+}
+
+impl Resolve for PolicyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let vetted = policy.vet_addrs(&host, addrs)?;
+            let addrs: Addrs = Box::new(vetted.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Resolves and vets a WebSocket target (reqwest's resolver covers HTTP only).
+pub(super) async fn resolve_vetted(
+    policy: &NetworkPolicy,
+    target: &Target,
+) -> Result<Vec<SocketAddr>, StreamErrorKind> {
+    let port = target.url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), port))
+        .await
+        .map_err(|e| StreamErrorKind::Connect(format!("resolving {}: {e}", target.host)))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(StreamErrorKind::Connect(format!("{} has no addresses", target.host)));
+    }
+    if target.private_ok {
+        return Ok(addrs);
+    }
+    policy.vet_addrs(&target.host, addrs).map_err(StreamErrorKind::Denied)
+}
+
+pub(super) enum StreamErrorKind {
+    Connect(String),
+    Denied(PolicyError),
+}
+
+pub(super) use status::{from_status, retry_after_ms};

@@ -1,0 +1,321 @@
+//! The one generic driver that runs every adapter stream.
+//!
+//! A stream's plugin is a sans-I/O state machine: the driver feeds it an input, performs the
+//! actions it returns (HTTP requests, a WebSocket, timers), feeds back what the network says,
+//! and forwards the emitted events to the stream's owner. One task owns the stream's Store;
+//! dropping the [`StreamHandle`] aborts that task and with it every request and connection in
+//! flight.
+
+mod http;
+mod status;
+mod ws;
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+
+pub use http::{HttpIo, Timeouts};
+
+use super::bindings::latest::types::{Action, Event, Input, ProviderError, RateLimit, WsClose, WsMessage};
+use super::error::StreamError;
+use super::instance::GuestStream;
+use super::policy::StreamGrant;
+use super::secret::Secret;
+
+/// What the pipeline feeds a stream.
+#[derive(Debug, Clone)]
+pub enum StreamInput {
+    /// A frame of 16-bit mono PCM at the provider's STT sample rate.
+    Audio(Vec<i16>),
+    /// Text to synthesize.
+    Text(String),
+    Flush,
+    /// No more input.
+    End,
+}
+
+/// What a stream yields: events, then exactly one `Finished` or `Failed`.
+#[derive(Debug)]
+pub enum StreamOutput {
+    Event(Event),
+    Finished,
+    Failed(StreamError),
+}
+
+/// Bound on queued inputs/outputs per stream: backpressure instead of unbounded memory.
+const CHANNEL_DEPTH: usize = 64;
+
+/// The owner's side of a running stream.
+pub struct StreamHandle {
+    input: mpsc::Sender<StreamInput>,
+    output: mpsc::Receiver<StreamOutput>,
+    task: JoinHandle<()>,
+}
+
+impl StreamHandle {
+    /// Sends an input; fails only when the stream has already ended.
+    pub async fn send(&self, input: StreamInput) -> Result<(), StreamInput> {
+        self.input.send(input).await.map_err(|e| e.0)
+    }
+
+    /// A sender for inputs that can live in another task.
+    pub fn sender(&self) -> mpsc::Sender<StreamInput> {
+        self.input.clone()
+    }
+
+    /// The next output; `None` after the final `Finished`/`Failed` was taken.
+    pub async fn next(&mut self) -> Option<StreamOutput> {
+        self.output.recv().await
+    }
+}
+
+impl Drop for StreamHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Network results, reported by the I/O tasks back to the driver.
+#[derive(Debug)]
+enum IoEvent {
+    Input(Input),
+    Failed(StreamError),
+}
+
+/// Starts the driver task of an opened stream.
+pub(super) fn spawn(
+    guest: GuestStream,
+    provider: String,
+    grant: StreamGrant,
+    secret: Option<Secret>,
+    io: HttpIo,
+) -> StreamHandle {
+    let (input_tx, input_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (output_tx, output_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (io_tx, io_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let driver = Driver {
+        guest,
+        provider,
+        grant,
+        secret,
+        io,
+        output: output_tx,
+        io_tx,
+        io_rx,
+        tasks: JoinSet::new(),
+        ws: None,
+        timers: HashMap::new(),
+    };
+    let span = tracing::info_span!("stream", provider = %driver.provider, plugin = %driver.guest.plugin().name());
+    let task = tokio::spawn(tracing::Instrument::instrument(driver.run(input_rx), span));
+    StreamHandle { input: input_tx, output: output_rx, task }
+}
+
+struct Driver {
+    guest: GuestStream,
+    provider: String,
+    grant: StreamGrant,
+    secret: Option<Secret>,
+    io: HttpIo,
+    output: mpsc::Sender<StreamOutput>,
+    io_tx: mpsc::Sender<IoEvent>,
+    io_rx: mpsc::Receiver<IoEvent>,
+    /// Request and WebSocket tasks; dropped (and so aborted) with the driver.
+    tasks: JoinSet<()>,
+    ws: Option<mpsc::Sender<ws::Command>>,
+    timers: HashMap<u32, Instant>,
+}
+
+/// What to do after an action.
+enum Flow {
+    Continue,
+    Done(StreamOutput),
+}
+
+impl Driver {
+    async fn run(mut self, mut inputs: mpsc::Receiver<StreamInput>) {
+        let outcome = self.drive(&mut inputs).await;
+        if let StreamOutput::Failed(error) = &outcome {
+            tracing::warn!(%error, "stream failed");
+        }
+        // The owner may be gone already; nothing left to tell then.
+        let _ = self.output.send(outcome).await;
+    }
+
+    async fn drive(&mut self, inputs: &mut mpsc::Receiver<StreamInput>) -> StreamOutput {
+        let mut inputs_open = true;
+        let mut next = Input::Start;
+        loop {
+            let actions = match self.guest.handle(&next) {
+                Ok(actions) => actions,
+                Err(error) => return StreamOutput::Failed(error),
+            };
+            for action in actions {
+                if let Flow::Done(outcome) = self.perform(action).await {
+                    return outcome;
+                }
+            }
+            next = match self.wait(inputs, &mut inputs_open).await {
+                Ok(input) => input,
+                Err(error) => return StreamOutput::Failed(error),
+            };
+        }
+    }
+
+    /// Waits for the next input from the network, the owner or a timer.
+    async fn wait(
+        &mut self,
+        inputs: &mut mpsc::Receiver<StreamInput>,
+        inputs_open: &mut bool,
+    ) -> Result<Input, StreamError> {
+        while self.tasks.try_join_next().is_some() {}
+        let next_timer = self.timers.iter().min_by_key(|(_, at)| **at).map(|(id, at)| (*id, *at));
+        if !*inputs_open && self.tasks.is_empty() && self.io_rx.is_empty() && next_timer.is_none() && self.ws.is_none()
+        {
+            return Err(self.contract("the plugin is waiting for nothing: all input ended and no request, connection or timer is pending, but it did not finish"));
+        }
+        let timer_at = next_timer.map_or_else(Instant::now, |(_, at)| at);
+        tokio::select! {
+            biased;
+            event = self.io_rx.recv() => match event {
+                Some(IoEvent::Input(input)) => {
+                    if matches!(input, Input::WsClosed(_)) {
+                        self.ws = None;
+                    }
+                    Ok(input)
+                }
+                Some(IoEvent::Failed(error)) => Err(error),
+                None => Err(self.contract("I/O channel closed")),
+            },
+            _ = tokio::time::sleep_until(timer_at), if next_timer.is_some() => {
+                let id = next_timer.map_or(0, |(id, _)| id);
+                self.timers.remove(&id);
+                Ok(Input::Timer(id))
+            }
+            input = inputs.recv(), if *inputs_open => Ok(match input {
+                Some(StreamInput::Audio(frame)) => Input::Audio(frame),
+                Some(StreamInput::Text(text)) => Input::Text(text),
+                Some(StreamInput::Flush) => Input::Flush,
+                Some(StreamInput::End) | None => {
+                    *inputs_open = false;
+                    Input::End
+                }
+            }),
+        }
+    }
+
+    async fn perform(&mut self, action: Action) -> Flow {
+        match action {
+            Action::HttpRequest((id, request)) => {
+                let target = match self.io.policy().authorize(&self.grant, &request.url) {
+                    Ok(target) => target,
+                    Err(source) => return self.fail(self.denied(source)),
+                };
+                let prepared = match http::prepare(request, target, self.secret.as_ref()) {
+                    Ok(prepared) => prepared,
+                    Err(message) => return self.fail(self.contract(&message)),
+                };
+                tracing::debug!(id, url = %super::policy::redact_url(prepared.url_for_logs()), "http request");
+                let io = self.io.clone();
+                let tx = self.io_tx.clone();
+                let secret = self.secret.clone();
+                let provider = self.provider.clone();
+                self.tasks.spawn(async move { io.run(id, prepared, secret, provider, tx).await });
+            }
+            Action::WsConnect(connect) => {
+                if self.ws.is_some() {
+                    return self.fail(self.contract("ws-connect while a WebSocket is already open (one per stream)"));
+                }
+                let target = match self.io.policy().authorize(&self.grant, &connect.url) {
+                    Ok(target) => target,
+                    Err(source) => return self.fail(self.denied(source)),
+                };
+                let headers = connect
+                    .headers
+                    .into_iter()
+                    .map(|h| (h.name, Secret::fill(self.secret.as_ref(), &h.value)))
+                    .collect();
+                let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+                self.ws = Some(tx);
+                let io = self.io.clone();
+                let events = self.io_tx.clone();
+                let secret = self.secret.clone();
+                let provider = self.provider.clone();
+                self.tasks.spawn(async move { ws::run(io, target, headers, secret, provider, events, rx).await });
+            }
+            Action::WsSend(message) => return self.ws_command(ws::Command::Send(message)).await,
+            Action::WsClose(close) => return self.ws_command(ws::Command::Close(close)).await,
+            Action::SetTimer((id, ms)) => {
+                self.timers.insert(id, Instant::now() + std::time::Duration::from_millis(u64::from(ms)));
+            }
+            Action::Emit(event) => {
+                if self.output.send(StreamOutput::Event(event)).await.is_err() {
+                    // The owner stopped listening: nothing left to do for anyone.
+                    return Flow::Done(StreamOutput::Finished);
+                }
+            }
+            Action::Finish => return Flow::Done(StreamOutput::Finished),
+            Action::Fail(error) => {
+                let error = scrub(self.secret.as_ref(), error);
+                return Flow::Done(StreamOutput::Failed(StreamError::Provider {
+                    provider: self.provider.clone(),
+                    error,
+                }));
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn ws_command(&mut self, command: ws::Command) -> Flow {
+        let Some(ws) = &self.ws else {
+            // A close after the server already closed is harmless; a send is a plugin bug.
+            return match command {
+                ws::Command::Close(_) => Flow::Continue,
+                ws::Command::Send(_) => self.fail(self.contract("ws-send without an open WebSocket")),
+            };
+        };
+        if ws.send(command).await.is_err() {
+            self.ws = None;
+        }
+        Flow::Continue
+    }
+
+    fn fail(&self, error: StreamError) -> Flow {
+        Flow::Done(StreamOutput::Failed(error))
+    }
+
+    fn contract(&self, message: &str) -> StreamError {
+        StreamError::Contract { plugin: self.guest.plugin().name().to_string(), message: message.to_string() }
+    }
+
+    fn denied(&self, source: super::policy::PolicyError) -> StreamError {
+        StreamError::Denied { plugin: self.guest.plugin().name().to_string(), source }
+    }
+}
+
+/// Keeps the key out of errors a provider echoed it in.
+fn scrub(secret: Option<&Secret>, error: ProviderError) -> ProviderError {
+    let s = |m: String| Secret::scrub(secret, &m);
+    match error {
+        ProviderError::Unauthorized(m) => ProviderError::Unauthorized(s(m)),
+        ProviderError::RateLimited(r) => {
+            ProviderError::RateLimited(RateLimit { message: s(r.message), retry_after_ms: r.retry_after_ms })
+        }
+        ProviderError::InvalidRequest(m) => ProviderError::InvalidRequest(s(m)),
+        ProviderError::Unavailable(m) => ProviderError::Unavailable(s(m)),
+        ProviderError::Timeout(m) => ProviderError::Timeout(s(m)),
+        ProviderError::Protocol(m) => ProviderError::Protocol(s(m)),
+        ProviderError::Internal(m) => ProviderError::Internal(s(m)),
+    }
+}
+
+/// Converts between the WIT message shape and tungstenite's, both directions.
+fn ws_closed(code: u16, reason: String) -> Input {
+    Input::WsClosed(WsClose { code, reason })
+}
+
+fn ws_message_input(message: WsMessage) -> Input {
+    Input::WsMessage(message)
+}

@@ -1,0 +1,91 @@
+//! Typed errors of the plugin runtime: loading a plugin, and running one of its streams.
+
+use std::path::PathBuf;
+
+use super::bindings::latest::types::ProviderError;
+use super::policy::PolicyError;
+
+/// Why a plugin could not be loaded. Each names the file and says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    #[error("wasmtime engine: {0:#}")]
+    Engine(#[source] wasmtime::Error),
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a WebAssembly file (no `\\0asm` header)")]
+    NotWasm { path: PathBuf },
+    #[error(
+        "{path}: a core WebAssembly module, not a component; build for wasm32-wasip2 or wrap it with `wasm-tools component new`"
+    )]
+    CoreModule { path: PathBuf },
+    #[error("{path}: invalid component: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: not a voiceblox plugin: it exports no `voiceblox:plugin/meta` interface (exports: {found})")]
+    NotAPlugin { path: PathBuf, found: String },
+    #[error(
+        "{path}: built for {found}, but this host supports voiceblox:plugin@{expected}; rebuild the plugin against wit/ of this host"
+    )]
+    ContractVersion { path: PathBuf, expected: String, found: String },
+    #[error(
+        "{path}: imports {import}, which the plugin sandbox does not provide (plugins get WASI CLI basics only; do I/O through host actions)"
+    )]
+    UnsupportedImport { path: PathBuf, import: String },
+    #[error("{path}: describe() failed: {message}")]
+    Describe { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    BadDescription { path: PathBuf, message: String },
+}
+
+/// Why a stream ended without finishing. Only that stream is affected; the instance is
+/// discarded and the host carries on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The provider (or the adapter on its behalf) reported an error.
+    #[error("{provider}: {}", describe(error))]
+    Provider { provider: String, error: ProviderError },
+    #[error("unknown {kind} provider `{provider}`; loaded plugins provide: {loaded}")]
+    UnknownProvider { provider: String, kind: &'static str, loaded: String },
+    #[error("plugin {plugin} does not serve {kind} for provider `{provider}`")]
+    NotServed { plugin: String, provider: String, kind: &'static str },
+    #[error("plugin {plugin} exceeded its CPU deadline of {deadline_ms} ms in one call and was stopped")]
+    Deadline { plugin: String, deadline_ms: u128 },
+    #[error("plugin {plugin} exceeded its memory cap: {detail}")]
+    MemoryCap { plugin: String, detail: String },
+    #[error("plugin {plugin} trapped: {message}")]
+    Trap { plugin: String, message: String },
+    #[error("plugin {plugin} could not be instantiated: {message}")]
+    Instantiate { plugin: String, message: String },
+    #[error("plugin {plugin}: {source}")]
+    Denied {
+        plugin: String,
+        #[source]
+        source: PolicyError,
+    },
+    /// Host-side I/O setup failed (for example the TLS roots could not be loaded).
+    #[error("host I/O: {0}")]
+    Io(String),
+    #[error("plugin {plugin} broke the contract: {message}")]
+    Contract { plugin: String, message: String },
+}
+
+/// A provider error as people read it (the generated `Display` is the debug form).
+pub fn describe(error: &ProviderError) -> String {
+    match error {
+        ProviderError::Unauthorized(m) => format!("unauthorized: {m}"),
+        ProviderError::RateLimited(r) => match r.retry_after_ms {
+            Some(ms) => format!("rate limited (retry after {ms} ms): {}", r.message),
+            None => format!("rate limited: {}", r.message),
+        },
+        ProviderError::InvalidRequest(m) => format!("invalid request: {m}"),
+        ProviderError::Unavailable(m) => format!("unavailable: {m}"),
+        ProviderError::Timeout(m) => format!("timeout: {m}"),
+        ProviderError::Protocol(m) => format!("protocol error: {m}"),
+        ProviderError::Internal(m) => format!("adapter error: {m}"),
+    }
+}

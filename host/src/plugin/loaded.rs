@@ -1,0 +1,154 @@
+//! A loaded plugin: compiled, checked against the contract, pre-linked, described.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use wasmtime::component::InstancePre;
+
+use super::bindings::latest::{self, Exports, types};
+use super::cache::CompileCache;
+use super::contract;
+use super::engine::PluginEngine;
+use super::error::{PluginError, StreamError};
+use super::instance::PluginInstance;
+use super::policy::HostPattern;
+use super::store::{StoreState, sandboxed_store};
+
+pub use types::{Kind, PluginInfo, ProviderInfo};
+
+/// A plugin ready to instantiate. Shared by every session that uses it.
+pub struct Plugin {
+    path: PathBuf,
+    info: PluginInfo,
+    pre: InstancePre<StoreState>,
+    exports: Exports,
+    engine: PluginEngine,
+    wasm_bytes: usize,
+}
+
+impl Plugin {
+    /// Reads, checks, compiles (through the cache), links and describes the component at `path`.
+    pub fn load(engine: &PluginEngine, cache: &CompileCache, path: &Path) -> Result<Arc<Self>, PluginError> {
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.into(), source })?;
+        contract::check_header(&bytes, path)?;
+        let component = cache
+            .load(engine.engine(), &bytes)
+            .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
+        contract::check(engine.engine(), &component, path)?;
+        let pre = engine
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
+        let exports = Exports::locate(&component, &pre)
+            .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
+        let info = describe(engine, &pre, &exports, path)?;
+        let plugin = Self { path: path.into(), info, pre, exports, engine: engine.clone(), wasm_bytes: bytes.len() };
+        plugin.validate()?;
+        Ok(Arc::new(plugin))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn wasm_bytes(&self) -> usize {
+        self.wasm_bytes
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderInfo> {
+        self.info.providers.iter().find(|p| p.id == id)
+    }
+
+    /// A fresh, sandboxed instance (one per stream: a trap poisons only it).
+    pub fn instantiate(self: &Arc<Self>) -> Result<PluginInstance, StreamError> {
+        let mut store = sandboxed_store(self.engine.engine(), self.name(), self.engine.limits());
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| StreamError::Instantiate { plugin: self.name().to_string(), message: format!("{e:#}") })?;
+        Ok(PluginInstance::new(self.clone(), store, instance))
+    }
+
+    pub(super) fn exports(&self) -> &Exports {
+        &self.exports
+    }
+
+    pub(super) fn engine(&self) -> &PluginEngine {
+        &self.engine
+    }
+
+    /// Host patterns the plugin declared for `provider`.
+    pub fn declared_hosts(&self, provider: &str) -> Vec<HostPattern> {
+        self.provider(provider)
+            .map(|p| p.hosts.iter().filter_map(|h| HostPattern::parse(h).ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// What describe() says must match what the component exports.
+    fn validate(&self) -> Result<(), PluginError> {
+        let bad = |message: String| PluginError::BadDescription { path: self.path.clone(), message };
+        if self.info.name.trim().is_empty() {
+            return Err(bad("describe() returned an empty plugin name".into()));
+        }
+        if self.info.providers.is_empty() {
+            return Err(bad("describe() lists no providers".into()));
+        }
+        for (i, provider) in self.info.providers.iter().enumerate() {
+            if provider.id.trim().is_empty() {
+                return Err(bad(format!("provider #{i} has an empty id")));
+            }
+            if self.info.providers[..i].iter().any(|p| p.id == provider.id) {
+                return Err(bad(format!("provider `{}` is listed twice", provider.id)));
+            }
+            for kind in &provider.kinds {
+                let exported = match kind {
+                    Kind::Llm => self.exports.llm.is_some(),
+                    Kind::Tts => self.exports.tts.is_some(),
+                    Kind::Stt => self.exports.stt.is_some(),
+                };
+                if !exported {
+                    return Err(bad(format!(
+                        "provider `{}` claims {} but the component does not export {}",
+                        provider.id,
+                        kind_name(*kind),
+                        latest::interface_name(kind_name(*kind))
+                    )));
+                }
+            }
+            for host in &provider.hosts {
+                HostPattern::parse(host).map_err(|e| bad(format!("provider `{}`: {e}", provider.id)))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Llm => "llm",
+        Kind::Tts => "tts",
+        Kind::Stt => "stt",
+    }
+}
+
+fn describe(
+    engine: &PluginEngine,
+    pre: &InstancePre<StoreState>,
+    exports: &Exports,
+    path: &Path,
+) -> Result<PluginInfo, PluginError> {
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let fail = |e: wasmtime::Error| PluginError::Describe { path: path.into(), message: format!("{e:#}") };
+    let mut store = sandboxed_store(engine.engine(), &name, engine.limits());
+    let instance = pre.instantiate(&mut store).map_err(fail)?;
+    let meta = exports.meta.load(&mut store, &instance).map_err(fail)?;
+    meta.call_describe(&mut store).map_err(fail)
+}

@@ -1,0 +1,362 @@
+//! The network policy: the one chokepoint every plugin `http-request` and `ws-connect` passes
+//! before any I/O (DESIGN decision 3, wasmtime's `send_request` hook, Zed's capability granter).
+//!
+//! A request is allowed when its host is one the plugin *declared* in `describe()` and the
+//! operator *allowed*, or when the operator named it for this stream (a configured base URL).
+//! Resolved addresses are checked too: a name that resolves into a loopback, private,
+//! link-local or otherwise non-public range is refused unless the operator allowed that name
+//! explicitly (`--allow-host`), so a declared name cannot be pointed at internal services.
+//! Secrets are filled into the outgoing request only after it passed.
+
+use std::net::{IpAddr, SocketAddr};
+
+use url::Url;
+
+/// A host pattern: `api.openai.com`, `*.deepgram.com` (any subdomain), optionally with a port
+/// (`127.0.0.1:8080`); without a port any port matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern {
+    host: String,
+    wildcard: bool,
+    port: Option<u16>,
+}
+
+impl HostPattern {
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        let text = text.trim().to_ascii_lowercase();
+        let bad = || PolicyError::BadPattern(text.clone());
+        let (host, port) = split_host_port(&text).ok_or_else(bad)?;
+        let (host, wildcard) = match host.strip_prefix("*.") {
+            Some(rest) => (rest.to_string(), true),
+            None => (host.to_string(), false),
+        };
+        if host.is_empty() || host.contains(['/', '*', '@', ' ']) {
+            return Err(bad());
+        }
+        Ok(Self { host, wildcard, port })
+    }
+
+    fn matches(&self, host: &str, port: u16) -> bool {
+        self.port.is_none_or(|p| p == port) && self.matches_name(host)
+    }
+
+    /// Ignores the port: at resolution time the port was already checked by `authorize`.
+    fn matches_name(&self, host: &str) -> bool {
+        if self.wildcard {
+            host.strip_suffix(self.host.as_str()).is_some_and(|prefix| prefix.ends_with('.'))
+        } else {
+            host == self.host
+        }
+    }
+}
+
+impl std::fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.wildcard {
+            f.write_str("*.")?;
+        }
+        f.write_str(&self.host)?;
+        match self.port {
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `host`, `host:port`, `[v6]:port`, `v6`.
+fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return match after.strip_prefix(':') {
+            Some(port) => Some((host, Some(port.parse().ok()?))),
+            None if after.is_empty() => Some((host, None)),
+            None => None,
+        };
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Some((host, Some(port.parse().ok()?))),
+        Some(_) => Some((text, None)),
+        None => Some((text, None)),
+    }
+}
+
+/// Hosts of the providers the product names. Allowed by default for plugins that declare them,
+/// and only on public addresses.
+pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
+    "api.openai.com",
+    "*.openai.azure.com",
+    "api.deepgram.com",
+    "api.elevenlabs.io",
+    "api.cartesia.ai",
+    "api.assemblyai.com",
+    "streaming.assemblyai.com",
+    "api.anthropic.com",
+    "generativelanguage.googleapis.com",
+    "api.groq.com",
+];
+
+/// The operator's network policy. Deny by default: only what is listed here is reachable.
+#[derive(Debug, Clone)]
+pub struct NetworkPolicy {
+    /// Allowed for declaring plugins, public addresses only.
+    defaults: Vec<HostPattern>,
+    /// Named by the operator: allowed on any address.
+    operator: Vec<HostPattern>,
+}
+
+impl Default for NetworkPolicy {
+    /// The built-in provider hosts, public addresses only.
+    fn default() -> Self {
+        Self {
+            defaults: DEFAULT_ALLOWED_HOSTS.iter().filter_map(|h| HostPattern::parse(h).ok()).collect(),
+            operator: Vec::new(),
+        }
+    }
+}
+
+impl NetworkPolicy {
+    /// A policy that allows nothing at all.
+    pub fn deny_all() -> Self {
+        Self { defaults: Vec::new(), operator: Vec::new() }
+    }
+
+    /// Allows `pattern` for plugins that declare it, on any address (operator's word).
+    pub fn allow(mut self, pattern: HostPattern) -> Self {
+        self.operator.push(pattern);
+        self
+    }
+
+    pub fn allowed(&self) -> impl Iterator<Item = &HostPattern> {
+        self.operator.iter().chain(&self.defaults)
+    }
+
+    /// Checks one outgoing request of a stream. Returns the vetted target; literal IP
+    /// addresses are checked here, names again at resolution ([`Self::vet_addrs`]).
+    pub fn authorize(&self, grant: &StreamGrant, raw_url: &str) -> Result<Target, PolicyError> {
+        let url =
+            Url::parse(raw_url).map_err(|e| PolicyError::BadUrl { url: redact_url(raw_url), reason: e.to_string() })?;
+        if !matches!(url.scheme(), "http" | "https" | "ws" | "wss") {
+            return Err(PolicyError::Scheme(url.scheme().to_string()));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(PolicyError::BadUrl {
+                url: redact_url(raw_url),
+                reason: "credentials in URLs are not allowed".into(),
+            });
+        }
+        let host =
+            url.host_str().ok_or_else(|| PolicyError::BadUrl { url: redact_url(raw_url), reason: "no host".into() })?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let port = url.port_or_known_default().unwrap_or(0);
+        let named_by_operator = grant.operator_hosts.iter().any(|p| p.matches(&host, port));
+        let declared = grant.declared.iter().any(|p| p.matches(&host, port));
+        let any_address = self.operator.iter().any(|p| p.matches(&host, port));
+        let allowed = any_address || self.defaults.iter().any(|p| p.matches(&host, port));
+        if !named_by_operator && !declared {
+            return Err(PolicyError::Undeclared { host: format!("{host}:{port}") });
+        }
+        if !named_by_operator && !allowed {
+            return Err(PolicyError::NotAllowed { host: format!("{host}:{port}") });
+        }
+        let private_ok = any_address;
+        if let Ok(ip) = host.parse::<IpAddr>()
+            && !private_ok
+            && !is_public(ip)
+        {
+            return Err(PolicyError::PrivateAddress { host, addr: ip });
+        }
+        Ok(Target { url, host, private_ok })
+    }
+
+    /// Checks resolved addresses of `host`: non-public ones only where the operator allowed
+    /// the name explicitly.
+    pub fn vet_addrs(&self, host: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, PolicyError> {
+        let host = host.to_ascii_lowercase();
+        let private_ok = self.operator.iter().any(|p| p.matches_name(&host));
+        if private_ok {
+            return Ok(addrs);
+        }
+        match addrs.iter().find(|a| !is_public(a.ip())) {
+            Some(bad) => Err(PolicyError::PrivateAddress { host, addr: bad.ip() }),
+            None => Ok(addrs),
+        }
+    }
+}
+
+/// What one stream may reach, computed when it is opened.
+#[derive(Debug, Clone, Default)]
+pub struct StreamGrant {
+    /// Hosts the plugin declared in `describe()`.
+    pub declared: Vec<HostPattern>,
+    /// Hosts the operator configured for this stream (its base URL): allowed without declaring.
+    pub operator_hosts: Vec<HostPattern>,
+}
+
+/// A request that passed the policy.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: Url,
+    pub host: String,
+    /// Whether the host may resolve to a non-public address.
+    pub private_ok: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    #[error("host {host} was not declared by the plugin in describe()")]
+    Undeclared { host: String },
+    #[error("host {host} is not allowed by the operator (allow it with --allow-host or VOICEBLOX_ALLOW_HOSTS)")]
+    NotAllowed { host: String },
+    #[error(
+        "host {host} resolves to the non-public address {addr}; allow the name explicitly with --allow-host to reach it"
+    )]
+    PrivateAddress { host: String, addr: IpAddr },
+    #[error("scheme {0}:// is not allowed (http, https, ws, wss only)")]
+    Scheme(String),
+    #[error("bad URL {url}: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("bad host pattern `{0}` (expected host, host:port or *.domain)")]
+    BadPattern(String),
+}
+
+/// True for globally routable unicast addresses.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+/// The URL with its query removed, for messages and logs (keys sometimes travel there).
+pub fn redact_url(raw: &str) -> String {
+    match raw.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(p: &str) -> HostPattern {
+        HostPattern::parse(p).unwrap()
+    }
+
+    fn grant(declared: &[&str]) -> StreamGrant {
+        StreamGrant { declared: declared.iter().map(|d| pattern(d)).collect(), operator_hosts: vec![] }
+    }
+
+    #[test]
+    fn patterns_match_exact_wildcard_and_port() {
+        assert!(pattern("api.openai.com").matches("api.openai.com", 443));
+        assert!(!pattern("api.openai.com").matches("evil-api.openai.com", 443));
+        assert!(pattern("*.deepgram.com").matches("api.deepgram.com", 443));
+        assert!(!pattern("*.deepgram.com").matches("deepgram.com", 443));
+        assert!(!pattern("*.deepgram.com").matches("xdeepgram.com", 443));
+        assert!(pattern("127.0.0.1:8080").matches("127.0.0.1", 8080));
+        assert!(!pattern("127.0.0.1:8080").matches("127.0.0.1", 8081));
+        assert!(pattern("[::1]:80").matches("::1", 80));
+        assert!(HostPattern::parse("http://x").is_err());
+        assert!(HostPattern::parse("a.com:notaport").is_err());
+    }
+
+    #[test]
+    fn an_empty_policy_blocks_everything() {
+        let err = NetworkPolicy::deny_all()
+            .authorize(&grant(&["api.openai.com"]), "https://api.openai.com/v1/x")
+            .unwrap_err();
+        assert_eq!(err, PolicyError::NotAllowed { host: "api.openai.com:443".into() });
+    }
+
+    #[test]
+    fn declared_and_allowed_passes_undeclared_fails() {
+        let policy = NetworkPolicy::default();
+        assert!(policy.authorize(&grant(&["api.openai.com"]), "https://api.openai.com/v1/chat").is_ok());
+        let err = policy.authorize(&grant(&["api.openai.com"]), "https://api.deepgram.com/v1/listen").unwrap_err();
+        assert!(matches!(err, PolicyError::Undeclared { .. }), "{err}");
+        let err = policy.authorize(&grant(&["evil.example"]), "https://evil.example/").unwrap_err();
+        assert!(matches!(err, PolicyError::NotAllowed { .. }), "{err}");
+    }
+
+    #[test]
+    fn operator_base_url_counts_as_allowed_but_not_for_private_addresses() {
+        let policy = NetworkPolicy::default();
+        let mut g = grant(&[]);
+        g.operator_hosts.push(pattern("api.groq.com"));
+        assert!(policy.authorize(&g, "https://api.groq.com/openai/v1/chat/completions").is_ok());
+        g.operator_hosts.push(pattern("127.0.0.1:11434"));
+        let err = policy.authorize(&g, "http://127.0.0.1:11434/v1/chat/completions").unwrap_err();
+        assert!(matches!(err, PolicyError::PrivateAddress { .. }), "{err}");
+        let policy = policy.allow(pattern("127.0.0.1:11434"));
+        assert!(policy.authorize(&g, "http://127.0.0.1:11434/v1/chat/completions").is_ok());
+    }
+
+    #[test]
+    fn resolved_private_addresses_need_an_explicit_allow() {
+        let policy = NetworkPolicy::default();
+        let lo: SocketAddr = "127.0.0.1:443".parse().unwrap();
+        let public: SocketAddr = "104.18.6.192:443".parse().unwrap();
+        assert!(policy.vet_addrs("api.openai.com", vec![public]).is_ok());
+        assert!(matches!(
+            policy.vet_addrs("api.openai.com", vec![public, lo]),
+            Err(PolicyError::PrivateAddress { .. })
+        ));
+        let policy = policy.allow(pattern("localhost"));
+        assert!(policy.vet_addrs("localhost", vec![lo]).is_ok());
+    }
+
+    #[test]
+    fn non_public_ranges_are_recognised() {
+        for ip in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "2606:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn schemes_and_credentials_are_refused() {
+        let policy = NetworkPolicy::default();
+        let g = grant(&["api.openai.com"]);
+        assert!(matches!(policy.authorize(&g, "file:///etc/passwd"), Err(PolicyError::Scheme(_))));
+        assert!(matches!(policy.authorize(&g, "https://u:p@api.openai.com/"), Err(PolicyError::BadUrl { .. })));
+    }
+}

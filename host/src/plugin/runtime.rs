@@ -1,0 +1,155 @@
+//! The plugin runtime: what the rest of the host uses to open provider streams.
+//!
+//! It resolves a provider's key and base URL (config first, then the provider SDKs' usual
+//! environment variables, as the plugin declared them), computes the stream's network grant,
+//! instantiates the plugin and starts the stream's driver.
+
+use std::sync::Arc;
+
+use super::bindings::latest::types::{Kind, ProviderConfig};
+use super::driver::{self, HttpIo, StreamHandle, Timeouts};
+use super::error::StreamError;
+use super::instance::OpenRequest;
+use super::loaded::{Plugin, kind_name};
+use super::policy::{HostPattern, NetworkPolicy, StreamGrant};
+use super::registry::PluginRegistry;
+use super::secret::{API_KEY_PLACEHOLDER, Secret};
+
+/// How to reach one provider for one stream, as the session's configuration says.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderSettings {
+    /// Provider id (`openai`, `deepgram`, ...).
+    pub provider: String,
+    /// Model name; a `provider/` prefix is removed.
+    pub model: String,
+    /// The key; when absent the plugin's declared environment variables are read.
+    pub api_key: Option<Secret>,
+    /// Base URL override; when absent the plugin's declared environment variables are read.
+    pub base_url: Option<String>,
+    pub language: Option<String>,
+    /// Provider-specific options (a JSON object).
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Reads environment variables; swapped out in tests so they never touch the process env.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Plugins, policy and the shared I/O they use. Cheap to clone.
+#[derive(Clone)]
+pub struct PluginRuntime {
+    registry: Arc<PluginRegistry>,
+    policy: Arc<NetworkPolicy>,
+    io: HttpIo,
+    env: EnvLookup,
+}
+
+impl PluginRuntime {
+    pub fn new(registry: PluginRegistry, policy: NetworkPolicy, timeouts: Timeouts) -> Result<Self, StreamError> {
+        let policy = Arc::new(policy);
+        let io = HttpIo::new(policy.clone(), timeouts)?;
+        Ok(Self { registry: Arc::new(registry), policy, io, env: Arc::new(|name| std::env::var(name).ok()) })
+    }
+
+    /// Replaces how environment variables are read.
+    pub fn with_env(mut self, env: EnvLookup) -> Self {
+        self.env = env;
+        self
+    }
+
+    pub fn registry(&self) -> &PluginRegistry {
+        &self.registry
+    }
+
+    pub fn policy(&self) -> &NetworkPolicy {
+        &self.policy
+    }
+
+    /// The plugin serving `provider` for `kind`, or an error listing the loaded ones.
+    pub fn plugin_for(&self, provider: &str, kind: Kind) -> Result<&Arc<Plugin>, StreamError> {
+        self.registry.get(provider, kind).ok_or_else(|| StreamError::UnknownProvider {
+            provider: provider.to_string(),
+            kind: kind_name(kind),
+            loaded: self.registry.providers(kind).join(", "),
+        })
+    }
+
+    /// The key this stream would use, and where it came from (for "set X" messages).
+    pub fn resolve_key(&self, settings: &ProviderSettings, kind: Kind) -> Result<Option<Secret>, StreamError> {
+        if settings.api_key.is_some() {
+            return Ok(settings.api_key.clone());
+        }
+        let plugin = self.plugin_for(&settings.provider, kind)?;
+        let info = plugin.provider(&settings.provider);
+        Ok(info.and_then(|p| {
+            p.api_key_env.iter().find_map(|var| (self.env)(var).filter(|v| !v.is_empty())).map(Secret::new)
+        }))
+    }
+
+    /// Opens a stream and starts its driver. Dropping the handle cancels it, including every
+    /// request and connection it has in flight.
+    pub fn open(&self, settings: &ProviderSettings, request: OpenRequest) -> Result<StreamHandle, StreamError> {
+        let kind = request.kind();
+        let plugin = self.plugin_for(&settings.provider, kind)?.clone();
+        let info = plugin.provider(&settings.provider);
+        let secret = self.resolve_key(settings, kind)?;
+        let base_url = settings.base_url.clone().or_else(|| {
+            info.and_then(|p| p.base_url_env.iter().find_map(|var| (self.env)(var).filter(|v| !v.is_empty())))
+        });
+        let mut grant = StreamGrant { declared: plugin.declared_hosts(&settings.provider), operator_hosts: Vec::new() };
+        if let Some(base) = &base_url {
+            grant.operator_hosts.push(
+                base_url_host(base)
+                    .map_err(|source| StreamError::Denied { plugin: plugin.name().to_string(), source })?,
+            );
+        }
+        let config = ProviderConfig {
+            provider: settings.provider.clone(),
+            model: strip_provider_prefix(&settings.model, &settings.provider).to_string(),
+            api_key: secret.as_ref().map(|_| API_KEY_PLACEHOLDER.to_string()),
+            base_url,
+            language: settings.language.clone(),
+            options: serde_json::Value::Object(settings.options.clone()).to_string(),
+        };
+        let guest = plugin.instantiate()?.open(&config, &request)?;
+        Ok(driver::spawn(guest, settings.provider.clone(), grant, secret, self.io.clone()))
+    }
+}
+
+/// `openai/gpt-4.1-mini` → `gpt-4.1-mini` when the prefix names this provider.
+fn strip_provider_prefix<'a>(model: &'a str, provider: &str) -> &'a str {
+    model.strip_prefix(provider).and_then(|rest| rest.strip_prefix('/')).unwrap_or(model)
+}
+
+fn base_url_host(base: &str) -> Result<HostPattern, super::policy::PolicyError> {
+    let url = url::Url::parse(base)
+        .map_err(|e| super::policy::PolicyError::BadUrl { url: base.to_string(), reason: e.to_string() })?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| super::policy::PolicyError::BadUrl { url: base.to_string(), reason: "no host".into() })?;
+    let port = url.port_or_known_default();
+    let text = match (host.contains(':') && !host.starts_with('['), port) {
+        (true, Some(p)) => format!("[{host}]:{p}"),
+        (false, Some(p)) => format!("{host}:{p}"),
+        (_, None) => host.to_string(),
+    };
+    HostPattern::parse(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_prefixes_are_removed_only_for_the_same_provider() {
+        assert_eq!(strip_provider_prefix("openai/gpt-4.1-mini", "openai"), "gpt-4.1-mini");
+        assert_eq!(strip_provider_prefix("meta-llama/llama-3", "openai"), "meta-llama/llama-3");
+        assert_eq!(strip_provider_prefix("gpt-4.1", "openai"), "gpt-4.1");
+    }
+
+    #[test]
+    fn base_url_hosts_keep_their_port() {
+        assert_eq!(base_url_host("http://127.0.0.1:11434/v1").unwrap().to_string(), "127.0.0.1:11434");
+        assert_eq!(base_url_host("https://api.groq.com/openai/v1").unwrap().to_string(), "api.groq.com:443");
+        assert!(base_url_host("not a url").is_err());
+    }
+}

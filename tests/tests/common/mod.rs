@@ -1,0 +1,70 @@
+//! Shared set-up of the end-to-end tests: a runtime over the plugins built from this repo.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use voiceblox_host::plugin::{
+    CompileCache, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, StreamError, StreamHandle,
+    StreamOutput, Timeouts, default_plugins_dir, discovery::fixture_plugins_dir, types::Event,
+};
+
+/// A shared compile cache keeps repeated loads in one test binary fast.
+pub fn cache() -> CompileCache {
+    CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")))
+}
+
+pub fn engine() -> PluginEngine {
+    PluginEngine::new(SandboxLimits::default()).expect("engine")
+}
+
+/// Folder with the shipped plugins and the misbehaving fixture, copied side by side.
+pub fn plugins_with_fixtures() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for source in [default_plugins_dir(), fixture_plugins_dir()] {
+        for entry in std::fs::read_dir(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display())) {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().expect("name").to_owned();
+            if name != "old-contract.wasm" {
+                std::fs::copy(&path, dir.path().join(name)).expect("copy");
+            }
+        }
+    }
+    dir
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    fixture_plugins_dir().join(format!("{name}.wasm"))
+}
+
+/// A runtime over the shipped plugins + fixtures that may reach `allow` (fakes on loopback).
+pub fn runtime(allow: &[&str], env: &[(&str, &str)]) -> (PluginRuntime, tempfile::TempDir) {
+    let dir = plugins_with_fixtures();
+    let engine = engine();
+    let registry = PluginRegistry::load_dir(&engine, &cache(), dir.path());
+    assert!(registry.failures().is_empty(), "{:?}", registry.failures().iter().map(|f| f.to_string()).collect::<Vec<_>>());
+    let mut policy = NetworkPolicy::default();
+    for host in allow {
+        policy = policy.allow(voiceblox_host::plugin::HostPattern::parse(host).expect("pattern"));
+    }
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let runtime = PluginRuntime::new(registry, policy, Timeouts::default())
+        .expect("runtime")
+        .with_env(Arc::new(move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())));
+    (runtime, dir)
+}
+
+/// Collects a stream's events until it ends.
+pub async fn collect(stream: &mut StreamHandle) -> (Vec<Event>, Result<(), StreamError>) {
+    let mut events = Vec::new();
+    let timeout = std::time::Duration::from_secs(20);
+    loop {
+        match tokio::time::timeout(timeout, stream.next()).await.expect("stream did not end within 20 s") {
+            Some(StreamOutput::Event(event)) => events.push(event),
+            Some(StreamOutput::Finished) => return (events, Ok(())),
+            Some(StreamOutput::Failed(error)) => return (events, Err(error)),
+            None => panic!("stream closed without Finished/Failed"),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! A misbehaving plugin hurts only its own stream: loops hit the CPU deadline, allocations hit
+//! the memory cap, traps become typed errors, network requests outside the grant are refused,
+//! and other streams (of the same plugin and of others) keep working meanwhile.
+
+mod common;
+
+use voiceblox_host::plugin::types::{Event, LlmEvent};
+use voiceblox_host::plugin::{OpenRequest, PluginRuntime, PolicyError, ProviderSettings, StreamError, llm};
+
+fn request(text: &str) -> OpenRequest {
+    OpenRequest::Llm(llm::Request {
+        messages: vec![llm::Message { role: llm::Role::User, content: text.into(), tool_calls: vec![], tool_call_id: None }],
+        tools: vec![],
+        temperature: None,
+        max_tokens: None,
+        extras: "{}".into(),
+    })
+}
+
+fn mode(mode: &str) -> ProviderSettings {
+    ProviderSettings { provider: "misbehave".into(), model: mode.into(), ..Default::default() }
+}
+
+async fn run(runtime: &PluginRuntime, model: &str) -> (Vec<Event>, Result<(), StreamError>) {
+    let mut stream = runtime.open(&mode(model), request("hello")).expect("open");
+    common::collect(&mut stream).await
+}
+
+/// A well-behaved stream of the same plugin, to run beside the bad ones.
+async fn echo_works(runtime: &PluginRuntime, text: &str) {
+    let mut stream = runtime.open(&mode("echo"), request(text)).expect("open echo");
+    let (events, result) = common::collect(&mut stream).await;
+    result.expect("echo finishes");
+    assert_eq!(events[0], Event::Llm(LlmEvent::TextDelta(text.into())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_loop_hits_the_cpu_deadline_while_others_keep_working() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let looping = tokio::spawn({
+        let runtime = runtime.clone();
+        async move { run(&runtime, "loop").await }
+    });
+    echo_works(&runtime, "still here").await;
+    let (_, result) = looping.await.unwrap();
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::Deadline { deadline_ms: 100, .. }), "{err}");
+    echo_works(&runtime, "and after").await;
+}
+
+#[tokio::test]
+async fn unbounded_allocation_hits_the_memory_cap() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (_, result) = run(&runtime, "alloc").await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::MemoryCap { .. }), "{err}");
+    assert!(err.to_string().contains("cap is 67108864 bytes"), "{err}");
+    echo_works(&runtime, "fine").await;
+}
+
+#[tokio::test]
+async fn a_trap_is_a_typed_error_for_that_stream_only() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (_, result) = run(&runtime, "trap").await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::Trap { ref plugin, .. } if plugin == "misbehave"), "{err}");
+    echo_works(&runtime, "fine").await;
+}
+
+#[tokio::test]
+async fn an_undeclared_host_is_refused_before_any_io() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (_, result) = run(&runtime, "undeclared").await;
+    match result.unwrap_err() {
+        StreamError::Denied { source: PolicyError::Undeclared { host }, .. } => assert_eq!(host, "api.deepgram.com:443"),
+        other => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_declared_host_the_operator_did_not_allow_is_refused() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (_, result) = run(&runtime, "declared").await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::Denied { source: PolicyError::NotAllowed { .. }, .. }), "{err}");
+    assert!(err.to_string().contains("--allow-host"), "{err}");
+}
+
+#[tokio::test]
+async fn an_invalid_header_is_a_contract_error() {
+    let (runtime, _dir) = common::runtime(&["declared.example.com"], &[]);
+    let (_, result) = run(&runtime, "bad-header").await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::Contract { .. }), "{err}");
+    assert!(err.to_string().contains("bad header name"), "{err}");
+}
+
+#[tokio::test]
+async fn a_plugin_that_waits_for_nothing_is_ended_with_an_error_not_left_hanging() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let mut stream = runtime.open(&mode("stall"), request("x")).unwrap();
+    stream.send(voiceblox_host::plugin::StreamInput::End).await.unwrap();
+    let (_, result) = common::collect(&mut stream).await;
+    assert!(matches!(result.unwrap_err(), StreamError::Contract { .. }));
+}
+
+#[tokio::test]
+async fn a_refused_open_reports_the_providers_error() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let err = runtime.open(&mode("refuse"), request("x")).err().unwrap();
+    assert!(matches!(err, StreamError::Provider { .. }), "{err}");
+    assert!(err.to_string().contains("refuses every request"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_provider_lists_the_loaded_ones() {
+    let (runtime, _dir) = common::runtime(&[], &[]);
+    let settings = ProviderSettings { provider: "nope".into(), ..Default::default() };
+    let err = runtime.open(&settings, request("x")).err().unwrap();
+    let text = err.to_string();
+    assert!(text.contains("`nope`") && text.contains("openai") && text.contains("misbehave"), "{text}");
+}
