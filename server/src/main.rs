@@ -27,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = args.plugins.runtime().context("starting the plugin runtime")?;
+    let runtime = args.plugins.runtime().await.context("starting the plugin runtime")?;
     for failure in runtime.registry().failures() {
         tracing::warn!(%failure, "plugin refused");
     }

@@ -1,1 +1,16 @@
+//! End-to-end test support for voiceblox: faithful local fakes of the provider APIs and the
+//! audio helpers the tests feed them.
+//!
+//! The plugins never touch the network themselves; the host performs their HTTP and WebSocket
+//! I/O. End-to-end tests therefore point the host at the fakes in [`fakes`] and check both
+//! sides: what the pipeline produced, and what went over the wire (every fake records the
+//! requests it received).
+//!
+//! The fakes speak the providers' real wire formats — a real HTTP/1.1 server, `text/event-stream`
+//! bodies with chunked transfer, real WebSocket frames and close codes — so an adapter that
+//! passes against them has been exercised on the same bytes production sends. Each fake binds
+//! `127.0.0.1:0`, runs on the calling test's tokio runtime and shuts down when its handle is
+//! dropped.
 
+pub mod audio;
+pub mod fakes;

@@ -9,7 +9,12 @@ use voiceblox_host::plugin::{OpenRequest, PluginRuntime, PolicyError, ProviderSe
 
 fn request(text: &str) -> OpenRequest {
     OpenRequest::Llm(llm::Request {
-        messages: vec![llm::Message { role: llm::Role::User, content: text.into(), tool_calls: vec![], tool_call_id: None }],
+        messages: vec![llm::Message {
+            role: llm::Role::User,
+            content: text.into(),
+            tool_calls: vec![],
+            tool_call_id: None,
+        }],
         tools: vec![],
         temperature: None,
         max_tokens: None,
@@ -22,13 +27,13 @@ fn mode(mode: &str) -> ProviderSettings {
 }
 
 async fn run(runtime: &PluginRuntime, model: &str) -> (Vec<Event>, Result<(), StreamError>) {
-    let mut stream = runtime.open(&mode(model), request("hello")).expect("open");
+    let mut stream = runtime.open(&mode(model), request("hello")).await.expect("open");
     common::collect(&mut stream).await
 }
 
 /// A well-behaved stream of the same plugin, to run beside the bad ones.
 async fn echo_works(runtime: &PluginRuntime, text: &str) {
-    let mut stream = runtime.open(&mode("echo"), request(text)).expect("open echo");
+    let mut stream = runtime.open(&mode("echo"), request(text)).await.expect("open echo");
     let (events, result) = common::collect(&mut stream).await;
     result.expect("echo finishes");
     assert_eq!(events[0], Event::Llm(LlmEvent::TextDelta(text.into())));
@@ -36,7 +41,7 @@ async fn echo_works(runtime: &PluginRuntime, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_loop_hits_the_cpu_deadline_while_others_keep_working() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
     let looping = tokio::spawn({
         let runtime = runtime.clone();
         async move { run(&runtime, "loop").await }
@@ -50,7 +55,7 @@ async fn an_endless_loop_hits_the_cpu_deadline_while_others_keep_working() {
 
 #[tokio::test]
 async fn unbounded_allocation_hits_the_memory_cap() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
     let (_, result) = run(&runtime, "alloc").await;
     let err = result.unwrap_err();
     assert!(matches!(err, StreamError::MemoryCap { .. }), "{err}");
@@ -60,7 +65,7 @@ async fn unbounded_allocation_hits_the_memory_cap() {
 
 #[tokio::test]
 async fn a_trap_is_a_typed_error_for_that_stream_only() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
     let (_, result) = run(&runtime, "trap").await;
     let err = result.unwrap_err();
     assert!(matches!(err, StreamError::Trap { ref plugin, .. } if plugin == "misbehave"), "{err}");
@@ -69,17 +74,19 @@ async fn a_trap_is_a_typed_error_for_that_stream_only() {
 
 #[tokio::test]
 async fn an_undeclared_host_is_refused_before_any_io() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
     let (_, result) = run(&runtime, "undeclared").await;
     match result.unwrap_err() {
-        StreamError::Denied { source: PolicyError::Undeclared { host }, .. } => assert_eq!(host, "api.deepgram.com:443"),
+        StreamError::Denied { source: PolicyError::Undeclared { host }, .. } => {
+            assert_eq!(host, "api.deepgram.com:443")
+        }
         other => panic!("{other}"),
     }
 }
 
 #[tokio::test]
 async fn a_declared_host_the_operator_did_not_allow_is_refused() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
     let (_, result) = run(&runtime, "declared").await;
     let err = result.unwrap_err();
     assert!(matches!(err, StreamError::Denied { source: PolicyError::NotAllowed { .. }, .. }), "{err}");
@@ -88,7 +95,7 @@ async fn a_declared_host_the_operator_did_not_allow_is_refused() {
 
 #[tokio::test]
 async fn an_invalid_header_is_a_contract_error() {
-    let (runtime, _dir) = common::runtime(&["declared.example.com"], &[]);
+    let (runtime, _dir) = common::runtime(&["declared.example.com"], &[]).await;
     let (_, result) = run(&runtime, "bad-header").await;
     let err = result.unwrap_err();
     assert!(matches!(err, StreamError::Contract { .. }), "{err}");
@@ -97,8 +104,8 @@ async fn an_invalid_header_is_a_contract_error() {
 
 #[tokio::test]
 async fn a_plugin_that_waits_for_nothing_is_ended_with_an_error_not_left_hanging() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
-    let mut stream = runtime.open(&mode("stall"), request("x")).unwrap();
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
+    let mut stream = runtime.open(&mode("stall"), request("x")).await.unwrap();
     stream.send(voiceblox_host::plugin::StreamInput::End).await.unwrap();
     let (_, result) = common::collect(&mut stream).await;
     assert!(matches!(result.unwrap_err(), StreamError::Contract { .. }));
@@ -106,17 +113,17 @@ async fn a_plugin_that_waits_for_nothing_is_ended_with_an_error_not_left_hanging
 
 #[tokio::test]
 async fn a_refused_open_reports_the_providers_error() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
-    let err = runtime.open(&mode("refuse"), request("x")).err().unwrap();
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
+    let err = runtime.open(&mode("refuse"), request("x")).await.err().unwrap();
     assert!(matches!(err, StreamError::Provider { .. }), "{err}");
     assert!(err.to_string().contains("refuses every request"), "{err}");
 }
 
 #[tokio::test]
 async fn an_unknown_provider_lists_the_loaded_ones() {
-    let (runtime, _dir) = common::runtime(&[], &[]);
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
     let settings = ProviderSettings { provider: "nope".into(), ..Default::default() };
-    let err = runtime.open(&settings, request("x")).err().unwrap();
+    let err = runtime.open(&settings, request("x")).await.err().unwrap();
     let text = err.to_string();
     assert!(text.contains("`nope`") && text.contains("openai") && text.contains("misbehave"), "{text}");
 }

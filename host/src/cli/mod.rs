@@ -30,7 +30,7 @@ pub enum Command {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Plugins(command) => plugins::run(&cli.plugins, command),
+        Command::Plugins(command) => plugins::run(&cli.plugins, command).await,
         Command::Try(command) => try_cmd::run(&cli.plugins, command).await,
     }
 }

@@ -16,12 +16,12 @@ pub enum PluginsCommand {
     Check { file: PathBuf },
 }
 
-pub fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Result<ExitCode> {
     let engine = options.engine()?;
     match command {
         PluginsCommand::List => {
             let dir = options.plugins_dir();
-            let registry = options.registry(&engine);
+            let registry = options.registry(&engine).await;
             println!("plugins in {}", dir.display());
             print_table(registry.plugins());
             for failure in registry.failures() {
@@ -29,7 +29,7 @@ pub fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Result<E
             }
             Ok(if registry.failures().is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
-        PluginsCommand::Check { file } => match Plugin::load(&engine, &options.cache(), &file) {
+        PluginsCommand::Check { file } => match Plugin::load(&engine, &options.cache(), &file).await {
             Ok(plugin) => {
                 println!(
                     "ok: {} {} (contract voiceblox:plugin@{}, {} KiB)",

@@ -37,6 +37,19 @@ pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<(), 
     }
     debug_assert!(supported(meta));
     for (import, _) in ty.imports(engine) {
+        // Our own interfaces come in as imports only for their types (`use types.{...}`).
+        if import.starts_with(PACKAGE) {
+            if !supported(import) {
+                let found =
+                    format!("{PACKAGE}@{} ({import})", version_of(import).map_or("?".into(), |v| v.to_string()));
+                return Err(PluginError::ContractVersion {
+                    path: path.into(),
+                    expected: latest::VERSION.to_string(),
+                    found,
+                });
+            }
+            continue;
+        }
         if !PROVIDED_IMPORTS.iter().any(|p| import.starts_with(p)) {
             return Err(PluginError::UnsupportedImport { path: path.into(), import: import.to_string() });
         }

@@ -1,5 +1,9 @@
 //! The process-wide wasmtime engine: compilation settings, the pooling allocator, the epoch
 //! ticker behind per-call CPU deadlines, and the linker every plugin is instantiated with.
+//!
+//! Guests are called asynchronously (on fibers): WASI's synchronous bindings block on the
+//! ambient tokio runtime for stream I/O, which panics inside a tokio task the moment a plugin
+//! writes to stderr (every Rust panic message does).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,7 +49,7 @@ impl PluginEngine {
             }
         };
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(PluginError::Engine)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(PluginError::Engine)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.weak(), ticker_stop.clone());
         Ok(Self { inner: Arc::new(Inner { engine, linker, limits, pooled, ticker_stop }) })

@@ -42,7 +42,11 @@ impl PluginInstance {
     }
 
     /// Opens the stream; the adapter may refuse the request with a provider error.
-    pub fn open(mut self, config: &types::ProviderConfig, request: &OpenRequest) -> Result<GuestStream, StreamError> {
+    pub async fn open(
+        mut self,
+        config: &types::ProviderConfig,
+        request: &OpenRequest,
+    ) -> Result<GuestStream, StreamError> {
         let plugin = self.plugin.clone();
         let not_served = || StreamError::NotServed {
             plugin: plugin.name().to_string(),
@@ -56,19 +60,19 @@ impl PluginInstance {
             OpenRequest::Llm(req) => {
                 let guest = exports.llm.as_ref().ok_or_else(not_served)?.load(&mut *store, &self.instance);
                 let guest = guest.map_err(|e| fault(&plugin, store, e))?;
-                let res = guest.call_open(&mut *store, config, req).map_err(|e| fault(&plugin, store, e))?;
+                let res = guest.call_open(&mut *store, config, req).await.map_err(|e| fault(&plugin, store, e))?;
                 res.map(|r| Resource::Llm(guest, r))
             }
             OpenRequest::Tts(req) => {
                 let guest = exports.tts.as_ref().ok_or_else(not_served)?.load(&mut *store, &self.instance);
                 let guest = guest.map_err(|e| fault(&plugin, store, e))?;
-                let res = guest.call_open(&mut *store, config, req).map_err(|e| fault(&plugin, store, e))?;
+                let res = guest.call_open(&mut *store, config, req).await.map_err(|e| fault(&plugin, store, e))?;
                 res.map(|r| Resource::Tts(guest, r))
             }
             OpenRequest::Stt(req) => {
                 let guest = exports.stt.as_ref().ok_or_else(not_served)?.load(&mut *store, &self.instance);
                 let guest = guest.map_err(|e| fault(&plugin, store, e))?;
-                let res = guest.call_open(&mut *store, config, req).map_err(|e| fault(&plugin, store, e))?;
+                let res = guest.call_open(&mut *store, config, req).await.map_err(|e| fault(&plugin, store, e))?;
                 res.map(|r| Resource::Stt(guest, r))
             }
         };
@@ -97,7 +101,7 @@ impl GuestStream {
     }
 
     /// Feeds one input; returns the actions the host must perform, in order.
-    pub fn handle(&mut self, input: &types::Input) -> Result<Vec<types::Action>, StreamError> {
+    pub async fn handle(&mut self, input: &types::Input) -> Result<Vec<types::Action>, StreamError> {
         if self.poisoned {
             return Err(StreamError::Contract {
                 plugin: self.plugin.name().to_string(),
@@ -107,9 +111,9 @@ impl GuestStream {
         self.store.set_epoch_deadline(self.plugin.engine().limits().deadline_ticks());
         let store = &mut self.store;
         let result = match &self.resource {
-            Resource::Llm(guest, r) => guest.completion().call_handle(&mut *store, *r, input),
-            Resource::Tts(guest, r) => guest.synthesis().call_handle(&mut *store, *r, input),
-            Resource::Stt(guest, r) => guest.transcription().call_handle(&mut *store, *r, input),
+            Resource::Llm(guest, r) => guest.completion().call_handle(&mut *store, *r, input).await,
+            Resource::Tts(guest, r) => guest.synthesis().call_handle(&mut *store, *r, input).await,
+            Resource::Stt(guest, r) => guest.transcription().call_handle(&mut *store, *r, input).await,
         };
         result.map_err(|e| {
             self.poisoned = true;

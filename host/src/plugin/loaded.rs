@@ -28,7 +28,7 @@ pub struct Plugin {
 
 impl Plugin {
     /// Reads, checks, compiles (through the cache), links and describes the component at `path`.
-    pub fn load(engine: &PluginEngine, cache: &CompileCache, path: &Path) -> Result<Arc<Self>, PluginError> {
+    pub async fn load(engine: &PluginEngine, cache: &CompileCache, path: &Path) -> Result<Arc<Self>, PluginError> {
         let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.into(), source })?;
         contract::check_header(&bytes, path)?;
         let component = cache
@@ -41,7 +41,7 @@ impl Plugin {
             .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
         let exports = Exports::locate(&component, &pre)
             .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
-        let info = describe(engine, &pre, &exports, path)?;
+        let info = describe(engine, &pre, &exports, path).await?;
         let plugin = Self { path: path.into(), info, pre, exports, engine: engine.clone(), wasm_bytes: bytes.len() };
         plugin.validate()?;
         Ok(Arc::new(plugin))
@@ -68,11 +68,12 @@ impl Plugin {
     }
 
     /// A fresh, sandboxed instance (one per stream: a trap poisons only it).
-    pub fn instantiate(self: &Arc<Self>) -> Result<PluginInstance, StreamError> {
+    pub async fn instantiate(self: &Arc<Self>) -> Result<PluginInstance, StreamError> {
         let mut store = sandboxed_store(self.engine.engine(), self.name(), self.engine.limits());
         let instance = self
             .pre
-            .instantiate(&mut store)
+            .instantiate_async(&mut store)
+            .await
             .map_err(|e| StreamError::Instantiate { plugin: self.name().to_string(), message: format!("{e:#}") })?;
         Ok(PluginInstance::new(self.clone(), store, instance))
     }
@@ -139,7 +140,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-fn describe(
+async fn describe(
     engine: &PluginEngine,
     pre: &InstancePre<StoreState>,
     exports: &Exports,
@@ -148,7 +149,7 @@ fn describe(
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let fail = |e: wasmtime::Error| PluginError::Describe { path: path.into(), message: format!("{e:#}") };
     let mut store = sandboxed_store(engine.engine(), &name, engine.limits());
-    let instance = pre.instantiate(&mut store).map_err(fail)?;
+    let instance = pre.instantiate_async(&mut store).await.map_err(fail)?;
     let meta = exports.meta.load(&mut store, &instance).map_err(fail)?;
-    meta.call_describe(&mut store).map_err(fail)
+    meta.call_describe(&mut store).await.map_err(fail)
 }

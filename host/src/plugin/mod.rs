@@ -16,14 +16,14 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use voiceblox_host::plugin::*;
 //! let engine = PluginEngine::new(SandboxLimits::default())?;
-//! let registry = PluginRegistry::load_dir(&engine, &CompileCache::new(None), &default_plugins_dir());
+//! let registry = PluginRegistry::load_dir(&engine, &CompileCache::new(None), &default_plugins_dir()).await;
 //! let runtime = PluginRuntime::new(registry, NetworkPolicy::default(), Timeouts::default())?;
 //! let settings = ProviderSettings { provider: "openai".into(), model: "gpt-4.1-mini".into(), ..Default::default() };
 //! let request = OpenRequest::Llm(llm::Request {
 //!     messages: vec![llm::Message { role: llm::Role::User, content: "Hi".into(), tool_calls: vec![], tool_call_id: None }],
 //!     tools: vec![], temperature: None, max_tokens: None, extras: "{}".into(),
 //! });
-//! let mut stream = runtime.open(&settings, request)?;
+//! let mut stream = runtime.open(&settings, request).await?;
 //! while let Some(output) = stream.next().await {
 //!     println!("{output:?}");
 //! }

@@ -108,14 +108,14 @@ impl PluginOptions {
         Ok(policy)
     }
 
-    pub fn registry(&self, engine: &PluginEngine) -> PluginRegistry {
-        PluginRegistry::load_dir(engine, &self.cache(), &self.plugins_dir())
+    pub async fn registry(&self, engine: &PluginEngine) -> PluginRegistry {
+        PluginRegistry::load_dir(engine, &self.cache(), &self.plugins_dir()).await
     }
 
     /// Engine, registry and policy. Refused plugins are in `registry().failures()`.
-    pub fn runtime(&self) -> Result<PluginRuntime, OptionsError> {
+    pub async fn runtime(&self) -> Result<PluginRuntime, OptionsError> {
         let engine = self.engine()?;
-        let registry = self.registry(&engine);
+        let registry = self.registry(&engine).await;
         Ok(PluginRuntime::new(registry, self.policy()?, Timeouts::default())?)
     }
 }

@@ -22,7 +22,7 @@ impl PluginRegistry {
     /// Loads every `*.wasm` in `dir`. A bad file is recorded in [`Self::failures`] and skipped;
     /// it never stops the others from loading. When two plugins serve the same provider and
     /// kind, the first by file name wins and the other is reported.
-    pub fn load_dir(engine: &PluginEngine, cache: &CompileCache, dir: &Path) -> Self {
+    pub async fn load_dir(engine: &PluginEngine, cache: &CompileCache, dir: &Path) -> Self {
         let mut registry = Self::default();
         let files = match discovery::wasm_files(dir) {
             Ok(files) => files,
@@ -32,7 +32,7 @@ impl PluginRegistry {
             }
         };
         for path in files {
-            match Plugin::load(engine, cache, &path) {
+            match Plugin::load(engine, cache, &path).await {
                 Ok(plugin) => registry.add(plugin),
                 Err(error) => {
                     tracing::warn!(%error, "plugin refused");

@@ -87,7 +87,7 @@ impl PluginRuntime {
 
     /// Opens a stream and starts its driver. Dropping the handle cancels it, including every
     /// request and connection it has in flight.
-    pub fn open(&self, settings: &ProviderSettings, request: OpenRequest) -> Result<StreamHandle, StreamError> {
+    pub async fn open(&self, settings: &ProviderSettings, request: OpenRequest) -> Result<StreamHandle, StreamError> {
         let kind = request.kind();
         let plugin = self.plugin_for(&settings.provider, kind)?.clone();
         let info = plugin.provider(&settings.provider);
@@ -110,7 +110,7 @@ impl PluginRuntime {
             language: settings.language.clone(),
             options: serde_json::Value::Object(settings.options.clone()).to_string(),
         };
-        let guest = plugin.instantiate()?.open(&config, &request)?;
+        let guest = plugin.instantiate().await?.open(&config, &request).await?;
         Ok(driver::spawn(guest, settings.provider.clone(), grant, secret, self.io.clone()))
     }
 }

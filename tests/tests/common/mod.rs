@@ -39,11 +39,15 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 /// A runtime over the shipped plugins + fixtures that may reach `allow` (fakes on loopback).
-pub fn runtime(allow: &[&str], env: &[(&str, &str)]) -> (PluginRuntime, tempfile::TempDir) {
+pub async fn runtime(allow: &[&str], env: &[(&str, &str)]) -> (PluginRuntime, tempfile::TempDir) {
     let dir = plugins_with_fixtures();
     let engine = engine();
-    let registry = PluginRegistry::load_dir(&engine, &cache(), dir.path());
-    assert!(registry.failures().is_empty(), "{:?}", registry.failures().iter().map(|f| f.to_string()).collect::<Vec<_>>());
+    let registry = PluginRegistry::load_dir(&engine, &cache(), dir.path()).await;
+    assert!(
+        registry.failures().is_empty(),
+        "{:?}",
+        registry.failures().iter().map(|f| f.to_string()).collect::<Vec<_>>()
+    );
     let mut policy = NetworkPolicy::default();
     for host in allow {
         policy = policy.allow(voiceblox_host::plugin::HostPattern::parse(host).expect("pattern"));

@@ -40,7 +40,7 @@ pub async fn run(runtime: &PluginRuntime, args: LlmArgs) -> anyhow::Result<ExitC
     };
     let started = Instant::now();
     progress(started, &format!("{} {}: waiting for the first token…", settings.provider, settings.model));
-    let mut stream = runtime.open(&settings, OpenRequest::Llm(request))?;
+    let mut stream = runtime.open(&settings, OpenRequest::Llm(request)).await?;
     let mut first_token = None;
     let mut stdout = std::io::stdout();
     let result = drain(&mut stream, |event| match event {

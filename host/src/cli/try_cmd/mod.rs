@@ -73,7 +73,7 @@ impl ProviderArgs {
 }
 
 pub async fn run(options: &PluginOptions, command: TryCommand) -> anyhow::Result<ExitCode> {
-    let runtime = options.runtime()?;
+    let runtime = options.runtime().await?;
     for failure in runtime.registry().failures() {
         eprintln!("warning: {failure}");
     }

@@ -47,7 +47,7 @@ pub async fn run(runtime: &PluginRuntime, args: SttArgs) -> anyhow::Result<ExitC
             samples.len() as f64 / f64::from(rate)
         ),
     );
-    let mut stream = runtime.open(&settings, OpenRequest::Stt(request))?;
+    let mut stream = runtime.open(&settings, OpenRequest::Stt(request)).await?;
     let sender = stream.sender();
     let frame = (rate * FRAME_MS / 1000) as usize;
     let realtime = args.realtime;

@@ -35,7 +35,7 @@ pub async fn run(runtime: &PluginRuntime, args: TtsArgs) -> anyhow::Result<ExitC
         started,
         &format!("{} {}: synthesizing {} characters…", settings.provider, settings.model, args.text.len()),
     );
-    let mut stream = runtime.open(&settings, OpenRequest::Tts(request))?;
+    let mut stream = runtime.open(&settings, OpenRequest::Tts(request)).await?;
     for input in [StreamInput::Text(args.text), StreamInput::Flush, StreamInput::End] {
         // A send fails only if the stream already ended; drain() reports why.
         if stream.send(input).await.is_err() {

@@ -12,6 +12,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "full-plugin",
     additional_derives: [PartialEq],
+    exports: { default: async },
 });
 
 pub use exports::voiceblox::plugin::{llm, meta, stt, tts};

@@ -148,7 +148,7 @@ impl Driver {
         let mut inputs_open = true;
         let mut next = Input::Start;
         loop {
-            let actions = match self.guest.handle(&next) {
+            let actions = match self.guest.handle(&next).await {
                 Ok(actions) => actions,
                 Err(error) => return StreamOutput::Failed(error),
             };

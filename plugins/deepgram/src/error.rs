@@ -1,0 +1,148 @@
+//! Mapping Deepgram failures onto the contract's typed `provider-error`: REST error bodies,
+//! WebSocket close frames and error messages sent on the socket.
+
+use serde_json::Value;
+use voiceblox_plugin_kit::error_body::{HttpFailure, json_message, truncate};
+use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
+
+use crate::PROVIDER;
+use crate::voiceblox::plugin::types::{ProviderError, RateLimit};
+
+/// A request the adapter refuses to send.
+pub fn invalid(message: impl Into<String>) -> ProviderError {
+    ProviderError::InvalidRequest(message.into())
+}
+
+/// A response the adapter cannot understand.
+pub fn protocol(message: impl Into<String>) -> ProviderError {
+    ProviderError::Protocol(message.into())
+}
+
+/// A failed HTTP response.
+pub fn from_http(failure: HttpFailure) -> ProviderError {
+    let message = failure.describe(PROVIDER);
+    from_class(failure.class, message, failure.retry_after_ms)
+}
+
+fn from_class(class: ErrorClass, message: String, retry_after_ms: Option<u32>) -> ProviderError {
+    match class {
+        ErrorClass::Unauthorized => ProviderError::Unauthorized(message),
+        ErrorClass::RateLimited => ProviderError::RateLimited(RateLimit { message, retry_after_ms }),
+        ErrorClass::InvalidRequest => ProviderError::InvalidRequest(message),
+        ErrorClass::Timeout => ProviderError::Timeout(message),
+        ErrorClass::Unavailable => ProviderError::Unavailable(message),
+    }
+}
+
+/// The server closed the socket while we still wanted it.
+///
+/// Deepgram's documented codes: 1008 `DATA-0000` (the payload is not decodable audio), 1011
+/// `NET-0000` (internal error) and 1011 `NET-0001` (no audio or message received in time).
+/// Codes 4000–4999 are read as 4000 + an HTTP status, the usual convention for
+/// application-defined close codes.
+pub fn from_close(code: u16, reason: &str) -> ProviderError {
+    let reason = reason.trim();
+    let message = if reason.is_empty() {
+        format!("{PROVIDER} closed the stream with code {code}")
+    } else {
+        format!("{PROVIDER} closed the stream with code {code}: {}", truncate(reason, 300))
+    };
+    let class = match code {
+        1008 | 1003 | 1007 | 1009 => ErrorClass::InvalidRequest,
+        1011 if reason.contains("NET-0001") => ErrorClass::Timeout,
+        1002 => return ProviderError::Protocol(message),
+        4100..=4599 => classify_status(code - 4000),
+        _ => ErrorClass::Unavailable,
+    };
+    from_class(class, message, None)
+}
+
+/// An error document sent as a text message: `{"error_code": 429, "error_message"}` (the
+/// streaming spec), `{"err_code": "...", "err_msg"}` (the REST shape) or `{"type": "Error",
+/// "description"}`.
+pub fn from_message(document: &Value) -> ProviderError {
+    let detail = json_message(document).unwrap_or_else(|| truncate(&document.to_string(), 300));
+    let message = format!("{PROVIDER} error: {detail}");
+    let class = match document.get("error_code").and_then(Value::as_u64) {
+        Some(status) => classify_status(u16::try_from(status).unwrap_or(500)),
+        None => {
+            let code = ["err_code", "variant", "code"]
+                .iter()
+                .find_map(|key| document.get(*key).and_then(Value::as_str))
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            class_of_code(&code)
+        }
+    };
+    from_class(class, message, None)
+}
+
+fn class_of_code(code: &str) -> ErrorClass {
+    if code.contains("AUTH") || code.contains("PERMISSION") || code.contains("PAYMENT") {
+        ErrorClass::Unauthorized
+    } else if code.contains("RATE") || code.contains("TOO_MANY") || code.contains("CONCURRENCY") {
+        ErrorClass::RateLimited
+    } else if code.contains("INVALID") || code.contains("BAD_REQUEST") || code.contains("UNSUPPORTED") {
+        ErrorClass::InvalidRequest
+    } else if code.contains("TIMEOUT") {
+        ErrorClass::Timeout
+    } else {
+        ErrorClass::Unavailable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn documented_close_codes() {
+        assert_eq!(
+            from_close(1008, "DATA-0000"),
+            ProviderError::InvalidRequest("deepgram closed the stream with code 1008: DATA-0000".into())
+        );
+        assert_eq!(
+            from_close(1011, "NET-0001"),
+            ProviderError::Timeout("deepgram closed the stream with code 1011: NET-0001".into())
+        );
+        assert_eq!(
+            from_close(1011, "NET-0000"),
+            ProviderError::Unavailable("deepgram closed the stream with code 1011: NET-0000".into())
+        );
+        assert_eq!(
+            from_close(1006, ""),
+            ProviderError::Unavailable("deepgram closed the stream with code 1006".into())
+        );
+        assert!(matches!(from_close(1002, ""), ProviderError::Protocol(_)));
+    }
+
+    #[test]
+    fn application_close_codes_carry_http_statuses() {
+        assert!(matches!(from_close(4401, "INVALID_AUTH"), ProviderError::Unauthorized(_)));
+        assert!(matches!(from_close(4429, ""), ProviderError::RateLimited(_)));
+        assert!(matches!(from_close(4400, ""), ProviderError::InvalidRequest(_)));
+        assert!(matches!(from_close(4001, ""), ProviderError::Unavailable(_)));
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(
+            from_message(
+                &json!({"error_code": 429, "error_message": "Too many concurrent requests", "request_id": "r"})
+            ),
+            ProviderError::RateLimited(RateLimit {
+                message: "deepgram error: Too many concurrent requests".into(),
+                retry_after_ms: None
+            })
+        );
+        assert_eq!(
+            from_message(&json!({"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials.", "request_id": "r"})),
+            ProviderError::Unauthorized("deepgram error: Invalid credentials.".into())
+        );
+        assert_eq!(
+            from_message(&json!({"type": "Error", "description": "Something broke", "variant": "SERVER_ERROR"})),
+            ProviderError::Unavailable("deepgram error: Something broke".into())
+        );
+    }
+}

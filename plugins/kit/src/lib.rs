@@ -1,0 +1,42 @@
+//! Helpers shared by voiceblox provider adapters.
+//!
+//! Adapters are sans-I/O state machines (DESIGN decision 1): the host performs every request and
+//! feeds the bytes back. What is left for an adapter is parsing and building wire formats, and
+//! most of that is the same for every provider. This crate holds those pieces as plain Rust with
+//! no WIT bindings, so each is unit-tested on its own and every adapter gets the same behaviour.
+//!
+//! 1. Responses: [`sse::SseParser`] turns body chunks cut at arbitrary byte boundaries into
+//!    server-sent events; [`status::classify_status`], [`retry_after::retry_after_ms`] and
+//!    [`error_body::ErrorCollector`] turn a failed response into an [`error_body::HttpFailure`]
+//!    the adapter maps onto its typed `provider-error`; [`response::ResponseBody`] tracks which
+//!    of the two a body is.
+//! 2. Audio: [`pcm::PcmCarry`] keeps 16-bit samples whole across chunks; [`wav::wav_s16le_mono`]
+//!    wraps PCM for upload APIs.
+//! 3. Requests: [`url`] joins base URLs, maps schemes and encodes query strings; [`json`] parses
+//!    option objects and merges request extras; [`text::split_text`] keeps text under a
+//!    provider's per-request limit.
+//! 4. Ordering: [`queue::SerialQueue`] runs one request at a time in submission order, the shape
+//!    of every "flush → request → result" adapter.
+//!
+//! ```
+//! use voiceblox_plugin_kit::sse::SseParser;
+//!
+//! let mut parser = SseParser::new();
+//! assert!(parser.push(b"data: {\"a\"").unwrap().is_empty());
+//! let events = parser.push(b":1}\r\n\r\n").unwrap();
+//! assert_eq!(events[0].data, "{\"a\":1}");
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod error_body;
+pub mod json;
+pub mod pcm;
+pub mod queue;
+pub mod response;
+pub mod retry_after;
+pub mod sse;
+pub mod status;
+pub mod text;
+pub mod url;
+pub mod wav;

@@ -1,0 +1,88 @@
+//! Mapping failures onto the contract's typed `provider-error`.
+
+use serde_json::Value;
+use voiceblox_plugin_kit::error_body::{HttpFailure, json_message, truncate};
+use voiceblox_plugin_kit::status::ErrorClass;
+
+use crate::PROVIDER;
+use crate::voiceblox::plugin::types::{ProviderError, RateLimit};
+
+/// A request the adapter refuses to send.
+pub fn invalid(message: impl Into<String>) -> ProviderError {
+    ProviderError::InvalidRequest(message.into())
+}
+
+/// A response the adapter cannot understand.
+pub fn protocol(message: impl Into<String>) -> ProviderError {
+    ProviderError::Protocol(message.into())
+}
+
+/// A failed HTTP response.
+pub fn from_http(failure: HttpFailure) -> ProviderError {
+    let message = failure.describe(PROVIDER);
+    from_class(failure.class, message, failure.retry_after_ms)
+}
+
+fn from_class(class: ErrorClass, message: String, retry_after_ms: Option<u32>) -> ProviderError {
+    match class {
+        ErrorClass::Unauthorized => ProviderError::Unauthorized(message),
+        ErrorClass::RateLimited => ProviderError::RateLimited(RateLimit { message, retry_after_ms }),
+        ErrorClass::InvalidRequest => ProviderError::InvalidRequest(message),
+        ErrorClass::Timeout => ProviderError::Timeout(message),
+        ErrorClass::Unavailable => ProviderError::Unavailable(message),
+    }
+}
+
+/// An `{"error": {...}}` object sent inside a 200 stream: the status is gone, so the error's
+/// `type`/`code` decide the class (`rate_limit_exceeded`, `server_error`, ...).
+pub fn from_stream_error(document: &Value) -> ProviderError {
+    let error = document.get("error").unwrap_or(document);
+    let field = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or_default();
+    let kind = format!("{} {}", field("type"), field("code")).to_ascii_lowercase();
+    let class = if kind.contains("rate_limit") || kind.contains("quota") {
+        ErrorClass::RateLimited
+    } else if kind.contains("auth") || kind.contains("api_key") || kind.contains("permission") {
+        ErrorClass::Unauthorized
+    } else if kind.contains("invalid_request") || kind.contains("context_length") {
+        ErrorClass::InvalidRequest
+    } else if kind.contains("timeout") {
+        ErrorClass::Timeout
+    } else {
+        ErrorClass::Unavailable
+    };
+    let detail = json_message(document).unwrap_or_else(|| truncate(&document.to_string(), 300));
+    from_class(class, format!("{PROVIDER} stream error: {detail}"), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use voiceblox_plugin_kit::error_body::ErrorCollector;
+
+    #[test]
+    fn http_failures_keep_class_and_retry_hint() {
+        let mut collector = ErrorCollector::new(429, Some(20_000));
+        collector.push(br#"{"error":{"message":"Slow down","type":"requests","code":"rate_limit_exceeded"}}"#);
+        assert_eq!(
+            from_http(collector.finish()),
+            ProviderError::RateLimited(RateLimit {
+                message: "openai returned HTTP 429: Slow down".into(),
+                retry_after_ms: Some(20_000),
+            })
+        );
+    }
+
+    #[test]
+    fn stream_errors_classify_by_type_and_code() {
+        let server = json!({"error": {"message": "The server had an error", "type": "server_error", "code": null}});
+        assert_eq!(
+            from_stream_error(&server),
+            ProviderError::Unavailable("openai stream error: The server had an error".into())
+        );
+        let limit = json!({"error": {"message": "Rate limit", "type": "tokens", "code": "rate_limit_exceeded"}});
+        assert!(matches!(from_stream_error(&limit), ProviderError::RateLimited(_)));
+        let context = json!({"error": {"message": "too long", "type": "invalid_request_error", "code": "context_length_exceeded"}});
+        assert!(matches!(from_stream_error(&context), ProviderError::InvalidRequest(_)));
+    }
+}

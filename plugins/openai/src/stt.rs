@@ -1,0 +1,254 @@
+//! Batch speech-to-text: audio frames are buffered per utterance and sent, on `flush` or `end`,
+//! as one WAV upload to `POST /audio/transcriptions`; each answer becomes one final transcript.
+//!
+//! Uploads run one at a time in order, so finals arrive in the order the audio was spoken and
+//! carry their offsets in the stream.
+
+use voiceblox_plugin_kit::json::OptionsExt;
+use voiceblox_plugin_kit::queue::{SerialQueue, Step};
+use voiceblox_plugin_kit::response::ResponseBody;
+use voiceblox_plugin_kit::wav::wav_s16le_mono;
+
+use crate::config::{Endpoint, merged_options, model_name};
+use crate::error::{from_http, invalid, protocol};
+use crate::exports::voiceblox::plugin::stt::Request;
+use crate::multipart::Form;
+use crate::response::body_for;
+use crate::stt_response::{self, Span};
+use crate::voiceblox::plugin::types::{Action, Event, HttpRequest, Input, ProviderConfig, ProviderError, SttEvent};
+
+/// The rate the host resamples microphone audio to for this provider.
+pub const SAMPLE_RATE: u32 = 16_000;
+
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini-transcribe";
+
+/// The API refuses files over 25 MB; a longer utterance is sent in parts rather than lost.
+const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
+const MAX_SAMPLES: usize = (MAX_UPLOAD_BYTES - 64 * 1024) / 2;
+
+/// A transcription answer is a few kilobytes, even with word timestamps.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// One buffered utterance and where it sits in the stream.
+#[derive(Debug)]
+struct Utterance {
+    samples: Vec<i16>,
+    start_ms: u32,
+    end_ms: u32,
+}
+
+/// What every upload of the stream sends besides the audio.
+#[derive(Debug)]
+struct Settings {
+    model: String,
+    /// ISO-639-1, as the API wants it.
+    language: Option<String>,
+    /// The configured tag, reported on transcripts.
+    configured_language: Option<String>,
+    prompt: Option<String>,
+    /// whisper models give word timestamps through `verbose_json`; the gpt-4o models only
+    /// answer `json` but can add token log-probabilities.
+    word_timestamps: bool,
+    logprobs: bool,
+}
+
+/// One transcription stream.
+#[derive(Debug)]
+pub struct Transcriber {
+    endpoint: Endpoint,
+    settings: Settings,
+    sample_rate: u32,
+    samples: Vec<i16>,
+    /// Samples already handed to uploads: the stream offset of `samples[0]`.
+    consumed: u64,
+    queue: SerialQueue<Utterance>,
+    body: ResponseBody,
+    payload: Vec<u8>,
+    ended: bool,
+    done: bool,
+}
+
+impl Transcriber {
+    /// Validates the request; nothing is sent before audio is flushed.
+    pub fn open(config: &ProviderConfig, request: &Request) -> Result<Self, ProviderError> {
+        if request.sample_rate == 0 {
+            return Err(invalid("sample-rate must be positive"));
+        }
+        let options = merged_options(config, &request.options)?;
+        let endpoint = Endpoint::new(config, &options)?;
+        let model = model_name(config, DEFAULT_MODEL);
+        let configured_language = config.language.as_deref().map(str::trim).filter(|l| !l.is_empty());
+        let language = configured_language
+            .filter(|_| !request.detect_language)
+            .and_then(|tag| tag.split(['-', '_']).next())
+            .map(str::to_ascii_lowercase);
+        let prompt = match options.opt_str("prompt").map_err(invalid)? {
+            Some(prompt) => Some(prompt.to_string()),
+            // Spelling the key terms in the prompt is how these models are biased towards them.
+            None if !request.keyterms.is_empty() => Some(request.keyterms.join(", ")),
+            None => None,
+        };
+        let word_timestamps = model.contains("whisper");
+        let logprobs = model.starts_with("gpt-4o") && model.contains("transcribe") && !model.contains("diarize");
+        Ok(Transcriber {
+            endpoint,
+            settings: Settings {
+                model,
+                language,
+                configured_language: configured_language.map(str::to_string),
+                prompt,
+                word_timestamps,
+                logprobs,
+            },
+            sample_rate: request.sample_rate,
+            samples: Vec::new(),
+            consumed: 0,
+            queue: SerialQueue::new(),
+            body: ResponseBody::AwaitingHead,
+            payload: Vec::new(),
+            ended: false,
+            done: false,
+        })
+    }
+
+    /// Advances the stream by one host input.
+    pub fn handle(&mut self, input: Input) -> Vec<Action> {
+        if self.done {
+            return Vec::new();
+        }
+        let in_flight = self.queue.in_flight_id();
+        let result = match input {
+            Input::Audio(frame) if !self.ended => {
+                self.samples.extend_from_slice(&frame);
+                Ok(if self.samples.len() >= MAX_SAMPLES { self.submit() } else { Vec::new() })
+            }
+            Input::Flush => Ok(self.submit()),
+            Input::End => {
+                let mut out = self.submit();
+                self.ended = true;
+                let steps = self.queue.end();
+                out.extend(self.run(steps));
+                Ok(out)
+            }
+            Input::HttpResponse((id, head)) if Some(id) == in_flight => {
+                self.body = body_for(&head);
+                self.payload.clear();
+                Ok(Vec::new())
+            }
+            Input::HttpBody((id, bytes)) if Some(id) == in_flight => self.on_body(&bytes).map(|()| Vec::new()),
+            Input::HttpEnd(id) if Some(id) == in_flight => self.on_end(id),
+            _ => Ok(Vec::new()),
+        };
+        result.unwrap_or_else(|error| {
+            self.done = true;
+            vec![Action::Fail(error)]
+        })
+    }
+
+    fn submit(&mut self) -> Vec<Action> {
+        if self.samples.is_empty() {
+            return Vec::new();
+        }
+        let samples = std::mem::take(&mut self.samples);
+        let start = self.consumed;
+        self.consumed += samples.len() as u64;
+        let utterance = Utterance { start_ms: self.offset_ms(start), end_ms: self.offset_ms(self.consumed), samples };
+        let steps = self.queue.submit(Some(utterance));
+        self.run(steps)
+    }
+
+    fn offset_ms(&self, samples: u64) -> u32 {
+        u32::try_from(samples * 1000 / u64::from(self.sample_rate)).unwrap_or(u32::MAX)
+    }
+
+    fn on_body(&mut self, bytes: &[u8]) -> Result<(), ProviderError> {
+        match &mut self.body {
+            ResponseBody::Payload => {
+                if self.payload.len() + bytes.len() > MAX_RESPONSE_BYTES {
+                    return Err(protocol(format!("transcription larger than {MAX_RESPONSE_BYTES} bytes")));
+                }
+                self.payload.extend_from_slice(bytes);
+            }
+            ResponseBody::Failed(collector) => collector.push(bytes),
+            ResponseBody::AwaitingHead => {}
+        }
+        Ok(())
+    }
+
+    fn on_end(&mut self, id: u32) -> Result<Vec<Action>, ProviderError> {
+        match std::mem::replace(&mut self.body, ResponseBody::AwaitingHead) {
+            ResponseBody::Failed(collector) => Err(from_http(collector.finish())),
+            ResponseBody::AwaitingHead => Err(protocol("the transcription response ended before its head arrived")),
+            ResponseBody::Payload => {
+                let span = match self.queue.in_flight_job() {
+                    Some(utterance) => Span {
+                        start_ms: utterance.start_ms,
+                        end_ms: utterance.end_ms,
+                        requested_language: self.settings.configured_language.as_deref(),
+                    },
+                    None => return Ok(Vec::new()),
+                };
+                let transcript = stt_response::parse(&std::mem::take(&mut self.payload), span)?;
+                let mut out = vec![Action::Emit(Event::Stt(SttEvent::Final(transcript)))];
+                let steps = self.queue.complete(id);
+                out.extend(self.run(steps));
+                Ok(out)
+            }
+        }
+    }
+
+    fn run(&mut self, steps: Vec<Step<Utterance>>) -> Vec<Action> {
+        let mut out = Vec::new();
+        for step in steps {
+            match step {
+                Step::Start { id } => {
+                    let samples = match self.queue.in_flight_job_mut() {
+                        // The upload owns the audio from here; the queue keeps only the span.
+                        Some(utterance) => std::mem::take(&mut utterance.samples),
+                        None => continue,
+                    };
+                    out.push(Action::HttpRequest((id, self.request(&samples))));
+                    self.body = ResponseBody::AwaitingHead;
+                }
+                Step::Done(_) => {}
+                Step::Finish => {
+                    self.done = true;
+                    out.push(Action::Finish);
+                }
+            }
+        }
+        out
+    }
+
+    fn request(&self, samples: &[i16]) -> HttpRequest {
+        let settings = &self.settings;
+        let mut form = Form::new();
+        form.file("file", "audio.wav", "audio/wav", wav_s16le_mono(samples, self.sample_rate));
+        form.text("model", &settings.model);
+        if let Some(language) = &settings.language {
+            form.text("language", language);
+        }
+        if let Some(prompt) = &settings.prompt {
+            form.text("prompt", prompt);
+        }
+        if settings.word_timestamps {
+            form.text("response_format", "verbose_json");
+            form.text("timestamp_granularities[]", "word");
+        } else {
+            form.text("response_format", "json");
+        }
+        if settings.logprobs {
+            form.text("include[]", "logprobs");
+        }
+        let (content_type, body) = form.finish();
+        HttpRequest {
+            method: "POST".into(),
+            url: self.endpoint.url("audio/transcriptions"),
+            headers: self.endpoint.headers(&content_type),
+            body,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! Deterministic PCM for tests: generators, byte conversions and WAV files.
+//!
+//! Everything here is 16-bit signed mono, the only sample format the voice pipeline carries.
+//! Generators are pure functions of their arguments so a test can recompute the exact bytes a
+//! fake sent, or the exact samples it should have received.
+
+use std::f64::consts::TAU;
+use std::io::Cursor;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// Peak level of the generated tones: loud enough to be unmistakably "speech-like" for a VAD,
+/// with headroom so a sum of two tones cannot clip.
+pub const TONE_AMPLITUDE: f64 = 0.4 * i16::MAX as f64;
+
+/// How many samples `duration_ms` of audio holds at `sample_rate`.
+pub fn samples_for_ms(sample_rate: u32, duration_ms: u64) -> usize {
+    (u64::from(sample_rate) * duration_ms / 1000) as usize
+}
+
+/// Duration in milliseconds of `samples` samples at `sample_rate`.
+pub fn ms_for_samples(sample_rate: u32, samples: usize) -> f64 {
+    samples as f64 * 1000.0 / f64::from(sample_rate)
+}
+
+/// A sine tone as samples. Phase starts at zero, so the first sample is always 0.
+pub fn sine_samples(frequency_hz: f64, sample_rate: u32, duration_ms: u64) -> Vec<i16> {
+    let count = samples_for_ms(sample_rate, duration_ms);
+    (0..count)
+        .map(|n| {
+            let t = n as f64 / f64::from(sample_rate);
+            (TONE_AMPLITUDE * (TAU * frequency_hz * t).sin()).round() as i16
+        })
+        .collect()
+}
+
+/// A sine tone as 16-bit little-endian PCM bytes.
+pub fn sine_s16le(frequency_hz: f64, sample_rate: u32, duration_ms: u64) -> Vec<u8> {
+    samples_to_s16le(&sine_samples(frequency_hz, sample_rate, duration_ms))
+}
+
+/// Digital silence.
+pub fn silence_samples(sample_rate: u32, duration_ms: u64) -> Vec<i16> {
+    vec![0; samples_for_ms(sample_rate, duration_ms)]
+}
+
+/// Digital silence as 16-bit little-endian PCM bytes.
+pub fn silence_s16le(sample_rate: u32, duration_ms: u64) -> Vec<u8> {
+    vec![0; samples_for_ms(sample_rate, duration_ms) * 2]
+}
+
+/// Samples to 16-bit little-endian bytes.
+pub fn samples_to_s16le(samples: &[i16]) -> Vec<u8> {
+    samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+/// 16-bit little-endian bytes to samples. An odd trailing byte is an error: PCM cut mid-sample
+/// means a framing bug somewhere, which a test should see rather than have rounded away.
+pub fn s16le_to_samples(bytes: &[u8]) -> Result<Vec<i16>> {
+    if !bytes.len().is_multiple_of(2) {
+        bail!("{} bytes is not a whole number of 16-bit samples", bytes.len());
+    }
+    Ok(bytes.chunks_exact(2).map(|pair| i16::from_le_bytes([pair[0], pair[1]])).collect())
+}
+
+/// Splits samples into frames of `frame_ms` (the last one may be shorter), the way a
+/// microphone or a transport delivers them.
+pub fn frames(samples: &[i16], sample_rate: u32, frame_ms: u64) -> Vec<Vec<i16>> {
+    let per_frame = samples_for_ms(sample_rate, frame_ms).max(1);
+    samples.chunks(per_frame).map(<[i16]>::to_vec).collect()
+}
+
+/// Root-mean-square level, 0.0 for empty input. Handy to assert "this is the tone, not silence".
+pub fn rms(samples: &[i16]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let sum: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    (sum / samples.len() as f64).sqrt()
+}
+
+/// A decoded WAV file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wav {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub bits_per_sample: u16,
+    /// Interleaved when `channels > 1`.
+    pub samples: Vec<i16>,
+}
+
+/// Encodes 16-bit mono samples as a RIFF WAVE file in memory.
+pub fn wav_bytes(samples: &[i16], sample_rate: u32) -> Result<Vec<u8>> {
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut cursor = Cursor::new(Vec::new());
+    {
+        let mut writer = hound::WavWriter::new(&mut cursor, spec).context("starting WAV")?;
+        for &sample in samples {
+            writer.write_sample(sample).context("writing WAV sample")?;
+        }
+        writer.finalize().context("finishing WAV")?;
+    }
+    Ok(cursor.into_inner())
+}
+
+/// Decodes an in-memory RIFF WAVE file holding 16-bit integer PCM.
+pub fn read_wav_bytes(bytes: &[u8]) -> Result<Wav> {
+    let reader = hound::WavReader::new(Cursor::new(bytes)).context("not a RIFF WAVE file")?;
+    decode(reader)
+}
+
+/// Writes 16-bit mono samples to a WAV file.
+pub fn write_wav(path: impl AsRef<Path>, samples: &[i16], sample_rate: u32) -> Result<()> {
+    let path = path.as_ref();
+    std::fs::write(path, wav_bytes(samples, sample_rate)?).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads a WAV file holding 16-bit integer PCM.
+pub fn read_wav(path: impl AsRef<Path>) -> Result<Wav> {
+    let path = path.as_ref();
+    let reader = hound::WavReader::open(path).with_context(|| format!("opening {}", path.display()))?;
+    decode(reader)
+}
+
+fn decode<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Wav> {
+    let spec = reader.spec();
+    if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
+        bail!("WAV holds {:?} {}-bit samples, not 16-bit integer PCM", spec.sample_format, spec.bits_per_sample);
+    }
+    let samples = reader.into_samples::<i16>().collect::<Result<Vec<_>, _>>().context("decoding WAV samples")?;
+    Ok(Wav { sample_rate: spec.sample_rate, channels: spec.channels, bits_per_sample: spec.bits_per_sample, samples })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sine_is_deterministic_and_sized_by_duration() {
+        let a = sine_samples(440.0, 16_000, 250);
+        assert_eq!(a.len(), 4_000);
+        assert_eq!(a, sine_samples(440.0, 16_000, 250));
+        assert_eq!(a[0], 0);
+        assert!(rms(&a) > 0.25 * TONE_AMPLITUDE);
+        assert_eq!(sine_s16le(440.0, 16_000, 250), samples_to_s16le(&a));
+    }
+
+    #[test]
+    fn s16le_round_trips_and_rejects_half_samples() -> Result<()> {
+        let samples = vec![0, 1, -1, i16::MAX, i16::MIN, 12_345];
+        assert_eq!(s16le_to_samples(&samples_to_s16le(&samples))?, samples);
+        assert!(s16le_to_samples(&[1, 2, 3]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn wav_round_trips_in_memory_and_on_disk() -> Result<()> {
+        let samples = sine_samples(300.0, 24_000, 40);
+        let wav = read_wav_bytes(&wav_bytes(&samples, 24_000)?)?;
+        assert_eq!((wav.sample_rate, wav.channels, wav.bits_per_sample), (24_000, 1, 16));
+        assert_eq!(wav.samples, samples);
+
+        let path = std::env::temp_dir().join(format!("voiceblox-audio-{}.wav", std::process::id()));
+        write_wav(&path, &samples, 24_000)?;
+        let from_disk = read_wav(&path);
+        std::fs::remove_file(&path)?;
+        assert_eq!(from_disk?.samples, samples);
+        Ok(())
+    }
+
+    #[test]
+    fn frames_cover_every_sample() {
+        let samples = silence_samples(16_000, 105);
+        let framed = frames(&samples, 16_000, 20);
+        assert_eq!(framed.len(), 6);
+        assert_eq!(framed.iter().map(Vec::len).sum::<usize>(), samples.len());
+        assert_eq!(framed[5].len(), 80);
+    }
+}

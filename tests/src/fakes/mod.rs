@@ -1,0 +1,25 @@
+//! Local fakes of the provider APIs the plugins talk to.
+//!
+//! - [`openai`]: `POST /v1/chat/completions` (SSE streaming), `POST /v1/audio/speech` (chunked
+//!   PCM) and `POST /v1/audio/transcriptions` (multipart upload).
+//! - [`deepgram`]: `GET /v1/listen` (streaming WebSocket) and `POST /v1/speak` (chunked PCM).
+//!
+//! Every fake is started with a script describing how it should answer, binds `127.0.0.1:0` on
+//! the current tokio runtime, records every request it receives ([`RecordedRequest`]) and stops
+//! when its handle is dropped: in-flight streams are cut, WebSocket sessions are dropped.
+//!
+//! Scripts are queued per endpoint: the n-th request to an endpoint gets the n-th script, and
+//! the last script answers every request after that. A retry test therefore queues the failure
+//! first and the success second.
+
+pub mod deepgram;
+pub mod openai;
+
+mod ids;
+mod server;
+#[cfg(test)]
+mod test_support;
+mod tone;
+mod wire;
+
+pub use server::RecordedRequest;

@@ -1,0 +1,302 @@
+//! `POST /v1/chat/completions`: scripted text and tool calls, streamed as OpenAI streams them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::OpenAi;
+use super::errors;
+use super::stream::{ChatRequest, Completion};
+use crate::fakes::wire::{Piece, Reply, insert_header, streamed_body};
+
+/// Token counts reported in the usage chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub cached_tokens: u32,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct ToolCall {
+    pub(super) id: String,
+    pub(super) name: String,
+    /// The arguments as they will be streamed; concatenated they form the full JSON text.
+    pub(super) pieces: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Outcome {
+    Complete,
+    /// Content, then silence until the client leaves.
+    Hang,
+    /// Content, then one event of truncated JSON, then a clean end of body without `[DONE]`.
+    Malformed,
+    /// Abort the connection after this many SSE events.
+    CutAfter(usize),
+}
+
+/// How one chat completion request is answered.
+#[derive(Clone, Debug)]
+pub struct ChatScript {
+    pub(super) error: Option<Reply>,
+    pub(super) text: Vec<String>,
+    pub(super) tool_calls: Vec<ToolCall>,
+    pub(super) finish_reason: Option<String>,
+    pub(super) usage: Option<Usage>,
+    pub(super) send_usage: bool,
+    pub(super) model: Option<String>,
+    pub(super) chunk_delay: Duration,
+    pub(super) response_delay: Duration,
+    pub(super) outcome: Outcome,
+}
+
+impl Default for ChatScript {
+    fn default() -> Self {
+        ChatScript::text(["Hello", " from", " the", " fake."])
+    }
+}
+
+impl ChatScript {
+    /// An assistant turn with no content yet: add [`ChatScript::tool_call`]s, or stream it as is
+    /// (a role chunk, then `finish_reason: "stop"`).
+    pub fn new() -> Self {
+        ChatScript {
+            error: None,
+            text: Vec::new(),
+            tool_calls: Vec::new(),
+            finish_reason: None,
+            usage: None,
+            send_usage: true,
+            model: None,
+            chunk_delay: Duration::from_millis(2),
+            response_delay: Duration::ZERO,
+            outcome: Outcome::Complete,
+        }
+    }
+
+    /// Text streamed one `delta.content` per piece.
+    pub fn text<I, S>(pieces: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut script = ChatScript::new();
+        script.text = pieces.into_iter().map(Into::into).collect();
+        script
+    }
+
+    /// Adds a function call (after any text; several calls stream with increasing `index`).
+    /// The arguments are streamed in small uneven pieces, like model tokens; the first delta
+    /// of the call carries `index`, `id`, `type: "function"`, the name and empty arguments.
+    pub fn tool_call(self, id: &str, name: &str, arguments: &str) -> Self {
+        let pieces = split_arguments(arguments);
+        self.tool_call_pieces(id, name, pieces)
+    }
+
+    /// Like [`ChatScript::tool_call`] with the argument pieces given exactly.
+    pub fn tool_call_pieces<I, S>(mut self, id: &str, name: &str, pieces: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tool_calls.push(ToolCall {
+            id: id.into(),
+            name: name.into(),
+            pieces: pieces.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Answer with `status` and this exact body (content type `application/json`).
+    pub fn status(status: u16, body: impl Into<String>) -> Self {
+        let mut script = ChatScript::new();
+        script.error = Some(Reply::json(status, body));
+        script
+    }
+
+    /// Answer with `status` and the body OpenAI sends for it ([`super::error_body`]).
+    pub fn error(status: u16) -> Self {
+        ChatScript::status(status, errors::error_body(status))
+    }
+
+    /// Adds a `retry-after: <seconds>` header (to a [`ChatScript::status`] answer).
+    pub fn retry_after(self, seconds: u64) -> Self {
+        self.header("retry-after", &seconds.to_string())
+    }
+
+    /// Adds a header to a [`ChatScript::status`] answer.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let Some(reply) = &mut self.error {
+            reply.set_header(name, value.into());
+        }
+        self
+    }
+
+    /// A stream that breaks: a role chunk, `"Hel"`, then an event whose JSON is cut off, then
+    /// the body ends without `[DONE]`.
+    pub fn malformed() -> Self {
+        let mut script = ChatScript::text(["Hel"]);
+        script.outcome = Outcome::Malformed;
+        script
+    }
+
+    /// The usage chunk's counts (sent only when the request asked with
+    /// `stream_options.include_usage`; otherwise a rough count of the request is reported).
+    pub fn with_usage(mut self, prompt_tokens: u32, completion_tokens: u32) -> Self {
+        let cached_tokens = self.usage.map_or(0, |usage| usage.cached_tokens);
+        self.usage = Some(Usage { prompt_tokens, completion_tokens, cached_tokens });
+        self
+    }
+
+    /// `prompt_tokens_details.cached_tokens` in the usage chunk.
+    pub fn with_cached_tokens(mut self, cached_tokens: u32) -> Self {
+        let mut usage =
+            self.usage.unwrap_or(Usage { prompt_tokens: cached_tokens, completion_tokens: 1, cached_tokens: 0 });
+        usage.cached_tokens = cached_tokens;
+        self.usage = Some(usage);
+        self
+    }
+
+    /// Never send the usage chunk, as when a stream is interrupted before it.
+    pub fn without_usage_chunk(mut self) -> Self {
+        self.send_usage = false;
+        self
+    }
+
+    /// Overrides `finish_reason` (default `"tool_calls"` when there are calls, else `"stop"`).
+    pub fn finish_reason(mut self, reason: &str) -> Self {
+        self.finish_reason = Some(reason.into());
+        self
+    }
+
+    /// The `model` reported in the chunks (default: the requested model).
+    pub fn model(mut self, model: &str) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Pause between SSE events (default 2 ms, so events arrive as separate reads).
+    pub fn chunk_delay(mut self, delay: Duration) -> Self {
+        self.chunk_delay = delay;
+        self
+    }
+
+    /// Pause before the response head is sent (time to first byte).
+    pub fn response_delay(mut self, delay: Duration) -> Self {
+        self.response_delay = delay;
+        self
+    }
+
+    /// Send the head and the content events, then nothing more: no finish chunk, no `[DONE]`,
+    /// the connection held open until the client leaves or the fake is dropped.
+    /// `ChatScript::new().hang()` sends the head only.
+    pub fn hang(mut self) -> Self {
+        self.outcome = Outcome::Hang;
+        self
+    }
+
+    /// Abort the TCP connection after `events` SSE events (no terminating chunk).
+    pub fn cut_after(mut self, events: usize) -> Self {
+        self.outcome = Outcome::CutAfter(events);
+        self
+    }
+
+    /// The full text the script streams.
+    pub fn full_text(&self) -> String {
+        self.text.concat()
+    }
+}
+
+/// Uneven pieces of 1 to 5 characters, the way model tokens break JSON apart.
+fn split_arguments(arguments: &str) -> Vec<String> {
+    const SIZES: [usize; 5] = [1, 4, 2, 5, 3];
+    let chars: Vec<char> = arguments.chars().collect();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for size in SIZES.iter().cycle() {
+        if start >= chars.len() {
+            break;
+        }
+        let end = (start + size).min(chars.len());
+        pieces.push(chars[start..end].iter().collect());
+        start = end;
+    }
+    pieces
+}
+
+pub(super) async fn handle(State(api): State<Arc<OpenAi>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_number = api.next_request();
+    let common = api.common_headers(request_number);
+    if let Some(response) = api.unauthorized(&headers, request_number) {
+        return response;
+    }
+    let request = match ChatRequest::parse(&body) {
+        Ok(request) => request,
+        Err(error_body) => return Reply::json(400, error_body).into_response(&common),
+    };
+    let script = api.chat.next().unwrap_or_default();
+    api.pause(script.response_delay).await;
+    if let Some(reply) = script.error.clone() {
+        return reply.into_response(&common);
+    }
+    let completion = Completion::new(&script, &request, request_number);
+    if !request.stream {
+        let mut response = Reply::json(200, completion.non_streaming()).into_response(&common);
+        insert_header(&mut response, "content-type", "application/json");
+        return response;
+    }
+    let mut events: Vec<String> = completion.events();
+    let mut pieces = Vec::new();
+    let tail = match &script.outcome {
+        Outcome::Complete => {
+            events.extend(completion.closing_events());
+            None
+        }
+        Outcome::Hang => Some(Piece::Hang),
+        Outcome::Malformed => {
+            events.push(completion.truncated_event());
+            None
+        }
+        Outcome::CutAfter(n) => {
+            events.extend(completion.closing_events());
+            events.truncate(*n);
+            Some(Piece::Cut)
+        }
+    };
+    for (i, event) in events.into_iter().enumerate() {
+        if i > 0 && !script.chunk_delay.is_zero() {
+            pieces.push(Piece::Delay(script.chunk_delay));
+        }
+        pieces.push(Piece::Data(Bytes::from(format!("data: {event}\n\n"))));
+    }
+    if matches!(script.outcome, Outcome::Complete) {
+        pieces.push(Piece::Data(Bytes::from_static(b"data: [DONE]\n\n")));
+    }
+    pieces.extend(tail);
+    let mut response = Response::new(streamed_body(pieces, api.shutdown.clone()));
+    for (name, value) in &common {
+        insert_header(&mut response, name, value);
+    }
+    insert_header(&mut response, "content-type", "text/event-stream; charset=utf-8");
+    insert_header(&mut response, "cache-control", "no-cache, must-revalidate");
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_split_unevenly_and_rejoin() {
+        let pieces = split_arguments(r#"{"city":"Paris"}"#);
+        assert_eq!(pieces, [r#"{"#, r#""cit"#, r#"y""#, r#":"Par"#, r#"is""#, r#"}"#]);
+        assert_eq!(pieces.concat(), r#"{"city":"Paris"}"#);
+        assert!(split_arguments("").is_empty());
+        assert_eq!(split_arguments("héé").concat(), "héé");
+    }
+}
