@@ -40,6 +40,15 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// A runtime over the shipped plugins + fixtures that may reach `allow` (fakes on loopback).
 pub async fn runtime(allow: &[&str], env: &[(&str, &str)]) -> (PluginRuntime, tempfile::TempDir) {
+    runtime_with_timeouts(allow, env, Timeouts::default()).await
+}
+
+/// [`runtime`] with custom I/O timeouts.
+pub async fn runtime_with_timeouts(
+    allow: &[&str],
+    env: &[(&str, &str)],
+    timeouts: Timeouts,
+) -> (PluginRuntime, tempfile::TempDir) {
     let dir = plugins_with_fixtures();
     let engine = engine();
     let registry = PluginRegistry::load_dir(&engine, &cache(), dir.path()).await;
@@ -53,7 +62,7 @@ pub async fn runtime(allow: &[&str], env: &[(&str, &str)]) -> (PluginRuntime, te
         policy = policy.allow(voiceblox_host::plugin::HostPattern::parse(host).expect("pattern"));
     }
     let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let runtime = PluginRuntime::new(registry, policy, Timeouts::default())
+    let runtime = PluginRuntime::new(registry, policy, timeouts)
         .expect("runtime")
         .with_env(Arc::new(move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())));
     (runtime, dir)
