@@ -80,6 +80,10 @@ pub fn prepare(request: HttpRequest, target: Target, secret: Option<&Secret>) ->
 
 impl HttpIo {
     pub fn new(policy: Arc<NetworkPolicy>, timeouts: Timeouts) -> Result<Self, StreamError> {
+        // tungstenite builds its TLS config from the process default; with a second provider
+        // linked in (a later dependency's aws-lc-rs) that would panic instead of choosing.
+        // An error only means a provider was installed already, which is what we want.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .read_timeout(timeouts.idle)
