@@ -1,8 +1,24 @@
 //! `voiceblox-host`: the host's command line (plugin tools now; console and worker later).
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 mod cli;
+
+/// The error and its causes, skipping a cause the message already quotes (several of our
+/// errors name their cause in their own text).
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -13,11 +29,12 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli::run(args).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             std::process::ExitCode::FAILURE
         }
     }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::bindings::latest::types::{Kind, ProviderConfig};
+use super::bindings::latest::types::{Kind, ProviderConfig, ProviderInfo};
 use super::driver::{self, HttpIo, StreamHandle, Timeouts};
 use super::error::StreamError;
 use super::instance::OpenRequest;
@@ -73,16 +73,32 @@ impl PluginRuntime {
         })
     }
 
-    /// The key this stream would use, and where it came from (for "set X" messages).
+    /// The key this stream would use: the settings', else the plugin's declared variables.
     pub fn resolve_key(&self, settings: &ProviderSettings, kind: Kind) -> Result<Option<Secret>, StreamError> {
-        if settings.api_key.is_some() {
-            return Ok(settings.api_key.clone());
+        match &settings.api_key {
+            Some(key) => Ok(Some(key.clone())),
+            None => Ok(self.first_env(settings, kind, |p| &p.api_key_env)?.map(Secret::new)),
         }
+    }
+
+    /// The base URL this stream would use: the settings', else the plugin's declared variables.
+    pub fn resolve_base_url(&self, settings: &ProviderSettings, kind: Kind) -> Result<Option<String>, StreamError> {
+        match &settings.base_url {
+            Some(url) => Ok(Some(url.clone())),
+            None => self.first_env(settings, kind, |p| &p.base_url_env),
+        }
+    }
+
+    /// The first non-empty variable among those the provider declared in `vars`.
+    fn first_env(
+        &self,
+        settings: &ProviderSettings,
+        kind: Kind,
+        vars: impl Fn(&ProviderInfo) -> &Vec<String>,
+    ) -> Result<Option<String>, StreamError> {
         let plugin = self.plugin_for(&settings.provider, kind)?;
-        let info = plugin.provider(&settings.provider);
-        Ok(info.and_then(|p| {
-            p.api_key_env.iter().find_map(|var| (self.env)(var).filter(|v| !v.is_empty())).map(Secret::new)
-        }))
+        let declared = plugin.provider(&settings.provider).map(vars).into_iter().flatten();
+        Ok(declared.into_iter().find_map(|var| (self.env)(var).filter(|v| !v.is_empty())))
     }
 
     /// Opens a stream and starts its driver. Dropping the handle cancels it, including every
@@ -90,11 +106,8 @@ impl PluginRuntime {
     pub async fn open(&self, settings: &ProviderSettings, request: OpenRequest) -> Result<StreamHandle, StreamError> {
         let kind = request.kind();
         let plugin = self.plugin_for(&settings.provider, kind)?.clone();
-        let info = plugin.provider(&settings.provider);
         let secret = self.resolve_key(settings, kind)?;
-        let base_url = settings.base_url.clone().or_else(|| {
-            info.and_then(|p| p.base_url_env.iter().find_map(|var| (self.env)(var).filter(|v| !v.is_empty())))
-        });
+        let base_url = self.resolve_base_url(settings, kind)?;
         let mut grant = StreamGrant { declared: plugin.declared_hosts(&settings.provider), operator_hosts: Vec::new() };
         if let Some(base) = &base_url {
             grant.operator_hosts.push(

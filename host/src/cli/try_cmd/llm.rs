@@ -61,7 +61,9 @@ pub async fn run(runtime: &PluginRuntime, args: LlmArgs) -> anyhow::Result<ExitC
         other => tracing::debug!(?other, "unexpected event"),
     })
     .await;
-    println!();
+    if first_token.is_some() {
+        println!();
+    }
     if let Some(ttft) = first_token {
         progress(started, &format!("done (first token after {} ms)", ttft.as_millis()));
     }

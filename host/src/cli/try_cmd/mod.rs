@@ -59,7 +59,7 @@ impl ProviderArgs {
             options,
         };
         let plugin = runtime.plugin_for(&self.provider, kind)?;
-        if runtime.resolve_key(&settings, kind)?.is_none() && settings.base_url.is_none() {
+        if runtime.resolve_key(&settings, kind)?.is_none() && runtime.resolve_base_url(&settings, kind)?.is_none() {
             let vars = plugin.provider(&self.provider).map(|p| p.api_key_env.join(" or ")).unwrap_or_default();
             if !vars.is_empty() {
                 anyhow::bail!(

@@ -66,7 +66,10 @@ pub async fn run(runtime: &PluginRuntime, args: SttArgs) -> anyhow::Result<ExitC
     let result = drain(&mut stream, |event| match event {
         Event::Stt(SttEvent::Interim(t)) => progress(started, &format!("interim: {}", t.text)),
         Event::Stt(SttEvent::Final(t)) => {
-            println!("{}", t.text);
+            // Deepgram answers a Finalize with an empty final when nothing was pending.
+            if !t.text.is_empty() {
+                println!("{}", t.text);
+            }
             progress(
                 started,
                 &format!(

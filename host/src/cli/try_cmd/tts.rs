@@ -33,7 +33,7 @@ pub async fn run(runtime: &PluginRuntime, args: TtsArgs) -> anyhow::Result<ExitC
     let started = Instant::now();
     progress(
         started,
-        &format!("{} {}: synthesizing {} characters…", settings.provider, settings.model, args.text.len()),
+        &format!("{} {}: synthesizing {} characters…", settings.provider, settings.model, args.text.chars().count()),
     );
     let mut stream = runtime.open(&settings, OpenRequest::Tts(request)).await?;
     for input in [StreamInput::Text(args.text), StreamInput::Flush, StreamInput::End] {

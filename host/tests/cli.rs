@@ -1,0 +1,589 @@
+//! End-to-end tests of the `voiceblox-host` binary: `plugins list|check` and `try llm|tts|stt`
+//! run as a child process against the provider fakes, which serve on this test's runtime.
+//!
+//! Each test checks the exit code, what the command printed (result on stdout, progress and
+//! errors on stderr) and what went over the wire (every fake records its requests).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+use voiceblox_host::plugin::{default_plugins_dir, discovery::fixture_plugins_dir};
+use voiceblox_tests::audio::{read_wav, s16le_to_samples, sine_samples, write_wav};
+use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript, SpeakScript};
+use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript, TranscriptionScript};
+
+/// Longest a single CLI run may take before the test fails (and the child is killed).
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Environment a developer's shell may carry that would change what the CLI does.
+const INHERITED_VARS: &[&str] =
+    &["OPENAI_API_KEY", "OPENAI_BASE_URL", "DEEPGRAM_API_KEY", "DEEPGRAM_BASE_URL", "DEEPGRAM_HOST", "RUST_LOG"];
+
+/// One finished run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Compiled components shared by every run (and with the other test binaries' cache), so
+/// each run loads the plugins in milliseconds instead of compiling them.
+fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("voiceblox-test-cache")
+}
+
+/// The binary with a clean provider environment, the shared compile cache and `args`.
+fn cli<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = bare_cli();
+    cmd.arg("--cache-dir").arg(cache_dir());
+    cmd.args(args);
+    cmd
+}
+
+/// The binary with a clean provider environment and no arguments (for the cache options).
+fn bare_cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_voiceblox-host"));
+    for var in INHERITED_VARS {
+        cmd.env_remove(var);
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VOICEBLOX_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    cmd
+}
+
+/// Files in `dir` whose name ends with `suffix`.
+fn files_ending_with(dir: &Path, suffix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.retain(|name| name.ends_with(suffix));
+    names
+}
+
+/// Runs to completion (bounded by [`RUN_TIMEOUT`]) and captures both streams.
+async fn run(mut cmd: Command) -> Run {
+    let output = tokio::time::timeout(RUN_TIMEOUT, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("voiceblox-host did not finish within {RUN_TIMEOUT:?}: {cmd:?}"))
+        .expect("running voiceblox-host");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `--allow-host` value for a fake on loopback.
+fn allow(addr: std::net::SocketAddr) -> String {
+    format!("127.0.0.1:{}", addr.port())
+}
+
+/// Lines of the table `plugins list|check` print, split into whitespace-separated cells.
+fn table_rows(stdout: &str) -> Vec<Vec<&str>> {
+    stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("PLUGIN"))
+        .take_while(|line| !line.starts_with("refused:"))
+        .map(|line| line.split_whitespace().collect())
+        .collect()
+}
+
+/// A 16 kHz mono WAV of a 2 s tone.
+fn tone_wav(dir: &Path) -> (PathBuf, Vec<i16>) {
+    let samples = sine_samples(300.0, 16_000, 2_000);
+    let path = dir.join("tone-16k.wav");
+    write_wav(&path, &samples, 16_000).expect("writing the WAV");
+    (path, samples)
+}
+
+// ---------------------------------------------------------------------------------------------
+// plugins list / plugins check
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_list_shows_the_shipped_plugins() {
+    let out = run(cli(["plugins", "list"])).await;
+    out.assert_code(0);
+    assert!(out.stdout.starts_with(&format!("plugins in {}\n", default_plugins_dir().display())), "{out}");
+    let rows = table_rows(&out.stdout);
+    assert_eq!(rows.first(), Some(&vec!["PLUGIN", "VERSION", "PROVIDER", "KINDS", "HOSTS"]), "{out}");
+    assert!(rows.contains(&vec!["openai", "0.1.0", "openai", "llm,tts,stt", "api.openai.com"]), "{out}");
+    assert!(rows.contains(&vec!["deepgram", "0.1.0", "deepgram", "stt,tts", "api.deepgram.com"]), "{out}");
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(!out.stdout.contains("refused"), "{out}");
+    // Columns are aligned: every cell starts where the header's cell starts.
+    let lines: Vec<&str> = out.stdout.lines().skip(1).collect();
+    let column = |line: &str, name: &str| line.find(name).expect("cell");
+    let hosts_at = column(lines[0], "HOSTS");
+    for line in &lines[1..] {
+        assert_eq!(column(line, "api."), hosts_at, "{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_list_reports_a_refused_file_and_keeps_the_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(default_plugins_dir().join("openai.wasm"), dir.path().join("openai.wasm")).unwrap();
+    let broken = dir.path().join("broken.wasm");
+    std::fs::write(&broken, "this is not a component").unwrap();
+    // Files without the .wasm extension are not plugins and are ignored.
+    std::fs::write(dir.path().join("README.txt"), "notes").unwrap();
+
+    let mut cmd = cli(["plugins", "list", "--plugins"]);
+    cmd.arg(dir.path());
+    let out = run(cmd).await;
+    out.assert_code(2);
+    assert!(out.stdout.starts_with(&format!("plugins in {}\n", dir.path().display())), "{out}");
+    let rows = table_rows(&out.stdout);
+    assert_eq!(
+        rows,
+        [
+            vec!["PLUGIN", "VERSION", "PROVIDER", "KINDS", "HOSTS"],
+            vec!["openai", "0.1.0", "openai", "llm,tts,stt", "api.openai.com"]
+        ],
+        "{out}"
+    );
+    let refused = format!("refused: {}: not a WebAssembly file", broken.display());
+    assert!(out.stdout.lines().any(|line| line.starts_with(&refused)), "{out}");
+    assert!(!out.stdout.contains("README"), "{out}");
+
+    // The same folder through the environment variable.
+    let mut cmd = cli(["plugins", "list"]);
+    cmd.env("VOICEBLOX_PLUGINS", dir.path());
+    let out = run(cmd).await;
+    out.assert_code(2);
+    assert!(out.stdout.contains(&refused), "{out}");
+    assert!(!out.stdout.contains("deepgram"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_check_accepts_a_shipped_plugin() {
+    let mut cmd = cli(["plugins", "check"]);
+    cmd.arg(default_plugins_dir().join("deepgram.wasm"));
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(out.stdout.starts_with("ok: deepgram 0.1.0 (contract voiceblox:plugin@0.1.0, "), "{out}");
+    assert!(out.stdout.lines().next().unwrap().ends_with(" KiB)"), "{out}");
+    assert_eq!(
+        table_rows(&out.stdout),
+        [
+            vec!["PLUGIN", "VERSION", "PROVIDER", "KINDS", "HOSTS"],
+            vec!["deepgram", "0.1.0", "deepgram", "stt,tts", "api.deepgram.com"]
+        ],
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_check_refuses_an_old_contract_and_garbage() {
+    let old = fixture_plugins_dir().join("old-contract.wasm");
+    let mut cmd = cli(["plugins", "check"]);
+    cmd.arg(&old);
+    let out = run(cmd).await;
+    out.assert_code(1);
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert!(first.starts_with(&format!("refused: {}: built for voiceblox:plugin@0.0.9", old.display())), "{out}");
+    assert!(first.contains("this host supports voiceblox:plugin@0.1.0"), "{out}");
+    assert!(!out.stdout.contains("PLUGIN"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, [0u8; 64]).unwrap();
+    let mut cmd = cli(["plugins", "check"]);
+    cmd.arg(&garbage);
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stdout.starts_with(&format!("refused: {}: not a WebAssembly file", garbage.display())), "{out}");
+
+    let missing = dir.path().join("missing.wasm");
+    let mut cmd = cli(["plugins", "check"]);
+    cmd.arg(&missing);
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stdout.starts_with(&format!("refused: {}: ", missing.display())), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compiled_components_go_to_the_cache_dir_unless_no_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("components");
+    let mut cmd = bare_cli();
+    cmd.arg("--cache-dir").arg(&cache).args(["plugins", "list"]);
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(files_ending_with(&cache, ".cwasm").len(), 2, "one compiled component per plugin\n{out}");
+
+    // A second run loads from the cache and lists the same table.
+    let mut cmd = bare_cli();
+    cmd.arg("--cache-dir").arg(&cache).args(["plugins", "list"]);
+    let again = run(cmd).await;
+    again.assert_code(0);
+    assert_eq!(again.stdout, out.stdout);
+    assert_eq!(files_ending_with(&cache, ".cwasm").len(), 2);
+
+    let untouched = dir.path().join("untouched");
+    let mut cmd = bare_cli();
+    cmd.arg("--cache-dir").arg(&untouched).args(["--no-cache", "plugins", "list"]);
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(!untouched.exists(), "--no-cache wrote to the cache folder\n{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_memory_cap_below_a_plugins_needs_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = bare_cli();
+    cmd.arg("--cache-dir").arg(dir.path()).args(["--no-cache", "--plugin-memory-mb", "1", "plugins", "list"]);
+    let out = run(cmd).await;
+    out.assert_code(2);
+    assert_eq!(table_rows(&out.stdout).len(), 1, "only the header: no plugin fits in 1 MiB\n{out}");
+    let refused: Vec<&str> = out.stdout.lines().filter(|line| line.starts_with("refused: ")).collect();
+    assert_eq!(refused.len(), 2, "{out}");
+    for (line, name) in refused.iter().zip(["deepgram.wasm", "openai.wasm"]) {
+        assert!(line.contains(name) && line.contains("memory"), "{out}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// try llm
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_llm_streams_tokens_from_the_base_url() {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .api_key("sk-test")
+            .chat(ChatScript::text(["Hel", "lo", " from", " the fake."]).with_usage(12, 4)),
+    );
+    let mut cmd = cli(["try", "llm", "--provider", "openai", "--model", "gpt-4.1-mini", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("Say hi");
+    cmd.env("OPENAI_API_KEY", "sk-test");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Hello from the fake.\n", "{out}");
+    let stderr = &out.stderr;
+    assert!(stderr.contains("openai gpt-4.1-mini: waiting for the first token"), "{out}");
+    assert!(stderr.contains("usage: 12 prompt (0 cached) + 4 completion tokens"), "{out}");
+    assert!(stderr.contains("first token after "), "{out}");
+    assert!(!stderr.contains("warning") && !stderr.contains("error"), "{out}");
+    // Progress lines come in order: waiting, usage, done.
+    let at = |what: &str| stderr.find(what).unwrap();
+    assert!(at("waiting for the first token") < at("usage:") && at("usage:") < at("first token after"), "{out}");
+
+    let requests = fake.chat_requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].method, "POST");
+    assert_eq!(requests[0].header("authorization"), Some("Bearer sk-test"));
+    let body = requests[0].json().unwrap();
+    assert_eq!(body["model"], "gpt-4.1-mini", "{body}");
+    assert_eq!(body["stream"], true, "{body}");
+    assert_eq!(body["messages"], serde_json::json!([{"role": "user", "content": "Say hi"}]), "{body}");
+    assert!(!out.stdout.contains("sk-test") && !stderr.contains("sk-test"), "the key leaked into the output\n{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_llm_takes_the_base_url_and_allowed_hosts_from_the_environment() {
+    let fake = openai::start(OpenAiScript::new().api_key("sk-env").chat(ChatScript::text(["Env", " works."])));
+    let mut cmd = cli(["try", "llm", "--provider", "openai", "--model", "openai/gpt-4.1-mini"]);
+    cmd.args(["--system", "Be brief.", "--temperature", "0.5", "--max-tokens", "20", "Say hi"]);
+    cmd.env("OPENAI_API_KEY", "sk-env")
+        .env("OPENAI_BASE_URL", fake.base_url())
+        .env("VOICEBLOX_ALLOW_HOSTS", allow(fake.addr()));
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Env works.\n", "{out}");
+
+    let requests = fake.chat_requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].header("authorization"), Some("Bearer sk-env"));
+    let body = requests[0].json().unwrap();
+    // The `openai/` prefix is the provider's and is removed.
+    assert_eq!(body["model"], "gpt-4.1-mini", "{body}");
+    assert_eq!(
+        body["messages"],
+        serde_json::json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi"}]),
+        "{body}"
+    );
+    assert_eq!(body["temperature"], 0.5, "{body}");
+    let max_tokens = body.get("max_completion_tokens").or_else(|| body.get("max_tokens"));
+    assert_eq!(max_tokens, Some(&serde_json::json!(20)), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_llm_reads_the_allow_list_from_a_policy_file() {
+    let fake = openai::start(ChatScript::text(["From", " policy."]));
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, format!("[network]\nallow = [\"{}\"]\n", allow(fake.addr()))).unwrap();
+    let mut cmd = cli(["--policy"]);
+    cmd.arg(&policy).args(["try", "llm", "--provider", "openai", "--model", "m", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("Hi");
+    // No key at all: a keyless compatible server is reached through --base-url.
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "From policy.\n", "{out}");
+    let requests = fake.chat_requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].header("authorization"), None, "no key, so no Authorization header");
+
+    // A policy file with an unknown section is refused before anything runs.
+    std::fs::write(&policy, "[netwrok]\nallow = []\n").unwrap();
+    let mut cmd = cli(["--policy"]);
+    cmd.arg(&policy).args(["try", "llm", "--provider", "openai", "--model", "m", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("Hi");
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stderr.contains(&format!("error: parsing policy file {}", policy.display())), "{out}");
+    assert_eq!(fake.chat_requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_llm_without_a_key_names_the_variable() {
+    let out = run(cli(["try", "llm", "--provider", "openai", "--model", "gpt-4.1-mini", "Say hi"])).await;
+    out.assert_code(1);
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(
+        out.stderr.contains("error: no API key for provider `openai`: set OPENAI_API_KEY"),
+        "the error must name the variable\n{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_llm_with_an_unknown_provider_lists_the_loaded_ones() {
+    let out = run(cli(["try", "llm", "--provider", "nope", "Hi"])).await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("unknown llm provider `nope`; loaded plugins provide: openai"), "{out}");
+    // Deepgram has no LLM.
+    let out = run(cli(["try", "llm", "--provider", "deepgram", "Hi"])).await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("unknown llm provider `deepgram`"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_llm_with_a_wrong_key_reports_unauthorized() {
+    let fake = openai::start(OpenAiScript::new().api_key("sk-right"));
+    let wrong_key = "sk-wrong-0123456789";
+    let mut cmd = cli(["try", "llm", "--provider", "openai", "--model", "gpt-4.1-mini", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("Say hi");
+    cmd.env("OPENAI_API_KEY", wrong_key);
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert_eq!(out.stdout.trim(), "", "{out}");
+    assert!(out.stderr.contains("unauthorized"), "{out}");
+    assert!(out.stderr.contains("Incorrect API key provided"), "the provider's message is kept\n{out}");
+    assert!(!out.stderr.contains(wrong_key), "the key leaked into the output\n{out}");
+    let requests = fake.chat_requests();
+    assert_eq!(requests.len(), 1, "a 401 is not retried: {requests:#?}");
+    assert_eq!(requests[0].header("authorization"), Some(format!("Bearer {wrong_key}").as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_llm_refuses_a_loopback_base_url_without_allow_host() {
+    let fake = openai::start(OpenAiScript::new());
+    let mut cmd = cli(["try", "llm", "--provider", "openai", "--model", "gpt-4.1-mini", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("Say hi");
+    cmd.env("OPENAI_API_KEY", "sk-test");
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("non-public address 127.0.0.1"), "{out}");
+    assert!(out.stderr.contains("--allow-host"), "the error says how to allow it\n{out}");
+    assert!(fake.requests().is_empty(), "the fake was reached: {:#?}", fake.requests());
+
+    // Allowing another port of the same address does not allow this one.
+    let mut cmd = cli(["try", "llm", "--provider", "openai", "--model", "gpt-4.1-mini", "--base-url"]);
+    cmd.arg(fake.base_url()).args(["--allow-host", "127.0.0.1:1", "Say hi"]);
+    cmd.env("OPENAI_API_KEY", "sk-test");
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("non-public address 127.0.0.1"), "{out}");
+    assert!(fake.requests().is_empty(), "the fake was reached: {:#?}", fake.requests());
+}
+
+// ---------------------------------------------------------------------------------------------
+// try tts
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_tts_writes_the_exact_audio_to_a_wav() {
+    let fake = openai::start(OpenAiScript::new().api_key("sk-test").speech(SpeechScript::tone()));
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("hello.wav");
+    let mut cmd = cli(["try", "tts", "--provider", "openai", "--model", "gpt-4o-mini-tts", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr()));
+    cmd.arg("--out").arg(&wav).arg("Hello there");
+    cmd.env("OPENAI_API_KEY", "sk-test");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(out.stderr.contains("openai gpt-4o-mini-tts: synthesizing 11 characters"), "{out}");
+    assert!(out.stderr.contains(&format!("wrote {} (0.44 s of audio at 24000 Hz", wav.display())), "{out}");
+
+    let written = read_wav(&wav).unwrap();
+    assert_eq!((written.sample_rate, written.channels, written.bits_per_sample), (24_000, 1, 16));
+    // The fake sends 4801-byte chunks, so samples straddle chunk boundaries: every one must
+    // still come out whole and in order.
+    let expected = s16le_to_samples(&SpeechScript::tone().pcm_for("Hello there")).unwrap();
+    assert_eq!(written.samples.len(), expected.len());
+    assert!(written.samples == expected, "the WAV's samples differ from what the fake sent");
+
+    let requests = fake.speech_requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].header("authorization"), Some("Bearer sk-test"));
+    let body = requests[0].json().unwrap();
+    assert_eq!(body["model"], "gpt-4o-mini-tts", "{body}");
+    assert_eq!(body["input"], "Hello there", "{body}");
+    assert_eq!(body["response_format"], "pcm", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_tts_with_deepgram_at_a_chosen_rate() {
+    let fake = deepgram::start(DeepgramScript::new().api_key("dg-test").speak(SpeakScript::tone()));
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("dg.wav");
+    let mut cmd = cli(["try", "tts", "--provider", "deepgram", "--model", "aura-2-thalia-en", "--sample-rate"]);
+    cmd.arg("16000").arg("--base-url").arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr()));
+    cmd.arg("--out").arg(&wav).arg("Good morning");
+    cmd.env("DEEPGRAM_API_KEY", "dg-test");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    let written = read_wav(&wav).unwrap();
+    assert_eq!((written.sample_rate, written.channels), (16_000, 1), "{out}");
+    let expected = s16le_to_samples(&SpeakScript::tone().pcm_for("Good morning", 16_000)).unwrap();
+    assert!(written.samples == expected, "the WAV's samples differ from what the fake sent\n{out}");
+    let requests = fake.speak_requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].header("authorization"), Some("Token dg-test"));
+    assert_eq!(requests[0].query_param("sample_rate").as_deref(), Some("16000"));
+    assert_eq!(requests[0].query_param("model").as_deref(), Some("aura-2-thalia-en"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// try stt
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_stt_streams_a_wav_to_deepgram() {
+    let fake =
+        deepgram::start(DeepgramScript::new().api_key("dg-test").listen(ListenScript::transcript("Hello world.")));
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, samples) = tone_wav(dir.path());
+    let mut cmd = cli(["try", "stt", "--provider", "deepgram", "--model", "nova-3", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg(&wav);
+    cmd.env("DEEPGRAM_API_KEY", "dg-test");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    // Finals on stdout (smart_format is on, so the punctuated words come back as scripted).
+    assert_eq!(out.stdout.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>(), ["Hello world."], "{out}");
+    assert!(out.stderr.contains("deepgram nova-3: sending 2.00 s of audio"), "{out}");
+    // Interims word by word, before the final.
+    let interim_hello = out.stderr.find("interim: Hello").unwrap_or_else(|| panic!("no interim\n{out}"));
+    let interim_full = out.stderr.find("interim: Hello world.").unwrap_or_else(|| panic!("no full interim\n{out}"));
+    let final_line = out.stderr.find("final (").unwrap_or_else(|| panic!("no final progress line\n{out}"));
+    assert!(interim_hello <= interim_full && interim_full < final_line, "{out}");
+
+    let sessions = fake.wait_for(Duration::from_secs(10), |s| s.len() == 1 && s[0].ended).await.unwrap();
+    let session = &sessions[0];
+    assert_eq!(session.query_param("model"), Some("nova-3"));
+    assert_eq!(session.query_param("encoding"), Some("linear16"));
+    assert_eq!(session.query_param("sample_rate"), Some("16000"));
+    assert_eq!(session.query_param("interim_results"), Some("true"));
+    assert!(session.samples().unwrap() == samples, "the fake did not receive the WAV's samples exactly");
+    assert_eq!(session.final_transcripts(), ["Hello world."]);
+    let handshake = &fake.requests_to(deepgram::LISTEN_PATH)[0];
+    assert_eq!(handshake.header("authorization"), Some("Token dg-test"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_stt_with_a_wrong_deepgram_key_reports_unauthorized() {
+    let fake = deepgram::start(DeepgramScript::new().api_key("dg-right").listen(ListenScript::transcript("Hi.")));
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, _) = tone_wav(dir.path());
+    let mut cmd = cli(["try", "stt", "--provider", "deepgram", "--model", "nova-3", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg(&wav);
+    cmd.env("DEEPGRAM_API_KEY", "dg-wrong-key-42");
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stdout.trim().is_empty(), "{out}");
+    assert!(out.stderr.contains("unauthorized"), "{out}");
+    assert!(!out.stderr.contains("dg-wrong-key-42"), "the key leaked into the output\n{out}");
+    let handshakes = fake.requests_to(deepgram::LISTEN_PATH);
+    assert_eq!(handshakes.len(), 1, "{handshakes:#?}");
+    assert_eq!(handshakes[0].header("authorization"), Some("Token dg-wrong-key-42"));
+    assert!(fake.sessions().is_empty(), "the upgrade was refused, so no session ran");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_stt_refuses_a_wav_of_the_wrong_format_with_a_sox_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let cd_quality = dir.path().join("cd.wav");
+    write_wav(&cd_quality, &sine_samples(300.0, 44_100, 200), 44_100).unwrap();
+    let stereo = dir.path().join("stereo.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&stereo, spec).unwrap();
+    for sample in sine_samples(300.0, 16_000, 200) {
+        writer.write_sample(sample).unwrap();
+        writer.write_sample(sample).unwrap();
+    }
+    writer.finalize().unwrap();
+
+    for (file, described) in
+        [(&cd_quality, "44100 Hz, 1 channel(s), 16-bit"), (&stereo, "16000 Hz, 2 channel(s), 16-bit")]
+    {
+        let mut cmd = cli(["try", "stt", "--provider", "deepgram", "--model", "nova-3"]);
+        cmd.arg(file).env("DEEPGRAM_API_KEY", "dg-test");
+        let out = run(cmd).await;
+        out.assert_code(1);
+        assert!(out.stderr.contains(&format!("{} is {described}", file.display())), "{out}");
+        assert!(out.stderr.contains("this provider needs 16000 Hz mono 16-bit"), "{out}");
+        assert!(out.stderr.contains("sox IN.wav -r 16000 -c 1 -b 16 OUT.wav"), "{out}");
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_stt_transcribes_a_wav_with_openai_in_one_upload() {
+    let fake = openai::start(
+        OpenAiScript::new().api_key("sk-test").transcription(TranscriptionScript::text("Testing one two three.")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, samples) = tone_wav(dir.path());
+    let mut cmd = cli(["try", "stt", "--provider", "openai", "--model", "gpt-4o-mini-transcribe", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg(&wav);
+    cmd.env("OPENAI_API_KEY", "sk-test");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Testing one two three.\n", "{out}");
+    assert!(out.stderr.contains("openai gpt-4o-mini-transcribe: sending 2.00 s of audio"), "{out}");
+    assert!(out.stderr.contains("final ("), "{out}");
+
+    let uploads = fake.transcriptions();
+    assert_eq!(uploads.len(), 1, "{uploads:#?}");
+    assert_eq!(uploads[0].model, "gpt-4o-mini-transcribe");
+    assert_eq!((uploads[0].sample_rate, uploads[0].channels), (16_000, 1));
+    assert!(uploads[0].samples == samples, "the upload does not hold the WAV's samples exactly");
+    let request = &fake.requests_to(openai::TRANSCRIPTIONS_PATH)[0];
+    assert_eq!(request.header("authorization"), Some("Bearer sk-test"));
+}
