@@ -1,7 +1,18 @@
 //! Deterministic ids and the timestamps providers put in their messages.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Numbers a fake's requests 1, 2, 3... (each number seeds that request's ids).
+#[derive(Debug, Default)]
+pub(crate) struct Serial(AtomicU64);
+
+impl Serial {
+    pub(crate) fn next(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
 
 /// A deterministic id made of `len` lowercase hex digits, distinct per `(salt, n)`.
 pub(crate) fn hex_id(salt: u64, n: u64, len: usize) -> String {

@@ -15,7 +15,9 @@
 pub mod deepgram;
 pub mod openai;
 
+mod answer;
 mod ids;
+mod provider;
 mod server;
 #[cfg(test)]
 mod test_support;

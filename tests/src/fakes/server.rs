@@ -2,11 +2,12 @@
 
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
@@ -66,6 +67,15 @@ impl RecordedRequest {
     }
 }
 
+/// The key a request presents as `Authorization: <scheme> <key>`, trimmed.
+pub(crate) fn presented_key<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
+    headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix(scheme)?.strip_prefix(' '))
+        .map(str::trim)
+}
+
 pub(crate) fn decode_query(query: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.as_bytes()).map(|(key, value)| (key.into_owned(), value.into_owned())).collect()
 }
@@ -120,27 +130,49 @@ impl Shutdown {
         // A dropped sender means the fake is gone: that is a shutdown too.
         let _ = self.0.wait_for(|stopped| *stopped).await;
     }
+
+    /// Waits `delay`, unless the fake is dropped first.
+    pub(crate) async fn sleep(&self, delay: Duration) {
+        if delay.is_zero() {
+            return;
+        }
+        let mut shutdown = self.clone();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shutdown.signalled() => {}
+        }
+    }
 }
 
-/// A fake before its router is built: the router's handlers need the recorder and the
-/// shutdown signal.
-pub(crate) struct Prepared {
-    pub(crate) recorder: Recorder,
-    pub(crate) shutdown: Shutdown,
+/// Starts a fake: `state` builds the state its handlers share from the shutdown signal (streams
+/// and sessions wait on it), and `router` is served with that state on `127.0.0.1:0`.
+///
+/// # Panics
+/// Outside a tokio runtime, or if the loopback interface cannot be bound.
+pub(crate) fn start<S>(router: Router<Arc<S>>, state: impl FnOnce(Shutdown) -> S) -> (FakeServer, Arc<S>)
+where
+    S: Send + Sync + 'static,
+{
+    let prepared = prepare();
+    let state = Arc::new(state(prepared.shutdown.clone()));
+    (prepared.serve(router.with_state(state.clone())), state)
+}
+
+/// A fake before its router is built: the router's handlers need the shutdown signal.
+struct Prepared {
+    recorder: Recorder,
+    shutdown: Shutdown,
     stop: watch::Sender<bool>,
 }
 
-pub(crate) fn prepare() -> Prepared {
+fn prepare() -> Prepared {
     let (stop, stopped) = watch::channel(false);
     Prepared { recorder: Recorder::default(), shutdown: Shutdown(stopped), stop }
 }
 
 impl Prepared {
     /// Binds `127.0.0.1:0` and serves `router` on the current tokio runtime.
-    ///
-    /// # Panics
-    /// Outside a tokio runtime, or if the loopback interface cannot be bound.
-    pub(crate) fn serve(self, router: Router) -> FakeServer {
+    fn serve(self, router: Router) -> FakeServer {
         let listener = StdTcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
         listener.set_nonblocking(true).expect("making the listener non-blocking");
         let addr = listener.local_addr().expect("reading the bound address");
@@ -188,6 +220,13 @@ impl FakeServer {
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
         self.recorder.all()
+    }
+
+    /// Requests whose path (query excluded) is `path`.
+    pub(crate) fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
+        let mut requests = self.requests();
+        requests.retain(|request| request.path() == path);
+        requests
     }
 }
 

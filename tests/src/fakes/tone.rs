@@ -1,5 +1,6 @@
 //! The synthetic "speech" both text-to-speech fakes stream: a sine tone whose length follows
-//! the text, cut into deliberately awkward chunks.
+//! the text, cut into deliberately awkward chunks, and the script type each of them answers with
+//! ([`tone_script!`]).
 
 use std::time::Duration;
 
@@ -55,3 +56,81 @@ impl ToneStream {
         pieces
     }
 }
+
+/// Defines a text-to-speech script type, `$script`: a scripted [`Answer`](super::answer::Answer)
+/// with the shared [`answer_builders!`](super::answer::answer_builders) methods, and a
+/// [`ToneStream`] with the builders that shape it. The provider adds its own `pcm_for`, whose
+/// arguments differ (OpenAI has one rate, Deepgram takes it from the query).
+macro_rules! tone_script {
+    ($(#[$meta:meta])* $script:ident { error_body: $error_body:expr, provider: $provider:literal $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        pub struct $script {
+            pub(super) answer: $crate::fakes::answer::Answer,
+            pub(super) tone: $crate::fakes::tone::ToneStream,
+        }
+
+        impl Default for $script {
+            fn default() -> Self {
+                $script::tone()
+            }
+        }
+
+        $crate::fakes::answer::answer_builders!($script {
+            base: $script::tone(),
+            error_body: $error_body,
+            provider: $provider,
+        });
+
+        impl $script {
+            /// A deterministic tone whose length is proportional to the input text (40 ms per
+            /// character, 440 Hz), sent in 4801-byte chunks so boundaries fall mid-sample.
+            pub fn tone() -> Self {
+                $script { answer: Default::default(), tone: Default::default() }
+            }
+
+            /// Audio per character of text (default 40 ms).
+            pub fn ms_per_char(mut self, ms: u64) -> Self {
+                self.tone.ms_per_char = ms;
+                self
+            }
+
+            /// The tone's pitch (default 440 Hz).
+            pub fn frequency(mut self, hz: f64) -> Self {
+                self.tone.frequency = hz;
+                self
+            }
+
+            /// Bytes per HTTP chunk (default 4801; odd on purpose).
+            pub fn chunk_bytes(mut self, bytes: usize) -> Self {
+                self.tone.chunk_bytes = bytes.max(1);
+                self
+            }
+
+            /// Pause between chunks (default 5 ms).
+            pub fn chunk_delay(mut self, delay: ::std::time::Duration) -> Self {
+                self.tone.chunk_delay = delay;
+                self
+            }
+
+            /// Send the head, then nothing, holding the connection open.
+            pub fn hang(self) -> Self {
+                self.hang_after(0)
+            }
+
+            /// Send `chunks` chunks of audio, then hold the connection open without finishing.
+            pub fn hang_after(mut self, chunks: usize) -> Self {
+                self.tone.outcome = $crate::fakes::tone::AudioOutcome::HangAfter(chunks);
+                self
+            }
+
+            /// Send `chunks` chunks, then abort the connection.
+            pub fn cut_after(mut self, chunks: usize) -> Self {
+                self.tone.outcome = $crate::fakes::tone::AudioOutcome::CutAfter(chunks);
+                self
+            }
+        }
+    };
+}
+
+pub(crate) use tone_script;

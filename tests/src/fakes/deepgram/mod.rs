@@ -28,8 +28,6 @@ mod speak;
 mod tests;
 mod timeline;
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,14 +40,16 @@ pub use script::{DEFAULT_INACTIVITY_TIMEOUT, ListenScript, NET0001_REASON};
 pub use session::ListenSession;
 pub use speak::{SPEAK_SAMPLE_RATES, SpeakScript};
 
-use super::ids::uuid;
-use super::server::{FakeServer, RecordedRequest, Shutdown, lock, prepare};
+use super::ids::{Serial, uuid};
+use super::provider::provider_fake;
+use super::server::{self, FakeServer, RecordedRequest, Shutdown, lock, presented_key};
 use super::wire::{Obj, Queue, Reply};
 
 pub const LISTEN_PATH: &str = "/v1/listen";
 pub const SPEAK_PATH: &str = "/v1/speak";
 
-/// Everything the Deepgram fake will answer.
+/// Everything the Deepgram fake will answer. With nothing queued, sessions hear nothing and
+/// speech requests get the default tone.
 #[derive(Clone, Debug, Default)]
 pub struct DeepgramScript {
     api_key: Option<String>,
@@ -57,50 +57,15 @@ pub struct DeepgramScript {
     speak: Vec<SpeakScript>,
 }
 
-impl DeepgramScript {
-    /// No key check; sessions hear nothing, speech requests get the default tone.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Require `Authorization: Token <key>`.
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
-        self
-    }
-
-    /// Queue the behaviour of the next `/v1/listen` connection.
-    pub fn listen(mut self, script: ListenScript) -> Self {
-        self.listen.push(script);
-        self
-    }
-
-    /// Queue the answer to the next `POST /v1/speak`.
-    pub fn speak(mut self, script: SpeakScript) -> Self {
-        self.speak.push(script);
-        self
-    }
-
-    pub fn start(self) -> DeepgramFake {
-        DeepgramFake::start(self)
-    }
-}
-
-impl From<ListenScript> for DeepgramScript {
-    fn from(script: ListenScript) -> Self {
-        DeepgramScript::new().listen(script)
-    }
-}
-
-impl From<SpeakScript> for DeepgramScript {
-    fn from(script: SpeakScript) -> Self {
-        DeepgramScript::new().speak(script)
-    }
-}
-
-/// Starts the fake on `127.0.0.1:0` (inside a tokio runtime).
-pub fn start(script: impl Into<DeepgramScript>) -> DeepgramFake {
-    DeepgramFake::start(script)
+provider_fake! {
+    DeepgramScript => DeepgramFake,
+    auth: "Token",
+    endpoints: {
+        /// Queue the behaviour of the next `/v1/listen` connection.
+        listen: ListenScript,
+        /// Queue the answer to the next `POST /v1/speak`.
+        speak: SpeakScript,
+    },
 }
 
 /// A running Deepgram fake; dropping it shuts it down and drops open sessions.
@@ -112,21 +77,19 @@ pub struct DeepgramFake {
 impl DeepgramFake {
     pub fn start(script: impl Into<DeepgramScript>) -> Self {
         let script = script.into();
-        let prepared = prepare();
-        let state = Arc::new(Deepgram {
-            api_key: script.api_key,
-            listen: Queue::new(script.listen),
-            speak: Queue::new(script.speak),
-            shutdown: prepared.shutdown.clone(),
-            counter: AtomicU64::new(0),
-            sessions: Mutex::new(Vec::new()),
-        });
         let router = Router::new()
             .route(LISTEN_PATH, get(handshake::handle))
             .route(SPEAK_PATH, post(speak::handle))
-            .fallback(not_found)
-            .with_state(state.clone());
-        DeepgramFake { server: prepared.serve(router), state }
+            .fallback(not_found);
+        let (server, state) = server::start(router, |shutdown| Deepgram {
+            api_key: script.api_key,
+            listen: Queue::new(script.listen),
+            speak: Queue::new(script.speak),
+            shutdown,
+            requests: Serial::default(),
+            sessions: Mutex::default(),
+        });
+        DeepgramFake { server, state }
     }
 
     /// `http://127.0.0.1:PORT`, in the Deepgram SDKs' convention (no `/v1`).
@@ -137,22 +100,6 @@ impl DeepgramFake {
     /// `ws://127.0.0.1:PORT` (no `/v1`).
     pub fn ws_base_url(&self) -> String {
         self.server.ws_origin()
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Every HTTP request received (WebSocket handshakes included), in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
-    /// Requests whose path (query excluded) is `path`.
-    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
-        let mut requests = self.requests();
-        requests.retain(|request| request.path() == path);
-        requests
     }
 
     pub fn speak_requests(&self) -> Vec<RecordedRequest> {
@@ -194,24 +141,19 @@ pub(crate) struct Deepgram {
     listen: Queue<ListenScript>,
     speak: Queue<SpeakScript>,
     shutdown: Shutdown,
-    counter: AtomicU64,
+    requests: Serial,
     sessions: Mutex<Vec<ListenSession>>,
 }
 
 impl Deepgram {
     fn next_request_id(&self) -> String {
-        uuid(0xdee9, self.counter.fetch_add(1, Ordering::Relaxed) + 1)
+        uuid(0xdee9, self.requests.next())
     }
 
     /// The key check Deepgram performs before anything else: the 401 to send, if any.
     fn unauthorized(&self, headers: &HeaderMap, request_id: &str) -> Option<Response> {
         let expected = self.api_key.as_ref()?;
-        let presented = headers
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Token "))
-            .map(str::trim);
-        if presented == Some(expected.as_str()) {
+        if presented_key(headers, "Token") == Some(expected.as_str()) {
             return None;
         }
         Some(error_reply(401, error_body(401, request_id), request_id))

@@ -2,7 +2,6 @@
 //! requested rate, streamed with chunked transfer.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -12,96 +11,21 @@ use serde_json::Value;
 
 use super::Deepgram;
 use crate::fakes::server::decode_query;
-use crate::fakes::tone::{AudioOutcome, ToneStream};
+use crate::fakes::tone::tone_script;
 use crate::fakes::wire::{Obj, Reply, insert_header, streamed_body};
 
 /// The rates Deepgram offers for `linear16`; 24000 is its default.
 pub const SPEAK_SAMPLE_RATES: [u32; 5] = [8_000, 16_000, 24_000, 32_000, 48_000];
 
-/// How one `/v1/speak` request is answered.
-#[derive(Clone, Debug)]
-pub struct SpeakScript {
-    pub(super) error: Option<Reply>,
-    pub(super) tone: ToneStream,
-    pub(super) response_delay: Duration,
-}
-
-impl Default for SpeakScript {
-    fn default() -> Self {
-        SpeakScript::tone()
+tone_script! {
+    /// How one `/v1/speak` request is answered.
+    SpeakScript {
+        error_body: |status| super::error_body(status, "fake-request-id"),
+        provider: "Deepgram",
     }
 }
 
 impl SpeakScript {
-    /// A deterministic tone, 40 ms per character at 440 Hz, in 4801-byte chunks.
-    pub fn tone() -> Self {
-        SpeakScript { error: None, tone: ToneStream::default(), response_delay: Duration::ZERO }
-    }
-
-    /// Answer with `status` and this exact body.
-    pub fn status(status: u16, body: impl Into<String>) -> Self {
-        let mut script = SpeakScript::tone();
-        script.error = Some(Reply::json(status, body));
-        script
-    }
-
-    /// Answer with `status` and Deepgram's body for it.
-    pub fn error(status: u16) -> Self {
-        SpeakScript::status(status, super::error_body(status, "fake-request-id"))
-    }
-
-    pub fn retry_after(self, seconds: u64) -> Self {
-        self.header("retry-after", &seconds.to_string())
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let Some(reply) = &mut self.error {
-            reply.set_header(name, value.into());
-        }
-        self
-    }
-
-    pub fn ms_per_char(mut self, ms: u64) -> Self {
-        self.tone.ms_per_char = ms;
-        self
-    }
-
-    pub fn frequency(mut self, hz: f64) -> Self {
-        self.tone.frequency = hz;
-        self
-    }
-
-    /// Bytes per HTTP chunk (default 4801; odd on purpose).
-    pub fn chunk_bytes(mut self, bytes: usize) -> Self {
-        self.tone.chunk_bytes = bytes.max(1);
-        self
-    }
-
-    pub fn chunk_delay(mut self, delay: Duration) -> Self {
-        self.tone.chunk_delay = delay;
-        self
-    }
-
-    pub fn response_delay(mut self, delay: Duration) -> Self {
-        self.response_delay = delay;
-        self
-    }
-
-    /// Send the head, then nothing, holding the connection open.
-    pub fn hang(self) -> Self {
-        self.hang_after(0)
-    }
-
-    pub fn hang_after(mut self, chunks: usize) -> Self {
-        self.tone.outcome = AudioOutcome::HangAfter(chunks);
-        self
-    }
-
-    pub fn cut_after(mut self, chunks: usize) -> Self {
-        self.tone.outcome = AudioOutcome::CutAfter(chunks);
-        self
-    }
-
     /// The exact PCM bytes a complete answer to `text` carries at `sample_rate`.
     pub fn pcm_for(&self, text: &str, sample_rate: u32) -> Vec<u8> {
         self.tone.pcm_for(text, sample_rate)
@@ -175,15 +99,9 @@ pub(super) async fn handle(
         Err(reply) => return reply.into_response(&id_header),
     };
     let script = api.speak.next().unwrap_or_default();
-    if !script.response_delay.is_zero() {
-        let mut shutdown = api.shutdown.clone();
-        tokio::select! {
-            () = tokio::time::sleep(script.response_delay) => {}
-            () = shutdown.signalled() => {}
-        }
-    }
-    if let Some(reply) = script.error {
-        return reply.into_response(&id_header);
+    script.answer.wait(&api.shutdown).await;
+    if let Some(response) = script.answer.failure(&id_header) {
+        return response;
     }
     let pieces = script.tone.pieces(&request.text, request.sample_rate);
     let mut response = Response::new(streamed_body(pieces, api.shutdown.clone()));

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use super::OpenAi;
 use super::errors;
 use super::stream::{ChatRequest, Completion};
-use crate::fakes::wire::{Piece, Reply, insert_header, streamed_body};
+use crate::fakes::answer::{Answer, answer_builders};
+use crate::fakes::wire::{Piece, Reply, insert_header, paced};
 
 /// Token counts reported in the usage chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub(super) enum Outcome {
 /// How one chat completion request is answered.
 #[derive(Clone, Debug)]
 pub struct ChatScript {
-    pub(super) error: Option<Reply>,
+    pub(super) answer: Answer,
     pub(super) text: Vec<String>,
     pub(super) tool_calls: Vec<ToolCall>,
     pub(super) finish_reason: Option<String>,
@@ -51,7 +52,6 @@ pub struct ChatScript {
     pub(super) send_usage: bool,
     pub(super) model: Option<String>,
     pub(super) chunk_delay: Duration,
-    pub(super) response_delay: Duration,
     pub(super) outcome: Outcome,
 }
 
@@ -66,7 +66,7 @@ impl ChatScript {
     /// (a role chunk, then `finish_reason: "stop"`).
     pub fn new() -> Self {
         ChatScript {
-            error: None,
+            answer: Answer::default(),
             text: Vec::new(),
             tool_calls: Vec::new(),
             finish_reason: None,
@@ -74,7 +74,6 @@ impl ChatScript {
             send_usage: true,
             model: None,
             chunk_delay: Duration::from_millis(2),
-            response_delay: Duration::ZERO,
             outcome: Outcome::Complete,
         }
     }
@@ -109,31 +108,6 @@ impl ChatScript {
             name: name.into(),
             pieces: pieces.into_iter().map(Into::into).collect(),
         });
-        self
-    }
-
-    /// Answer with `status` and this exact body (content type `application/json`).
-    pub fn status(status: u16, body: impl Into<String>) -> Self {
-        let mut script = ChatScript::new();
-        script.error = Some(Reply::json(status, body));
-        script
-    }
-
-    /// Answer with `status` and the body OpenAI sends for it ([`super::error_body`]).
-    pub fn error(status: u16) -> Self {
-        ChatScript::status(status, errors::error_body(status))
-    }
-
-    /// Adds a `retry-after: <seconds>` header (to a [`ChatScript::status`] answer).
-    pub fn retry_after(self, seconds: u64) -> Self {
-        self.header("retry-after", &seconds.to_string())
-    }
-
-    /// Adds a header to a [`ChatScript::status`] answer.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let Some(reply) = &mut self.error {
-            reply.set_header(name, value.into());
-        }
         self
     }
 
@@ -186,12 +160,6 @@ impl ChatScript {
         self
     }
 
-    /// Pause before the response head is sent (time to first byte).
-    pub fn response_delay(mut self, delay: Duration) -> Self {
-        self.response_delay = delay;
-        self
-    }
-
     /// Send the head and the content events, then nothing more: no finish chunk, no `[DONE]`,
     /// the connection held open until the client leaves or the fake is dropped.
     /// `ChatScript::new().hang()` sends the head only.
@@ -211,6 +179,8 @@ impl ChatScript {
         self.text.concat()
     }
 }
+
+answer_builders!(ChatScript { base: ChatScript::new(), error_body: errors::error_body, provider: "OpenAI" });
 
 /// Uneven pieces of 1 to 5 characters, the way model tokens break JSON apart.
 fn split_arguments(arguments: &str) -> Vec<String> {
@@ -240,18 +210,15 @@ pub(super) async fn handle(State(api): State<Arc<OpenAi>>, headers: HeaderMap, b
         Err(error_body) => return Reply::json(400, error_body).into_response(&common),
     };
     let script = api.chat.next().unwrap_or_default();
-    api.pause(script.response_delay).await;
-    if let Some(reply) = script.error.clone() {
-        return reply.into_response(&common);
+    script.answer.wait(&api.shutdown).await;
+    if let Some(response) = script.answer.failure(&common) {
+        return response;
     }
     let completion = Completion::new(&script, &request, request_number);
     if !request.stream {
-        let mut response = Reply::json(200, completion.non_streaming()).into_response(&common);
-        insert_header(&mut response, "content-type", "application/json");
-        return response;
+        return Reply::json(200, completion.non_streaming()).into_response(&common);
     }
     let mut events: Vec<String> = completion.events();
-    let mut pieces = Vec::new();
     let tail = match &script.outcome {
         Outcome::Complete => {
             events.extend(completion.closing_events());
@@ -268,21 +235,13 @@ pub(super) async fn handle(State(api): State<Arc<OpenAi>>, headers: HeaderMap, b
             Some(Piece::Cut)
         }
     };
-    for (i, event) in events.into_iter().enumerate() {
-        if i > 0 && !script.chunk_delay.is_zero() {
-            pieces.push(Piece::Delay(script.chunk_delay));
-        }
-        pieces.push(Piece::Data(Bytes::from(format!("data: {event}\n\n"))));
-    }
+    let events = events.into_iter().map(|event| Bytes::from(format!("data: {event}\n\n"))).collect();
+    let mut pieces = paced(events, script.chunk_delay);
     if matches!(script.outcome, Outcome::Complete) {
         pieces.push(Piece::Data(Bytes::from_static(b"data: [DONE]\n\n")));
     }
     pieces.extend(tail);
-    let mut response = Response::new(streamed_body(pieces, api.shutdown.clone()));
-    for (name, value) in &common {
-        insert_header(&mut response, name, value);
-    }
-    insert_header(&mut response, "content-type", "text/event-stream; charset=utf-8");
+    let mut response = api.stream(pieces, &common, "text/event-stream; charset=utf-8");
     insert_header(&mut response, "cache-control", "no-cache, must-revalidate");
     response
 }

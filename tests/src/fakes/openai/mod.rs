@@ -28,8 +28,6 @@ mod tests;
 mod transcript_json;
 mod transcription;
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -42,15 +40,17 @@ pub use errors::error_body;
 pub use speech::{SPEECH_SAMPLE_RATE, SpeechScript};
 pub use transcription::{TranscriptionRecord, TranscriptionScript};
 
-use super::ids::hex_id;
-use super::server::{FakeServer, RecordedRequest, Shutdown, lock, prepare};
-use super::wire::{Queue, Reply};
+use super::ids::{Serial, hex_id};
+use super::provider::provider_fake;
+use super::server::{self, FakeServer, RecordedRequest, Shutdown, lock, presented_key};
+use super::wire::{Piece, Queue, Reply, insert_header, streamed_body};
 
 pub const CHAT_PATH: &str = "/v1/chat/completions";
 pub const SPEECH_PATH: &str = "/v1/audio/speech";
 pub const TRANSCRIPTIONS_PATH: &str = "/v1/audio/transcriptions";
 
-/// Everything the OpenAI fake will answer, endpoint by endpoint.
+/// Everything the OpenAI fake will answer, endpoint by endpoint. An endpoint with nothing queued
+/// answers with its default script (a short text reply, a tone, the transcript "Hello world.").
 #[derive(Clone, Debug, Default)]
 pub struct OpenAiScript {
     api_key: Option<String>,
@@ -59,63 +59,17 @@ pub struct OpenAiScript {
     transcription: Vec<TranscriptionScript>,
 }
 
-impl OpenAiScript {
-    /// No key check; every endpoint answers with its default script (a short text reply, a
-    /// tone, the transcript "Hello world.").
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Require `Authorization: Bearer <key>`; anything else gets OpenAI's 401.
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
-        self
-    }
-
-    /// Queue the answer to the next `POST /v1/chat/completions`.
-    pub fn chat(mut self, script: ChatScript) -> Self {
-        self.chat.push(script);
-        self
-    }
-
-    /// Queue the answer to the next `POST /v1/audio/speech`.
-    pub fn speech(mut self, script: SpeechScript) -> Self {
-        self.speech.push(script);
-        self
-    }
-
-    /// Queue the answer to the next `POST /v1/audio/transcriptions`.
-    pub fn transcription(mut self, script: TranscriptionScript) -> Self {
-        self.transcription.push(script);
-        self
-    }
-
-    pub fn start(self) -> OpenAiFake {
-        OpenAiFake::start(self)
-    }
-}
-
-impl From<ChatScript> for OpenAiScript {
-    fn from(script: ChatScript) -> Self {
-        OpenAiScript::new().chat(script)
-    }
-}
-
-impl From<SpeechScript> for OpenAiScript {
-    fn from(script: SpeechScript) -> Self {
-        OpenAiScript::new().speech(script)
-    }
-}
-
-impl From<TranscriptionScript> for OpenAiScript {
-    fn from(script: TranscriptionScript) -> Self {
-        OpenAiScript::new().transcription(script)
-    }
-}
-
-/// Starts the fake on `127.0.0.1:0` (inside a tokio runtime).
-pub fn start(script: impl Into<OpenAiScript>) -> OpenAiFake {
-    OpenAiFake::start(script)
+provider_fake! {
+    OpenAiScript => OpenAiFake,
+    auth: "Bearer",
+    endpoints: {
+        /// Queue the answer to the next `POST /v1/chat/completions`.
+        chat: ChatScript,
+        /// Queue the answer to the next `POST /v1/audio/speech`.
+        speech: SpeechScript,
+        /// Queue the answer to the next `POST /v1/audio/transcriptions`.
+        transcription: TranscriptionScript,
+    },
 }
 
 /// A running OpenAI fake; dropping it shuts it down.
@@ -127,23 +81,21 @@ pub struct OpenAiFake {
 impl OpenAiFake {
     pub fn start(script: impl Into<OpenAiScript>) -> Self {
         let script = script.into();
-        let prepared = prepare();
-        let state = Arc::new(OpenAi {
-            api_key: script.api_key,
-            chat: Queue::new(script.chat),
-            speech: Queue::new(script.speech),
-            transcription: Queue::new(script.transcription),
-            shutdown: prepared.shutdown.clone(),
-            counter: AtomicU64::new(0),
-            transcriptions: Mutex::new(Vec::new()),
-        });
         let router = Router::new()
             .route(CHAT_PATH, post(chat::handle))
             .route(SPEECH_PATH, post(speech::handle))
             .route(TRANSCRIPTIONS_PATH, post(transcription::handle))
-            .fallback(invalid_url)
-            .with_state(state.clone());
-        OpenAiFake { server: prepared.serve(router), state }
+            .fallback(invalid_url);
+        let (server, state) = server::start(router, |shutdown| OpenAi {
+            api_key: script.api_key,
+            chat: Queue::new(script.chat),
+            speech: Queue::new(script.speech),
+            transcription: Queue::new(script.transcription),
+            shutdown,
+            requests: Serial::default(),
+            transcriptions: Mutex::default(),
+        });
+        OpenAiFake { server, state }
     }
 
     /// The base URL in the OpenAI SDKs' convention (`OPENAI_BASE_URL`), version prefix
@@ -155,22 +107,6 @@ impl OpenAiFake {
     /// `http://127.0.0.1:PORT`, without the `/v1` prefix.
     pub fn origin(&self) -> String {
         self.server.http_origin()
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
-    /// Every request received, in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
-    /// Requests whose path (query excluded) is `path`.
-    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
-        let mut requests = self.requests();
-        requests.retain(|request| request.path() == path);
-        requests
     }
 
     pub fn chat_requests(&self) -> Vec<RecordedRequest> {
@@ -193,14 +129,14 @@ pub(crate) struct OpenAi {
     speech: Queue<SpeechScript>,
     transcription: Queue<TranscriptionScript>,
     shutdown: Shutdown,
-    counter: AtomicU64,
+    requests: Serial,
     transcriptions: Mutex<Vec<TranscriptionRecord>>,
 }
 
 impl OpenAi {
     /// A fresh per-request number, the seed of that request's ids.
     fn next_request(&self) -> u64 {
-        self.counter.fetch_add(1, Ordering::Relaxed) + 1
+        self.requests.next()
     }
 
     /// Headers OpenAI puts on every answer.
@@ -215,12 +151,7 @@ impl OpenAi {
     /// The key check OpenAI performs before looking at the request: the 401 to send, if any.
     fn unauthorized(&self, headers: &HeaderMap, request: u64) -> Option<Response> {
         let expected = self.api_key.as_ref()?;
-        let presented = headers
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
-        let body = match presented {
+        let body = match presented_key(headers, "Bearer") {
             Some(key) if key == expected => return None,
             Some(key) if !key.is_empty() => errors::invalid_api_key(key),
             _ => errors::missing_api_key(),
@@ -228,16 +159,15 @@ impl OpenAi {
         Some(Reply::json(401, body).into_response(&self.common_headers(request)))
     }
 
-    /// Waits `delay`, unless the fake is dropped first.
-    async fn pause(&self, delay: std::time::Duration) {
-        if delay.is_zero() {
-            return;
+    /// A `200` streaming `pieces` with chunked transfer: the common headers, then
+    /// `content_type`.
+    fn stream(&self, pieces: Vec<Piece>, common: &[(String, String)], content_type: &str) -> Response {
+        let mut response = Response::new(streamed_body(pieces, self.shutdown.clone()));
+        for (name, value) in common {
+            insert_header(&mut response, name, value);
         }
-        let mut shutdown = self.shutdown.clone();
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = shutdown.signalled() => {}
-        }
+        insert_header(&mut response, "content-type", content_type);
+        response
     }
 }
 

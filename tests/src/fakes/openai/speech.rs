@@ -2,7 +2,6 @@
 //! streamed with chunked transfer.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -12,101 +11,18 @@ use serde_json::Value;
 
 use super::OpenAi;
 use super::errors;
-use crate::fakes::tone::{AudioOutcome, ToneStream};
-use crate::fakes::wire::{Reply, insert_header, streamed_body};
+use crate::fakes::tone::tone_script;
+use crate::fakes::wire::Reply;
 
 /// The only rate OpenAI's `pcm` format comes in.
 pub const SPEECH_SAMPLE_RATE: u32 = 24_000;
 
-/// How one speech request is answered.
-#[derive(Clone, Debug)]
-pub struct SpeechScript {
-    pub(super) error: Option<Reply>,
-    pub(super) tone: ToneStream,
-    pub(super) response_delay: Duration,
-}
-
-impl Default for SpeechScript {
-    fn default() -> Self {
-        SpeechScript::tone()
-    }
+tone_script! {
+    /// How one speech request is answered.
+    SpeechScript { error_body: errors::error_body, provider: "OpenAI" }
 }
 
 impl SpeechScript {
-    /// A deterministic tone whose length is proportional to the input text (40 ms per
-    /// character, 440 Hz), sent in 4801-byte chunks so boundaries fall mid-sample.
-    pub fn tone() -> Self {
-        SpeechScript { error: None, tone: ToneStream::default(), response_delay: Duration::ZERO }
-    }
-
-    /// Answer with `status` and this exact body.
-    pub fn status(status: u16, body: impl Into<String>) -> Self {
-        let mut script = SpeechScript::tone();
-        script.error = Some(Reply::json(status, body));
-        script
-    }
-
-    /// Answer with `status` and OpenAI's body for it.
-    pub fn error(status: u16) -> Self {
-        SpeechScript::status(status, errors::error_body(status))
-    }
-
-    pub fn retry_after(self, seconds: u64) -> Self {
-        self.header("retry-after", &seconds.to_string())
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let Some(reply) = &mut self.error {
-            reply.set_header(name, value.into());
-        }
-        self
-    }
-
-    pub fn ms_per_char(mut self, ms: u64) -> Self {
-        self.tone.ms_per_char = ms;
-        self
-    }
-
-    pub fn frequency(mut self, hz: f64) -> Self {
-        self.tone.frequency = hz;
-        self
-    }
-
-    /// Bytes per HTTP chunk (default 4801; odd on purpose).
-    pub fn chunk_bytes(mut self, bytes: usize) -> Self {
-        self.tone.chunk_bytes = bytes.max(1);
-        self
-    }
-
-    /// Pause between chunks (default 5 ms).
-    pub fn chunk_delay(mut self, delay: Duration) -> Self {
-        self.tone.chunk_delay = delay;
-        self
-    }
-
-    /// Pause before the response head.
-    pub fn response_delay(mut self, delay: Duration) -> Self {
-        self.response_delay = delay;
-        self
-    }
-
-    /// Send the head, then nothing, holding the connection open.
-    pub fn hang(self) -> Self {
-        self.hang_after(0)
-    }
-
-    /// Send `chunks` chunks of audio, then hold the connection open without finishing.
-    pub fn hang_after(mut self, chunks: usize) -> Self {
-        self.tone.outcome = AudioOutcome::HangAfter(chunks);
-        self
-    }
-
-    /// Send `chunks` chunks, then abort the connection.
-    pub fn cut_after(mut self, chunks: usize) -> Self {
-        self.tone.outcome = AudioOutcome::CutAfter(chunks);
-        self
-    }
-
     /// The exact PCM bytes a complete answer to `input` carries.
     pub fn pcm_for(&self, input: &str) -> Vec<u8> {
         self.tone.pcm_for(input, SPEECH_SAMPLE_RATE)
@@ -183,15 +99,9 @@ pub(super) async fn handle(State(api): State<Arc<OpenAi>>, headers: HeaderMap, b
         Err(error_body) => return Reply::json(400, error_body).into_response(&common),
     };
     let script = api.speech.next().unwrap_or_default();
-    api.pause(script.response_delay).await;
-    if let Some(reply) = script.error {
-        return reply.into_response(&common);
+    script.answer.wait(&api.shutdown).await;
+    if let Some(response) = script.answer.failure(&common) {
+        return response;
     }
-    let pieces = script.tone.pieces(&input, SPEECH_SAMPLE_RATE);
-    let mut response = Response::new(streamed_body(pieces, api.shutdown.clone()));
-    for (name, value) in &common {
-        insert_header(&mut response, name, value);
-    }
-    insert_header(&mut response, "content-type", "audio/pcm");
-    response
+    api.stream(script.tone.pieces(&input, SPEECH_SAMPLE_RATE), &common, "audio/pcm")
 }

@@ -2,7 +2,6 @@
 //! scripted transcript.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Request, State};
@@ -11,16 +10,17 @@ use axum::response::Response;
 use super::OpenAi;
 use super::errors::{self, error_json};
 use crate::audio::read_wav_bytes;
+use crate::fakes::answer::{Answer, answer_builders};
 use crate::fakes::server::lock;
 use crate::fakes::wire::{Reply, insert_header};
 
-/// How one transcription request is answered.
+/// How one transcription request is answered. A scripted failure ([`TranscriptionScript::status`],
+/// [`TranscriptionScript::error`]) is sent after the upload was parsed and recorded.
 #[derive(Clone, Debug)]
 pub struct TranscriptionScript {
-    pub(super) error: Option<Reply>,
+    pub(super) answer: Answer,
     pub(super) text: String,
     pub(super) language: String,
-    pub(super) response_delay: Duration,
     pub(super) hang: bool,
 }
 
@@ -33,44 +33,12 @@ impl Default for TranscriptionScript {
 impl TranscriptionScript {
     /// Answer with this transcript (in the shape the request's `response_format` asks for).
     pub fn text(text: impl Into<String>) -> Self {
-        TranscriptionScript {
-            error: None,
-            text: text.into(),
-            language: "english".into(),
-            response_delay: Duration::ZERO,
-            hang: false,
-        }
-    }
-
-    /// Answer with `status` and this exact body (after the upload was parsed and recorded).
-    pub fn status(status: u16, body: impl Into<String>) -> Self {
-        TranscriptionScript { error: Some(Reply::json(status, body)), ..TranscriptionScript::default() }
-    }
-
-    /// Answer with `status` and OpenAI's body for it.
-    pub fn error(status: u16) -> Self {
-        TranscriptionScript::status(status, errors::error_body(status))
-    }
-
-    pub fn retry_after(self, seconds: u64) -> Self {
-        self.header("retry-after", &seconds.to_string())
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let Some(reply) = &mut self.error {
-            reply.set_header(name, value.into());
-        }
-        self
+        TranscriptionScript { answer: Answer::default(), text: text.into(), language: "english".into(), hang: false }
     }
 
     /// The `language` of a `verbose_json` answer (Whisper reports names: "english").
     pub fn language(mut self, language: &str) -> Self {
         self.language = language.into();
-        self
-    }
-
-    pub fn response_delay(mut self, delay: Duration) -> Self {
-        self.response_delay = delay;
         self
     }
 
@@ -80,6 +48,12 @@ impl TranscriptionScript {
         self
     }
 }
+
+answer_builders!(TranscriptionScript {
+    base: TranscriptionScript::default(),
+    error_body: errors::error_body,
+    provider: "OpenAI",
+});
 
 /// One parsed transcription upload.
 #[derive(Clone, Debug)]
@@ -211,13 +185,13 @@ pub(super) async fn handle(State(api): State<Arc<OpenAi>>, request: Request) -> 
     };
     lock(&api.transcriptions).push(record.clone());
     let script = api.transcription.next().unwrap_or_default();
-    api.pause(script.response_delay).await;
+    script.answer.wait(&api.shutdown).await;
     if script.hang {
         api.shutdown.clone().signalled().await;
         return Reply::json(503, errors::error_body(503)).into_response(&common);
     }
-    if let Some(reply) = script.error.clone() {
-        return reply.into_response(&common);
+    if let Some(response) = script.answer.failure(&common) {
+        return response;
     }
     let (body, content_type) = super::transcript_json::body_for(&record, &script);
     let mut response = Reply::json(200, body).into_response(&common);
