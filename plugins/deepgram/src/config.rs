@@ -2,7 +2,9 @@
 //! provider options passed through as query parameters.
 
 use serde_json::{Map, Value};
-use voiceblox_plugin_kit::json::{parse_object, type_name};
+pub use voiceblox_plugin_kit::config::model_name;
+use voiceblox_plugin_kit::config::{configured_base_url, merge_options};
+use voiceblox_plugin_kit::json::type_name;
 use voiceblox_plugin_kit::url::{self, Query};
 
 use crate::error::invalid;
@@ -14,9 +16,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.deepgram.com";
 /// The configured base URL (a bare host such as `api.eu.deepgram.com` gets `https://`, as the
 /// SDKs' `DEEPGRAM_HOST` allows), without a trailing slash.
 pub fn base_url(config: &ProviderConfig) -> String {
-    let configured = config.base_url.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let base = configured.map_or_else(|| DEFAULT_BASE_URL.to_string(), url::with_default_scheme);
-    base.trim_end_matches('/').to_string()
+    configured_base_url(config.base_url.as_deref(), DEFAULT_BASE_URL).trim_end_matches('/').to_string()
 }
 
 /// `{base}/v1/{endpoint}`; a base that already ends in `/v1` is not given a second one.
@@ -34,18 +34,9 @@ pub fn header(name: &str, value: &str) -> Header {
     Header { name: name.to_string(), value: value.to_string() }
 }
 
-/// `model` without a defensive `deepgram/` prefix, or `default` when empty.
-pub fn model_name(model: &str, provider: &str, default: &str) -> String {
-    let model = model.trim();
-    let model = model.strip_prefix(&format!("{provider}/")).unwrap_or(model);
-    if model.is_empty() { default.to_string() } else { model.to_string() }
-}
-
 /// Provider options overlaid with the stream's own options (the stream's win).
 pub fn merged_options(config: &ProviderConfig, stream_options: &str) -> Result<Map<String, Value>, ProviderError> {
-    let mut options = parse_object(&config.options, "provider options").map_err(invalid)?;
-    options.extend(parse_object(stream_options, "request options").map_err(invalid)?);
-    Ok(options)
+    merge_options(&config.options, stream_options).map_err(invalid)
 }
 
 /// Applies options as query parameters, after the adapter's own: a value replaces the default

@@ -2,36 +2,21 @@
 //! WebSocket close frames and error messages sent on the socket.
 
 use serde_json::Value;
-use voiceblox_plugin_kit::error_body::{HttpFailure, json_message, truncate};
+use voiceblox_plugin_kit::error_body::{document_message, truncate};
+use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
 
 use crate::PROVIDER;
-use crate::voiceblox::plugin::types::{ProviderError, RateLimit};
+use crate::voiceblox::plugin::types::ProviderError;
 
 /// A request the adapter refuses to send.
 pub fn invalid(message: impl Into<String>) -> ProviderError {
-    ProviderError::InvalidRequest(message.into())
+    Failure::invalid(message).into()
 }
 
 /// A response the adapter cannot understand.
 pub fn protocol(message: impl Into<String>) -> ProviderError {
-    ProviderError::Protocol(message.into())
-}
-
-/// A failed HTTP response.
-pub fn from_http(failure: HttpFailure) -> ProviderError {
-    let message = failure.describe(PROVIDER);
-    from_class(failure.class, message, failure.retry_after_ms)
-}
-
-fn from_class(class: ErrorClass, message: String, retry_after_ms: Option<u32>) -> ProviderError {
-    match class {
-        ErrorClass::Unauthorized => ProviderError::Unauthorized(message),
-        ErrorClass::RateLimited => ProviderError::RateLimited(RateLimit { message, retry_after_ms }),
-        ErrorClass::InvalidRequest => ProviderError::InvalidRequest(message),
-        ErrorClass::Timeout => ProviderError::Timeout(message),
-        ErrorClass::Unavailable => ProviderError::Unavailable(message),
-    }
+    Failure::protocol(message).into()
 }
 
 /// The server closed the socket while we still wanted it.
@@ -50,19 +35,18 @@ pub fn from_close(code: u16, reason: &str) -> ProviderError {
     let class = match code {
         1008 | 1003 | 1007 | 1009 => ErrorClass::InvalidRequest,
         1011 if reason.contains("NET-0001") => ErrorClass::Timeout,
-        1002 => return ProviderError::Protocol(message),
+        1002 => return protocol(message),
         4100..=4599 => classify_status(code - 4000),
         _ => ErrorClass::Unavailable,
     };
-    from_class(class, message, None)
+    Failure::new(class, message).into()
 }
 
 /// An error document sent as a text message: `{"error_code": 429, "error_message"}` (the
 /// streaming spec), `{"err_code": "...", "err_msg"}` (the REST shape) or `{"type": "Error",
 /// "description"}`.
 pub fn from_message(document: &Value) -> ProviderError {
-    let detail = json_message(document).unwrap_or_else(|| truncate(&document.to_string(), 300));
-    let message = format!("{PROVIDER} error: {detail}");
+    let message = format!("{PROVIDER} error: {}", document_message(document));
     let class = match document.get("error_code").and_then(Value::as_u64) {
         Some(status) => classify_status(u16::try_from(status).unwrap_or(500)),
         None => {
@@ -74,7 +58,7 @@ pub fn from_message(document: &Value) -> ProviderError {
             class_of_code(&code)
         }
     };
-    from_class(class, message, None)
+    Failure::new(class, message).into()
 }
 
 fn class_of_code(code: &str) -> ErrorClass {
@@ -94,6 +78,7 @@ fn class_of_code(code: &str) -> ErrorClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::voiceblox::plugin::types::RateLimit;
     use serde_json::json;
 
     #[test]

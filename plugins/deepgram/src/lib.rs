@@ -15,11 +15,11 @@ wit_bindgen::generate!({
 });
 
 mod config;
+mod contract;
 mod error;
 pub mod listen;
 mod listen_message;
 mod listen_query;
-mod response;
 pub mod speak;
 #[cfg(test)]
 mod test_support;
@@ -59,40 +59,34 @@ impl meta::Guest for Plugin {
     }
 }
 
-/// WIT resources take `&self`; each wraps its state machine in a `RefCell` (a component
-/// instance is single-threaded and the host never re-enters a stream).
-pub struct TranscriptionResource(RefCell<listen::Listen>);
+// WIT resources take `&self`: each resource is its state machine in a `RefCell` (a component
+// instance is single-threaded and the host never re-enters a stream).
 
-impl wit_stt::GuestTranscription for TranscriptionResource {
+impl wit_stt::GuestTranscription for RefCell<listen::Listen> {
     fn handle(&self, input: Input) -> Vec<Action> {
-        self.0.borrow_mut().handle(input)
+        self.borrow_mut().handle(input)
     }
 }
 
 impl wit_stt::Guest for Plugin {
-    type Transcription = TranscriptionResource;
+    type Transcription = RefCell<listen::Listen>;
 
     fn open(config: ProviderConfig, request: wit_stt::Request) -> Result<wit_stt::Transcription, ProviderError> {
-        let listen = listen::Listen::open(&config, &request)?;
-        Ok(wit_stt::Transcription::new(TranscriptionResource(RefCell::new(listen))))
+        Ok(wit_stt::Transcription::new(RefCell::new(listen::Listen::open(&config, &request)?)))
     }
 }
 
-/// The text-to-speech resource.
-pub struct SynthesisResource(RefCell<speak::Speak>);
-
-impl wit_tts::GuestSynthesis for SynthesisResource {
+impl wit_tts::GuestSynthesis for RefCell<speak::Speak> {
     fn handle(&self, input: Input) -> Vec<Action> {
-        self.0.borrow_mut().handle(input)
+        self.borrow_mut().handle(input)
     }
 }
 
 impl wit_tts::Guest for Plugin {
-    type Synthesis = SynthesisResource;
+    type Synthesis = RefCell<speak::Speak>;
 
     fn open(config: ProviderConfig, request: wit_tts::Request) -> Result<wit_tts::Synthesis, ProviderError> {
-        let speak = speak::Speak::open(&config, &request)?;
-        Ok(wit_tts::Synthesis::new(SynthesisResource(RefCell::new(speak))))
+        Ok(wit_tts::Synthesis::new(RefCell::new(speak::Speak::open(&config, &request)?)))
     }
 }
 

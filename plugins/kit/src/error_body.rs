@@ -115,6 +115,12 @@ pub fn json_message(json: &Value) -> Option<String> {
     }
 }
 
+/// The message of an error document a provider sent in a stream: its explanation when it has one
+/// of the known shapes, else the document itself, shortened.
+pub fn document_message(json: &Value) -> String {
+    json_message(json).unwrap_or_else(|| truncate(&json.to_string(), 300))
+}
+
 /// Cuts `text` to at most `max_chars` characters, marking the cut.
 pub fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
@@ -161,6 +167,13 @@ mod tests {
         assert_eq!(message(r#"{"detail":"Not Found"}"#).as_deref(), Some("Not Found"));
         let validation = r#"{"detail":[{"loc":["body","model"],"msg":"field required"},{"msg":"bad"}]}"#;
         assert_eq!(message(validation).as_deref(), Some("field required; bad"));
+    }
+
+    #[test]
+    fn stream_documents_fall_back_to_their_text() {
+        assert_eq!(document_message(&serde_json::json!({"err_msg": "Bad."})), "Bad.");
+        assert_eq!(document_message(&serde_json::json!({"code": 1})), r#"{"code":1}"#);
+        assert_eq!(document_message(&Value::String("x".repeat(400))).chars().count(), 301);
     }
 
     #[test]

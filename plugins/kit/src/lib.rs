@@ -17,6 +17,16 @@
 //!    provider's per-request limit.
 //! 4. Ordering: [`queue::SerialQueue`] runs one request at a time in submission order, the shape
 //!    of every "flush → request → result" adapter.
+//! 5. Streams: [`requests::SerialRequests`] is the HTTP half of every request-per-job stream (send
+//!    a job's request, read its response, fail on an error response) and [`speech::SpeechStream`]
+//!    a whole REST text-to-speech stream. They are generic over the adapter's request and event
+//!    types and read and return plain-Rust [`requests::Input`], [`requests::Output`] and
+//!    [`failure::Failure`] values; each adapter converts those to and from its generated contract
+//!    types in one module. [`config`] reads the parts of a provider config every adapter reads
+//!    alike.
+//!
+//! With the `test-support` feature, `replay` has the helpers adapters' unit tests replay
+//! recorded traffic with.
 //!
 //! ```
 //! use voiceblox_plugin_kit::sse::SseParser;
@@ -29,12 +39,18 @@
 
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod error_body;
+pub mod failure;
 pub mod json;
 pub mod pcm;
 pub mod queue;
+#[cfg(any(test, feature = "test-support"))]
+pub mod replay;
+pub mod requests;
 pub mod response;
 pub mod retry_after;
+pub mod speech;
 pub mod sse;
 pub mod status;
 pub mod text;

@@ -1,7 +1,8 @@
 //! Where requests go and how they authenticate: base URL, Azure mode, headers, model names.
 
 use serde_json::{Map, Value};
-use voiceblox_plugin_kit::json::{OptionsExt, parse_object};
+use voiceblox_plugin_kit::config::{self as kit_config, configured_base_url, merge_options};
+use voiceblox_plugin_kit::json::OptionsExt;
 use voiceblox_plugin_kit::url;
 
 use crate::error::invalid;
@@ -33,8 +34,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// Resolves the endpoint from the provider config and the merged options.
     pub fn new(config: &ProviderConfig, options: &Map<String, Value>) -> Result<Self, ProviderError> {
-        let configured = config.base_url.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        let base_url = configured.map_or_else(|| DEFAULT_BASE_URL.to_string(), url::with_default_scheme);
+        let base_url = configured_base_url(config.base_url.as_deref(), DEFAULT_BASE_URL);
         let (base, base_query) = match base_url.split_once('?') {
             Some((base, query)) => (base.to_string(), query.to_string()),
             None => (base_url, String::new()),
@@ -100,17 +100,12 @@ pub fn header(name: &str, value: &str) -> Header {
 
 /// The model to request: the configured one without a defensive `openai/` prefix, or `default`.
 pub fn model_name(config: &ProviderConfig, default: &str) -> String {
-    let model = config.model.trim();
-    let prefix = format!("{}/", config.provider);
-    let model = model.strip_prefix(&prefix).unwrap_or(model);
-    if model.is_empty() { default.to_string() } else { model.to_string() }
+    kit_config::model_name(&config.model, &config.provider, default)
 }
 
 /// The provider options overlaid with a stream's own options (the stream's win).
 pub fn merged_options(config: &ProviderConfig, stream_options: &str) -> Result<Map<String, Value>, ProviderError> {
-    let mut options = parse_object(&config.options, "provider options").map_err(invalid)?;
-    options.extend(parse_object(stream_options, "request options").map_err(invalid)?);
-    Ok(options)
+    merge_options(&config.options, stream_options).map_err(invalid)
 }
 
 #[cfg(test)]

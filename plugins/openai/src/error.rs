@@ -1,36 +1,26 @@
 //! Mapping failures onto the contract's typed `provider-error`.
 
 use serde_json::Value;
-use voiceblox_plugin_kit::error_body::{HttpFailure, json_message, truncate};
+use voiceblox_plugin_kit::error_body::{HttpFailure, document_message};
+use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::ErrorClass;
 
 use crate::PROVIDER;
-use crate::voiceblox::plugin::types::{ProviderError, RateLimit};
+use crate::voiceblox::plugin::types::ProviderError;
 
 /// A request the adapter refuses to send.
 pub fn invalid(message: impl Into<String>) -> ProviderError {
-    ProviderError::InvalidRequest(message.into())
+    Failure::invalid(message).into()
 }
 
 /// A response the adapter cannot understand.
 pub fn protocol(message: impl Into<String>) -> ProviderError {
-    ProviderError::Protocol(message.into())
+    Failure::protocol(message).into()
 }
 
 /// A failed HTTP response.
 pub fn from_http(failure: HttpFailure) -> ProviderError {
-    let message = failure.describe(PROVIDER);
-    from_class(failure.class, message, failure.retry_after_ms)
-}
-
-fn from_class(class: ErrorClass, message: String, retry_after_ms: Option<u32>) -> ProviderError {
-    match class {
-        ErrorClass::Unauthorized => ProviderError::Unauthorized(message),
-        ErrorClass::RateLimited => ProviderError::RateLimited(RateLimit { message, retry_after_ms }),
-        ErrorClass::InvalidRequest => ProviderError::InvalidRequest(message),
-        ErrorClass::Timeout => ProviderError::Timeout(message),
-        ErrorClass::Unavailable => ProviderError::Unavailable(message),
-    }
+    Failure::http(failure, PROVIDER).into()
 }
 
 /// An `{"error": {...}}` object sent inside a 200 stream: the status is gone, so the error's
@@ -50,13 +40,13 @@ pub fn from_stream_error(document: &Value) -> ProviderError {
     } else {
         ErrorClass::Unavailable
     };
-    let detail = json_message(document).unwrap_or_else(|| truncate(&document.to_string(), 300));
-    from_class(class, format!("{PROVIDER} stream error: {detail}"), None)
+    Failure::new(class, format!("{PROVIDER} stream error: {}", document_message(document))).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::voiceblox::plugin::types::RateLimit;
     use serde_json::json;
     use voiceblox_plugin_kit::error_body::ErrorCollector;
 

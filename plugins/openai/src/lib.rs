@@ -16,6 +16,7 @@ wit_bindgen::generate!({
 });
 
 mod config;
+mod contract;
 mod error;
 pub mod llm;
 mod llm_chunk;
@@ -59,58 +60,48 @@ impl meta::Guest for Plugin {
     }
 }
 
-/// WIT resources take `&self`; each wraps its state machine in a `RefCell` (a component
-/// instance is single-threaded and the host never re-enters a stream).
-pub struct CompletionResource(RefCell<llm::ChatStream>);
+// WIT resources take `&self`: each resource is its state machine in a `RefCell` (a component
+// instance is single-threaded and the host never re-enters a stream).
 
-impl wit_llm::GuestCompletion for CompletionResource {
+impl wit_llm::GuestCompletion for RefCell<llm::ChatStream> {
     fn handle(&self, input: Input) -> Vec<Action> {
-        self.0.borrow_mut().handle(input)
+        self.borrow_mut().handle(input)
     }
 }
 
 impl wit_llm::Guest for Plugin {
-    type Completion = CompletionResource;
+    type Completion = RefCell<llm::ChatStream>;
 
     fn open(config: ProviderConfig, request: wit_llm::Request) -> Result<wit_llm::Completion, ProviderError> {
-        let stream = llm::ChatStream::open(&config, &request)?;
-        Ok(wit_llm::Completion::new(CompletionResource(RefCell::new(stream))))
+        Ok(wit_llm::Completion::new(RefCell::new(llm::ChatStream::open(&config, &request)?)))
     }
 }
 
-/// The text-to-speech resource.
-pub struct SynthesisResource(RefCell<tts::Speech>);
-
-impl wit_tts::GuestSynthesis for SynthesisResource {
+impl wit_tts::GuestSynthesis for RefCell<tts::Speech> {
     fn handle(&self, input: Input) -> Vec<Action> {
-        self.0.borrow_mut().handle(input)
+        self.borrow_mut().handle(input)
     }
 }
 
 impl wit_tts::Guest for Plugin {
-    type Synthesis = SynthesisResource;
+    type Synthesis = RefCell<tts::Speech>;
 
     fn open(config: ProviderConfig, request: wit_tts::Request) -> Result<wit_tts::Synthesis, ProviderError> {
-        let speech = tts::Speech::open(&config, &request)?;
-        Ok(wit_tts::Synthesis::new(SynthesisResource(RefCell::new(speech))))
+        Ok(wit_tts::Synthesis::new(RefCell::new(tts::Speech::open(&config, &request)?)))
     }
 }
 
-/// The speech-to-text resource.
-pub struct TranscriptionResource(RefCell<stt::Transcriber>);
-
-impl wit_stt::GuestTranscription for TranscriptionResource {
+impl wit_stt::GuestTranscription for RefCell<stt::Transcriber> {
     fn handle(&self, input: Input) -> Vec<Action> {
-        self.0.borrow_mut().handle(input)
+        self.borrow_mut().handle(input)
     }
 }
 
 impl wit_stt::Guest for Plugin {
-    type Transcription = TranscriptionResource;
+    type Transcription = RefCell<stt::Transcriber>;
 
     fn open(config: ProviderConfig, request: wit_stt::Request) -> Result<wit_stt::Transcription, ProviderError> {
-        let transcriber = stt::Transcriber::open(&config, &request)?;
-        Ok(wit_stt::Transcription::new(TranscriptionResource(RefCell::new(transcriber))))
+        Ok(wit_stt::Transcription::new(RefCell::new(stt::Transcriber::open(&config, &request)?)))
     }
 }
 

@@ -5,15 +5,14 @@
 //! carry their offsets in the stream.
 
 use voiceblox_plugin_kit::json::OptionsExt;
-use voiceblox_plugin_kit::queue::{SerialQueue, Step};
-use voiceblox_plugin_kit::response::ResponseBody;
+use voiceblox_plugin_kit::requests::{self, Jobs, Outputs, SerialRequests};
 use voiceblox_plugin_kit::wav::wav_s16le_mono;
 
+use crate::PROVIDER;
 use crate::config::{Endpoint, merged_options, model_name};
-use crate::error::{from_http, invalid, protocol};
+use crate::error::{invalid, protocol};
 use crate::exports::voiceblox::plugin::stt::Request;
 use crate::multipart::Form;
-use crate::response::body_for;
 use crate::stt_response::{self, Span};
 use crate::voiceblox::plugin::types::{Action, Event, HttpRequest, Input, ProviderConfig, ProviderError, SttEvent};
 
@@ -52,20 +51,14 @@ struct Settings {
     logprobs: bool,
 }
 
-/// One transcription stream.
+/// One transcription stream: audio is buffered into utterances, uploaded one at a time.
 #[derive(Debug)]
 pub struct Transcriber {
-    endpoint: Endpoint,
-    settings: Settings,
-    sample_rate: u32,
+    uploads: SerialRequests<Uploads>,
     samples: Vec<i16>,
     /// Samples already handed to uploads: the stream offset of `samples[0]`.
     consumed: u64,
-    queue: SerialQueue<Utterance>,
-    body: ResponseBody,
-    payload: Vec<u8>,
     ended: bool,
-    done: bool,
 }
 
 impl Transcriber {
@@ -90,7 +83,7 @@ impl Transcriber {
         };
         let word_timestamps = model.contains("whisper");
         let logprobs = model.starts_with("gpt-4o") && model.contains("transcribe") && !model.contains("diarize");
-        Ok(Transcriber {
+        let uploads = Uploads {
             endpoint,
             settings: Settings {
                 model,
@@ -101,51 +94,39 @@ impl Transcriber {
                 logprobs,
             },
             sample_rate: request.sample_rate,
+            payload: Vec::new(),
+        };
+        Ok(Transcriber {
+            uploads: SerialRequests::new(PROVIDER, "transcription", uploads),
             samples: Vec::new(),
             consumed: 0,
-            queue: SerialQueue::new(),
-            body: ResponseBody::AwaitingHead,
-            payload: Vec::new(),
             ended: false,
-            done: false,
         })
     }
 
     /// Advances the stream by one host input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        if self.done {
+        if self.uploads.is_done() {
             return Vec::new();
         }
-        let in_flight = self.queue.in_flight_id();
-        let result = match input {
-            Input::Audio(frame) if !self.ended => {
+        let out = match requests::Input::from(input) {
+            requests::Input::Audio(frame) if !self.ended => {
                 self.samples.extend_from_slice(&frame);
-                Ok(if self.samples.len() >= MAX_SAMPLES { self.submit() } else { Vec::new() })
+                if self.samples.len() >= MAX_SAMPLES { self.submit() } else { Vec::new() }
             }
-            Input::Flush => Ok(self.submit()),
-            Input::End => {
+            requests::Input::Flush => self.submit(),
+            requests::Input::End => {
                 let mut out = self.submit();
                 self.ended = true;
-                let steps = self.queue.end();
-                out.extend(self.run(steps));
-                Ok(out)
+                out.extend(self.uploads.end());
+                out
             }
-            Input::HttpResponse((id, head)) if Some(id) == in_flight => {
-                self.body = body_for(&head);
-                self.payload.clear();
-                Ok(Vec::new())
-            }
-            Input::HttpBody((id, bytes)) if Some(id) == in_flight => self.on_body(&bytes).map(|()| Vec::new()),
-            Input::HttpEnd(id) if Some(id) == in_flight => self.on_end(id),
-            _ => Ok(Vec::new()),
+            other => self.uploads.response(other),
         };
-        result.unwrap_or_else(|error| {
-            self.done = true;
-            vec![Action::Fail(error)]
-        })
+        out.into_iter().map(Action::from).collect()
     }
 
-    fn submit(&mut self) -> Vec<Action> {
+    fn submit(&mut self) -> Outputs<Uploads> {
         if self.samples.is_empty() {
             return Vec::new();
         }
@@ -153,77 +134,36 @@ impl Transcriber {
         let start = self.consumed;
         self.consumed += samples.len() as u64;
         let utterance = Utterance { start_ms: self.offset_ms(start), end_ms: self.offset_ms(self.consumed), samples };
-        let steps = self.queue.submit(Some(utterance));
-        self.run(steps)
+        self.uploads.submit([Some(utterance)])
     }
 
     fn offset_ms(&self, samples: u64) -> u32 {
-        u32::try_from(samples * 1000 / u64::from(self.sample_rate)).unwrap_or(u32::MAX)
+        u32::try_from(samples * 1000 / u64::from(self.uploads.jobs().sample_rate)).unwrap_or(u32::MAX)
     }
+}
 
-    fn on_body(&mut self, bytes: &[u8]) -> Result<(), ProviderError> {
-        match &mut self.body {
-            ResponseBody::Payload => {
-                if self.payload.len() + bytes.len() > MAX_RESPONSE_BYTES {
-                    return Err(protocol(format!("transcription larger than {MAX_RESPONSE_BYTES} bytes")));
-                }
-                self.payload.extend_from_slice(bytes);
-            }
-            ResponseBody::Failed(collector) => collector.push(bytes),
-            ResponseBody::AwaitingHead => {}
-        }
-        Ok(())
-    }
+/// The uploads of one stream, one utterance each, and their answers.
+#[derive(Debug)]
+struct Uploads {
+    endpoint: Endpoint,
+    settings: Settings,
+    sample_rate: u32,
+    /// The answer being received.
+    payload: Vec<u8>,
+}
 
-    fn on_end(&mut self, id: u32) -> Result<Vec<Action>, ProviderError> {
-        match std::mem::replace(&mut self.body, ResponseBody::AwaitingHead) {
-            ResponseBody::Failed(collector) => Err(from_http(collector.finish())),
-            ResponseBody::AwaitingHead => Err(protocol("the transcription response ended before its head arrived")),
-            ResponseBody::Payload => {
-                let span = match self.queue.in_flight_job() {
-                    Some(utterance) => Span {
-                        start_ms: utterance.start_ms,
-                        end_ms: utterance.end_ms,
-                        requested_language: self.settings.configured_language.as_deref(),
-                    },
-                    None => return Ok(Vec::new()),
-                };
-                let transcript = stt_response::parse(&std::mem::take(&mut self.payload), span)?;
-                let mut out = vec![Action::Emit(Event::Stt(SttEvent::Final(transcript)))];
-                let steps = self.queue.complete(id);
-                out.extend(self.run(steps));
-                Ok(out)
-            }
-        }
-    }
+impl Jobs for Uploads {
+    type Job = Utterance;
+    type Request = HttpRequest;
+    type Event = Event;
+    type Error = ProviderError;
 
-    fn run(&mut self, steps: Vec<Step<Utterance>>) -> Vec<Action> {
-        let mut out = Vec::new();
-        for step in steps {
-            match step {
-                Step::Start { id } => {
-                    let samples = match self.queue.in_flight_job_mut() {
-                        // The upload owns the audio from here; the queue keeps only the span.
-                        Some(utterance) => std::mem::take(&mut utterance.samples),
-                        None => continue,
-                    };
-                    out.push(Action::HttpRequest((id, self.request(&samples))));
-                    self.body = ResponseBody::AwaitingHead;
-                }
-                Step::Done(_) => {}
-                Step::Finish => {
-                    self.done = true;
-                    out.push(Action::Finish);
-                }
-            }
-        }
-        out
-    }
-
-    fn request(&self, samples: &[i16]) -> HttpRequest {
+    fn request(&mut self, utterance: &mut Utterance) -> HttpRequest {
+        // The upload owns the audio from here; the queue keeps only the span.
+        let samples = std::mem::take(&mut utterance.samples);
         let settings = &self.settings;
         let mut form = Form::new();
-        form.file("file", "audio.wav", "audio/wav", wav_s16le_mono(samples, self.sample_rate));
+        form.file("file", "audio.wav", "audio/wav", wav_s16le_mono(&samples, self.sample_rate));
         form.text("model", &settings.model);
         if let Some(language) = &settings.language {
             form.text("language", language);
@@ -247,6 +187,28 @@ impl Transcriber {
             headers: self.endpoint.headers(&content_type),
             body,
         }
+    }
+
+    fn head(&mut self) {
+        self.payload.clear();
+    }
+
+    fn body(&mut self, bytes: &[u8]) -> Result<Option<Event>, ProviderError> {
+        if self.payload.len() + bytes.len() > MAX_RESPONSE_BYTES {
+            return Err(protocol(format!("transcription larger than {MAX_RESPONSE_BYTES} bytes")));
+        }
+        self.payload.extend_from_slice(bytes);
+        Ok(None)
+    }
+
+    fn end(&mut self, utterance: &Utterance) -> Result<Option<Event>, ProviderError> {
+        let span = Span {
+            start_ms: utterance.start_ms,
+            end_ms: utterance.end_ms,
+            requested_language: self.settings.configured_language.as_deref(),
+        };
+        let transcript = stt_response::parse(&std::mem::take(&mut self.payload), span)?;
+        Ok(Some(Event::Stt(SttEvent::Final(transcript))))
     }
 }
 
