@@ -6,8 +6,10 @@ mod common;
 use std::time::Duration;
 
 use voiceblox_host::plugin::types::{Event, ProviderError, SttEvent, TtsEvent};
-use voiceblox_host::plugin::{OpenRequest, PluginRuntime, ProviderSettings, StreamError, StreamHandle, StreamInput, stt, tts};
-use voiceblox_tests::audio::{sine_samples, silence_samples};
+use voiceblox_host::plugin::{
+    OpenRequest, PluginRuntime, ProviderSettings, StreamError, StreamHandle, StreamInput, stt, tts,
+};
+use voiceblox_tests::audio::{silence_samples, sine_samples};
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript, SpeakScript};
 
 const KEY: &str = "dg-test-key-77";
@@ -30,7 +32,12 @@ fn listen_request() -> OpenRequest {
 }
 
 fn settings(model: &str) -> ProviderSettings {
-    ProviderSettings { provider: "deepgram".into(), model: model.into(), language: Some("en".into()), ..Default::default() }
+    ProviderSettings {
+        provider: "deepgram".into(),
+        model: model.into(),
+        language: Some("en".into()),
+        ..Default::default()
+    }
 }
 
 /// Sends `samples` as 20 ms frames, then optionally `flush`/`end`.
@@ -45,7 +52,8 @@ async fn streams_interim_and_final_transcripts_and_closes_cleanly() {
     let fake = DeepgramScript::new().api_key(KEY).listen(ListenScript::transcript("book a table for two")).start();
     let (runtime, _dir) = runtime_for(&fake).await;
     let mut stream = runtime.open(&settings("nova-3"), listen_request()).await.unwrap();
-    let speech = [silence_samples(16_000, 200), sine_samples(300.0, 16_000, 1_600), silence_samples(16_000, 600)].concat();
+    let speech =
+        [silence_samples(16_000, 200), sine_samples(300.0, 16_000, 1_600), silence_samples(16_000, 600)].concat();
     send_audio(&stream, &speech).await;
     stream.send(StreamInput::End).await.unwrap();
     let (events, result) = common::collect(&mut stream).await;
@@ -134,7 +142,11 @@ async fn a_dropped_connection_fails_that_stream_and_the_next_one_works() {
     stream.send(StreamInput::End).await.unwrap();
     let (events, result) = common::collect(&mut stream).await;
     result.unwrap();
-    assert!(events.iter().any(|e| matches!(e, Event::Stt(SttEvent::Final(t)) if t.text.to_lowercase().contains("second try"))));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Stt(SttEvent::Final(t)) if t.text.to_lowercase().contains("second try")))
+    );
 }
 
 #[tokio::test]
@@ -142,7 +154,9 @@ async fn silence_is_kept_alive() {
     let fake = DeepgramScript::new().listen(ListenScript::new().no_silence_results()).start();
     let (runtime, _dir) = runtime_for(&fake).await;
     let stream = runtime.open(&settings("nova-3"), listen_request()).await.unwrap();
-    fake.wait_for(Duration::from_secs(8), |sessions| sessions.first().is_some_and(|s| s.keep_alives >= 1)).await.unwrap();
+    fake.wait_for(Duration::from_secs(8), |sessions| sessions.first().is_some_and(|s| s.keep_alives >= 1))
+        .await
+        .unwrap();
     drop(stream);
 }
 

@@ -49,8 +49,10 @@ async fn openai_chat_completion() {
     let mut stream = runtime.open(&settings, request).await.expect("open");
     let (events, result) = common::collect(&mut stream).await;
     result.expect("the live call succeeds");
-    let text: String =
-        events.iter().filter_map(|e| if let Event::Llm(LlmEvent::TextDelta(t)) = e { Some(t.as_str()) } else { None }).collect();
+    let text: String = events
+        .iter()
+        .filter_map(|e| if let Event::Llm(LlmEvent::TextDelta(t)) = e { Some(t.as_str()) } else { None })
+        .collect();
     assert!(text.to_lowercase().contains("pong"), "{text}");
     assert!(events.iter().any(|e| matches!(e, Event::Llm(LlmEvent::Usage(_)))));
 }
@@ -62,10 +64,13 @@ async fn deepgram_speak_then_listen() {
         return;
     }
     let runtime = live_runtime().await;
-    let speak = ProviderSettings { provider: "deepgram".into(), model: "aura-2-thalia-en".into(), ..Default::default() };
+    let speak =
+        ProviderSettings { provider: "deepgram".into(), model: "aura-2-thalia-en".into(), ..Default::default() };
     let request = OpenRequest::Tts(tts::Request { voice: None, sample_rate: Some(16_000), options: "{}".into() });
     let mut stream = runtime.open(&speak, request).await.expect("open tts");
-    for input in [StreamInput::Text("The quick brown fox jumps over the lazy dog.".into()), StreamInput::Flush, StreamInput::End] {
+    for input in
+        [StreamInput::Text("The quick brown fox jumps over the lazy dog.".into()), StreamInput::Flush, StreamInput::End]
+    {
         stream.send(input).await.expect("send");
     }
     let (events, result) = common::collect(&mut stream).await;
@@ -80,7 +85,12 @@ async fn deepgram_speak_then_listen() {
         .collect();
     assert!(samples.len() > 16_000, "at least a second of audio");
 
-    let listen = ProviderSettings { provider: "deepgram".into(), model: "nova-3".into(), language: Some("en".into()), ..Default::default() };
+    let listen = ProviderSettings {
+        provider: "deepgram".into(),
+        model: "nova-3".into(),
+        language: Some("en".into()),
+        ..Default::default()
+    };
     let request = OpenRequest::Stt(stt::Request {
         sample_rate: 16_000,
         interim_results: true,

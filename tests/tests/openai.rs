@@ -17,7 +17,12 @@ const KEY: &str = "sk-test-4f8a";
 fn chat(text: &str) -> OpenRequest {
     OpenRequest::Llm(llm::Request {
         messages: vec![
-            llm::Message { role: llm::Role::System, content: "Be brief.".into(), tool_calls: vec![], tool_call_id: None },
+            llm::Message {
+                role: llm::Role::System,
+                content: "Be brief.".into(),
+                tool_calls: vec![],
+                tool_call_id: None,
+            },
             llm::Message { role: llm::Role::User, content: text.into(), tool_calls: vec![], tool_call_id: None },
         ],
         tools: vec![llm::ToolDefinition {
@@ -123,7 +128,11 @@ async fn provider_errors_are_typed_and_the_runtime_keeps_serving() {
         }
     }
     assert!(matches!(outcomes[0], ProviderError::Unauthorized(_)), "{:?}", outcomes[0]);
-    assert!(matches!(&outcomes[1], ProviderError::RateLimited(r) if r.retry_after_ms == Some(2000)), "{:?}", outcomes[1]);
+    assert!(
+        matches!(&outcomes[1], ProviderError::RateLimited(r) if r.retry_after_ms == Some(2000)),
+        "{:?}",
+        outcomes[1]
+    );
     assert!(matches!(outcomes[2], ProviderError::Unavailable(_)), "{:?}", outcomes[2]);
     assert!(matches!(outcomes[3], ProviderError::Protocol(_)), "{:?}", outcomes[3]);
     let mut stream = runtime.open(&openai_settings("gpt-4.1-mini"), chat("x")).await.unwrap();
@@ -160,9 +169,12 @@ async fn a_stalled_response_times_out() {
     let fake = OpenAiScript::new().chat(ChatScript::text(["partial"]).hang()).start();
     let allow = format!("127.0.0.1:{}", fake.addr().port());
     let timeouts = voiceblox_host::plugin::Timeouts { idle: Duration::from_millis(300), ..Default::default() };
-    let (runtime, _dir) =
-        common::runtime_with_timeouts(&[&allow], &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &fake.base_url())], timeouts)
-            .await;
+    let (runtime, _dir) = common::runtime_with_timeouts(
+        &[&allow],
+        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &fake.base_url())],
+        timeouts,
+    )
+    .await;
     let mut stream = runtime.open(&openai_settings("gpt-4.1-mini"), chat("x")).await.unwrap();
     let (events, result) = common::collect(&mut stream).await;
     assert_eq!(text_of(&events), "partial");
@@ -186,7 +198,8 @@ async fn dropping_the_stream_cancels_the_request_in_flight() {
         tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await
     });
     let base = format!("http://127.0.0.1:{port}/v1");
-    let (runtime, _dir) = common::runtime(&[&format!("127.0.0.1:{port}")], &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base)]).await;
+    let (runtime, _dir) =
+        common::runtime(&[&format!("127.0.0.1:{port}")], &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base)]).await;
     let mut stream = runtime.open(&openai_settings("gpt-4.1-mini"), chat("x")).await.unwrap();
     match stream.next().await {
         Some(StreamOutput::Event(Event::Llm(LlmEvent::TextDelta(text)))) => assert_eq!(text, "Hi"),
@@ -202,7 +215,8 @@ async fn speech_streams_exact_pcm_per_flush() {
     let script = SpeechScript::tone();
     let fake = OpenAiScript::new().api_key(KEY).speech(script.clone()).start();
     let (runtime, _dir) = runtime_for(&fake).await;
-    let request = OpenRequest::Tts(tts::Request { voice: Some("nova".into()), sample_rate: None, options: "{}".into() });
+    let request =
+        OpenRequest::Tts(tts::Request { voice: Some("nova".into()), sample_rate: None, options: "{}".into() });
     let mut stream = runtime.open(&openai_settings("gpt-4o-mini-tts"), request).await.unwrap();
     for input in [
         StreamInput::Text("Hello there.".into()),
@@ -241,7 +255,8 @@ async fn speech_streams_exact_pcm_per_flush() {
 
 #[tokio::test]
 async fn batch_transcription_uploads_a_wav_of_exactly_the_audio_sent() {
-    let fake = OpenAiScript::new().api_key(KEY).transcription(TranscriptionScript::text("Book a table for two.")).start();
+    let fake =
+        OpenAiScript::new().api_key(KEY).transcription(TranscriptionScript::text("Book a table for two.")).start();
     let (runtime, _dir) = runtime_for(&fake).await;
     let request = OpenRequest::Stt(stt::Request {
         sample_rate: 16_000,
