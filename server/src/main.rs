@@ -1,5 +1,6 @@
 //! `voiceblox-server`: serves the agent runtime over HTTP.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -26,6 +27,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
         .init();
     let runtime = args.plugins.runtime().await.context("starting the plugin runtime")?;
     for failure in runtime.registry().failures() {
