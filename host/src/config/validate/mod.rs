@@ -1,0 +1,27 @@
+//! Checks an AgentConfig and reports every problem at once, each with its JSON path.
+
+mod fields;
+mod providers;
+mod steps;
+
+#[cfg(test)]
+mod tests;
+
+use super::agent::AgentConfig;
+use super::catalog::ProviderCatalog;
+use super::error::Problem;
+
+/// Every problem: structure, steps, and the providers and keys the catalog knows of.
+pub fn validate(config: &AgentConfig, catalog: &dyn ProviderCatalog) -> Vec<Problem> {
+    let mut problems = validate_structure(config);
+    providers::check(config, catalog, &mut problems);
+    problems
+}
+
+/// The problems that need no knowledge of loaded providers or the environment.
+pub fn validate_structure(config: &AgentConfig) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    fields::check(config, &mut problems);
+    steps::check(&config.steps, &mut problems);
+    problems
+}

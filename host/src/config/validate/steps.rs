@@ -1,0 +1,192 @@
+//! The step graph: ids, the start step, edges, branch handles and per-type parameters.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use crate::config::error::{Problem, key_path};
+use crate::config::step::{BURST_ROUNDS, ConversationStep, StepKind, TIMER_SECONDS};
+
+use super::fields::check_http_url;
+
+pub(super) fn check(steps: &[ConversationStep], out: &mut Vec<Problem>) {
+    let index = check_ids(steps, out);
+    let start = check_start(steps, out);
+    for (i, step) in steps.iter().enumerate() {
+        check_edges(i, step, &index, out);
+        check_kind(i, step, out);
+    }
+    check_ifelse_predecessors(steps, out);
+    if let Some(start) = start {
+        check_reachable(steps, start, &index, out);
+    }
+}
+
+/// Step id → its index (the first, when an id is reused).
+fn check_ids<'a>(steps: &'a [ConversationStep], out: &mut Vec<Problem>) -> HashMap<&'a str, usize> {
+    let mut index = HashMap::new();
+    for (i, step) in steps.iter().enumerate() {
+        if step.id.trim().is_empty() {
+            out.push(Problem::error(format!("steps[{i}].id"), "the step has no id"));
+            continue;
+        }
+        match index.entry(step.id.as_str()) {
+            Entry::Occupied(first) => out.push(Problem::error(
+                format!("steps[{i}].id"),
+                format!("duplicate step id '{}' (first used by steps[{}])", step.id, first.get()),
+            )),
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+        }
+    }
+    index
+}
+
+/// The index of the start step, when there is one.
+fn check_start(steps: &[ConversationStep], out: &mut Vec<Problem>) -> Option<usize> {
+    let starts: Vec<usize> =
+        steps.iter().enumerate().filter(|(_, s)| matches!(s.kind, StepKind::Start { .. })).map(|(i, _)| i).collect();
+    let Some(&first) = starts.first() else {
+        out.push(Problem::error("steps", "no start step: the conversation needs one step of type 'start'"));
+        return None;
+    };
+    for &extra in &starts[1..] {
+        out.push(Problem::error(
+            format!("steps[{extra}].type"),
+            format!("more than one start step (the first is steps[{first}]); a conversation has one start"),
+        ));
+    }
+    Some(first)
+}
+
+fn check_edges(i: usize, step: &ConversationStep, index: &HashMap<&str, usize>, out: &mut Vec<Problem>) {
+    let handles = format!("steps[{i}].nextStepIds");
+    for (handle, target) in &step.next_step_ids {
+        if !index.contains_key(target.as_str()) {
+            out.push(Problem::error(key_path(&handles, handle), format!("points to unknown step '{target}'")));
+        }
+    }
+    if step.kind.is_linear() && step.next_step_ids.len() > 1 {
+        let names: Vec<&str> = step.next_step_ids.keys().map(String::as_str).collect();
+        out.push(Problem::error(
+            handles,
+            format!(
+                "a {} step has one next step, but {} handles are set ({})",
+                step.kind.name(),
+                names.len(),
+                names.join(", ")
+            ),
+        ));
+    }
+}
+
+fn check_kind(i: usize, step: &ConversationStep, out: &mut Vec<Problem>) {
+    let path = format!("steps[{i}]");
+    let handles = format!("{path}.nextStepIds");
+    match &step.kind {
+        StepKind::Burst { rounds, .. } if !BURST_ROUNDS.contains(rounds) => out.push(Problem::error(
+            format!("{path}.rounds"),
+            format!("burst rounds must be {}–{}, got {rounds}", BURST_ROUNDS.start(), BURST_ROUNDS.end()),
+        )),
+        StepKind::Timer { duration, .. } if !TIMER_SECONDS.contains(duration) => out.push(Problem::error(
+            format!("{path}.duration"),
+            format!("timer duration must be {}–{} seconds, got {duration}", TIMER_SECONDS.start(), TIMER_SECONDS.end()),
+        )),
+        StepKind::Ifelse { condition_text } => {
+            if condition_text.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                out.push(Problem::error(
+                    format!("{path}.conditionText"),
+                    "an ifelse step needs a condition to evaluate",
+                ));
+            }
+            for handle in ["true", "false"] {
+                if !step.next_step_ids.contains_key(handle) {
+                    out.push(Problem::error(
+                        key_path(&handles, handle),
+                        format!("an ifelse step needs a next step for '{handle}'"),
+                    ));
+                }
+            }
+            for handle in step.next_step_ids.keys().filter(|h| *h != "true" && *h != "false") {
+                out.push(Problem::warning(
+                    key_path(&handles, handle),
+                    "ignored: an ifelse step only follows 'true' or 'false'",
+                ));
+            }
+        }
+        StepKind::Categorize { categories, .. } => check_categories(&path, step, categories, out),
+        StepKind::Webhook { webhook_url } => check_http_url(&format!("{path}.webhookUrl"), webhook_url.as_deref(), out),
+        StepKind::End { .. } if !step.next_step_ids.is_empty() => {
+            out.push(Problem::warning(handles, "ignored: an end step ends the conversation"));
+        }
+        _ => {}
+    }
+}
+
+fn check_categories(path: &str, step: &ConversationStep, categories: &[String], out: &mut Vec<Problem>) {
+    let handles = format!("{path}.nextStepIds");
+    if categories.is_empty() {
+        out.push(Problem::error(format!("{path}.categories"), "a categorize step needs at least one category"));
+    }
+    for (k, category) in categories.iter().enumerate() {
+        let at = format!("{path}.categories[{k}]");
+        if category.trim().is_empty() {
+            out.push(Problem::error(at, "empty category"));
+        } else if categories[..k].contains(category) {
+            out.push(Problem::error(at, format!("duplicate category '{category}'")));
+        } else if !step.next_step_ids.contains_key(category) {
+            out.push(Problem::error(key_path(&handles, category), format!("no next step for category '{category}'")));
+        }
+    }
+    for handle in step.next_step_ids.keys().filter(|h| !categories.contains(h)) {
+        out.push(Problem::warning(
+            key_path(&handles, handle),
+            format!("ignored: '{handle}' is not one of the categories"),
+        ));
+    }
+}
+
+/// An ifelse judges the conversation the step before it gathered, so only a conversational
+/// step may lead into one. The problem is reported on the offending edge.
+fn check_ifelse_predecessors(steps: &[ConversationStep], out: &mut Vec<Problem>) {
+    for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Ifelse { .. }) && !s.id.is_empty()) {
+        for (j, before) in steps.iter().enumerate().filter(|(_, b)| !b.kind.can_precede_ifelse()) {
+            for (handle, _) in before.next_step_ids.iter().filter(|(_, target)| **target == step.id) {
+                out.push(Problem::error(
+                    key_path(&format!("steps[{j}].nextStepIds"), handle),
+                    format!(
+                        "leads to ifelse step '{}', but an ifelse may only follow a timer, burst or opentalk step, \
+                         not a {} step",
+                        step.id,
+                        before.kind.name()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn check_reachable(steps: &[ConversationStep], start: usize, index: &HashMap<&str, usize>, out: &mut Vec<Problem>) {
+    let mut seen = vec![false; steps.len()];
+    let mut queue = vec![start];
+    seen[start] = true;
+    while let Some(i) = queue.pop() {
+        for target in steps[i].next_step_ids.values() {
+            if let Some(&j) = index.get(target.as_str())
+                && !seen[j]
+            {
+                seen[j] = true;
+                queue.push(j);
+            }
+        }
+    }
+    for (i, step) in steps.iter().enumerate().filter(|(i, _)| !seen[*i]) {
+        // A second start is already an error of its own.
+        if !matches!(step.kind, StepKind::Start { .. }) {
+            out.push(Problem::warning(
+                format!("steps[{i}]"),
+                format!("step '{}' cannot be reached from the start step", step.id),
+            ));
+        }
+    }
+}
