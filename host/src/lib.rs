@@ -7,4 +7,5 @@
 
 pub mod audio;
 pub mod config;
+pub mod flow;
 pub mod plugin;

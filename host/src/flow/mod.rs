@@ -1,0 +1,3 @@
+//! The conversation-step engine: steps, tools and post-call processing.
+
+pub mod tools;

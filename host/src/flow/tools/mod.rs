@@ -1,0 +1,49 @@
+//! Tools the LLM may call during a turn: MCP servers' tools, Exa web search, and the step
+//! engine's own `step_complete`.
+//!
+//! Every tool is described to the LLM by a [`ToolSpec`] and answers with text for the tool
+//! message ([`ToolOutput`]); a failure is reported to the LLM too (so it can recover in words)
+//! and as a `tool_result` event with `ok: false`.
+
+pub mod exa;
+pub mod mcp;
+
+use serde::Serialize;
+
+/// What the LLM is told about a tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    pub parameters: serde_json::Value,
+}
+
+/// Where a tool comes from, as `tool_call.source` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolSource {
+    Mcp,
+    Exa,
+    /// The step engine's own tools (`step_complete`).
+    Flow,
+}
+
+/// Why a tool call failed; the message is shown to the LLM and in `tool_result.error`, so it
+/// never carries a credential.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolError {
+    #[error("connecting to {server}: {message}")]
+    Connect { server: String, message: String },
+    #[error("the tool `{0}` is not offered in this session")]
+    UnknownTool(String),
+    #[error("bad arguments for `{tool}`: {message}")]
+    BadArguments { tool: String, message: String },
+    #[error("`{tool}` failed: {message}")]
+    Failed { tool: String, message: String },
+    #[error("`{tool}` timed out after {seconds} s")]
+    Timeout { tool: String, seconds: u64 },
+    #[error("{0}")]
+    Denied(String),
+}
