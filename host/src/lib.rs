@@ -7,5 +7,8 @@
 
 pub mod audio;
 pub mod config;
+pub mod events;
 pub mod flow;
 pub mod plugin;
+pub mod providers;
+pub mod transport;

@@ -1,5 +1,6 @@
 //! Command-line interface: global plugin options and the subcommands.
 
+mod console;
 mod plugins;
 mod try_cmd;
 
@@ -23,6 +24,8 @@ pub enum Command {
     /// Inspect provider plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// Run a whole agent session locally: `--text`, or `--input USER.wav --output AGENT.wav`.
+    Console(console::ConsoleArgs),
     /// Make one real streaming call to a provider through its plugin.
     #[command(subcommand)]
     Try(try_cmd::TryCommand),
@@ -31,6 +34,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plugins(command) => plugins::run(&cli.plugins, command).await,
+        Command::Console(args) => console::run(&cli.plugins, args).await,
         Command::Try(command) => try_cmd::run(&cli.plugins, command).await,
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{ConfigError, Problem};
+use super::postcall::PostCallConfig;
 use super::provider::{LLMConfig, STTConfig, TTSConfig};
 use super::step::{ConversationStep, StepKind};
 use super::tools::{ExaConfig, McpServerConfig};
@@ -39,6 +40,9 @@ pub struct AgentConfig {
     pub mcp_servers: Vec<McpServerConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exa_configs: Vec<ExaConfig>,
+    /// Structured Output and the post-call webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_call: Option<PostCallConfig>,
 }
 
 fn default_language() -> String {

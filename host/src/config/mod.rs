@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod catalog;
 pub mod error;
+pub mod postcall;
 pub mod provider;
 pub mod secret;
 pub mod step;
@@ -21,6 +22,7 @@ pub mod validate;
 pub use agent::AgentConfig;
 pub use catalog::{ProviderCatalog, StaticCatalog};
 pub use error::{ConfigError, Problem, Severity};
+pub use postcall::{FieldType, OutputField, PostCallConfig};
 pub use provider::{LLMConfig, ProviderKind, STTConfig, TTSConfig};
 pub use secret::ApiKey;
 pub use step::{ConversationStep, StepKind};

@@ -74,6 +74,27 @@ pub enum StreamError {
     Contract { plugin: String, message: String },
 }
 
+/// The longest provider-requested wait worth taking inside a live conversation.
+const MAX_RETRY_WAIT_MS: u32 = 2_000;
+
+impl StreamError {
+    /// How long to wait before one retry, when retrying can help: a rate limit with a short
+    /// (or no) `retry-after`, an unavailable or slow provider. `None`: retrying is pointless
+    /// (bad key, bad request, a plugin fault) or would keep the user waiting too long.
+    pub fn retry_delay(&self) -> Option<std::time::Duration> {
+        let ms = match self {
+            StreamError::Provider { error: ProviderError::RateLimited(r), .. } => match r.retry_after_ms {
+                Some(ms) if ms > MAX_RETRY_WAIT_MS => return None,
+                Some(ms) => ms,
+                None => 500,
+            },
+            StreamError::Provider { error: ProviderError::Unavailable(_) | ProviderError::Timeout(_), .. } => 250,
+            _ => return None,
+        };
+        Some(std::time::Duration::from_millis(u64::from(ms)))
+    }
+}
+
 /// A provider error as people read it (the generated `Display` is the debug form).
 pub fn describe(error: &ProviderError) -> String {
     match error {

@@ -168,6 +168,23 @@ impl NetworkPolicy {
         Ok(Target { url, host, private_ok })
     }
 
+    /// Checks a URL an AgentConfig names for the host's own requests (a webhook, an MCP
+    /// server): http(s) only, any public host, non-public addresses only where the operator
+    /// allowed the host. Configs can come from browsers, so they must not reach inside.
+    pub fn authorize_config_url(&self, raw_url: &str) -> Result<Target, PolicyError> {
+        let url =
+            Url::parse(raw_url).map_err(|e| PolicyError::BadUrl { url: redact_url(raw_url), reason: e.to_string() })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(PolicyError::Scheme(url.scheme().to_string()));
+        }
+        let host =
+            url.host_str().ok_or_else(|| PolicyError::BadUrl { url: redact_url(raw_url), reason: "no host".into() })?;
+        // Named by the config, so no declaration is needed; the address rules still apply
+        // (a literal non-public IP here, resolved names in the client's resolver).
+        let own = HostPattern::parse(host.trim_start_matches('[').trim_end_matches(']'))?;
+        self.authorize(&StreamGrant { declared: Vec::new(), operator_hosts: vec![own] }, raw_url)
+    }
+
     /// Checks resolved addresses of `host`: non-public ones only where the operator allowed
     /// the name explicitly.
     pub fn vet_addrs(&self, host: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, PolicyError> {
@@ -358,5 +375,18 @@ mod tests {
         let g = grant(&["api.openai.com"]);
         assert!(matches!(policy.authorize(&g, "file:///etc/passwd"), Err(PolicyError::Scheme(_))));
         assert!(matches!(policy.authorize(&g, "https://u:p@api.openai.com/"), Err(PolicyError::BadUrl { .. })));
+    }
+
+    #[test]
+    fn config_urls_may_name_any_public_host_but_not_private_addresses() {
+        let policy = NetworkPolicy::default();
+        assert!(policy.authorize_config_url("https://hooks.example.com/voice").is_ok());
+        assert!(matches!(
+            policy.authorize_config_url("http://127.0.0.1:9000/hook"),
+            Err(PolicyError::PrivateAddress { .. })
+        ));
+        assert!(matches!(policy.authorize_config_url("ws://hooks.example.com/"), Err(PolicyError::Scheme(_))));
+        let allowed = NetworkPolicy::default().allow(pattern("127.0.0.1"));
+        assert!(allowed.authorize_config_url("http://127.0.0.1:9000/hook").is_ok());
     }
 }

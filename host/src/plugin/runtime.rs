@@ -56,8 +56,18 @@ impl PluginRuntime {
         self
     }
 
+    /// An environment variable as this runtime sees it (tests swap the lookup out).
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.is_empty())
+    }
+
     pub fn registry(&self) -> &PluginRegistry {
         &self.registry
+    }
+
+    /// The shared HTTP client and policy, for the host's own requests (webhooks, tools).
+    pub fn http(&self) -> &HttpIo {
+        &self.io
     }
 
     pub fn policy(&self) -> &NetworkPolicy {

@@ -14,6 +14,7 @@
 
 pub mod deepgram;
 pub mod openai;
+pub mod webhook;
 
 mod answer;
 mod ids;

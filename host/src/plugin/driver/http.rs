@@ -101,6 +101,11 @@ impl HttpIo {
         &self.policy
     }
 
+    /// The pooled client; every name it resolves is vetted by the policy.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub fn timeouts(&self) -> &Timeouts {
         &self.timeouts
     }

@@ -1,0 +1,80 @@
+//! `voiceblox-host console`: run a whole session locally, in text or from/to WAV files.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use voiceblox_host::config::{self, Severity};
+use voiceblox_host::events::{EventSink, JsonLinesSink};
+use voiceblox_host::flow::{Conversation, FlowContext};
+use voiceblox_host::plugin::PluginOptions;
+use voiceblox_host::providers::RuntimeCatalog;
+use voiceblox_host::transport::console::{text, wav};
+
+#[derive(Args, Debug)]
+pub struct ConsoleArgs {
+    /// The AgentConfig (JSON).
+    #[arg(long)]
+    config: PathBuf,
+    /// Text conversation: type the user's turns, read the agent's replies.
+    #[arg(long, conflicts_with_all = ["input", "output"])]
+    text: bool,
+    /// The user's audio (WAV, 16-bit PCM, any rate, mono or stereo).
+    #[arg(long, requires = "output")]
+    input: Option<PathBuf>,
+    /// Where to write the agent's audio (WAV, 16-bit mono), on the input's timeline.
+    #[arg(long, requires = "input")]
+    output: Option<PathBuf>,
+    /// Where to write the session's events as JSON lines (default: stderr).
+    #[arg(long)]
+    events: Option<PathBuf>,
+}
+
+pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
+    if !args.text && args.input.is_none() {
+        anyhow::bail!("choose a mode: --text, or --input USER.wav --output AGENT.wav");
+    }
+    let runtime = options.runtime().await?;
+    for failure in runtime.registry().failures() {
+        eprintln!("warning: {failure}");
+    }
+    let json = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let catalog = RuntimeCatalog(&runtime);
+    let mut problems = match config::AgentConfig::from_json(&json) {
+        Ok(parsed) => config::validate(&parsed, &catalog),
+        Err(error) => error.problems,
+    };
+    if args.text {
+        // Speech providers are not used in text: their problems do not stop a text session.
+        problems.retain(|p| !(p.path.starts_with("tts") || p.path.starts_with("stt")));
+    }
+    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    for problem in &problems {
+        eprintln!("{}: {problem}", args.config.display());
+    }
+    if errors > 0 {
+        eprintln!("{}: refused ({errors} error(s)); the session did not start", args.config.display());
+        return Ok(ExitCode::from(2));
+    }
+    let agent = Arc::new(config::AgentConfig::from_json(&json)?);
+    let sink: Arc<dyn EventSink> = match &args.events {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            Arc::new(JsonLinesSink::new(std::io::BufWriter::new(file)))
+        }
+        None => Arc::new(JsonLinesSink::new(std::io::stderr())),
+    };
+    let tools = voiceblox_host::flow::setup::tools(&agent, &runtime, sink.as_ref()).await;
+    let ctx = Arc::new(FlowContext::new(agent, runtime, tools, sink));
+    if args.text {
+        let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        let prompt = std::io::stdin().is_terminal();
+        text::run(Conversation::new(ctx), stdin, &mut std::io::stdout(), prompt).await?;
+    } else if let (Some(input), Some(output)) = (&args.input, &args.output) {
+        wav::run(ctx, input, output).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

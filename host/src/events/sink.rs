@@ -1,0 +1,77 @@
+//! Where a session's events go: the LiveKit data topic, a console, a test.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use super::AgentEvent;
+
+/// Receives a session's events in order. Emitting never blocks the real-time loop: a slow
+/// consumer is the sink's problem (buffer or drop), not the session's.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: AgentEvent);
+}
+
+/// Discards everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullSink;
+
+impl EventSink for NullSink {
+    fn emit(&self, _event: AgentEvent) {}
+}
+
+/// Forwards events into a channel (the transport's publisher reads the other end).
+#[derive(Debug, Clone)]
+pub struct ChannelSink(pub mpsc::UnboundedSender<AgentEvent>);
+
+impl ChannelSink {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<AgentEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self(tx), rx)
+    }
+}
+
+impl EventSink for ChannelSink {
+    fn emit(&self, event: AgentEvent) {
+        // The receiver gone means nobody listens any more; the session goes on regardless.
+        let _ = self.0.send(event);
+    }
+}
+
+/// Keeps every event, for tests and post-mortems.
+#[derive(Debug, Clone, Default)]
+pub struct CollectSink(Arc<Mutex<Vec<AgentEvent>>>);
+
+impl CollectSink {
+    pub fn events(&self) -> Vec<AgentEvent> {
+        self.0.lock().map(|events| events.clone()).unwrap_or_default()
+    }
+}
+
+impl EventSink for CollectSink {
+    fn emit(&self, event: AgentEvent) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(event);
+        }
+    }
+}
+
+/// Writes one JSON object per line (console mode).
+pub struct JsonLinesSink<W: Write + Send>(Mutex<W>);
+
+impl<W: Write + Send> JsonLinesSink<W> {
+    pub fn new(writer: W) -> Self {
+        Self(Mutex::new(writer))
+    }
+}
+
+impl<W: Write + Send> EventSink for JsonLinesSink<W> {
+    fn emit(&self, event: AgentEvent) {
+        if let Ok(mut out) = self.0.lock() {
+            if let Err(error) = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush()) {
+                tracing::warn!(%error, "writing an event line");
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! What every turn of one session shares: the config, the providers, the tools, the sink.
+
+use std::sync::Arc;
+
+use super::toolbox::Toolbox;
+use crate::config::{AgentConfig, ConversationStep, LLMConfig};
+use crate::events::{AgentEvent, EventSink};
+use crate::plugin::PluginRuntime;
+use crate::providers::{ChatLlm, settings};
+
+pub struct FlowContext {
+    pub config: Arc<AgentConfig>,
+    pub runtime: PluginRuntime,
+    pub llm: ChatLlm,
+    pub tools: Toolbox,
+    pub sink: Arc<dyn EventSink>,
+}
+
+impl FlowContext {
+    pub fn new(config: Arc<AgentConfig>, runtime: PluginRuntime, tools: Toolbox, sink: Arc<dyn EventSink>) -> Self {
+        let llm = chat_llm(&runtime, &config.llm, &config.language);
+        Self { config, runtime, llm, tools, sink }
+    }
+
+    /// The LLM judging a step's branch: its `evaluationLlm`, else the main one.
+    pub fn evaluation_llm(&self, step: &ConversationStep) -> ChatLlm {
+        match &step.evaluation_llm {
+            Some(config) => chat_llm(&self.runtime, config, &self.config.language),
+            None => self.llm.clone(),
+        }
+    }
+
+    /// The LLM extracting Structured Output.
+    pub fn post_call_llm(&self) -> ChatLlm {
+        match self.config.post_call.as_ref().and_then(|p| p.llm.as_ref()) {
+            Some(config) => chat_llm(&self.runtime, config, &self.config.language),
+            None => self.llm.clone(),
+        }
+    }
+
+    pub fn emit(&self, event: AgentEvent) {
+        self.sink.emit(event);
+    }
+}
+
+fn chat_llm(runtime: &PluginRuntime, config: &LLMConfig, language: &str) -> ChatLlm {
+    ChatLlm::new(runtime.clone(), settings::llm(config, language), config.temperature, config.max_tokens)
+}

@@ -1,0 +1,447 @@
+//! One agent turn: what the step engine decides when the session starts, when the user
+//! finishes a turn or when a timer runs out — branch evaluations, webhooks, the closing line
+//! — and the LLM reply with its tool calls.
+//!
+//! A turn runs as its own task on a snapshot of the conversation and reports back through
+//! [`TurnEvent`]s; cancelling it (an interruption) aborts the task, which drops every provider
+//! stream it has open.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::context::FlowContext;
+use super::history::History;
+use super::prompt::{self, Moment};
+use super::toolbox::STEP_COMPLETE;
+use super::watcher::{Decision, StepWatcher};
+use super::webhook::{self, StepPayload};
+use crate::config::{ConversationStep, StepKind};
+use crate::events::{AgentEvent, ErrorCode};
+use crate::plugin::types::{ToolCall, Usage};
+use crate::plugin::{StreamError, llm};
+use crate::providers::llm::{LlmChunk, message};
+
+/// LLM rounds with tools per turn (the field's default step limit); one more without tools
+/// makes the model answer in words.
+pub const MAX_TOOL_STEPS: usize = 3;
+
+/// What starts a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The session begins: the start step.
+    Start,
+    /// The user finished a turn (already in the history).
+    UserTurn,
+    /// The current timer step ran out while the agent was idle.
+    TimerExpired,
+}
+
+/// What a running turn reports to its conversation.
+#[derive(Debug, Clone)]
+pub enum TurnEvent {
+    /// The step engine moved; adopt this state.
+    Watcher(StepWatcher),
+    /// Words for the agent to say.
+    Text(String),
+    /// An assistant message that called tools and the tool answers, for the LLM history.
+    ToolExchange(Vec<llm::Message>),
+    /// One LLM request's time to first token and usage.
+    Llm { ttft: Option<Duration>, usage: Option<Usage> },
+    /// The conversation is over once these words are said.
+    Ended,
+}
+
+/// Runs a turn to completion, reporting on `out`.
+pub async fn run(
+    ctx: Arc<FlowContext>,
+    watcher: StepWatcher,
+    history: History,
+    trigger: Trigger,
+    out: mpsc::UnboundedSender<TurnEvent>,
+) {
+    let mut turn = Turn { ctx, watcher, history, out };
+    turn.run(trigger).await;
+}
+
+struct Turn {
+    ctx: Arc<FlowContext>,
+    watcher: StepWatcher,
+    history: History,
+    out: mpsc::UnboundedSender<TurnEvent>,
+}
+
+impl Turn {
+    async fn run(&mut self, trigger: Trigger) {
+        match trigger {
+            Trigger::Start => self.open().await,
+            Trigger::UserTurn => {
+                if self.watcher.on_user_turn(Instant::now()) == Decision::Advance {
+                    self.report(TurnEvent::Watcher(self.watcher.clone()));
+                    if !self.advance(None).await {
+                        return;
+                    }
+                } else {
+                    // Round counts are state too.
+                    self.report(TurnEvent::Watcher(self.watcher.clone()));
+                }
+                self.reply(Moment::Reply).await;
+            }
+            Trigger::TimerExpired => {
+                if self.advance(None).await {
+                    self.reply(Moment::Transition).await;
+                }
+            }
+        }
+    }
+
+    /// The start step: its line (verbatim or generated), then on to the next step at once.
+    async fn open(&mut self) {
+        let Some(start) = self.watcher.enter_start(Instant::now()).cloned() else {
+            self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the config has no single start step"));
+            self.finish();
+            return;
+        };
+        self.entered(&start);
+        let (command, literal) = match &start.kind {
+            StepKind::Start { command, is_literal } => (command.clone().unwrap_or_default(), *is_literal),
+            _ => (String::new(), false),
+        };
+        if literal && !command.trim().is_empty() {
+            self.say(&command);
+            self.advance(None).await;
+            return;
+        }
+        if self.advance(None).await {
+            let instruction = if command.trim().is_empty() { "Greet the user and say who you are." } else { &command };
+            self.reply(Moment::Opening(instruction)).await;
+        }
+    }
+
+    /// Follows the current step's `handle` (the linear successor when `None`) through
+    /// automatic steps (branches, webhooks) until a conversational step is current (`true`)
+    /// or the conversation ended (`false`, closing words said).
+    async fn advance(&mut self, mut handle: Option<String>) -> bool {
+        // Each automatic step is visited at most once per advance, so a cycle of them ends.
+        for _ in 0..=self.watcher.config().steps.len() {
+            let Some(next) = self.watcher.successor(handle.as_deref()).cloned() else {
+                if let Some(handle) = &handle {
+                    tracing::info!(%handle, "branch leads nowhere; the conversation ends");
+                }
+                self.close(None).await;
+                return false;
+            };
+            self.watcher.enter(&next.id, Instant::now());
+            self.entered(&next);
+            handle = match &next.kind {
+                StepKind::Burst { .. } | StepKind::Timer { .. } | StepKind::Opentalk { .. } => return true,
+                StepKind::Ifelse { condition_text } => {
+                    Some(self.evaluate_condition(&next, condition_text.as_deref().unwrap_or("")).await.to_string())
+                }
+                StepKind::Categorize { command, categories } => {
+                    Some(self.categorize(&next, command.as_deref(), categories).await)
+                }
+                StepKind::Webhook { webhook_url } => {
+                    self.webhook(&next, webhook_url.as_deref()).await;
+                    None
+                }
+                StepKind::End { command, is_literal } => {
+                    match command.as_deref().filter(|c| !c.trim().is_empty()) {
+                        Some(line) if *is_literal => {
+                            self.say(line);
+                            self.finish();
+                        }
+                        instruction => self.close(Some(instruction.unwrap_or(""))).await,
+                    }
+                    return false;
+                }
+                StepKind::Start { .. } => None,
+            };
+        }
+        self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the steps loop without a conversational step"));
+        self.finish();
+        false
+    }
+
+    /// Says goodbye (the end step's instruction, or a plain one) and ends the conversation.
+    async fn close(&mut self, instruction: Option<&str>) {
+        let instruction = instruction.filter(|i| !i.trim().is_empty());
+        let system = prompt::system_prompt(self.watcher.config(), None, Moment::Closing(instruction));
+        self.watcher.end();
+        self.generate(system, Vec::new()).await;
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        self.watcher.end();
+        self.report(TurnEvent::Watcher(self.watcher.clone()));
+        self.report(TurnEvent::Ended);
+    }
+
+    fn entered(&self, step: &ConversationStep) {
+        self.ctx.emit(AgentEvent::StepChange { step_id: step.id.clone(), step_type: step.kind.name().into() });
+        self.report(TurnEvent::Watcher(self.watcher.clone()));
+    }
+
+    fn say(&self, text: &str) {
+        self.report(TurnEvent::Text(text.to_string()));
+    }
+
+    fn report(&self, event: TurnEvent) {
+        // The conversation dropped the receiver only when it cancelled this turn.
+        let _ = self.out.send(event);
+    }
+
+    async fn evaluate_condition(&mut self, step: &ConversationStep, condition: &str) -> bool {
+        let (system, user) = prompt::condition_prompt(condition, &self.history.transcript_text());
+        let answer = self.evaluate(step, system, user).await;
+        match answer.as_deref().map(prompt::parse_condition) {
+            Some(Some(verdict)) => verdict,
+            Some(None) => {
+                let answer = answer.unwrap_or_default();
+                self.ctx.emit(AgentEvent::error(
+                    ErrorCode::EvaluationFailed,
+                    format!(
+                        "step {}: the evaluation answered `{}`, not true/false; taking false",
+                        step.id,
+                        clip(&answer)
+                    ),
+                ));
+                false
+            }
+            None => false,
+        }
+    }
+
+    async fn categorize(
+        &mut self,
+        step: &ConversationStep,
+        instruction: Option<&str>,
+        categories: &[String],
+    ) -> String {
+        let fallback = categories.first().cloned().unwrap_or_default();
+        let (system, user) = prompt::category_prompt(instruction, categories, &self.history.transcript_text());
+        let Some(answer) = self.evaluate(step, system, user).await else { return fallback };
+        match prompt::parse_category(&answer, categories) {
+            Some(category) => category.clone(),
+            None => {
+                self.ctx.emit(AgentEvent::error(
+                    ErrorCode::EvaluationFailed,
+                    format!(
+                        "step {}: the evaluation answered `{}`, which is none of the categories; taking `{fallback}`",
+                        step.id,
+                        clip(&answer)
+                    ),
+                ));
+                fallback
+            }
+        }
+    }
+
+    /// Asks the step's evaluation LLM; `None` (after an `error` event) when it failed.
+    async fn evaluate(&mut self, step: &ConversationStep, system: String, user: String) -> Option<String> {
+        let llm = self.ctx.evaluation_llm(step);
+        let messages = vec![message(llm::Role::System, system), message(llm::Role::User, user)];
+        let mut attempt = 0;
+        loop {
+            match llm.complete(messages.clone()).await {
+                Ok(completion) => {
+                    self.report(TurnEvent::Llm { ttft: None, usage: completion.usage });
+                    return Some(completion.text);
+                }
+                Err(error) => match error.retry_delay().filter(|_| attempt == 0) {
+                    Some(delay) => {
+                        attempt += 1;
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => {
+                        self.ctx.emit(AgentEvent::error(
+                            ErrorCode::EvaluationFailed,
+                            format!("step {}: evaluation LLM failed: {error}; taking the default branch", step.id),
+                        ));
+                        return None;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn webhook(&mut self, step: &ConversationStep, url: Option<&str>) {
+        let Some(url) = url.filter(|u| !u.trim().is_empty()) else { return };
+        let payload = StepPayload {
+            conversation: self.history.transcript(),
+            step_id: &step.id,
+            agent_name: &self.watcher.config().agent_name,
+        };
+        if let Err(error) = webhook::post(self.ctx.runtime.http(), url, &payload).await {
+            tracing::warn!(step = %step.id, %error, "webhook step failed; the call goes on");
+            self.ctx.emit(AgentEvent::error(ErrorCode::WebhookFailed, error.to_string()));
+        }
+    }
+
+    /// The agent's reply under the current step, with tool calls.
+    async fn reply(&mut self, mut moment: Moment<'_>) {
+        for round in 0..=MAX_TOOL_STEPS {
+            let step = self.watcher.current();
+            let system = prompt::system_prompt(self.watcher.config(), step, moment);
+            let step_complete = step.is_some_and(|s| matches!(s.kind, StepKind::Opentalk { .. }));
+            let tools = if round < MAX_TOOL_STEPS { self.ctx.tools.definitions(step_complete) } else { Vec::new() };
+            let Some(calls) = self.generate(system, tools).await else { return };
+            if calls.is_empty() {
+                return;
+            }
+            let completed = self.run_tools(calls).await;
+            if completed {
+                if !self.advance(None).await {
+                    return;
+                }
+                moment = Moment::Transition;
+            } else {
+                moment = Moment::Reply;
+            }
+        }
+    }
+
+    /// One LLM request: speaks its text, returns its tool calls (after recording the
+    /// assistant message that made them). `None` when the request failed (reported).
+    async fn generate(&mut self, system: String, tools: Vec<llm::ToolDefinition>) -> Option<Vec<ToolCall>> {
+        let messages = self.history.with_system(system);
+        let mut attempt = 0;
+        let mut text = String::new();
+        let mut calls = Vec::new();
+        let mut usage = None;
+        let mut reply = loop {
+            match self.ctx.llm.stream(messages.clone(), tools.clone()).await {
+                Ok(reply) => break reply,
+                Err(error) => match error.retry_delay().filter(|_| attempt == 0) {
+                    Some(delay) => {
+                        attempt += 1;
+                        tokio::time::sleep(delay).await;
+                    }
+                    None => return self.llm_failed(&error),
+                },
+            }
+        };
+        while let Some(chunk) = reply.next().await {
+            match chunk {
+                Ok(LlmChunk::Text(delta)) => {
+                    text.push_str(&delta);
+                    self.report(TurnEvent::Text(delta));
+                }
+                Ok(LlmChunk::ToolCall(call)) => calls.push(call),
+                Ok(LlmChunk::Usage(u)) => usage = Some(u),
+                Ok(LlmChunk::Finish(_)) => {}
+                Err(error) if text.is_empty() && calls.is_empty() && attempt == 0 && error.retry_delay().is_some() => {
+                    // Failed before saying anything: one more try, the user heard nothing yet.
+                    attempt += 1;
+                    tokio::time::sleep(error.retry_delay().unwrap_or_default()).await;
+                    reply = match self.ctx.llm.stream(messages.clone(), tools.clone()).await {
+                        Ok(reply) => reply,
+                        Err(error) => return self.llm_failed(&error),
+                    };
+                }
+                Err(error) => {
+                    self.report(TurnEvent::Llm { ttft: reply.time_to_first_token(), usage });
+                    return self.llm_failed(&error);
+                }
+            }
+        }
+        self.report(TurnEvent::Llm { ttft: reply.time_to_first_token(), usage });
+        if !calls.is_empty() {
+            let assistant = llm::Message {
+                role: llm::Role::Assistant,
+                content: text,
+                tool_calls: calls.clone(),
+                tool_call_id: None,
+            };
+            self.history.push_tool_exchange(vec![assistant.clone()]);
+            self.report(TurnEvent::ToolExchange(vec![assistant]));
+        }
+        Some(calls)
+    }
+
+    fn llm_failed(&self, error: &StreamError) -> Option<Vec<ToolCall>> {
+        tracing::warn!(%error, "LLM request failed");
+        self.ctx.emit(AgentEvent::error(ErrorCode::LlmFailed, error.to_string()));
+        None
+    }
+
+    /// Runs the calls in order, answering each in the history; true when the LLM declared the
+    /// current step complete.
+    async fn run_tools(&mut self, calls: Vec<ToolCall>) -> bool {
+        let mut completed = false;
+        let mut answers = Vec::with_capacity(calls.len());
+        for call in calls {
+            let (content, ok) = if call.name == STEP_COMPLETE {
+                completed = true;
+                ("Step complete.".to_string(), true)
+            } else {
+                self.call_tool(&call).await
+            };
+            answers.push(llm::Message {
+                role: llm::Role::Tool,
+                content: if ok { content } else { format!("Error: {content}") },
+                tool_calls: Vec::new(),
+                tool_call_id: Some(call.id),
+            });
+        }
+        self.history.push_tool_exchange(answers.clone());
+        self.report(TurnEvent::ToolExchange(answers));
+        completed
+    }
+
+    async fn call_tool(&self, call: &ToolCall) -> (String, bool) {
+        let arguments: serde_json::Value =
+            match serde_json::from_str(if call.arguments.trim().is_empty() { "{}" } else { &call.arguments }) {
+                Ok(value) => value,
+                Err(error) => serde_json::Value::String(format!("(unparsable: {error})")),
+            };
+        let Some(provider) = self.ctx.tools.find(&call.name) else {
+            let error = super::tools::ToolError::UnknownTool(call.name.clone()).to_string();
+            self.tool_result(call, Err(&error));
+            return (error, false);
+        };
+        self.ctx.emit(AgentEvent::ToolCall {
+            call_id: call.id.clone(),
+            tool_name: call.name.clone(),
+            source: provider.source(),
+            arguments: arguments.clone(),
+        });
+        if arguments.is_string() {
+            let error = format!("the arguments of `{}` are not JSON: {}", call.name, clip(&call.arguments));
+            self.tool_result(call, Err(&error));
+            return (error, false);
+        }
+        match provider.call(&call.name, arguments).await {
+            Ok(result) => {
+                self.tool_result(call, Ok(&result));
+                (result, true)
+            }
+            Err(error) => {
+                let error = error.to_string();
+                self.tool_result(call, Err(&error));
+                (error, false)
+            }
+        }
+    }
+
+    fn tool_result(&self, call: &ToolCall, outcome: Result<&str, &str>) {
+        self.ctx.emit(AgentEvent::ToolResult {
+            call_id: call.id.clone(),
+            tool_name: call.name.clone(),
+            ok: outcome.is_ok(),
+            result: outcome.ok().map(String::from),
+            error: outcome.err().map(String::from),
+        });
+    }
+}
+
+/// An answer quoted in an error event, kept short.
+fn clip(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(80) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}

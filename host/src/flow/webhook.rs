@@ -1,0 +1,73 @@
+//! POSTs of the conversation: the webhook step and the post-call webhook.
+//!
+//! Body: `{ "conversation": [{type, text, timestamp}], ... }`. The URL comes from the config,
+//! which may come from a browser, so the network policy vets it like any other egress.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::history::Entry;
+use crate::plugin::driver::HttpIo;
+use crate::plugin::policy::{PolicyError, redact_url};
+
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    #[error("webhook {url} refused: {source}")]
+    Denied { url: String, source: PolicyError },
+    #[error("webhook {url} answered {status}")]
+    Status { url: String, status: u16 },
+    #[error("webhook {url} did not answer within {} s", WEBHOOK_TIMEOUT.as_secs())]
+    Timeout { url: String },
+    #[error("webhook {url}: {message}")]
+    Transport { url: String, message: String },
+}
+
+/// The webhook step's body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepPayload<'a> {
+    pub conversation: &'a [Entry],
+    pub step_id: &'a str,
+    pub agent_name: &'a str,
+}
+
+/// POSTs `body` as JSON; any 2xx is success.
+pub async fn post(io: &HttpIo, url: &str, body: &impl Serialize) -> Result<(), WebhookError> {
+    let shown = redact_url(url);
+    io.policy().authorize_config_url(url).map_err(|source| WebhookError::Denied { url: shown.clone(), source })?;
+    let body =
+        serde_json::to_vec(body).map_err(|e| WebhookError::Transport { url: shown.clone(), message: e.to_string() })?;
+    let send = io
+        .client()
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .timeout(WEBHOOK_TIMEOUT)
+        .send();
+    let response = send.await.map_err(|error| {
+        if error.is_timeout() {
+            WebhookError::Timeout { url: shown.clone() }
+        } else {
+            WebhookError::Transport { url: shown.clone(), message: root_cause(&error) }
+        }
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(WebhookError::Status { url: shown, status: status.as_u16() });
+    }
+    tracing::debug!(url = %shown, %status, "webhook delivered");
+    Ok(())
+}
+
+/// reqwest's top-level message is generic ("error sending request"); the cause says why.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

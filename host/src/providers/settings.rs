@@ -1,0 +1,107 @@
+//! AgentConfig sections → runtime settings, and the loaded plugins as a [`ProviderCatalog`].
+
+use crate::config::{LLMConfig, ProviderCatalog, ProviderKind, STTConfig, TTSConfig};
+use crate::plugin::types::Kind;
+use crate::plugin::{PluginRuntime, ProviderSettings};
+
+fn kind(kind: ProviderKind) -> Kind {
+    match kind {
+        ProviderKind::Llm => Kind::Llm,
+        ProviderKind::Tts => Kind::Tts,
+        ProviderKind::Stt => Kind::Stt,
+    }
+}
+
+/// Settings of an LLM section (the main one or a step's `evaluationLlm`).
+pub fn llm(config: &LLMConfig, language: &str) -> ProviderSettings {
+    ProviderSettings {
+        provider: config.provider_id(),
+        model: config.model.clone(),
+        api_key: config.api_key.as_ref().map(|k| k.secret().clone()),
+        base_url: config.base_url.clone(),
+        language: Some(language.to_string()),
+        options: serde_json::Map::new(),
+    }
+}
+
+/// Settings of the TTS section; the provider-specific voice options travel in `options`.
+pub fn tts(config: &TTSConfig, language: &str) -> ProviderSettings {
+    let mut options = serde_json::Map::new();
+    let mut put = |key: &str, value: Option<serde_json::Value>| {
+        if let Some(value) = value {
+            options.insert(key.to_string(), value);
+        }
+    };
+    put("instructions", config.instructions.clone().map(Into::into));
+    put("stability", config.stability.map(Into::into));
+    put("similarityBoost", config.similarity_boost.map(Into::into));
+    put("emotion", config.emotion.clone().map(Into::into));
+    ProviderSettings {
+        provider: config.provider_id(),
+        model: config.model.clone(),
+        api_key: config.api_key.as_ref().map(|k| k.secret().clone()),
+        base_url: None,
+        language: Some(language.to_string()),
+        options,
+    }
+}
+
+pub fn stt(config: &STTConfig, language: &str) -> ProviderSettings {
+    let mut options = serde_json::Map::new();
+    if let Some(prompt) = &config.keyterms_prompt {
+        options.insert("keytermsPrompt".into(), prompt.clone().into());
+    }
+    ProviderSettings {
+        provider: config.provider_id(),
+        model: config.model.clone(),
+        api_key: config.api_key.as_ref().map(|k| k.secret().clone()),
+        base_url: None,
+        language: Some(language.to_string()),
+        options,
+    }
+}
+
+/// Validation's view of the loaded plugins and the process environment.
+pub struct RuntimeCatalog<'a>(pub &'a PluginRuntime);
+
+impl ProviderCatalog for RuntimeCatalog<'_> {
+    fn providers(&self, k: ProviderKind) -> Vec<String> {
+        self.0.registry().providers(kind(k)).into_iter().map(String::from).collect()
+    }
+
+    fn key_vars(&self, k: ProviderKind, provider: &str) -> Vec<String> {
+        let plugin = self.0.registry().get(provider, kind(k));
+        plugin.and_then(|p| p.provider(provider)).map(|info| info.api_key_env.clone()).unwrap_or_default()
+    }
+
+    fn env_has(&self, var: &str) -> bool {
+        self.0.env_var(var).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AgentConfig;
+
+    #[test]
+    fn sections_become_settings() {
+        let config = AgentConfig::from_json(
+            r#"{"language": "de-DE",
+                "llm": {"model": "openai/gpt-4.1-mini", "apiKey": "sk-1", "baseURL": "http://127.0.0.1:9/v1"},
+                "tts": {"provider": "openai", "model": "gpt-4o-mini-tts", "instructions": "calm", "stability": 0.4},
+                "stt": {"provider": "deepgram", "model": "nova-3", "keytermsPrompt": "Acme"}}"#,
+        )
+        .unwrap();
+        let l = llm(&config.llm, &config.language);
+        assert_eq!((l.provider.as_str(), l.model.as_str()), ("openai", "openai/gpt-4.1-mini"));
+        assert!(l.api_key.is_some());
+        assert_eq!(l.base_url.as_deref(), Some("http://127.0.0.1:9/v1"));
+        assert_eq!(l.language.as_deref(), Some("de-DE"));
+        let t = tts(&config.tts, &config.language);
+        assert_eq!(t.options["instructions"], "calm");
+        assert_eq!(t.options["stability"], 0.4);
+        assert!(!t.options.contains_key("emotion"));
+        assert_eq!(stt(&config.stt, "en").options["keytermsPrompt"], "Acme");
+    }
+}

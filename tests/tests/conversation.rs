@@ -1,0 +1,257 @@
+//! The step engine end to end, in text: a scripted conversation through every step type and
+//! both branch kinds, with the LLM served by the real OpenAI plugin against the OpenAI fake,
+//! and webhooks received by a local HTTP server.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use voiceblox_host::config::AgentConfig;
+use voiceblox_host::events::{AgentEvent, CollectSink, ErrorCode};
+use voiceblox_host::flow::{Conversation, FlowContext, Output, Toolbox};
+use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
+use voiceblox_tests::fakes::webhook::WebhookReceiver;
+
+const KEY: &str = "sk-flow-test-1234";
+
+/// Runs the conversation's current turn to its end; the words it said.
+async fn words(conversation: &mut Conversation) -> (String, bool) {
+    let mut said = String::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), conversation.next()).await.expect("turn did not end") {
+            Output::Text(text) => said.push_str(&text),
+            Output::Done { ended } => {
+                conversation.commit_spoken(None);
+                return (said, ended);
+            }
+        }
+    }
+}
+
+fn step_changes(events: &[AgentEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::StepChange { step_id, step_type } => Some((step_id.clone(), step_type.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn config(llm_base: &str, hooks: &WebhookReceiver) -> AgentConfig {
+    let json = json!({
+        "agentName": "Flow test",
+        "instructions": "You are Ava from Acme.",
+        "language": "en-US",
+        "llm": {"model": "openai/gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": llm_base},
+        "steps": [
+            {"id": "start", "type": "start", "command": "Hi, I'm Ava. What can I do for you?", "isLiteral": true,
+             "nextStepIds": {"next": "discover"}},
+            {"id": "discover", "type": "burst", "rounds": 1, "command": "Find out what they need.",
+             "nextStepIds": {"next": "route"}},
+            {"id": "route", "type": "categorize", "command": "Classify the request.",
+             "categories": ["Billing", "Technical"],
+             "evaluationLlm": {"model": "gpt-4.1-nano", "provider": "openai", "apiKey": KEY, "baseURL": llm_base},
+             "nextStepIds": {"Billing": "billing", "Technical": "tech"}},
+            {"id": "billing", "type": "opentalk", "command": "Help with the bill.", "nextStepIds": {"next": "resolved"}},
+            {"id": "tech", "type": "timer", "duration": 30, "command": "Troubleshoot.", "nextStepIds": {"next": "bye"}},
+            {"id": "resolved", "type": "ifelse", "conditionText": "The user's problem was solved",
+             "nextStepIds": {"true": "log", "false": "tech"}},
+            {"id": "log", "type": "webhook", "webhookUrl": hooks.url("/step"), "nextStepIds": {"next": "bye"}},
+            {"id": "bye", "type": "end", "command": "Thanks for calling Acme. Goodbye!", "isLiteral": true}
+        ],
+        "postCall": {
+            "webhookUrl": hooks.url("/post-call"),
+            "structuredOutput": [
+                {"name": "issue", "type": "enum", "options": ["double charge", "outage"]},
+                {"name": "refundPromised", "type": "boolean"}
+            ]
+        }
+    });
+    AgentConfig::from_json(&json.to_string()).expect("config")
+}
+
+#[tokio::test]
+async fn a_scripted_conversation_walks_every_step_type_and_both_branch_kinds() {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .api_key(KEY)
+            // 1: categorize (evaluation LLM)
+            .chat(ChatScript::text(["Billing"]))
+            // 2: the reply under the billing opentalk
+            .chat(ChatScript::text(["Sure. ", "What looks wrong on your bill?"]).with_usage(120, 9))
+            // 3: the opentalk is complete
+            .chat(ChatScript::new().tool_call("call_1", "step_complete", "{}"))
+            // 4: ifelse → true → webhook → end (literal)
+            .chat(ChatScript::text(["true"]))
+            // 5: Structured Output
+            .chat(ChatScript::text([r#"{"issue": "double charge", "refundPromised": false}"#])),
+    );
+    let hooks = WebhookReceiver::start(vec![200]);
+    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let sink = CollectSink::default();
+    let config = Arc::new(config(&fake.base_url(), &hooks));
+    let ctx = Arc::new(FlowContext::new(config, runtime, Toolbox::default(), Arc::new(sink.clone())));
+    let mut conversation = Conversation::new(ctx);
+
+    conversation.start();
+    assert_eq!(words(&mut conversation).await, ("Hi, I'm Ava. What can I do for you?".into(), false));
+    assert_eq!(conversation.watcher().current().unwrap().id, "discover");
+    assert!(fake.chat_requests().is_empty(), "a literal opening needs no LLM");
+
+    conversation.user_turn("I was charged twice this month.");
+    assert_eq!(words(&mut conversation).await, ("Sure. What looks wrong on your bill?".into(), false));
+    assert_eq!(conversation.watcher().current().unwrap().id, "billing");
+
+    conversation.user_turn("Never mind, I see it was a refund. All good now.");
+    assert_eq!(words(&mut conversation).await, ("Thanks for calling Acme. Goodbye!".into(), true));
+    assert!(conversation.has_ended());
+    let structured = conversation.post_call().await.expect("structured output");
+    assert_eq!(Value::Object(structured), json!({"issue": "double charge", "refundPromised": false}));
+
+    let events = sink.events();
+    let steps: Vec<String> = step_changes(&events).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(steps, ["start", "discover", "route", "billing", "resolved", "log", "bye"]);
+    assert_eq!(step_changes(&events)[2].1, "categorize");
+
+    // What each LLM request carried.
+    let requests: Vec<Value> = fake.chat_requests().iter().map(|r| r.json().unwrap()).collect();
+    assert_eq!(requests.len(), 5);
+    assert_eq!(requests[0]["model"], "gpt-4.1-nano", "the step's evaluationLlm judges the branch");
+    let categorize_prompt = requests[0]["messages"][1]["content"].as_str().unwrap();
+    assert!(categorize_prompt.contains("- Billing\n- Technical"), "{categorize_prompt}");
+    assert!(categorize_prompt.contains("User: I was charged twice this month."));
+    assert_eq!(requests[1]["model"], "gpt-4.1-mini");
+    let system = requests[1]["messages"][0]["content"].as_str().unwrap();
+    assert!(system.starts_with("You are Ava from Acme.") && system.contains("Help with the bill."), "{system}");
+    let tools: Vec<&str> =
+        requests[1]["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+    assert_eq!(tools, ["step_complete"], "opentalk offers step_complete");
+    assert!(requests[3]["messages"][1]["content"].as_str().unwrap().contains("The user's problem was solved"));
+
+    // The webhook step got the conversation so far; the post-call webhook all of it.
+    let step_hook = hooks.received("/step");
+    assert_eq!(step_hook.len(), 1);
+    let body = step_hook[0].json().unwrap();
+    assert_eq!(body["stepId"], "log");
+    let lines: Vec<(&str, &str)> = body["conversation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lines[0], ("assistant", "Hi, I'm Ava. What can I do for you?"));
+    assert_eq!(lines[1], ("user", "I was charged twice this month."));
+    assert_eq!(lines.last().unwrap().0, "user");
+    let post = hooks.received("/post-call");
+    assert_eq!(post.len(), 1);
+    let body = post[0].json().unwrap();
+    assert_eq!(body["structuredOutput"], json!({"issue": "double charge", "refundPromised": false}));
+    let conversation_lines = body["conversation"].as_array().unwrap();
+    assert_eq!(conversation_lines.last().unwrap()["text"], "Thanks for calling Acme. Goodbye!");
+    assert!(conversation_lines.iter().all(|e| e["timestamp"].as_str().unwrap().ends_with('Z')));
+    assert!(!serde_json::to_string(&events).unwrap().contains(KEY), "no event carries the key");
+}
+
+#[tokio::test]
+async fn unusable_evaluation_answers_take_the_default_branch_with_an_error_event() {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .chat(ChatScript::text(["Weather"]))
+            .chat(ChatScript::text(["Let's look at the bill."]))
+            .chat(ChatScript::new().tool_call("c", "step_complete", "{}"))
+            .chat(ChatScript::text(["maybe"])),
+    );
+    let hooks = WebhookReceiver::start(vec![500]);
+    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let sink = CollectSink::default();
+    let ctx = Arc::new(FlowContext::new(
+        Arc::new(config(&fake.base_url(), &hooks)),
+        runtime,
+        Toolbox::default(),
+        Arc::new(sink.clone()),
+    ));
+    let mut conversation = Conversation::new(ctx);
+    conversation.start();
+    words(&mut conversation).await;
+    conversation.user_turn("Hello?");
+    assert_eq!(words(&mut conversation).await.0, "Let's look at the bill.");
+    assert_eq!(conversation.watcher().current().unwrap().id, "billing", "unknown answer → first category");
+    conversation.user_turn("Done.");
+    // "maybe" is no verdict: false → the tech timer step, which the agent introduces.
+    let (_, ended) = words(&mut conversation).await;
+    assert!(!ended);
+    assert_eq!(conversation.watcher().current().unwrap().id, "tech");
+    let errors: Vec<ErrorCode> = sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors, [ErrorCode::EvaluationFailed, ErrorCode::EvaluationFailed]);
+}
+
+#[tokio::test]
+async fn a_failing_webhook_is_reported_and_the_call_goes_on() {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .chat(ChatScript::text(["Billing"]))
+            .chat(ChatScript::text(["Okay."]))
+            .chat(ChatScript::new().tool_call("c", "step_complete", "{}"))
+            .chat(ChatScript::text(["true"])),
+    );
+    let hooks = WebhookReceiver::start(vec![503]);
+    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let sink = CollectSink::default();
+    let mut config = config(&fake.base_url(), &hooks);
+    config.post_call = None;
+    let ctx = Arc::new(FlowContext::new(Arc::new(config), runtime, Toolbox::default(), Arc::new(sink.clone())));
+    let mut conversation = Conversation::new(ctx);
+    conversation.start();
+    words(&mut conversation).await;
+    conversation.user_turn("My bill.");
+    words(&mut conversation).await;
+    conversation.user_turn("Solved, thanks.");
+    assert_eq!(words(&mut conversation).await, ("Thanks for calling Acme. Goodbye!".into(), true));
+    assert_eq!(hooks.received("/step").len(), 1);
+    let failure = sink.events().into_iter().find_map(|e| match e {
+        AgentEvent::Error { code: ErrorCode::WebhookFailed, message } => Some(message),
+        _ => None,
+    });
+    assert!(failure.expect("webhook_failed event").contains("503"));
+}
+
+#[tokio::test]
+async fn a_webhook_to_a_private_address_is_refused_unless_the_operator_allows_it() {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .chat(ChatScript::text(["Billing"]))
+            .chat(ChatScript::text(["Okay."]))
+            .chat(ChatScript::new().tool_call("c", "step_complete", "{}"))
+            .chat(ChatScript::text(["true"])),
+    );
+    let hooks = WebhookReceiver::start(vec![200]);
+    // Only the LLM fake's port is allowed: the webhook's port on loopback is not.
+    let (runtime, _dir) = common::runtime(&[&format!("127.0.0.1:{}", fake.addr().port())], &[]).await;
+    let sink = CollectSink::default();
+    let mut config = config(&fake.base_url(), &hooks);
+    config.post_call = None;
+    let ctx = Arc::new(FlowContext::new(Arc::new(config), runtime, Toolbox::default(), Arc::new(sink.clone())));
+    let mut conversation = Conversation::new(ctx);
+    conversation.start();
+    words(&mut conversation).await;
+    conversation.user_turn("My bill.");
+    words(&mut conversation).await;
+    conversation.user_turn("Solved.");
+    assert!(words(&mut conversation).await.1);
+    assert!(hooks.received("/step").is_empty(), "nothing reached the private address");
+    let failure = sink.events().into_iter().find_map(|e| match e {
+        AgentEvent::Error { code: ErrorCode::WebhookFailed, message } => Some(message),
+        _ => None,
+    });
+    assert!(failure.expect("webhook_failed event").contains("non-public address"));
+}
