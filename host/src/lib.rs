@@ -12,3 +12,4 @@ pub mod flow;
 pub mod plugin;
 pub mod providers;
 pub mod transport;
+pub mod voice;

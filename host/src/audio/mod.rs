@@ -28,9 +28,11 @@
 //! ```
 
 mod frame;
+mod prefix;
 mod resample;
 pub mod vad;
 
 pub use self::frame::{AudioFrame, FrameError, FramePeriod};
+pub use self::prefix::PrefixBuffer;
 pub use self::resample::{ResampleError, StreamResampler};
 pub use self::vad::{EarshotVad, SpeechGate, VAD_SAMPLE_RATE, Vad, VadConfig, VadError, VadEvent};

@@ -74,7 +74,8 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
         let prompt = std::io::stdin().is_terminal();
         text::run(Conversation::new(ctx), stdin, &mut std::io::stdout(), prompt).await?;
     } else if let (Some(input), Some(output)) = (&args.input, &args.output) {
-        wav::run(ctx, input, output).await?;
+        let ending = wav::run(ctx, input, output).await?;
+        eprintln!("session ended: {ending:?}; agent audio in {}", output.display());
     }
     Ok(ExitCode::SUCCESS)
 }

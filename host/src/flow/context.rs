@@ -38,6 +38,17 @@ impl FlowContext {
         }
     }
 
+    /// The same context sending its events elsewhere (a transport adding its own listener).
+    pub fn with_sink(&self, sink: Arc<dyn EventSink>) -> Self {
+        Self {
+            config: self.config.clone(),
+            runtime: self.runtime.clone(),
+            llm: self.llm.clone(),
+            tools: self.tools.clone(),
+            sink,
+        }
+    }
+
     pub fn emit(&self, event: AgentEvent) {
         self.sink.emit(event);
     }

@@ -80,9 +80,9 @@ impl Transcription {
         self.stream.sender().try_send(StreamInput::Audio(samples)).is_ok()
     }
 
-    /// Finalise the current utterance.
-    pub async fn flush(&self) -> bool {
-        self.stream.send(StreamInput::Flush).await.is_ok()
+    /// Finalise the current utterance (without waiting; false if the queue is full).
+    pub fn flush_now(&self) -> bool {
+        self.stream.sender().try_send(StreamInput::Flush).is_ok()
     }
 
     pub async fn next(&mut self) -> Option<Result<SttChunk, StreamError>> {

@@ -1,0 +1,321 @@
+//! The voice loop end to end: real speech in (a LibriVox recording), the real Deepgram (STT)
+//! and OpenAI (LLM, TTS) plugins against their faithful fakes, the agent's audio out — in
+//! real time, as a transport would run it.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use voiceblox_host::audio::{AudioFrame, FramePeriod};
+use voiceblox_host::config::AgentConfig;
+use voiceblox_host::events::{AgentEvent, AgentState, EventSink, Role};
+use voiceblox_host::flow::{FlowContext, Toolbox};
+use voiceblox_host::voice::session::Ending;
+use voiceblox_host::voice::{self, VoiceIo, VoiceOptions};
+use voiceblox_tests::audio::{read_wav, silence_samples};
+use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};
+use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript};
+
+const OPENAI_KEY: &str = "sk-voice-test-77";
+const DEEPGRAM_KEY: &str = "dg-voice-test-88";
+const SPEECH_TEXT: &str = "He was not an ill disposed young man.";
+
+/// Events with the time they were emitted.
+#[derive(Clone, Default)]
+struct TimedSink(Arc<Mutex<Vec<(Instant, AgentEvent)>>>);
+
+impl EventSink for TimedSink {
+    fn emit(&self, event: AgentEvent) {
+        self.0.lock().unwrap().push((Instant::now(), event));
+    }
+}
+
+impl TimedSink {
+    fn events(&self) -> Vec<AgentEvent> {
+        self.0.lock().unwrap().iter().map(|(_, e)| e.clone()).collect()
+    }
+
+    fn states(&self) -> Vec<(Instant, AgentState)> {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter_map(|(at, e)| match e {
+                AgentEvent::AgentState { state } => Some((*at, *state)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The LibriVox sentence: 16 kHz mono, speech from 0.25 s to 2.77 s.
+fn speech() -> Vec<i16> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../host/src/audio/testdata/librivox-sense-0880.wav");
+    let wav = read_wav(path).expect("test speech");
+    assert_eq!((wav.sample_rate, wav.channels), (16_000, 1));
+    wav.samples
+}
+
+/// `silence ms`, the sentence, then silence up to `total_ms`.
+fn timeline(speech_at_ms: u64, total_ms: u64) -> Vec<i16> {
+    let mut samples = silence_samples(16_000, speech_at_ms);
+    samples.extend(speech());
+    let total = (total_ms * 16) as usize;
+    samples.resize(total.max(samples.len()), 0);
+    samples
+}
+
+struct Fakes {
+    openai: openai::OpenAiFake,
+    deepgram: deepgram::DeepgramFake,
+}
+
+struct Run {
+    ending: Ending,
+    sink: TimedSink,
+    /// Agent audio frames with the time each was received.
+    frames: Vec<(Instant, AudioFrame)>,
+}
+
+fn config(fakes: &Fakes, steps: Value, allow_interruption: bool) -> AgentConfig {
+    let json = json!({
+        "agentName": "Voice test",
+        "instructions": "You are a literature tutor.",
+        "allowInterruption": allow_interruption,
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "baseURL": fakes.openai.base_url()},
+        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "alloy"},
+        "stt": {"model": "nova-3", "provider": "deepgram"},
+        "steps": steps,
+    });
+    AgentConfig::from_json(&json.to_string()).unwrap()
+}
+
+/// Runs a session: `input` (16 kHz) is played in real time, then the input closes.
+async fn run(fakes: &Fakes, config: AgentConfig, input: Vec<i16>) -> Run {
+    let env = [
+        ("OPENAI_API_KEY", OPENAI_KEY),
+        ("OPENAI_BASE_URL", &fakes.openai.base_url()),
+        ("DEEPGRAM_API_KEY", DEEPGRAM_KEY),
+        ("DEEPGRAM_BASE_URL", &fakes.deepgram.base_url()),
+    ];
+    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &env).await;
+    let sink = TimedSink::default();
+    let ctx = Arc::new(FlowContext::new(Arc::new(config), runtime, Toolbox::default(), Arc::new(sink.clone())));
+    let (input_tx, input_rx) = mpsc::channel(8);
+    let (output_tx, mut output_rx) = mpsc::channel(64);
+    let recorder = tokio::spawn(async move {
+        let mut frames = Vec::new();
+        while let Some(frame) = output_rx.recv().await {
+            frames.push((Instant::now(), frame));
+        }
+        frames
+    });
+    let feeder = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FramePeriod::Ms20.duration());
+        for chunk in input.chunks(320) {
+            tick.tick().await;
+            let frame = AudioFrame::new(chunk.to_vec(), 16_000, 1).unwrap();
+            if input_tx.send(frame).await.is_err() {
+                return;
+            }
+        }
+    });
+    let session = voice::run(ctx, VoiceOptions::default(), VoiceIo { input: input_rx, output: output_tx });
+    let ending = tokio::time::timeout(Duration::from_secs(60), session).await.expect("session did not end");
+    feeder.abort();
+    let frames = recorder.await.unwrap();
+    Run { ending, sink, frames }
+}
+
+fn audible(frame: &AudioFrame) -> bool {
+    frame.samples().iter().any(|s| s.unsigned_abs() > 100)
+}
+
+fn llm_requests(fakes: &Fakes) -> Vec<Value> {
+    fakes.openai.chat_requests().iter().map(|r| r.json().unwrap()).collect()
+}
+
+fn speech_inputs(fakes: &Fakes) -> Vec<String> {
+    fakes.openai.speech_requests().iter().map(|r| r.json().unwrap()["input"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoken_turn_is_transcribed_answered_and_spoken_back() {
+    let fakes = Fakes {
+        openai: OpenAiScript::new()
+            .api_key(OPENAI_KEY)
+            .chat(ChatScript::text(["That is a generous ", "way to describe him. ", "Who is he?"]).with_usage(80, 12))
+            .start(),
+        // The sentence's words, timed over the speech in the input (0.5 s + 0.25…2.77 s).
+        deepgram: DeepgramScript::new()
+            .api_key(DEEPGRAM_KEY)
+            .listen(ListenScript::new().word_ms(300).utterance_at(800, SPEECH_TEXT))
+            .start(),
+    };
+    let steps = json!([
+        {"id": "s", "type": "start", "command": "Hello! Read me a line.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss the line."}
+    ]);
+    let run = run(&fakes, config(&fakes, steps, true), timeline(500, 9000)).await;
+    assert_eq!(run.ending, Ending::UserLeft);
+
+    let events = run.sink.events();
+    let user_final = events.iter().find_map(|e| match e {
+        AgentEvent::Transcript { role: Role::User, text, r#final: true } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(user_final.as_deref(), Some(SPEECH_TEXT));
+    // The LLM got the transcript; TTS got the reply sentence by sentence, markdown-free.
+    let requests = llm_requests(&fakes);
+    assert_eq!(requests.len(), 1);
+    let messages = requests[0]["messages"].as_array().unwrap();
+    assert_eq!(messages[1], json!({"role": "assistant", "content": "Hello! Read me a line."}));
+    assert_eq!(messages[2], json!({"role": "user", "content": SPEECH_TEXT}));
+    assert_eq!(
+        speech_inputs(&fakes),
+        ["Hello! Read me a line.", "That is a generous way to describe him.", "Who is he?"]
+    );
+
+    // Two stretches of agent audio: the greeting, then the answer.
+    let audible_frames = run.frames.iter().filter(|(_, f)| audible(f)).count();
+    let expected_ms =
+        40 * ("Hello! Read me a line.".len() + "That is a generous way to describe him.".len() + "Who is he?".len());
+    let played_ms = audible_frames * 20;
+    assert!(played_ms.abs_diff(expected_ms) <= 80, "played {played_ms} ms, synthesised {expected_ms} ms");
+    assert!(run.frames.iter().all(|(_, f)| f.sample_rate() == 48_000 && f.is_period(FramePeriod::Ms20)));
+
+    let states: Vec<AgentState> = run.sink.states().into_iter().map(|(_, s)| s).collect();
+    use AgentState::*;
+    assert_eq!(states, [Initializing, Thinking, Speaking, Listening, Thinking, Speaking, Listening]);
+
+    let metrics: Vec<Value> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Metrics(m) => Some(serde_json::to_value(m).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(metrics.len(), 2);
+    let answer = &metrics[1];
+    let eou = answer["eouDelayMs"].as_f64().unwrap();
+    assert!((500.0..3100.0).contains(&eou), "end-of-utterance delay {eou} ms");
+    assert!(answer["llmTtftMs"].as_f64().unwrap() > 0.0);
+    assert!(answer["ttsTtfbMs"].as_f64().unwrap() > 0.0);
+    assert_eq!(answer["promptTokens"], 80);
+    assert_eq!(answer["interrupted"], false);
+}
+
+/// A long literal greeting the user talks over.
+const LONG_GREETING: &str = "Welcome to the reading room. Today we will look at the first chapter of Sense and \
+                             Sensibility, and I will ask you a few questions about the Dashwood family.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn talking_over_the_agent_interrupts_it_and_the_history_keeps_what_was_heard() {
+    let fakes = Fakes {
+        openai: OpenAiScript::new().chat(ChatScript::text(["Go on, I'm listening."])).start(),
+        deepgram: DeepgramScript::new()
+            .listen(ListenScript::new().word_ms(300).utterance_at(1300, SPEECH_TEXT))
+            .start(),
+    };
+    let steps = json!([
+        {"id": "s", "type": "start", "command": LONG_GREETING, "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss."}
+    ]);
+    // The user starts talking 1 s in, while the greeting (~6 s of audio) plays.
+    let run = run(&fakes, config(&fakes, steps, true), timeline(1000, 9000)).await;
+
+    let states = run.sink.states();
+    let (interrupted_at, _) = *states
+        .iter()
+        .skip_while(|(_, s)| *s != AgentState::Speaking)
+        .find(|(_, s)| *s == AgentState::Listening)
+        .expect("the agent stopped speaking");
+    // Agent audio stops within one frame of the interruption.
+    let late: Vec<_> = run
+        .frames
+        .iter()
+        .filter(|(at, f)| audible(f) && *at > interrupted_at + Duration::from_millis(25))
+        .take_while(|(at, _)| *at < interrupted_at + Duration::from_secs(2))
+        .collect();
+    assert!(late.is_empty(), "{} frames of greeting played after the interruption", late.len());
+
+    // The next LLM request holds only the part of the greeting that was played.
+    let requests = llm_requests(&fakes);
+    assert_eq!(requests.len(), 1, "one answer to the user's turn");
+    let heard = requests[0]["messages"][1]["content"].as_str().unwrap();
+    assert_eq!(requests[0]["messages"][1]["role"], "assistant");
+    assert!(LONG_GREETING.starts_with(heard) && heard.len() < LONG_GREETING.len() / 2, "heard: {heard:?}");
+    assert!(!heard.is_empty());
+    assert_eq!(requests[0]["messages"][2]["content"], SPEECH_TEXT);
+    let metrics = run.sink.events().into_iter().find_map(|e| match e {
+        AgentEvent::Metrics(m) => Some(m),
+        _ => None,
+    });
+    assert!(metrics.unwrap().interrupted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_is_cancelled_mid_stream_when_the_user_interrupts() {
+    // A slow LLM: one sentence every 600 ms. The user interrupts while it is still streaming.
+    let pieces: Vec<String> = (1..=12).map(|i| format!("This is sentence number {i} of a long answer. ")).collect();
+    let fakes = Fakes {
+        openai: OpenAiScript::new()
+            .chat(ChatScript::text(pieces.clone()).chunk_delay(Duration::from_millis(600)))
+            .chat(ChatScript::text(["Sure."]))
+            .speech(SpeechScript::tone().ms_per_char(25))
+            .start(),
+        deepgram: DeepgramScript::new()
+            .listen(
+                ListenScript::new()
+                    .word_ms(250)
+                    .utterance_at(450, "Tell me everything.")
+                    .utterance_at(5250, SPEECH_TEXT),
+            )
+            .start(),
+    };
+    let steps = json!([
+        {"id": "s", "type": "start", "command": "Ask away.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Answer questions."}
+    ]);
+    // A short first turn (the recording's first second), then the whole sentence at 5 s.
+    let mut input = silence_samples(16_000, 200);
+    input.extend(&speech()[..16_000]);
+    input.resize(16 * 5000, 0);
+    input.extend(speech());
+    input.resize(16 * 12_000, 0);
+    let run = run(&fakes, config(&fakes, steps, true), input).await;
+    let spoken = speech_inputs(&fakes);
+    let long_sentences = spoken.iter().filter(|s| s.starts_with("This is sentence")).count();
+    assert!(long_sentences >= 1, "{spoken:?}");
+    assert!(long_sentences < 12, "the LLM stream was cancelled: {long_sentences} of 12 sentences reached TTS");
+    let requests = llm_requests(&fakes);
+    assert_eq!(requests.len(), 2);
+    let history = requests[1]["messages"].as_array().unwrap();
+    let said = history[3]["content"].as_str().unwrap();
+    assert!(said.starts_with("This is sentence number 1") && !said.contains("number 12"), "{said}");
+    assert_eq!(run.ending, Ending::UserLeft);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_interruptions_disallowed_the_agent_finishes_and_user_audio_is_ignored() {
+    let fakes = Fakes {
+        openai: OpenAiScript::new().chat(ChatScript::text(["Never heard."])).start(),
+        deepgram: DeepgramScript::new()
+            .listen(ListenScript::new().word_ms(300).utterance_at(1300, SPEECH_TEXT))
+            .start(),
+    };
+    let steps = json!([
+        {"id": "s", "type": "start", "command": LONG_GREETING, "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss."}
+    ]);
+    let run = run(&fakes, config(&fakes, steps, false), timeline(1000, 9000)).await;
+    let audible_ms = run.frames.iter().filter(|(_, f)| audible(f)).count() * 20;
+    let expected_ms = 40 * LONG_GREETING.len();
+    assert!(audible_ms.abs_diff(expected_ms) <= 60, "played {audible_ms} ms of {expected_ms} ms");
+    assert!(llm_requests(&fakes).is_empty(), "speech during the agent's turn made no user turn");
+    assert!(
+        !run.sink.events().iter().any(|e| matches!(e, AgentEvent::Transcript { role: Role::User, r#final: true, .. }))
+    );
+}
