@@ -319,3 +319,30 @@ async fn with_interruptions_disallowed_the_agent_finishes_and_user_audio_is_igno
         !run.sink.events().iter().any(|e| matches!(e, AgentEvent::Transcript { role: Role::User, r#final: true, .. }))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_noise_without_words_pauses_the_agent_which_then_resumes() {
+    // The STT hears no words in the "noise" (the recording, unscripted): a false interruption.
+    let fakes = Fakes {
+        openai: OpenAiScript::new().start(),
+        deepgram: DeepgramScript::new().listen(ListenScript::new()).start(),
+    };
+    let steps = json!([
+        {"id": "s", "type": "start", "command": LONG_GREETING, "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss."}
+    ]);
+    let run = run(&fakes, config(&fakes, steps, true), timeline(1000, 13_000)).await;
+    let states: Vec<AgentState> = run.sink.states().into_iter().map(|(_, s)| s).collect();
+    use AgentState::*;
+    assert_eq!(states, [Initializing, Thinking, Speaking, Listening, Speaking, Listening], "paused, then resumed");
+    // Every bit of the greeting was played in the end.
+    let audible_ms = run.frames.iter().filter(|(_, f)| audible(f)).count() * 20;
+    let expected_ms = 40 * LONG_GREETING.len();
+    assert!(audible_ms.abs_diff(expected_ms) <= 60, "played {audible_ms} ms of {expected_ms} ms");
+    let said = run.sink.events().into_iter().find_map(|e| match e {
+        AgentEvent::Transcript { role: Role::Assistant, text, .. } => Some(text),
+        _ => None,
+    });
+    assert_eq!(said.as_deref(), Some(LONG_GREETING));
+    assert!(llm_requests(&fakes).is_empty());
+}
