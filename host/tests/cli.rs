@@ -587,3 +587,146 @@ async fn try_stt_transcribes_a_wav_with_openai_in_one_upload() {
     let request = &fake.requests_to(openai::TRANSCRIPTIONS_PATH)[0];
     assert_eq!(request.header("authorization"), Some("Bearer sk-test"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// console
+
+/// A config whose LLM, TTS and STT are the fakes' (keys from the environment).
+fn console_config(dir: &Path, steps: serde_json::Value) -> PathBuf {
+    let config = serde_json::json!({
+        "agentName": "Console test",
+        "instructions": "You are a helpful assistant.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
+        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "alloy"},
+        "stt": {"model": "nova-3", "provider": "deepgram"},
+        "steps": steps,
+    });
+    let path = dir.join("agent.json");
+    std::fs::write(&path, config.to_string()).expect("writing the config");
+    path
+}
+
+fn events_in(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("events file")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_without_a_key_names_the_variable_and_starts_nothing() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/agents/support_triage.json");
+    let out = run(cli(["console", "--text", "--config"]
+        .map(String::from)
+        .into_iter()
+        .chain([examples.display().to_string()])))
+    .await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("OPENAI_API_KEY"), "{out}");
+    assert!(out.stderr.contains("the session did not start"), "{out}");
+    // Text mode does not use speech, so the STT key is not asked for.
+    assert!(!out.stderr.contains("DEEPGRAM_API_KEY"), "{out}");
+    let out = run(cli(["console", "--input", "x.wav", "--output", "y.wav", "--config"]
+        .map(String::from)
+        .into_iter()
+        .chain([examples.display().to_string()])))
+    .await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("OPENAI_API_KEY") && out.stderr.contains("DEEPGRAM_API_KEY"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_text_mode_holds_a_conversation_and_writes_events() {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .api_key("sk-console")
+            .chat(ChatScript::text(["Hi! ", "What shall we plan?"]))
+            .chat(ChatScript::text(["A picnic sounds lovely."])),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = console_config(
+        dir.path(),
+        serde_json::json!([
+            {"id": "s", "type": "start", "command": "Greet the user.", "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Plan a weekend."}
+        ]),
+    );
+    let events = dir.path().join("events.jsonl");
+    let mut cmd = cli(["console", "--text", "--allow-host", &allow(fake.addr())]);
+    cmd.arg("--config").arg(&config).arg("--events").arg(&events);
+    cmd.env("OPENAI_API_KEY", "sk-console").env("OPENAI_BASE_URL", fake.base_url());
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"Let's plan a picnic.\n").await.unwrap();
+    }
+    let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout, "agent> Hi! What shall we plan?\nagent> A picnic sounds lovely.\n");
+    let events = events_in(&events);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types[..4], ["agent_state", "agent_state", "step_change", "step_change"], "{types:?}");
+    assert_eq!((events[0]["state"].as_str(), events[1]["state"].as_str()), (Some("initializing"), Some("thinking")));
+    assert!(events.contains(&serde_json::json!({"type": "step_change", "stepId": "o", "stepType": "opentalk"})));
+    assert!(events.contains(
+        &serde_json::json!({"type": "transcript", "role": "user", "text": "Let's plan a picnic.", "final": true})
+    ));
+    assert!(events.iter().any(|e| e["type"] == "metrics" && e["turn"] == 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_audio_mode_turns_user_speech_into_agent_speech() {
+    let speech =
+        read_wav(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/audio/testdata/librivox-sense-0880.wav")).unwrap();
+    let openai = openai::start(OpenAiScript::new().chat(ChatScript::text(["Indeed he was not."])));
+    let deepgram = deepgram::start(
+        DeepgramScript::new()
+            .listen(ListenScript::new().word_ms(300).utterance_at(300, "He was not an ill disposed young man.")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = console_config(
+        dir.path(),
+        serde_json::json!([
+            {"id": "s", "type": "start", "command": "Go ahead.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Discuss the book."}
+        ]),
+    );
+    let input = dir.path().join("user.wav");
+    write_wav(&input, &speech.samples, 16_000).unwrap();
+    let output = dir.path().join("agent.wav");
+    let events = dir.path().join("events.jsonl");
+    let mut cmd = cli(["console", "--allow-host", "127.0.0.1"]);
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .arg("--events")
+        .arg(&events);
+    cmd.env("OPENAI_API_KEY", "sk-a").env("OPENAI_BASE_URL", openai.base_url());
+    cmd.env("DEEPGRAM_API_KEY", "dg-a").env("DEEPGRAM_BASE_URL", deepgram.base_url());
+    let out = run(cmd).await;
+    out.assert_code(0);
+    let events = events_in(&events);
+    assert!(
+        events.contains(&serde_json::json!({"type": "transcript", "role": "user", "text": "He was not an ill disposed young man.", "final": true})),
+        "{events:?}"
+    );
+    let agent = read_wav(&output).unwrap();
+    assert_eq!((agent.sample_rate, agent.channels), (48_000, 1));
+    // "Go ahead." and the answer, 40 ms of tone per character, on the session's timeline.
+    let audible = agent.samples.chunks(960).filter(|f| f.iter().any(|s| s.unsigned_abs() > 100)).count() * 20;
+    let expected = 40 * ("Go ahead.".len() + "Indeed he was not.".len());
+    assert!(audible.abs_diff(expected) <= 80, "{audible} ms audible, {expected} ms synthesised");
+    assert!(agent.samples.len() > 48_000 * 3, "the file covers the input's timeline");
+    assert_eq!(speech_inputs(&openai), ["Go ahead.", "Indeed he was not."]);
+}
+
+fn speech_inputs(fake: &openai::OpenAiFake) -> Vec<String> {
+    fake.speech_requests().iter().map(|r| r.json().unwrap()["input"].as_str().unwrap().to_string()).collect()
+}

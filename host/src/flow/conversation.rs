@@ -14,7 +14,7 @@ use super::postcall::{self, PostCallPayload};
 use super::turn::{self, Trigger, TurnEvent};
 use super::watcher::StepWatcher;
 use super::webhook;
-use crate::events::{AgentEvent, ErrorCode, Role};
+use crate::events::{AgentEvent, AgentState, ErrorCode, Role};
 use crate::plugin::llm;
 use crate::providers::llm::message;
 
@@ -94,7 +94,7 @@ impl Conversation {
         self.ended
     }
 
-    /// Opens the conversation at the start step.
+    /// Opens the conversation at the start step (the agent is `thinking` from here).
     pub fn start(&mut self) {
         self.spawn(Trigger::Start);
     }
@@ -192,7 +192,10 @@ impl Conversation {
         }
     }
 
+    /// Starts a turn. The agent is thinking from here on; saying so here, before the turn's
+    /// task can emit anything, keeps the event order the same on every run.
     fn spawn(&mut self, trigger: Trigger) {
+        self.ctx.emit(AgentEvent::AgentState { state: AgentState::Thinking });
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(turn::run(self.ctx.clone(), self.watcher.clone(), self.history.clone(), trigger, tx));
         self.running = Some(Running { events: rx, task });

@@ -150,7 +150,8 @@ impl Session {
         self.conversation.start();
         self.turn_done = false;
         self.turn = TurnClock { committed: Some(Instant::now()), ..Default::default() };
-        self.set_state(AgentState::Thinking);
+        // The conversation announced `thinking` when it started the turn.
+        self.state = AgentState::Thinking;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -396,7 +397,8 @@ impl Session {
         };
         self.conversation.user_turn(&eot.text);
         self.turn_done = false;
-        self.set_state(AgentState::Thinking);
+        // The conversation announced `thinking` when it started the turn.
+        self.state = AgentState::Thinking;
     }
 
     // ---- replies → TTS → playout --------------------------------------------------------
@@ -540,7 +542,8 @@ impl Session {
             self.conversation.timer_expired();
             self.turn_done = false;
             self.turn = TurnClock { committed: Some(now), ..Default::default() };
-            self.set_state(AgentState::Thinking);
+            // The conversation announced `thinking` when it started the turn.
+            self.state = AgentState::Thinking;
         }
         false
     }

@@ -22,7 +22,6 @@ where
     let mut speaking = false;
     state(AgentState::Initializing);
     conversation.start();
-    state(AgentState::Thinking);
     loop {
         let timer = conversation.timer_deadline();
         tokio::select! {
@@ -66,13 +65,11 @@ where
                 Some(line) if line.trim().is_empty() => {}
                 Some(line) => {
                     conversation.user_turn(&line);
-                    state(AgentState::Thinking);
                 }
                 None => break,
             },
             _ = sleep_until(timer), if timer.is_some() && !conversation.is_running() => {
                 conversation.timer_expired();
-                state(AgentState::Thinking);
             }
         }
     }
