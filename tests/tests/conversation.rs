@@ -255,3 +255,121 @@ async fn a_webhook_to_a_private_address_is_refused_unless_the_operator_allows_it
     });
     assert!(failure.expect("webhook_failed event").contains("non-public address"));
 }
+
+#[tokio::test]
+async fn the_llm_calls_an_mcp_tool_and_exa_search_with_events_and_the_results_in_its_history() {
+    use voiceblox_tests::fakes::exa::{ExaFake, ExaPage};
+    use voiceblox_tests::fakes::mcp::{McpAuth, McpFake};
+    let mcp = McpFake::start(McpAuth::Bearer("mcp-token-1".into()));
+    let exa = ExaFake::start(
+        Some("exa-key-1"),
+        vec![ExaPage::new("UPS tracking", "https://ups.example/t", "Track parcels.")],
+    );
+    let fake = openai::start(
+        OpenAiScript::new()
+            .chat(ChatScript::new().tool_call("call_a", "lookup_order", r#"{"order_id": "42"}"#))
+            .chat(ChatScript::new().tool_call("call_b", "web_search", r#"{"query": "UPS tracking"}"#))
+            .chat(ChatScript::text(["Your order shipped and arrives Friday."])),
+    );
+    let (runtime, _dir) =
+        common::runtime(&["127.0.0.1"], &[("EXA_API_KEY", "exa-key-1"), ("EXA_BASE_URL", &exa.base_url())]).await;
+    let json = json!({
+        "instructions": "You are an order assistant.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": fake.base_url()},
+        "mcpServers": [{"serverUrl": mcp.url(), "authType": "bearer", "authValue": "mcp-token-1", "selectedTools": ["lookup_order"]}],
+        "exaConfigs": [{"numResults": 2}],
+        "steps": [
+            {"id": "s", "type": "start", "command": "How can I help?", "isLiteral": true, "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Help with orders."}
+        ]
+    });
+    let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
+    let sink = CollectSink::default();
+    let tools = voiceblox_host::flow::setup::tools(&config, &runtime, &sink).await;
+    assert_eq!(tools.names(), ["lookup_order", "web_search"], "only the selected MCP tool, plus Exa");
+    let ctx = Arc::new(FlowContext::new(config, runtime, tools, Arc::new(sink.clone())));
+    let mut conversation = Conversation::new(ctx);
+    conversation.start();
+    words(&mut conversation).await;
+    conversation.user_turn("Where is order 42?");
+    assert_eq!(words(&mut conversation).await.0, "Your order shipped and arrives Friday.");
+
+    let calls = mcp.tool_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].name, "lookup_order");
+    assert_eq!(exa.search_requests()[0].json().unwrap()["query"], "UPS tracking");
+    let tool_events: Vec<Value> = sink
+        .events()
+        .iter()
+        .filter(|e| matches!(e, AgentEvent::ToolCall { .. } | AgentEvent::ToolResult { .. }))
+        .map(|e| serde_json::from_str(&e.to_json()).unwrap())
+        .collect();
+    assert_eq!(tool_events.len(), 4);
+    assert_eq!(
+        tool_events[0],
+        json!({"type": "tool_call", "callId": "call_a", "toolName": "lookup_order", "source": "mcp", "arguments": {"order_id": "42"}})
+    );
+    assert_eq!(tool_events[1]["ok"], true);
+    assert!(tool_events[1]["result"].as_str().unwrap().starts_with("Order 42: shipped"));
+    assert_eq!(tool_events[2]["source"], "exa");
+    assert!(tool_events[3]["result"].as_str().unwrap().contains("https://ups.example/t"));
+
+    // The tool results went back to the LLM as tool messages answering each call.
+    let requests: Vec<Value> = fake.chat_requests().iter().map(|r| r.json().unwrap()).collect();
+    let offered: Vec<&str> =
+        requests[0]["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
+    assert_eq!(offered, ["lookup_order", "web_search", "step_complete"]);
+    let last = requests[2]["messages"].as_array().unwrap();
+    let tool_messages: Vec<&Value> = last.iter().filter(|m| m["role"] == "tool").collect();
+    assert_eq!(tool_messages.len(), 2);
+    assert_eq!(tool_messages[0]["tool_call_id"], "call_a");
+    assert!(tool_messages[0]["content"].as_str().unwrap().contains("arriving Friday"));
+    assert!(
+        !serde_json::to_string(&sink.events().iter().map(|e| e.to_json()).collect::<Vec<_>>())
+            .unwrap()
+            .contains("mcp-token-1")
+    );
+}
+
+#[tokio::test]
+async fn tool_calls_stop_after_the_step_limit_and_an_unreachable_mcp_server_is_reported() {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .chat(ChatScript::new().tool_call("c1", "step_complete_not", "{}"))
+            .chat(ChatScript::new().tool_call("c2", "nothing", "{}"))
+            .chat(ChatScript::new().tool_call("c3", "nada", "{}"))
+            .chat(ChatScript::text(["Let me just answer."])),
+    );
+    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let json = json!({
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": fake.base_url()},
+        "mcpServers": [{"serverUrl": "http://127.0.0.1:9/mcp", "authType": "none"}],
+        "steps": [{"id": "s", "type": "start", "command": "Hi.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+                  {"id": "o", "type": "opentalk"}]
+    });
+    let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
+    let sink = CollectSink::default();
+    let tools = voiceblox_host::flow::setup::tools(&config, &runtime, &sink).await;
+    assert!(tools.is_empty());
+    assert!(sink.events().iter().any(
+        |e| matches!(e, AgentEvent::Error { code: ErrorCode::ToolFailed, message } if message.contains("127.0.0.1:9"))
+    ));
+    let ctx = Arc::new(FlowContext::new(config, runtime, tools, Arc::new(sink.clone())));
+    let mut conversation = Conversation::new(ctx);
+    conversation.start();
+    words(&mut conversation).await;
+    conversation.user_turn("Hello");
+    assert_eq!(words(&mut conversation).await.0, "Let me just answer.");
+    let requests: Vec<Value> = fake.chat_requests().iter().map(|r| r.json().unwrap()).collect();
+    assert_eq!(requests.len(), 4, "three tool rounds, then one without tools");
+    assert!(requests[3].get("tools").is_none_or(|t| t.as_array().is_some_and(|a| a.is_empty())), "{}", requests[3]);
+    let failed: Vec<bool> = sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::ToolResult { ok, .. } => Some(*ok),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [false, false, false], "unknown tools are answered with errors");
+}

@@ -397,17 +397,19 @@ impl Turn {
                 Ok(value) => value,
                 Err(error) => serde_json::Value::String(format!("(unparsable: {error})")),
             };
-        let Some(provider) = self.ctx.tools.find(&call.name) else {
+        let provider = self.ctx.tools.find(&call.name);
+        self.ctx.emit(AgentEvent::ToolCall {
+            call_id: call.id.clone(),
+            tool_name: call.name.clone(),
+            // A tool the LLM made up is answered by the step engine (with an error).
+            source: provider.map_or(super::tools::ToolSource::Flow, |p| p.source()),
+            arguments: arguments.clone(),
+        });
+        let Some(provider) = provider else {
             let error = super::tools::ToolError::UnknownTool(call.name.clone()).to_string();
             self.tool_result(call, Err(&error));
             return (error, false);
         };
-        self.ctx.emit(AgentEvent::ToolCall {
-            call_id: call.id.clone(),
-            tool_name: call.name.clone(),
-            source: provider.source(),
-            arguments: arguments.clone(),
-        });
         if arguments.is_string() {
             let error = format!("the arguments of `{}` are not JSON: {}", call.name, clip(&call.arguments));
             self.tool_result(call, Err(&error));

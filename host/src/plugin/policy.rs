@@ -130,6 +130,13 @@ impl NetworkPolicy {
         self.operator.iter().chain(&self.defaults)
     }
 
+    /// Whether the operator named `host:port` explicitly, which allows it on non-public
+    /// addresses too. For host code that checks literal IP hosts itself (the LLM tools).
+    pub fn private_allowed(&self, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        self.operator.iter().any(|p| p.matches(&host, port))
+    }
+
     /// Checks one outgoing request of a stream. Returns the vetted target; literal IP
     /// addresses are checked here, names again at resolution ([`Self::vet_addrs`]).
     pub fn authorize(&self, grant: &StreamGrant, raw_url: &str) -> Result<Target, PolicyError> {
@@ -346,6 +353,16 @@ mod tests {
         ));
         let policy = policy.allow(pattern("localhost"));
         assert!(policy.vet_addrs("localhost", vec![lo]).is_ok());
+    }
+
+    #[test]
+    fn private_allowed_follows_the_operator_list_only() {
+        let policy = NetworkPolicy::default().allow(pattern("127.0.0.1:8080"));
+        assert!(policy.private_allowed("127.0.0.1", 8080));
+        assert!(!policy.private_allowed("127.0.0.1", 8081));
+        // Default provider hosts are public-only, so they do not count.
+        assert!(!policy.private_allowed("api.openai.com", 443));
+        assert!(NetworkPolicy::default().allow(pattern("[::1]")).private_allowed("[::1]", 1));
     }
 
     #[test]

@@ -14,6 +14,11 @@ impl Secret {
         Self(value.into())
     }
 
+    /// The raw value, for host code that sends it itself (the LLM tools' own HTTP clients).
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// Substitutes the placeholder in a header value or URL.
     pub fn fill(secret: Option<&Secret>, text: &str) -> String {
         match secret {

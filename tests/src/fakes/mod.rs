@@ -3,6 +3,8 @@
 //! - [`openai`]: `POST /v1/chat/completions` (SSE streaming), `POST /v1/audio/speech` (chunked
 //!   PCM) and `POST /v1/audio/transcriptions` (multipart upload).
 //! - [`deepgram`]: `GET /v1/listen` (streaming WebSocket) and `POST /v1/speak` (chunked PCM).
+//! - [`mcp`]: a real MCP server over streamable HTTP (rmcp's server side) with deterministic tools.
+//! - [`exa`]: Exa's `POST /search`.
 //!
 //! Every fake is started with a script describing how it should answer, binds `127.0.0.1:0` on
 //! the current tokio runtime, records every request it receives ([`RecordedRequest`]) and stops
@@ -13,6 +15,8 @@
 //! first and the success second.
 
 pub mod deepgram;
+pub mod exa;
+pub mod mcp;
 pub mod openai;
 pub mod webhook;
 

@@ -7,6 +7,7 @@
 
 pub mod exa;
 pub mod mcp;
+mod net;
 
 use serde::Serialize;
 
@@ -46,4 +47,6 @@ pub enum ToolError {
     Timeout { tool: String, seconds: u64 },
     #[error("{0}")]
     Denied(String),
+    #[error("`{tool}` has no API key: set it in the agent config or the {env} environment variable")]
+    MissingKey { tool: String, env: &'static str },
 }
