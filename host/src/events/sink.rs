@@ -68,10 +68,10 @@ impl<W: Write + Send> JsonLinesSink<W> {
 
 impl<W: Write + Send> EventSink for JsonLinesSink<W> {
     fn emit(&self, event: AgentEvent) {
-        if let Ok(mut out) = self.0.lock() {
-            if let Err(error) = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush()) {
-                tracing::warn!(%error, "writing an event line");
-            }
+        if let Ok(mut out) = self.0.lock()
+            && let Err(error) = writeln!(out, "{}", event.to_json()).and_then(|()| out.flush())
+        {
+            tracing::warn!(%error, "writing an event line");
         }
     }
 }

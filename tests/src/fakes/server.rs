@@ -28,6 +28,8 @@ pub struct RecordedRequest {
     /// Header names are lowercase; repeated headers appear once per value, in order.
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// When the request head arrived (latency measurements compare it with the client's clock).
+    pub received_at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -96,6 +98,7 @@ impl Recorder {
 }
 
 async fn record(State(recorder): State<Recorder>, request: Request, next: Next) -> Response {
+    let received_at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(body) => body,
@@ -114,6 +117,7 @@ async fn record(State(recorder): State<Recorder>, request: Request, next: Next) 
         uri: parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
         headers,
         body: body.clone(),
+        received_at,
     });
     // The upgrade handle lives in `parts.extensions`, so WebSocket handshakes survive the
     // re-assembly.
