@@ -346,3 +346,57 @@ async fn a_noise_without_words_pauses_the_agent_which_then_resumes() {
     assert_eq!(said.as_deref(), Some(LONG_GREETING));
     assert!(llm_requests(&fakes).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_stt_gets_each_utterance_from_its_onset_and_a_tts_failure_does_not_end_the_session() {
+    use voiceblox_tests::fakes::openai::TranscriptionScript;
+    let fakes = Fakes {
+        openai: OpenAiScript::new()
+            .transcription(TranscriptionScript::text(SPEECH_TEXT))
+            .chat(ChatScript::text(["First answer."]))
+            .chat(ChatScript::text(["Second answer."]))
+            // The greeting speaks; the first answer's synthesis fails; the second speaks.
+            .speech(SpeechScript::tone())
+            .speech(SpeechScript::error(500))
+            .speech(SpeechScript::tone())
+            .start(),
+        deepgram: DeepgramScript::new().start(),
+    };
+    let steps = json!([
+        {"id": "s", "type": "start", "command": "Hi.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss."}
+    ]);
+    let mut config = config(&fakes, steps, true);
+    config.stt.provider = "openai".into();
+    config.stt.model = "whisper-1".into();
+    // Two utterances: at 0.5 s and at 5 s.
+    let mut input = timeline(500, 5000);
+    input.extend(speech());
+    input.resize(16 * 10_000, 0);
+    let run = run(&fakes, config, input).await;
+
+    // One upload per utterance, each holding the speech from before its onset (prefix padding)
+    // to its end: about the recording's 2.5 s of speech plus padding, never the silences.
+    let uploads = fakes.openai.transcriptions();
+    assert_eq!(uploads.len(), 2, "one transcription per utterance");
+    for upload in &uploads {
+        let ms = upload.duration_ms();
+        assert!((2500.0..3600.0).contains(&ms), "uploaded {ms} ms");
+    }
+    let errors: Vec<String> = run
+        .sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::Error { code, message } => Some(format!("{code:?}: {message}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("TtsFailed"), "{errors:?}");
+    // The session went on: the second turn was answered and spoken.
+    assert_eq!(llm_requests(&fakes).len(), 2);
+    assert_eq!(speech_inputs(&fakes), ["Hi.", "First answer.", "Second answer."]);
+    let second = llm_requests(&fakes)[1]["messages"].as_array().unwrap().clone();
+    assert!(!second.iter().any(|m| m["content"] == "First answer."), "an answer nobody heard is not in the history");
+}
