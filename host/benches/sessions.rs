@@ -96,15 +96,15 @@ async fn runtime(openai: &str, deepgram: &str) -> PluginRuntime {
     let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
     let policy = NetworkPolicy::default().allow(HostPattern::parse("127.0.0.1").expect("pattern"));
     let (openai, deepgram) = (openai.to_string(), deepgram.to_string());
-    PluginRuntime::new(registry, policy, Timeouts::default()).expect("runtime").with_env(Arc::new(move |name| {
-        match name {
+    PluginRuntime::new(registry, policy, Timeouts::default()).expect("runtime").with_env(Arc::new(
+        move |name| match name {
             "OPENAI_API_KEY" => Some("sk-bench".into()),
             "OPENAI_BASE_URL" => Some(openai.clone()),
             "DEEPGRAM_API_KEY" => Some("dg-bench".into()),
             "DEEPGRAM_BASE_URL" => Some(deepgram.clone()),
             _ => None,
-        }
-    }))
+        },
+    ))
 }
 
 async fn bench(openai_url: &str, deepgram_url: &str) {
@@ -140,7 +140,9 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
     }
     let core_per_minute = (cpu_time() - cpu0) / audio_minutes;
 
-    println!("voice sessions, {SESSION_SECONDS} s of paced 48 kHz speech each (3 user turns), fakes in a child process");
+    println!(
+        "voice sessions, {SESSION_SECONDS} s of paced 48 kHz speech each (3 user turns), fakes in a child process"
+    );
     println!("baseline: audio core alone (resample 48k->16k + VAD) = {:.3} CPU-s per audio-minute", core_per_minute);
     println!(
         "{:>9} {:>22} {:>12} {:>16} {:>12} {:>10}",
@@ -225,7 +227,8 @@ impl voiceblox_host::events::EventSink for TurnCounter {
 fn cpu_time() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may contain spaces) are space-separated.
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks: f64 = fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
     ticks / 100.0
 }
@@ -235,4 +238,3 @@ fn rss_mb() -> f64 {
     let pages: f64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0.0);
     pages * 4096.0 / 1e6
 }
-

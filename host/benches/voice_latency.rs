@@ -42,13 +42,13 @@ async fn runtime(fake: &openai::OpenAiFake) -> PluginRuntime {
     let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
     let policy = NetworkPolicy::default().allow(HostPattern::parse("127.0.0.1").expect("pattern"));
     let base = fake.base_url();
-    PluginRuntime::new(registry, policy, Timeouts::default()).expect("runtime").with_env(Arc::new(move |name| {
-        match name {
+    PluginRuntime::new(registry, policy, Timeouts::default()).expect("runtime").with_env(Arc::new(
+        move |name| match name {
             "OPENAI_API_KEY" => Some("sk-bench".into()),
             "OPENAI_BASE_URL" => Some(base.clone()),
             _ => None,
-        }
-    }))
+        },
+    ))
 }
 
 async fn bench() {
@@ -67,7 +67,8 @@ async fn bench() {
         .to_string(),
     )
     .expect("config");
-    let ctx = Arc::new(FlowContext::new(Arc::new(config.clone()), runtime.clone(), Toolbox::default(), Arc::new(NullSink)));
+    let ctx =
+        Arc::new(FlowContext::new(Arc::new(config.clone()), runtime.clone(), Toolbox::default(), Arc::new(NullSink)));
 
     // End of turn → LLM request.
     let mut eot = Vec::new();
@@ -134,9 +135,10 @@ async fn bench() {
 
     println!("host-added latency, {ROUNDS} rounds each (median / p95), against a bare reqwest POST of the same body");
     println!("{:<44} {:>22} {:>22} {:>8}", "hop", "voiceblox", "bare POST", "ratio");
-    for (name, ours, bare) in
-        [("end of turn -> LLM request sent", &mut eot, &mut bare_chat), ("first sentence -> TTS request sent", &mut tts, &mut bare_speech)]
-    {
+    for (name, ours, bare) in [
+        ("end of turn -> LLM request sent", &mut eot, &mut bare_chat),
+        ("first sentence -> TTS request sent", &mut tts, &mut bare_speech),
+    ] {
         let (m, p) = stats(ours);
         let (bm, bp) = stats(bare);
         println!(
