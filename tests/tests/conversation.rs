@@ -73,6 +73,39 @@ fn config(llm_base: &str, hooks: &WebhookReceiver) -> AgentConfig {
     AgentConfig::from_json(&json.to_string()).expect("config")
 }
 
+/// The billing path's LLM answers: the category, a reply, `step_complete`, then the verdict.
+fn billing_path(category: &str, verdict: &str) -> OpenAiScript {
+    OpenAiScript::new()
+        .chat(ChatScript::text([category]))
+        .chat(ChatScript::text(["Let's look at the bill."]))
+        .chat(ChatScript::new().tool_call("c", "step_complete", "{}"))
+        .chat(ChatScript::text([verdict]))
+}
+
+/// A conversation over [`config`] (post-call off) with its event sink.
+async fn session(
+    fake: &openai::OpenAiFake,
+    hooks: &WebhookReceiver,
+    allow: &str,
+) -> (Conversation, CollectSink, tempfile::TempDir) {
+    let (runtime, dir) = common::runtime(&[allow], &[]).await;
+    let sink = CollectSink::default();
+    let mut config = config(&fake.base_url(), hooks);
+    config.post_call = None;
+    let ctx = Arc::new(FlowContext::new(Arc::new(config), runtime, Toolbox::default(), Arc::new(sink.clone())));
+    (Conversation::new(ctx), sink, dir)
+}
+
+fn error_codes(sink: &CollectSink) -> Vec<(ErrorCode, String)> {
+    sink.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::Error { code, message } => Some((code, message)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_scripted_conversation_walks_every_step_type_and_both_branch_kinds() {
     let fake = openai::start(
@@ -157,23 +190,9 @@ async fn a_scripted_conversation_walks_every_step_type_and_both_branch_kinds() {
 
 #[tokio::test]
 async fn unusable_evaluation_answers_take_the_default_branch_with_an_error_event() {
-    let fake = openai::start(
-        OpenAiScript::new()
-            .chat(ChatScript::text(["Weather"]))
-            .chat(ChatScript::text(["Let's look at the bill."]))
-            .chat(ChatScript::new().tool_call("c", "step_complete", "{}"))
-            .chat(ChatScript::text(["maybe"])),
-    );
-    let hooks = WebhookReceiver::start(vec![500]);
-    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
-    let sink = CollectSink::default();
-    let ctx = Arc::new(FlowContext::new(
-        Arc::new(config(&fake.base_url(), &hooks)),
-        runtime,
-        Toolbox::default(),
-        Arc::new(sink.clone()),
-    ));
-    let mut conversation = Conversation::new(ctx);
+    let fake = openai::start(billing_path("Weather", "maybe"));
+    let hooks = WebhookReceiver::start(vec![200]);
+    let (mut conversation, sink, _dir) = session(&fake, &hooks, "127.0.0.1").await;
     conversation.start();
     words(&mut conversation).await;
     conversation.user_turn("Hello?");
@@ -184,33 +203,15 @@ async fn unusable_evaluation_answers_take_the_default_branch_with_an_error_event
     let (_, ended) = words(&mut conversation).await;
     assert!(!ended);
     assert_eq!(conversation.watcher().current().unwrap().id, "tech");
-    let errors: Vec<ErrorCode> = sink
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::Error { code, .. } => Some(*code),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(errors, [ErrorCode::EvaluationFailed, ErrorCode::EvaluationFailed]);
+    let codes: Vec<ErrorCode> = error_codes(&sink).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(codes, [ErrorCode::EvaluationFailed, ErrorCode::EvaluationFailed]);
 }
 
 #[tokio::test]
 async fn a_failing_webhook_is_reported_and_the_call_goes_on() {
-    let fake = openai::start(
-        OpenAiScript::new()
-            .chat(ChatScript::text(["Billing"]))
-            .chat(ChatScript::text(["Okay."]))
-            .chat(ChatScript::new().tool_call("c", "step_complete", "{}"))
-            .chat(ChatScript::text(["true"])),
-    );
+    let fake = openai::start(billing_path("Billing", "true"));
     let hooks = WebhookReceiver::start(vec![503]);
-    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
-    let sink = CollectSink::default();
-    let mut config = config(&fake.base_url(), &hooks);
-    config.post_call = None;
-    let ctx = Arc::new(FlowContext::new(Arc::new(config), runtime, Toolbox::default(), Arc::new(sink.clone())));
-    let mut conversation = Conversation::new(ctx);
+    let (mut conversation, sink, _dir) = session(&fake, &hooks, "127.0.0.1").await;
     conversation.start();
     words(&mut conversation).await;
     conversation.user_turn("My bill.");
@@ -218,30 +219,18 @@ async fn a_failing_webhook_is_reported_and_the_call_goes_on() {
     conversation.user_turn("Solved, thanks.");
     assert_eq!(words(&mut conversation).await, ("Thanks for calling Acme. Goodbye!".into(), true));
     assert_eq!(hooks.received("/step").len(), 1);
-    let failure = sink.events().into_iter().find_map(|e| match e {
-        AgentEvent::Error { code: ErrorCode::WebhookFailed, message } => Some(message),
-        _ => None,
-    });
-    assert!(failure.expect("webhook_failed event").contains("503"));
+    let errors = error_codes(&sink);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, ErrorCode::WebhookFailed);
+    assert!(errors[0].1.contains("503"), "{errors:?}");
 }
 
 #[tokio::test]
 async fn a_webhook_to_a_private_address_is_refused_unless_the_operator_allows_it() {
-    let fake = openai::start(
-        OpenAiScript::new()
-            .chat(ChatScript::text(["Billing"]))
-            .chat(ChatScript::text(["Okay."]))
-            .chat(ChatScript::new().tool_call("c", "step_complete", "{}"))
-            .chat(ChatScript::text(["true"])),
-    );
+    let fake = openai::start(billing_path("Billing", "true"));
     let hooks = WebhookReceiver::start(vec![200]);
     // Only the LLM fake's port is allowed: the webhook's port on loopback is not.
-    let (runtime, _dir) = common::runtime(&[&format!("127.0.0.1:{}", fake.addr().port())], &[]).await;
-    let sink = CollectSink::default();
-    let mut config = config(&fake.base_url(), &hooks);
-    config.post_call = None;
-    let ctx = Arc::new(FlowContext::new(Arc::new(config), runtime, Toolbox::default(), Arc::new(sink.clone())));
-    let mut conversation = Conversation::new(ctx);
+    let (mut conversation, sink, _dir) = session(&fake, &hooks, &format!("127.0.0.1:{}", fake.addr().port())).await;
     conversation.start();
     words(&mut conversation).await;
     conversation.user_turn("My bill.");
@@ -249,11 +238,9 @@ async fn a_webhook_to_a_private_address_is_refused_unless_the_operator_allows_it
     conversation.user_turn("Solved.");
     assert!(words(&mut conversation).await.1);
     assert!(hooks.received("/step").is_empty(), "nothing reached the private address");
-    let failure = sink.events().into_iter().find_map(|e| match e {
-        AgentEvent::Error { code: ErrorCode::WebhookFailed, message } => Some(message),
-        _ => None,
-    });
-    assert!(failure.expect("webhook_failed event").contains("non-public address"));
+    let errors = error_codes(&sink);
+    assert_eq!(errors[0].0, ErrorCode::WebhookFailed);
+    assert!(errors[0].1.contains("non-public address"), "{errors:?}");
 }
 
 #[tokio::test]

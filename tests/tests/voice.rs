@@ -207,22 +207,32 @@ async fn a_spoken_turn_is_transcribed_answered_and_spoken_back() {
     assert_eq!(answer["interrupted"], false);
 }
 
+/// A literal greeting, then an opentalk step.
+fn greeting(line: &str) -> Value {
+    json!([
+        {"id": "s", "type": "start", "command": line, "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss."}
+    ])
+}
+
+/// Fakes whose STT hears the sentence at `speech_at_ms` of audio, and whose LLM answers `reply`.
+fn fakes_hearing_at(speech_at_ms: u64, reply: &str) -> Fakes {
+    Fakes {
+        openai: OpenAiScript::new().chat(ChatScript::text([reply])).start(),
+        deepgram: DeepgramScript::new()
+            .listen(ListenScript::new().word_ms(300).utterance_at(speech_at_ms, SPEECH_TEXT))
+            .start(),
+    }
+}
+
 /// A long literal greeting the user talks over.
 const LONG_GREETING: &str = "Welcome to the reading room. Today we will look at the first chapter of Sense and \
                              Sensibility, and I will ask you a few questions about the Dashwood family.";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn talking_over_the_agent_interrupts_it_and_the_history_keeps_what_was_heard() {
-    let fakes = Fakes {
-        openai: OpenAiScript::new().chat(ChatScript::text(["Go on, I'm listening."])).start(),
-        deepgram: DeepgramScript::new()
-            .listen(ListenScript::new().word_ms(300).utterance_at(1300, SPEECH_TEXT))
-            .start(),
-    };
-    let steps = json!([
-        {"id": "s", "type": "start", "command": LONG_GREETING, "isLiteral": true, "nextStepIds": {"next": "o"}},
-        {"id": "o", "type": "opentalk", "command": "Discuss."}
-    ]);
+    let fakes = fakes_hearing_at(1300, "Go on, I'm listening.");
+    let steps = greeting(LONG_GREETING);
     // The user starts talking 1 s in, while the greeting (~6 s of audio) plays.
     let run = run(&fakes, config(&fakes, steps, true), timeline(1000, 9000)).await;
 
@@ -300,16 +310,8 @@ async fn a_reply_is_cancelled_mid_stream_when_the_user_interrupts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_interruptions_disallowed_the_agent_finishes_and_user_audio_is_ignored() {
-    let fakes = Fakes {
-        openai: OpenAiScript::new().chat(ChatScript::text(["Never heard."])).start(),
-        deepgram: DeepgramScript::new()
-            .listen(ListenScript::new().word_ms(300).utterance_at(1300, SPEECH_TEXT))
-            .start(),
-    };
-    let steps = json!([
-        {"id": "s", "type": "start", "command": LONG_GREETING, "isLiteral": true, "nextStepIds": {"next": "o"}},
-        {"id": "o", "type": "opentalk", "command": "Discuss."}
-    ]);
+    let fakes = fakes_hearing_at(1300, "Never heard.");
+    let steps = greeting(LONG_GREETING);
     let run = run(&fakes, config(&fakes, steps, false), timeline(1000, 9000)).await;
     let audible_ms = run.frames.iter().filter(|(_, f)| audible(f)).count() * 20;
     let expected_ms = 40 * LONG_GREETING.len();

@@ -1,6 +1,6 @@
 //! AgentConfig sections → runtime settings, and the loaded plugins as a [`ProviderCatalog`].
 
-use crate::config::{LLMConfig, ProviderCatalog, ProviderKind, STTConfig, TTSConfig};
+use crate::config::{ApiKey, LLMConfig, ProviderCatalog, ProviderKind, STTConfig, TTSConfig};
 use crate::plugin::types::Kind;
 use crate::plugin::{PluginRuntime, ProviderSettings};
 
@@ -12,53 +12,43 @@ fn kind(kind: ProviderKind) -> Kind {
     }
 }
 
-/// Settings of an LLM section (the main one or a step's `evaluationLlm`).
-pub fn llm(config: &LLMConfig, language: &str) -> ProviderSettings {
+/// What every section shares: provider, model, key, language.
+fn section(provider: String, model: &str, key: Option<&ApiKey>, language: &str) -> ProviderSettings {
     ProviderSettings {
-        provider: config.provider_id(),
-        model: config.model.clone(),
-        api_key: config.api_key.as_ref().map(|k| k.secret().clone()),
-        base_url: config.base_url.clone(),
+        provider,
+        model: model.to_string(),
+        api_key: key.map(|k| k.secret().clone()),
+        base_url: None,
         language: Some(language.to_string()),
         options: serde_json::Map::new(),
     }
 }
 
+/// Settings of an LLM section (the main one or a step's `evaluationLlm`).
+pub fn llm(config: &LLMConfig, language: &str) -> ProviderSettings {
+    let settings = section(config.provider_id(), &config.model, config.api_key.as_ref(), language);
+    ProviderSettings { base_url: config.base_url.clone(), ..settings }
+}
+
 /// Settings of the TTS section; the provider-specific voice options travel in `options`.
 pub fn tts(config: &TTSConfig, language: &str) -> ProviderSettings {
-    let mut options = serde_json::Map::new();
-    let mut put = |key: &str, value: Option<serde_json::Value>| {
-        if let Some(value) = value {
-            options.insert(key.to_string(), value);
-        }
-    };
-    put("instructions", config.instructions.clone().map(Into::into));
-    put("stability", config.stability.map(Into::into));
-    put("similarityBoost", config.similarity_boost.map(Into::into));
-    put("emotion", config.emotion.clone().map(Into::into));
-    ProviderSettings {
-        provider: config.provider_id(),
-        model: config.model.clone(),
-        api_key: config.api_key.as_ref().map(|k| k.secret().clone()),
-        base_url: None,
-        language: Some(language.to_string()),
-        options,
-    }
+    let mut settings = section(config.provider_id(), &config.model, config.api_key.as_ref(), language);
+    let options = [
+        ("instructions", config.instructions.clone().map(Into::into)),
+        ("stability", config.stability.map(Into::into)),
+        ("similarityBoost", config.similarity_boost.map(Into::into)),
+        ("emotion", config.emotion.clone().map(Into::into)),
+    ];
+    settings.options = options.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect();
+    settings
 }
 
 pub fn stt(config: &STTConfig, language: &str) -> ProviderSettings {
-    let mut options = serde_json::Map::new();
+    let mut settings = section(config.provider_id(), &config.model, config.api_key.as_ref(), language);
     if let Some(prompt) = &config.keyterms_prompt {
-        options.insert("keytermsPrompt".into(), prompt.clone().into());
+        settings.options.insert("keytermsPrompt".into(), prompt.clone().into());
     }
-    ProviderSettings {
-        provider: config.provider_id(),
-        model: config.model.clone(),
-        api_key: config.api_key.as_ref().map(|k| k.secret().clone()),
-        base_url: None,
-        language: Some(language.to_string()),
-        options,
-    }
+    settings
 }
 
 /// Validation's view of the loaded plugins and the process environment.

@@ -172,7 +172,8 @@ mod tests {
         assert_eq!(playout.next_frame(), None);
         playout.resume();
         assert_eq!(playout.next_frame(), Some(vec![9, 10, 11, 12]));
-        assert_eq!(playout.clear(), "One two. Three four");
+        // 6 of the second sentence's 8 samples played: 3 of its 4 words.
+        assert_eq!(playout.clear(), "One two. Three four five");
         assert!(!playout.is_active());
         assert_eq!(playout.next_frame(), None);
     }
