@@ -4,6 +4,11 @@
 //! - [`audio`]: PCM frames, streaming resampling and voice activity detection (sans-I/O).
 //! - [`plugin`]: loading, sandboxing and running provider adapters (LLM, TTS, STT).
 //! - [`config`]: the AgentConfig model, its defaults and validation.
+//! - [`providers`]: typed LLM/TTS/STT clients over the plugin runtime.
+//! - [`flow`]: the conversation-step engine, tools (MCP, Exa) and post-call processing.
+//! - [`voice`]: the real-time voice loop (turns, interruptions, streaming TTS, metrics).
+//! - [`events`]: what a session publishes on `voiceblox.agent.events`.
+//! - [`transport`]: how a session meets its user (the console now; LiveKit next).
 
 pub mod audio;
 pub mod config;

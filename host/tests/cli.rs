@@ -303,6 +303,22 @@ async fn try_llm_streams_tokens_from_the_base_url() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn provider_traffic_ignores_proxy_variables_so_the_policy_sees_every_address() {
+    // A proxy resolves names itself, past the address check; the host must go direct.
+    let fake = openai::start(OpenAiScript::new().chat(ChatScript::text(["Direct."])));
+    let mut cmd = cli(["try", "llm", "--provider", "openai", "--model", "gpt-4.1-mini", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("Hi");
+    cmd.env("OPENAI_API_KEY", "sk-test");
+    for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"] {
+        cmd.env(var, "http://127.0.0.1:9");
+    }
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Direct.\n", "{out}");
+    assert_eq!(fake.chat_requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn try_llm_takes_the_base_url_and_allowed_hosts_from_the_environment() {
     let fake = openai::start(OpenAiScript::new().api_key("sk-env").chat(ChatScript::text(["Env", " works."])));
     let mut cmd = cli(["try", "llm", "--provider", "openai", "--model", "openai/gpt-4.1-mini"]);

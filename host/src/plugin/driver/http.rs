@@ -90,6 +90,9 @@ impl HttpIo {
             .pool_idle_timeout(Duration::from_secs(90))
             .http2_adaptive_window(true)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from HTTP(S)_PROXY would resolve names itself, past the policy's
+            // address check; provider traffic goes direct.
+            .no_proxy()
             .dns_resolver(Arc::new(PolicyResolver { policy: policy.clone() }))
             .user_agent(concat!("voiceblox/", env!("CARGO_PKG_VERSION")))
             .build()
