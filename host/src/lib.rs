@@ -18,3 +18,4 @@ pub mod plugin;
 pub mod providers;
 pub mod transport;
 pub mod voice;
+pub mod worker;
