@@ -28,13 +28,12 @@ pub struct LiveKitCredentials {
 
 impl LiveKitCredentials {
     pub fn new(url: &str, api_key: &str, api_secret: Secret) -> Result<Self, CredentialsError> {
-        let secret = Some(api_secret.expose().to_string());
-        Self::from_parts(Some(url.to_string()), Some(api_key.to_string()), secret)
+        Self::from_parts(Some(url.to_string()), Some(api_key.to_string()), Some(api_secret))
     }
 
     /// From `LIVEKIT_URL`, `LIVEKIT_API_KEY` and `LIVEKIT_API_SECRET`.
     pub fn from_env() -> Result<Self, CredentialsError> {
-        Self::from_parts(var(URL_VAR), var(API_KEY_VAR), var(API_SECRET_VAR))
+        Self::from_parts(var(URL_VAR), var(API_KEY_VAR), var(API_SECRET_VAR).map(Secret::new))
     }
 
     /// From values that may each be absent (the server merges a request's values over the
@@ -42,10 +41,12 @@ impl LiveKitCredentials {
     pub fn from_parts(
         url: Option<String>,
         api_key: Option<String>,
-        api_secret: Option<String>,
+        api_secret: Option<Secret>,
     ) -> Result<Self, CredentialsError> {
         let present = |value: Option<String>| value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let (url, api_key, api_secret) = (present(url), present(api_key), present(api_secret));
+        let (url, api_key) = (present(url), present(api_key));
+        // Secrets are used as given: trimming would sign with a different key than the operator set.
+        let api_secret = api_secret.filter(|s| !s.expose().is_empty());
         let missing: Vec<&'static str> = [(URL_VAR, url.is_none()), (API_KEY_VAR, api_key.is_none())]
             .into_iter()
             .chain([(API_SECRET_VAR, api_secret.is_none())])
@@ -54,7 +55,7 @@ impl LiveKitCredentials {
         match (url, api_key, api_secret) {
             (Some(url), Some(api_key), Some(api_secret)) => {
                 check_url(&url)?;
-                Ok(Self { url, api_key, api_secret: Secret::new(api_secret) })
+                Ok(Self { url, api_key, api_secret })
             }
             _ => Err(CredentialsError::Missing { missing }),
         }
@@ -107,12 +108,12 @@ mod tests {
 
     fn parts(url: &str, key: &str, secret: &str) -> Result<LiveKitCredentials, CredentialsError> {
         let some = |v: &str| Some(v.to_string());
-        LiveKitCredentials::from_parts(some(url), some(key), some(secret))
+        LiveKitCredentials::from_parts(some(url), some(key), Some(Secret::new(secret)))
     }
 
     #[test]
     fn names_every_missing_variable() {
-        let error = LiveKitCredentials::from_parts(None, Some("key".into()), Some("  ".into())).unwrap_err();
+        let error = LiveKitCredentials::from_parts(None, Some("key".into()), Some(Secret::new(""))).unwrap_err();
         assert_eq!(error, CredentialsError::Missing { missing: vec![URL_VAR, API_SECRET_VAR] });
         assert_eq!(error.to_string(), "LiveKit is not configured: LIVEKIT_URL, LIVEKIT_API_SECRET not set");
     }
