@@ -30,9 +30,10 @@ pub struct SessionOptions {
     /// LiveKit project URL (wss://...); a request's `livekit.url` overrides it.
     #[arg(long, env = "LIVEKIT_URL")]
     pub livekit_url: Option<String>,
+    /// LiveKit API key (the JWT issuer).
     #[arg(long, env = "LIVEKIT_API_KEY")]
     pub livekit_api_key: Option<String>,
-    /// Never shown in --help, even when set in the environment.
+    /// LiveKit API secret; its value never shows in --help, even when set in the environment.
     #[arg(long, env = "LIVEKIT_API_SECRET", hide_env_values = true, value_parser = secret)]
     pub livekit_api_secret: Option<Secret>,
 }
