@@ -1,25 +1,39 @@
 //! voiceblox server: the HTTP face of the agent runtime.
 //!
-//! For now it serves health and the loaded provider plugins; `/api/agent-session` and the
-//! runtime modes arrive with the voice session and LiveKit work.
+//! - `GET /healthz`, `GET /api/plugins`: liveness and the loaded provider plugins.
+//! - `POST`/`DELETE /api/agent-session` ([`agent_session`]): start and end a session in a
+//!   LiveKit room, in the runtime mode of [`settings`].
+//!
+//! Errors share one JSON shape ([`error::ApiError`]).
+
+pub mod agent_session;
+pub mod error;
+pub mod settings;
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use voiceblox_host::plugin::{PluginRuntime, kind_name};
+
+use settings::SessionSettings;
 
 /// Shared state of every route.
 #[derive(Clone)]
 pub struct AppState {
     pub runtime: Arc<PluginRuntime>,
+    pub sessions: SessionSettings,
 }
 
 /// The application: routes without a listener, so tests can drive it directly.
 pub fn app(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/api/plugins", get(plugins)).with_state(state)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/plugins", get(plugins))
+        .route("/api/agent-session", post(agent_session::start).delete(agent_session::end))
+        .with_state(state)
 }
 
 async fn healthz() -> Json<serde_json::Value> {

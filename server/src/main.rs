@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use voiceblox_host::plugin::PluginOptions;
+use voiceblox_server::settings::{SessionOptions, SessionSettings};
 use voiceblox_server::{AppState, app};
 
 #[derive(Parser, Debug)]
@@ -17,10 +18,15 @@ struct Args {
     listen: SocketAddr,
     #[command(flatten)]
     plugins: PluginOptions,
+    #[command(flatten)]
+    sessions: SessionOptions,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Before parsing, so `.env` values reach clap's `env = ...` defaults; real environment
+    // variables win over the file.
+    let dotenv = dotenvy::dotenv();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -30,6 +36,11 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
+    match dotenv {
+        Ok(path) => tracing::info!(path = %path.display(), "loaded .env"),
+        Err(error) if error.not_found() => {}
+        Err(error) => return Err(error).context("reading .env"),
+    }
     let runtime = args.plugins.runtime().await.context("starting the plugin runtime")?;
     for failure in runtime.registry().failures() {
         tracing::warn!(%failure, "plugin refused");
@@ -37,8 +48,9 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(plugins = runtime.registry().plugins().len(), dir = %args.plugins.plugins_dir().display(), "plugins loaded");
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "voiceblox-server listening");
-    axum::serve(listener, app(AppState { runtime: Arc::new(runtime) }))
+    let sessions = SessionSettings::new(args.sessions);
+    tracing::info!(address = %listener.local_addr()?, mode = ?sessions.mode, livekit = sessions.livekit_configured(), "voiceblox-server listening");
+    axum::serve(listener, app(AppState { runtime: Arc::new(runtime), sessions }))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -10,12 +10,16 @@ use voiceblox_host::plugin::{
     CompileCache, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
     default_plugins_dir,
 };
+use voiceblox_server::settings::{SessionOptions, SessionSettings};
 use voiceblox_server::{AppState, app};
 
 async fn state(dir: &std::path::Path) -> AppState {
     let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
     let registry = PluginRegistry::load_dir(&engine, &CompileCache::new(None), dir).await;
-    AppState { runtime: Arc::new(PluginRuntime::new(registry, NetworkPolicy::default(), Timeouts::default()).unwrap()) }
+    AppState {
+        runtime: Arc::new(PluginRuntime::new(registry, NetworkPolicy::default(), Timeouts::default()).unwrap()),
+        sessions: SessionSettings::new(SessionOptions::default()),
+    }
 }
 
 async fn get_json(state: AppState, uri: &str) -> (StatusCode, serde_json::Value) {

@@ -5,6 +5,7 @@
 //! - [`deepgram`]: `GET /v1/listen` (streaming WebSocket) and `POST /v1/speak` (chunked PCM).
 //! - [`mcp`]: a real MCP server over streamable HTTP (rmcp's server side) with deterministic tools.
 //! - [`exa`]: Exa's `POST /search`.
+//! - [`livekit`]: LiveKit's Twirp control plane (rooms, agent dispatch), JWT-authenticated.
 //!
 //! Every fake is started with a script describing how it should answer, binds `127.0.0.1:0` on
 //! the current tokio runtime, records every request it receives ([`RecordedRequest`]) and stops
@@ -16,6 +17,7 @@
 
 pub mod deepgram;
 pub mod exa;
+pub mod livekit;
 pub mod mcp;
 pub mod openai;
 pub mod webhook;

@@ -1,0 +1,41 @@
+//! The browser's ticket into its room.
+
+use std::time::Duration;
+
+use livekit_api::access_token::{AccessToken, VideoGrants};
+
+use super::credentials::LiveKitCredentials;
+use super::error::ControlError;
+
+/// Long enough to connect (a token is checked on join, not afterwards), short enough that a
+/// leaked one is soon useless.
+pub const BROWSER_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// What the browser may publish: its microphone, nothing else (LiveKit's track source names).
+const PUBLISH_SOURCES: &[&str] = &["microphone"];
+
+/// A JWT that lets `identity` join `room` only: publish its microphone, subscribe to the agent,
+/// send data; no admin or room-creation rights.
+pub fn browser_token(
+    credentials: &LiveKitCredentials,
+    room: &str,
+    identity: &str,
+    ttl: Duration,
+) -> Result<String, ControlError> {
+    let grants = VideoGrants {
+        room_join: true,
+        room: room.to_string(),
+        can_publish: Some(true),
+        can_subscribe: Some(true),
+        can_publish_data: Some(true),
+        can_publish_sources: PUBLISH_SOURCES.iter().map(|s| s.to_string()).collect(),
+        ..VideoGrants::default()
+    };
+    AccessToken::with_api_key(credentials.api_key(), credentials.api_secret())
+        .with_identity(identity)
+        .with_name(identity)
+        .with_grants(grants)
+        .with_ttl(ttl)
+        .to_jwt()
+        .map_err(|e| ControlError::Token(e.to_string()))
+}

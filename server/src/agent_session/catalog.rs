@@ -1,0 +1,58 @@
+//! Validation's view of a request: the server's providers and environment, plus the keys the
+//! request brought in `apiKeys` (which count as set, as they override the environment).
+
+use std::collections::BTreeMap;
+
+use voiceblox_host::config::{ApiKey, ProviderCatalog, ProviderKind};
+
+pub struct RequestCatalog<'a> {
+    pub inner: &'a dyn ProviderCatalog,
+    pub keys: &'a BTreeMap<String, ApiKey>,
+}
+
+const KINDS: [ProviderKind; 3] = [ProviderKind::Llm, ProviderKind::Tts, ProviderKind::Stt];
+
+impl RequestCatalog<'_> {
+    /// Whether the request's key for `provider` stands in for `var`: a variable the provider's
+    /// plugin reads its key from, or `<PROVIDER>_API_KEY` for keys the host reads itself
+    /// (`exa` → `EXA_API_KEY`).
+    fn supplies(&self, provider: &str, var: &str) -> bool {
+        var.eq_ignore_ascii_case(&format!("{provider}_API_KEY"))
+            || KINDS.iter().any(|kind| self.inner.key_vars(*kind, provider).iter().any(|v| v == var))
+    }
+}
+
+impl ProviderCatalog for RequestCatalog<'_> {
+    fn providers(&self, kind: ProviderKind) -> Vec<String> {
+        self.inner.providers(kind)
+    }
+
+    fn key_vars(&self, kind: ProviderKind, provider: &str) -> Vec<String> {
+        self.inner.key_vars(kind, provider)
+    }
+
+    fn env_has(&self, var: &str) -> bool {
+        self.inner.env_has(var) || self.keys.keys().any(|provider| self.supplies(provider, var))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use voiceblox_host::config::StaticCatalog;
+
+    use super::*;
+
+    #[test]
+    fn request_keys_count_as_set() {
+        let inner = StaticCatalog::default()
+            .with(ProviderKind::Llm, "openai", &["OPENAI_API_KEY"])
+            .with(ProviderKind::Stt, "deepgram", &["DEEPGRAM_API_KEY", "DG_KEY"])
+            .with_env("ALREADY_SET");
+        let keys = BTreeMap::from([("deepgram".to_string(), ApiKey::new("dg")), ("exa".into(), ApiKey::new("x"))]);
+        let catalog = RequestCatalog { inner: &inner, keys: &keys };
+        assert!(catalog.env_has("ALREADY_SET"));
+        assert!(catalog.env_has("DG_KEY") && catalog.env_has("DEEPGRAM_API_KEY"));
+        assert!(catalog.env_has("EXA_API_KEY"));
+        assert!(!catalog.env_has("OPENAI_API_KEY"));
+    }
+}

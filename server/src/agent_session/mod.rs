@@ -1,0 +1,101 @@
+//! `POST /api/agent-session` starts a session: validate the AgentConfig, create a LiveKit room
+//! holding it as metadata, get an agent in, hand the browser a token for that room.
+//! `DELETE /api/agent-session` ends one by deleting its room (which disconnects the agent).
+
+mod catalog;
+mod launcher;
+mod request;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde::Serialize;
+use voiceblox_host::config::{AgentConfig, ConfigError, validate};
+use voiceblox_host::providers::RuntimeCatalog;
+use voiceblox_host::transport::livekit::{self as livekit, BROWSER_TOKEN_TTL, ControlError, ControlPlane};
+
+pub use catalog::RequestCatalog;
+pub use launcher::AgentLauncher;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::settings::LiveKitOverride;
+
+/// Exactly these names: browsers written for Voiceblox read them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Started {
+    token: String,
+    room_name: String,
+    server_url: String,
+}
+
+pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<Started>, ApiError> {
+    let request = request::parse(&body)?;
+    check_config(&state, &request)?;
+    let control = control_plane(&state, &request.livekit)?;
+
+    let room = livekit::room_name();
+    let identity = livekit::user_identity();
+    // Signed before the room exists, so a failure here leaves nothing behind.
+    let token = control.browser_token(&room, &identity, BROWSER_TOKEN_TTL).map_err(ApiError::livekit)?;
+    // The caller's own JSON, not `config` re-serialised: AgentConfig writes keys as
+    // "[redacted]", and a worker needs the keys the author put in the config.
+    let metadata = request.config.to_string();
+    control.create_room(&room, &metadata).await.map_err(ApiError::livekit)?;
+
+    let launcher = AgentLauncher::for_mode(state.sessions.mode);
+    if let Err(error) = launcher.launch(&control, &room).await {
+        // No agent is coming: the room would sit empty until LiveKit's timeout.
+        if let Err(cleanup) = control.delete_room(&room).await {
+            tracing::warn!(room, error = %cleanup, "could not delete the room of a failed session");
+        }
+        return Err(error);
+    }
+    tracing::info!(room, identity, mode = ?state.sessions.mode, "agent session started");
+    Ok(Json(Started { token, room_name: room, server_url: control.credentials().url().to_string() }))
+}
+
+/// Parses and validates the config against the loaded plugins, the environment and the
+/// request's `apiKeys`; every problem is reported at once.
+fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<(), ApiError> {
+    let config =
+        AgentConfig::from_json(&request.config.to_string()).map_err(|e| ApiError::invalid_config(e.problems))?;
+    let catalog = RequestCatalog { inner: &RuntimeCatalog(&state.runtime), keys: &request.api_keys };
+    let warnings = ConfigError::check(validate(&config, &catalog)).map_err(|e| ApiError::invalid_config(e.problems))?;
+    for warning in &warnings {
+        tracing::info!(%warning, "agent config warning");
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct Ended {
+    ok: bool,
+}
+
+pub async fn end(State(state): State<AppState>, body: Bytes) -> Result<Json<Ended>, ApiError> {
+    let request = request::parse_end(&body)?;
+    // Only rooms this API could have made: the endpoint must not become a way to end any
+    // meeting in the LiveKit project.
+    if !request.room_name.starts_with(livekit::ROOM_PREFIX) {
+        let message = format!("not a voiceblox room (names start with {:?})", livekit::ROOM_PREFIX);
+        return Err(ApiError::bad_request("invalid_room_name", message));
+    }
+    let control = control_plane(&state, &request.livekit)?;
+    match control.delete_room(&request.room_name).await {
+        Ok(()) => {
+            tracing::info!(room = request.room_name, "agent session ended");
+            Ok(Json(Ended { ok: true }))
+        }
+        Err(ControlError::NotFound { message, .. }) => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "room_not_found", format!("{}: {message}", request.room_name)))
+        }
+        Err(error) => Err(ApiError::livekit(error)),
+    }
+}
+
+fn control_plane(state: &AppState, request: &LiveKitOverride) -> Result<std::sync::Arc<ControlPlane>, ApiError> {
+    state.sessions.control_plane(request).map_err(|e| ApiError::livekit_settings(e, !request.is_empty()))
+}

@@ -1,0 +1,295 @@
+//! `POST`/`DELETE /api/agent-session` through a real listener, against the fake LiveKit (Twirp
+//! over HTTP, HS256 JWTs checked with the fake's own secret) and the plugins built from this repo.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use voiceblox_host::plugin::{
+    CompileCache, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
+    default_plugins_dir,
+};
+use voiceblox_server::settings::{RuntimeMode, SessionOptions, SessionSettings};
+use voiceblox_server::{AppState, app};
+use voiceblox_tests::fakes::livekit::FakeLiveKit;
+
+const KEY: &str = "APIfakekey";
+const SECRET: &str = "fake-livekit-secret-0123456789";
+/// A key the author put in the config: the worker needs it, so it must reach the metadata.
+const CONFIG_KEY: &str = "sk-in-config-1111";
+/// Keys sent beside the config: they validate the config but never reach the room.
+const REQUEST_OPENAI_KEY: &str = "sk-request-2222";
+const REQUEST_DEEPGRAM_KEY: &str = "dg-request-3333";
+
+fn config() -> Value {
+    json!({
+        "frameworkId": "f1", "frameworkProvider": "livekit", "agentName": "Tester", "instructions": "Be brief.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": CONFIG_KEY},
+        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "coral"},
+        "stt": {"model": "nova-3", "provider": "deepgram"},
+        "steps": [
+            {"id": "s", "type": "start", "command": "Say hello.", "nextStepIds": {"next": "e"}},
+            {"id": "e", "type": "end", "command": "Say goodbye."}
+        ],
+        "someFutureField": {"kept": true}
+    })
+}
+
+fn api_keys() -> Value {
+    json!({"openai": REQUEST_OPENAI_KEY, "deepgram": REQUEST_DEEPGRAM_KEY})
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Serves the app on `127.0.0.1:0` with the shipped plugins and an empty environment (so
+    /// the machine's own provider keys cannot make a config valid).
+    async fn start(mode: RuntimeMode, livekit: Option<(&str, &str, &str)>) -> Self {
+        let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
+        let cache = CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")));
+        let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
+        let runtime = PluginRuntime::new(registry, NetworkPolicy::default(), Timeouts::default())
+            .unwrap()
+            .with_env(Arc::new(|_| None));
+        let options = SessionOptions {
+            agent_runtime: mode,
+            livekit_url: livekit.map(|l| l.0.to_string()),
+            livekit_api_key: livekit.map(|l| l.1.to_string()),
+            livekit_api_secret: livekit.map(|l| voiceblox_host::plugin::secret::Secret::new(l.2)),
+        };
+        let state = AppState { runtime: Arc::new(runtime), sessions: SessionSettings::new(options) };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app(state)).await });
+        Self { base, client: reqwest::Client::new() }
+    }
+
+    async fn worker(livekit: &FakeLiveKit) -> Self {
+        Self::start(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET))).await
+    }
+
+    async fn post(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+        let request = self.client.post(format!("{}/api/agent-session", self.base)).body(body);
+        send(request.header("content-type", "application/json")).await
+    }
+
+    async fn post_json(&self, body: &Value) -> (StatusCode, Value) {
+        self.post(body.to_string()).await
+    }
+
+    async fn delete(&self, body: &Value) -> (StatusCode, Value) {
+        send(self.client.delete(format!("{}/api/agent-session", self.base)).json(body)).await
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+}
+
+fn keys(value: &Value) -> BTreeSet<&str> {
+    value.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+#[tokio::test]
+async fn worker_mode_creates_the_room_dispatches_the_agent_and_returns_a_room_token() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::worker(&livekit).await;
+    let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(keys(&body), BTreeSet::from(["token", "roomName", "serverUrl"]));
+    assert_eq!(body["serverUrl"], livekit.url());
+
+    let room_name = body["roomName"].as_str().unwrap();
+    let (millis, random) = room_name.strip_prefix("voiceblox-").unwrap().split_once('-').unwrap();
+    assert!(millis.parse::<u128>().is_ok() && !random.is_empty(), "{room_name}");
+
+    // The room holds the caller's config as sent: its key and unknown fields included.
+    let room = livekit.room(room_name).expect("room created");
+    let metadata: Value = serde_json::from_str(&room.metadata).unwrap();
+    assert_eq!(metadata, config());
+    for absent in [REQUEST_OPENAI_KEY, REQUEST_DEEPGRAM_KEY, "apiKeys", "[redacted]", SECRET] {
+        assert!(!room.metadata.contains(absent), "{absent} leaked into {}", room.metadata);
+    }
+
+    let dispatches = livekit.dispatches();
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!((dispatches[0].agent_name.as_str(), dispatches[0].room.as_str()), ("voiceblox", room_name));
+
+    // The browser's token: that room only, join/publish/subscribe/data, no admin, short-lived.
+    let claims = livekit.verify(body["token"].as_str().unwrap()).expect("signed with the project's secret");
+    let video = &claims.video;
+    assert!(video.room_join && video.room == room_name);
+    assert_eq!((video.can_publish, video.can_subscribe, video.can_publish_data), (Some(true), Some(true), Some(true)));
+    assert_eq!(video.can_publish_sources, ["microphone"]);
+    assert!(!video.room_admin && !video.room_create && !video.room_list);
+    assert!(claims.sub.starts_with("user-"), "{}", claims.sub);
+    let ttl = claims.exp.saturating_sub(now());
+    assert!((14 * 60..=15 * 60 + 5).contains(&ttl), "ttl {ttl}s");
+
+    // Both calls went out as Twirp protobuf.
+    let twirp: Vec<_> = livekit
+        .requests()
+        .into_iter()
+        .map(|r| (r.path().to_string(), r.header("content-type").map(String::from)))
+        .collect();
+    let protobuf = Some("application/protobuf".to_string());
+    assert_eq!(
+        twirp,
+        [
+            ("/twirp/livekit.RoomService/CreateRoom".to_string(), protobuf.clone()),
+            ("/twirp/livekit.AgentDispatchService/CreateDispatch".to_string(), protobuf)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_bare_agent_config_is_accepted_and_its_request_fields_stay_out_of_the_room() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::worker(&livekit).await;
+    let mut bare = config();
+    bare["apiKeys"] = api_keys();
+    let (status, body) = server.post_json(&bare).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let room = livekit.room(body["roomName"].as_str().unwrap()).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&room.metadata).unwrap(), config());
+}
+
+#[tokio::test]
+async fn the_request_can_bring_its_own_livekit_project() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::start(RuntimeMode::Worker, None).await;
+    let project = json!({"url": livekit.url(), "apiKey": KEY, "apiSecret": SECRET});
+    let (status, body) =
+        server.post_json(&json!({"config": config(), "apiKeys": api_keys(), "livekit": project})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let room = livekit.room(body["roomName"].as_str().unwrap()).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&room.metadata).unwrap(), config());
+    assert!(!room.metadata.contains(SECRET));
+    assert_eq!(livekit.dispatches().len(), 1);
+}
+
+#[tokio::test]
+async fn graphs_malformed_json_and_non_objects_are_refused_before_livekit() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::worker(&livekit).await;
+    let (status, body) = server.post_json(&json!({"nodes": [], "edges": [], "apiKeys": api_keys()})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "graph_not_supported");
+    assert!(body["error"]["message"].as_str().unwrap().contains("config"));
+
+    let (status, body) = server.post("{\"config\": {").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_json")));
+    let (status, body) = server.post_json(&json!(["not", "an", "object"])).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert!(livekit.requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_invalid_config_is_refused_with_every_problem_and_its_path() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::worker(&livekit).await;
+    let mut broken = config();
+    broken["stt"]["provider"] = json!("nope");
+    broken["steps"] = json!([{"id": "e", "type": "end"}]);
+    // No apiKeys: the TTS section has no OpenAI key anywhere (the server's environment is empty).
+    let (status, body) = server.post_json(&json!({"config": broken})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_config");
+    let problems = body["error"]["problems"].as_array().unwrap();
+    let at = |path: &str| problems.iter().find(|p| p["path"] == path).unwrap_or_else(|| panic!("{path}: {body}"));
+    assert!(at("stt.provider")["message"].as_str().unwrap().contains("unknown STT provider 'nope'"));
+    assert!(at("steps")["message"].as_str().unwrap().contains("no start step"));
+    assert!(at("tts.apiKey")["message"].as_str().unwrap().contains("OPENAI_API_KEY"));
+    assert_eq!(at("tts.apiKey")["severity"], "error");
+    assert!(livekit.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_livekit_secret_is_a_bad_gateway_that_names_the_setting_not_the_secret() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let wrong = "not-the-secret-9876543210";
+    let server = Server::start(RuntimeMode::Worker, Some((&livekit.url(), KEY, wrong))).await;
+    let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["error"]["code"], "livekit_unauthorized");
+    let text = body.to_string();
+    assert!(text.contains("LIVEKIT_API_SECRET") && text.contains("CreateRoom"), "{text}");
+    assert!(!text.contains(wrong) && !text.contains(SECRET), "{text}");
+    assert!(livekit.rooms().is_empty() && livekit.dispatches().is_empty());
+}
+
+#[tokio::test]
+async fn missing_livekit_settings_name_the_variables() {
+    let server = Server::start(RuntimeMode::Worker, None).await;
+    let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "livekit_not_configured");
+    let message = body["error"]["message"].as_str().unwrap();
+    for var in ["LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"] {
+        assert!(message.contains(var), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_livekit_is_a_bad_gateway() {
+    // Bind then drop: a loopback port with nothing listening refuses at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("ws://127.0.0.1:{port}");
+    let server = Server::start(RuntimeMode::Worker, Some((&url, KEY, SECRET))).await;
+    let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["error"]["code"], "livekit_unreachable");
+    assert!(!body.to_string().contains(SECRET));
+}
+
+#[tokio::test]
+async fn inprocess_mode_is_not_ready_yet_and_leaves_no_room_behind() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::start(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET))).await;
+    let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert_eq!(body["error"]["code"], "inprocess_not_ready");
+    assert!(livekit.rooms().is_empty() && livekit.dispatches().is_empty());
+    assert_eq!(livekit.deleted_rooms().len(), 1, "the room made for the session was cleaned up");
+}
+
+#[tokio::test]
+async fn delete_ends_the_session_by_deleting_its_room() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::worker(&livekit).await;
+    let (_, started) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
+    let room_name = started["roomName"].as_str().unwrap();
+
+    let (status, body) = server.delete(&json!({"roomName": room_name})).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"ok": true})));
+    assert_eq!(livekit.deleted_rooms(), [room_name]);
+    assert!(livekit.rooms().is_empty() && livekit.dispatches().is_empty());
+
+    // Again: LiveKit no longer knows the room.
+    let (status, body) = server.delete(&json!({"roomName": room_name})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "room_not_found");
+}
+
+#[tokio::test]
+async fn delete_needs_a_voiceblox_room_name() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let server = Server::worker(&livekit).await;
+    let (status, body) = server.delete(&json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("missing_room_name")));
+    let (status, body) = server.delete(&json!({"roomName": "board-meeting"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_room_name")));
+    assert!(livekit.requests().is_empty());
+}
