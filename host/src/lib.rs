@@ -12,6 +12,7 @@
 
 pub mod audio;
 pub mod config;
+pub mod error_text;
 pub mod events;
 pub mod flow;
 pub mod plugin;

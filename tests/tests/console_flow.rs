@@ -30,16 +30,6 @@ fn context(
     Arc::new(FlowContext::new(Arc::new(config), runtime, Toolbox::default(), Arc::new(sink.clone())))
 }
 
-fn errors(sink: &CollectSink) -> Vec<(ErrorCode, String)> {
-    sink.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            AgentEvent::Error { code, message } => Some((code, message)),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_timer_step_moves_on_by_itself_when_its_time_is_up() {
     let fake = openai::start(OpenAiScript::new().chat(ChatScript::text(["Time is up! Let's wrap up."])));
@@ -103,7 +93,7 @@ async fn an_llm_failing_mid_stream_gives_an_error_event_and_the_session_goes_on(
     assert!(out.starts_with("agent> Hello, "), "{out}");
     assert!(out.ends_with("agent> Second answer.\n"), "{out}");
     assert_eq!(fake.chat_requests().len(), 3);
-    let errors = errors(&sink);
+    let errors = sink.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].0, ErrorCode::LlmFailed);
     assert!(!errors[0].1.contains("sk-console-1"));
@@ -123,7 +113,7 @@ async fn a_wrong_key_is_reported_without_the_key_and_the_session_ends_cleanly() 
         .await
         .expect("console ended")
         .unwrap();
-    let errors = errors(&sink);
+    let errors = sink.errors();
     assert_eq!(errors.len(), 2, "opening and reply both failed: {errors:?}");
     assert!(
         errors.iter().all(|(code, m)| *code == ErrorCode::LlmFailed

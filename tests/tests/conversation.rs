@@ -96,16 +96,6 @@ async fn session(
     (Conversation::new(ctx), sink, dir)
 }
 
-fn error_codes(sink: &CollectSink) -> Vec<(ErrorCode, String)> {
-    sink.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            AgentEvent::Error { code, message } => Some((code, message)),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_scripted_conversation_walks_every_step_type_and_both_branch_kinds() {
     let fake = openai::start(
@@ -203,7 +193,7 @@ async fn unusable_evaluation_answers_take_the_default_branch_with_an_error_event
     let (_, ended) = words(&mut conversation).await;
     assert!(!ended);
     assert_eq!(conversation.watcher().current().unwrap().id, "tech");
-    let codes: Vec<ErrorCode> = error_codes(&sink).into_iter().map(|(code, _)| code).collect();
+    let codes: Vec<ErrorCode> = sink.errors().into_iter().map(|(code, _)| code).collect();
     assert_eq!(codes, [ErrorCode::EvaluationFailed, ErrorCode::EvaluationFailed]);
 }
 
@@ -219,7 +209,7 @@ async fn a_failing_webhook_is_reported_and_the_call_goes_on() {
     conversation.user_turn("Solved, thanks.");
     assert_eq!(words(&mut conversation).await, ("Thanks for calling Acme. Goodbye!".into(), true));
     assert_eq!(hooks.received("/step").len(), 1);
-    let errors = error_codes(&sink);
+    let errors = sink.errors();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].0, ErrorCode::WebhookFailed);
     assert!(errors[0].1.contains("503"), "{errors:?}");
@@ -238,7 +228,7 @@ async fn a_webhook_to_a_private_address_is_refused_unless_the_operator_allows_it
     conversation.user_turn("Solved.");
     assert!(words(&mut conversation).await.1);
     assert!(hooks.received("/step").is_empty(), "nothing reached the private address");
-    let errors = error_codes(&sink);
+    let errors = sink.errors();
     assert_eq!(errors[0].0, ErrorCode::WebhookFailed);
     assert!(errors[0].1.contains("non-public address"), "{errors:?}");
 }

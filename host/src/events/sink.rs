@@ -47,6 +47,17 @@ impl CollectSink {
     pub fn events(&self) -> Vec<AgentEvent> {
         self.0.lock().map(|events| events.clone()).unwrap_or_default()
     }
+
+    /// The `error` events, as (code, message).
+    pub fn errors(&self) -> Vec<(super::ErrorCode, String)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                AgentEvent::Error { code, message } => Some((code, message)),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl EventSink for CollectSink {

@@ -52,7 +52,7 @@ pub async fn post(io: &HttpIo, url: &str, body: &impl Serialize) -> Result<(), W
         if error.is_timeout() {
             WebhookError::Timeout { url: shown.clone() }
         } else {
-            WebhookError::Transport { url: shown.clone(), message: root_cause(&error) }
+            WebhookError::Transport { url: shown.clone(), message: crate::error_text::chain(&error) }
         }
     })?;
     let status = response.status();
@@ -61,13 +61,4 @@ pub async fn post(io: &HttpIo, url: &str, body: &impl Serialize) -> Result<(), W
     }
     tracing::debug!(url = %shown, %status, "webhook delivered");
     Ok(())
-}
-
-/// reqwest's top-level message is generic ("error sending request"); the cause says why.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }

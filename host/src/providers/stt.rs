@@ -29,6 +29,8 @@ pub enum SttChunk {
 /// A running transcription; dropping it closes the provider connection.
 pub struct Transcription {
     stream: StreamHandle,
+    /// Kept, so the audio path does not clone a sender per frame.
+    input: tokio::sync::mpsc::Sender<StreamInput>,
 }
 
 impl Transcriber {
@@ -69,7 +71,8 @@ impl Transcriber {
             options: serde_json::Value::Object(self.settings.options.clone()).to_string(),
         };
         let stream = self.runtime.open(&self.settings, OpenRequest::Stt(request)).await?;
-        Ok(Transcription { stream })
+        let input = stream.sender();
+        Ok(Transcription { stream, input })
     }
 }
 
@@ -77,12 +80,12 @@ impl Transcription {
     /// A sender for audio that never waits: a full queue drops the frame (logged) rather than
     /// stall the audio loop.
     pub fn push(&self, samples: Vec<i16>) -> bool {
-        self.stream.sender().try_send(StreamInput::Audio(samples)).is_ok()
+        self.input.try_send(StreamInput::Audio(samples)).is_ok()
     }
 
     /// Finalise the current utterance (without waiting; false if the queue is full).
     pub fn flush_now(&self) -> bool {
-        self.stream.sender().try_send(StreamInput::Flush).is_ok()
+        self.input.try_send(StreamInput::Flush).is_ok()
     }
 
     pub async fn next(&mut self) -> Option<Result<SttChunk, StreamError>> {

@@ -302,6 +302,11 @@ mod tests {
         worker
     }
 
+    fn assign(worker: &mut WorkerProtocol, id: &str) -> Vec<Command> {
+        let assignment = proto::JobAssignment { job: Some(job(id)), url: None, token: "t".into() };
+        worker.on_message(server(FromServer::Assignment(assignment))).unwrap()
+    }
+
     fn offer(worker: &mut WorkerProtocol, id: &str) -> proto::AvailabilityResponse {
         let answer = worker
             .on_message(server(FromServer::Availability(proto::AvailabilityRequest {
@@ -357,13 +362,7 @@ mod tests {
         let [ToServer::UpdateWorker(status)] = sent(&tick)[..] else { panic!() };
         assert_eq!(status.status, Some(proto::WorkerStatus::WsFull as i32));
         // An assignment nobody promised, while full, is failed rather than run.
-        let refused = worker
-            .on_message(server(FromServer::Assignment(proto::JobAssignment {
-                job: Some(job("C")),
-                url: None,
-                token: "t".into(),
-            })))
-            .unwrap();
+        let refused = assign(&mut worker, "C");
         assert!(
             matches!(sent(&refused)[..], [ToServer::UpdateJob(u)] if u.status == proto::JobStatus::JsFailed as i32)
         );
@@ -373,13 +372,7 @@ mod tests {
     fn termination_stops_the_job_and_drain_refuses_new_ones() {
         let mut worker = registered(5);
         offer(&mut worker, "A");
-        worker
-            .on_message(server(FromServer::Assignment(proto::JobAssignment {
-                job: Some(job("A")),
-                url: None,
-                token: "t".into(),
-            })))
-            .unwrap();
+        assign(&mut worker, "A");
         let stop =
             worker.on_message(server(FromServer::Termination(proto::JobTermination { job_id: "A".into() }))).unwrap();
         assert_eq!(stop, [Command::StopJob { job_id: "A".into() }]);
@@ -394,13 +387,7 @@ mod tests {
     fn jobs_survive_a_reconnect_and_messages_before_registration_are_refused() {
         let mut worker = registered(5);
         offer(&mut worker, "A");
-        worker
-            .on_message(server(FromServer::Assignment(proto::JobAssignment {
-                job: Some(job("A")),
-                url: None,
-                token: "t".into(),
-            })))
-            .unwrap();
+        assign(&mut worker, "A");
         worker.connected();
         assert_eq!(worker.worker_id(), None);
         let early = worker.on_message(server(FromServer::Availability(proto::AvailabilityRequest {

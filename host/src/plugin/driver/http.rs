@@ -13,6 +13,7 @@ use super::super::error::StreamError;
 use super::super::policy::{NetworkPolicy, PolicyError, Target};
 use super::super::secret::Secret;
 use super::{IoEvent, status};
+use crate::error_text::chain;
 
 /// Time limits of provider I/O.
 #[derive(Debug, Clone)]
@@ -196,18 +197,6 @@ fn find_source<'a, E: std::error::Error + 'static>(error: &'a (dyn std::error::E
         current = e.source();
     }
     None
-}
-
-/// The error and its causes on one line (reqwest's Display omits the cause).
-pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Resolves names and refuses non-public addresses the operator did not allow.

@@ -1,5 +1,6 @@
 //! What can go wrong talking to LiveKit's control plane, in terms a caller can act on.
 
+use crate::error_text::chain;
 use livekit_api::services::{ServerError, ServiceError};
 
 /// A failed control-plane call. `call` names the Twirp method (`CreateRoom`, ...). No variant
@@ -57,19 +58,6 @@ impl ControlError {
             ServerError::Prost(error) => Self::Protocol { call, message: error.to_string() },
         }
     }
-}
-
-/// The error and its causes on one line: reqwest's own message only names the URL, the cause
-/// ("Connection refused", "dns error") is further down.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
