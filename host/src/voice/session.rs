@@ -298,7 +298,6 @@ impl Session {
                 let had_words = !t.text.trim().is_empty();
                 self.detector.final_transcript(&t.text, now);
                 if had_words {
-                    self.turn_transcript(now);
                     self.words_heard();
                 }
             }
@@ -311,12 +310,6 @@ impl Session {
             None => return self.reopen_stt().await,
         }
         true
-    }
-
-    fn turn_transcript(&mut self, now: Instant) {
-        if self.turn.transcript.is_none() || self.detector.words() > 0 {
-            self.turn.transcript = Some(now);
-        }
     }
 
     async fn reopen_stt(&mut self) -> bool {
