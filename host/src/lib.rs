@@ -1,6 +1,7 @@
 //! voiceblox host: the real-time core of a voice agent and the sandboxed WebAssembly provider
 //! plugins it drives.
 //!
+//! - [`agent`]: an agent session inside a LiveKit room (worker jobs and in-process sessions).
 //! - [`audio`]: PCM frames, streaming resampling and voice activity detection (sans-I/O).
 //! - [`plugin`]: loading, sandboxing and running provider adapters (LLM, TTS, STT).
 //! - [`config`]: the AgentConfig model, its defaults and validation.
@@ -10,6 +11,7 @@
 //! - [`events`]: what a session publishes on `voiceblox.agent.events`.
 //! - [`transport`]: how a session meets its user (the console now; LiveKit next).
 
+pub mod agent;
 pub mod audio;
 pub mod config;
 pub mod error_text;

@@ -9,7 +9,7 @@ mod sink;
 
 use serde::Serialize;
 
-pub use self::sink::{ChannelSink, CollectSink, EventSink, JsonLinesSink, NullSink};
+pub use self::sink::{ChannelSink, CollectSink, EventSink, FanOutSink, JsonLinesSink, NullSink};
 
 /// The data topic every event is published on.
 pub const EVENTS_TOPIC: &str = "voiceblox.agent.events";

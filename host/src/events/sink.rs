@@ -39,6 +39,21 @@ impl EventSink for ChannelSink {
     }
 }
 
+/// Gives every event to several sinks (the room and the worker's metrics, say).
+#[derive(Clone)]
+pub struct FanOutSink(pub Vec<Arc<dyn EventSink>>);
+
+impl EventSink for FanOutSink {
+    fn emit(&self, event: AgentEvent) {
+        if let Some((last, rest)) = self.0.split_last() {
+            for sink in rest {
+                sink.emit(event.clone());
+            }
+            last.emit(event);
+        }
+    }
+}
+
 /// Keeps every event, for tests and post-mortems.
 #[derive(Debug, Clone, Default)]
 pub struct CollectSink(Arc<Mutex<Vec<AgentEvent>>>);

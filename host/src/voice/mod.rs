@@ -15,4 +15,4 @@ pub mod session;
 pub mod speakable;
 
 pub use self::options::VoiceOptions;
-pub use self::session::{VoiceIo, run};
+pub use self::session::{Ending, VoiceIo, run};

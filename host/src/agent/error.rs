@@ -1,0 +1,11 @@
+use crate::config::ConfigError;
+
+/// Why an agent could not run its session in a room.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    #[error("the room has no metadata; it must hold the AgentConfig JSON")]
+    NoMetadata,
+    #[error("the AgentConfig in the room metadata was refused: {0}")]
+    InvalidConfig(#[source] ConfigError),
+}

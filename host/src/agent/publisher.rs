@@ -1,0 +1,95 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::link::RoomLink;
+use crate::events::{AgentEvent, EventSink};
+
+/// Publishes a session's events on its room, one at a time and in order.
+///
+/// `emit` never waits: events are queued and a task sends them, so a slow room never stalls the
+/// voice loop. An event that cannot be published is logged and counted; the session goes on.
+pub struct RoomPublisher {
+    queue: mpsc::UnboundedSender<AgentEvent>,
+    failures: Arc<AtomicU64>,
+}
+
+/// The task behind a [`RoomPublisher`]; [`PublisherTask::finish`] sends what is queued and stops.
+pub struct PublisherTask {
+    done: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RoomPublisher {
+    pub fn spawn(link: Arc<dyn RoomLink>) -> (Self, PublisherTask) {
+        let (queue, events) = mpsc::unbounded_channel();
+        let (done, finish) = oneshot::channel();
+        let failures = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(publish(link, events, finish, failures.clone()));
+        (Self { queue, failures }, PublisherTask { done, task })
+    }
+
+    /// Events that could not be published so far.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+}
+
+impl EventSink for RoomPublisher {
+    fn emit(&self, event: AgentEvent) {
+        // The task gone means the session is over; nothing is left to tell.
+        let _ = self.queue.send(event);
+    }
+}
+
+impl PublisherTask {
+    /// Publishes what is still queued (for at most `timeout`), then stops.
+    pub async fn finish(self, timeout: Duration) {
+        let _ = self.done.send(());
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(timeout, self.task).await.is_err() {
+            tracing::warn!(?timeout, "events still unpublished when the session closed");
+            abort.abort();
+        }
+    }
+}
+
+async fn publish(
+    link: Arc<dyn RoomLink>,
+    mut events: mpsc::UnboundedReceiver<AgentEvent>,
+    mut finish: oneshot::Receiver<()>,
+    failures: Arc<AtomicU64>,
+) {
+    loop {
+        let event = tokio::select! {
+            biased;
+            event = events.recv() => match event {
+                Some(event) => event,
+                None => return,
+            },
+            _ = &mut finish => {
+                while let Ok(event) = events.try_recv() {
+                    send(link.as_ref(), event, &failures).await;
+                }
+                return;
+            }
+        };
+        send(link.as_ref(), event, &failures).await;
+    }
+}
+
+async fn send(link: &dyn RoomLink, event: AgentEvent, failures: &AtomicU64) {
+    if let Err(error) = link.publish_event(event.to_json().into_bytes()).await {
+        failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%error, "could not publish an agent event");
+    }
+    if let AgentEvent::AgentState { state } = event
+        && let Err(error) = link.set_agent_state(state).await
+    {
+        failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%error, "could not update the agent state attribute");
+    }
+}
