@@ -113,10 +113,10 @@ fn config(openai: &OpenAiFake) -> Value {
     })
 }
 
-async fn job(openai: &OpenAiFake, metadata: String) -> (AgentJob, tempfile::TempDir) {
+async fn job(openai: &OpenAiFake) -> (AgentJob, tempfile::TempDir) {
     let env = [("OPENAI_API_KEY", OPENAI_KEY), ("OPENAI_BASE_URL", &openai.base_url())];
     let (runtime, dir) = common::runtime(&["127.0.0.1"], &env).await;
-    (AgentJob::new(metadata, runtime), dir)
+    (AgentJob::new(runtime), dir)
 }
 
 struct Running {
@@ -126,11 +126,12 @@ struct Running {
     task: tokio::task::JoinHandle<Result<Ending, AgentError>>,
 }
 
-fn start(job: AgentJob, room: MemoryRoom) -> Running {
+fn start(job: AgentJob, metadata: String, room: MemoryRoom) -> Running {
     let room = Arc::new(room);
     let (presence, presence_rx) = mpsc::channel(8);
     let stop = CancellationToken::new();
-    let task = tokio::spawn(agent::run(job, room.clone(), presence_rx, stop.clone()));
+    let (link, stop_job) = (room.clone(), stop.clone());
+    let task = tokio::spawn(async move { agent::run(job, &metadata, link, presence_rx, stop_job).await });
     Running { room, presence, stop, task }
 }
 
@@ -149,8 +150,8 @@ fn greeting_fake() -> OpenAiFake {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_waits_for_its_user_then_publishes_steps_and_states_in_order() {
     let openai = greeting_fake();
-    let (job, _dir) = job(&openai, config(&openai).to_string()).await;
-    let running = start(job, MemoryRoom::default());
+    let (job, _dir) = job(&openai).await;
+    let running = start(job, config(&openai).to_string(), MemoryRoom::default());
 
     // Alone in the room: the attribute says it is starting, nothing is said or asked.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -184,8 +185,8 @@ async fn a_refused_config_is_reported_in_the_room_and_fails_the_job() {
     let mut broken = config(&openai);
     broken["steps"][0]["nextStepIds"] = json!({"next": "nowhere"});
     broken["llm"]["provider"] = json!("no-such-llm");
-    let (job, _dir) = job(&openai, broken.to_string()).await;
-    let running = start(job, MemoryRoom::default());
+    let (job, _dir) = job(&openai).await;
+    let running = start(job, broken.to_string(), MemoryRoom::default());
     running.presence.send(Presence::UserJoined("user-1".into())).await.unwrap();
     let (room, result) = ended(running).await;
 
@@ -207,8 +208,8 @@ async fn a_refused_config_is_reported_in_the_room_and_fails_the_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_without_metadata_fails_with_a_clear_error() {
     let openai = greeting_fake();
-    let (job, _dir) = job(&openai, "  ".into()).await;
-    let running = start(job, MemoryRoom::default());
+    let (job, _dir) = job(&openai).await;
+    let running = start(job, "  ".into(), MemoryRoom::default());
     running.presence.send(Presence::UserJoined("user-1".into())).await.unwrap();
     let (room, result) = ended(running).await;
     assert!(matches!(result, Err(AgentError::NoMetadata)), "{result:?}");
@@ -220,9 +221,9 @@ async fn a_room_without_metadata_fails_with_a_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nobody_coming_ends_the_job_without_calling_any_provider() {
     let openai = greeting_fake();
-    let (mut job, _dir) = job(&openai, config(&openai).to_string()).await;
+    let (mut job, _dir) = job(&openai).await;
     job.user_wait = Duration::from_millis(200);
-    let running = start(job, MemoryRoom::default());
+    let running = start(job, config(&openai).to_string(), MemoryRoom::default());
     let (room, result) = ended(running).await;
     assert_eq!(result.unwrap(), Ending::UserLeft);
     assert_eq!(room.published(), [Published::State(AgentState::Initializing)]);
@@ -233,8 +234,8 @@ async fn nobody_coming_ends_the_job_without_calling_any_provider() {
 async fn stopping_the_job_ends_the_session_and_the_room_closing_does_too() {
     for how in ["stop", "closed"] {
         let openai = greeting_fake();
-        let (job, _dir) = job(&openai, config(&openai).to_string()).await;
-        let running = start(job, MemoryRoom::default());
+        let (job, _dir) = job(&openai).await;
+        let running = start(job, config(&openai).to_string(), MemoryRoom::default());
         running.presence.send(Presence::UserJoined("user-1".into())).await.unwrap();
         running.room.until(|e| e["type"] == "step_change" && e["stepId"] == "o").await;
         match how {
@@ -249,8 +250,8 @@ async fn stopping_the_job_ends_the_session_and_the_room_closing_does_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_refusing_events_does_not_stop_the_conversation() {
     let openai = greeting_fake();
-    let (job, _dir) = job(&openai, config(&openai).to_string()).await;
-    let running = start(job, MemoryRoom { refuse_events: true, ..MemoryRoom::default() });
+    let (job, _dir) = job(&openai).await;
+    let running = start(job, config(&openai).to_string(), MemoryRoom { refuse_events: true, ..MemoryRoom::default() });
     running.presence.send(Presence::UserJoined("user-1".into())).await.unwrap();
     // The greeting is still generated and spoken (two sentences) although no event gets out.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

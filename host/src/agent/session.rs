@@ -23,8 +23,6 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One agent session to run in a room the agent has joined.
 pub struct AgentJob {
-    /// The room metadata: the AgentConfig JSON.
-    pub metadata: String,
     pub runtime: PluginRuntime,
     pub options: VoiceOptions,
     /// Also receives every event (the worker's metrics).
@@ -33,18 +31,19 @@ pub struct AgentJob {
 }
 
 impl AgentJob {
-    pub fn new(metadata: String, runtime: PluginRuntime) -> Self {
-        Self { metadata, runtime, options: VoiceOptions::default(), observer: None, user_wait: USER_WAIT }
+    pub fn new(runtime: PluginRuntime) -> Self {
+        Self { runtime, options: VoiceOptions::default(), observer: None, user_wait: USER_WAIT }
     }
 }
 
-/// Runs the session: waits for a user, reads the config from the metadata, talks until the
+/// Runs the session: waits for a user, reads the config from the room `metadata`, talks until the
 /// conversation ends, the last user leaves, the room closes or `stop` fires (then the post-call
 /// steps still run). A refused config is reported in the room as an `error` event.
 ///
 /// Leaving the room is the caller's: it owns the connection.
 pub async fn run(
     job: AgentJob,
+    metadata: &str,
     link: Arc<dyn RoomLink>,
     mut presence: mpsc::Receiver<Presence>,
     stop: CancellationToken,
@@ -60,7 +59,7 @@ pub async fn run(
     }
 
     let (publisher, publishing) = RoomPublisher::spawn(link);
-    let config = match parse(&job.metadata, &job.runtime) {
+    let config = match parse(metadata, &job.runtime) {
         Ok(config) => Arc::new(config),
         Err(error) => {
             tracing::warn!(%error, "session refused");

@@ -56,6 +56,20 @@ impl PluginRuntime {
         self
     }
 
+    /// This runtime with some variables set to secrets (a request's own keys, which override
+    /// the environment for its session); other variables are read as before.
+    pub fn with_secret_vars(&self, vars: impl IntoIterator<Item = (String, Secret)>) -> Self {
+        let vars: std::collections::HashMap<String, Secret> = vars.into_iter().collect();
+        if vars.is_empty() {
+            return self.clone();
+        }
+        let base = self.env.clone();
+        self.clone().with_env(Arc::new(move |name| match vars.get(name) {
+            Some(secret) => Some(secret.expose().to_string()),
+            None => base(name),
+        }))
+    }
+
     /// An environment variable as this runtime sees it (tests swap the lookup out).
     pub fn env_var(&self, name: &str) -> Option<String> {
         (self.env)(name).filter(|v| !v.is_empty())

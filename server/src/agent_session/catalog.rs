@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use voiceblox_host::config::{ApiKey, ProviderCatalog, ProviderKind};
+use voiceblox_host::plugin::PluginRuntime;
+use voiceblox_host::providers::RuntimeCatalog;
 
 pub struct RequestCatalog<'a> {
     pub inner: &'a dyn ProviderCatalog,
@@ -20,6 +22,18 @@ impl RequestCatalog<'_> {
         var.eq_ignore_ascii_case(&format!("{provider}_API_KEY"))
             || KINDS.iter().any(|kind| self.inner.key_vars(*kind, provider).iter().any(|v| v == var))
     }
+}
+
+/// The runtime an in-process session of this request uses: the server's, with each request
+/// key standing in for the variables it overrides.
+pub fn session_runtime(runtime: &PluginRuntime, keys: &BTreeMap<String, ApiKey>) -> PluginRuntime {
+    let catalog = RuntimeCatalog(runtime);
+    let vars = keys.iter().flat_map(|(provider, key)| {
+        let mut names: Vec<String> = KINDS.iter().flat_map(|kind| catalog.key_vars(*kind, provider)).collect();
+        names.push(format!("{}_API_KEY", provider.to_ascii_uppercase()));
+        names.into_iter().map(|name| (name, key.secret().clone()))
+    });
+    runtime.with_secret_vars(vars.collect::<Vec<_>>())
 }
 
 impl ProviderCatalog for RequestCatalog<'_> {

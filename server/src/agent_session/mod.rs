@@ -4,6 +4,7 @@
 
 mod catalog;
 mod launcher;
+mod local;
 mod request;
 
 use axum::Json;
@@ -15,8 +16,9 @@ use voiceblox_host::config::{AgentConfig, ConfigError, validate};
 use voiceblox_host::providers::RuntimeCatalog;
 use voiceblox_host::transport::livekit::{self as livekit, BROWSER_TOKEN_TTL, ControlError, ControlPlane};
 
-pub use catalog::RequestCatalog;
+pub use catalog::{RequestCatalog, session_runtime};
 pub use launcher::AgentLauncher;
+pub use local::LocalSessions;
 
 use crate::AppState;
 use crate::error::ApiError;

@@ -73,4 +73,9 @@ impl ControlPlane {
     pub fn browser_token(&self, room: &str, identity: &str, ttl: Duration) -> Result<String, ControlError> {
         token::browser_token(&self.credentials, room, identity, ttl)
     }
+
+    /// A token for an agent this process runs in `room`; see [`token::agent_token`].
+    pub fn agent_token(&self, room: &str, identity: &str) -> Result<String, ControlError> {
+        token::agent_token(&self.credentials, room, identity, token::AGENT_TOKEN_TTL)
+    }
 }

@@ -18,4 +18,4 @@ pub use control::{AGENT_NAME, ControlPlane};
 pub use credentials::{CredentialsError, LiveKitCredentials};
 pub use error::ControlError;
 pub use names::{ROOM_PREFIX, room_name, user_identity};
-pub use token::{BROWSER_TOKEN_TTL, browser_token};
+pub use token::{AGENT_TOKEN_TTL, BROWSER_TOKEN_TTL, agent_token, browser_token};

@@ -39,3 +39,36 @@ pub fn browser_token(
         .to_jwt()
         .map_err(|e| ControlError::Token(e.to_string()))
 }
+
+/// How long an in-process agent's token lasts: it is used at once; LiveKit refreshes the
+/// session's token while connected.
+pub const AGENT_TOKEN_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A JWT for an agent joining `room` as LiveKit's own agent dispatch would mint it: kind
+/// `agent` (UIs show it as the agent), publish/subscribe/data, and the right to set its own
+/// attributes (`lk.agent.state`).
+pub fn agent_token(
+    credentials: &LiveKitCredentials,
+    room: &str,
+    identity: &str,
+    ttl: Duration,
+) -> Result<String, ControlError> {
+    let grants = VideoGrants {
+        room_join: true,
+        room: room.to_string(),
+        can_publish: Some(true),
+        can_subscribe: Some(true),
+        can_publish_data: Some(true),
+        can_update_own_metadata: Some(true),
+        agent: true,
+        ..VideoGrants::default()
+    };
+    AccessToken::with_api_key(credentials.api_key(), credentials.api_secret())
+        .with_identity(identity)
+        .with_name(identity)
+        .with_kind("agent")
+        .with_grants(grants)
+        .with_ttl(ttl)
+        .to_jwt()
+        .map_err(|e| ControlError::Token(e.to_string()))
+}
