@@ -1,5 +1,7 @@
 //! Validation's view of a request: the server's providers and environment, plus the keys the
 //! request brought in `apiKeys` (which count as set, as they override the environment).
+//! In worker mode the agent runs with the worker's environment, which the server cannot see:
+//! keys are the worker's concern there.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,8 @@ use voiceblox_host::providers::RuntimeCatalog;
 pub struct RequestCatalog<'a> {
     pub inner: &'a dyn ProviderCatalog,
     pub keys: &'a BTreeMap<String, ApiKey>,
+    /// The session runs elsewhere (a worker), with an environment of its own.
+    pub keys_elsewhere: bool,
 }
 
 const KINDS: [ProviderKind; 3] = [ProviderKind::Llm, ProviderKind::Tts, ProviderKind::Stt];
@@ -46,7 +50,7 @@ impl ProviderCatalog for RequestCatalog<'_> {
     }
 
     fn env_has(&self, var: &str) -> bool {
-        self.inner.env_has(var) || self.keys.keys().any(|provider| self.supplies(provider, var))
+        self.keys_elsewhere || self.inner.env_has(var) || self.keys.keys().any(|provider| self.supplies(provider, var))
     }
 }
 
@@ -63,10 +67,12 @@ mod tests {
             .with(ProviderKind::Stt, "deepgram", &["DEEPGRAM_API_KEY", "DG_KEY"])
             .with_env("ALREADY_SET");
         let keys = BTreeMap::from([("deepgram".to_string(), ApiKey::new("dg")), ("exa".into(), ApiKey::new("x"))]);
-        let catalog = RequestCatalog { inner: &inner, keys: &keys };
+        let catalog = RequestCatalog { inner: &inner, keys: &keys, keys_elsewhere: false };
         assert!(catalog.env_has("ALREADY_SET"));
         assert!(catalog.env_has("DG_KEY") && catalog.env_has("DEEPGRAM_API_KEY"));
         assert!(catalog.env_has("EXA_API_KEY"));
         assert!(!catalog.env_has("OPENAI_API_KEY"));
+        let worker = RequestCatalog { keys_elsewhere: true, ..catalog };
+        assert!(worker.env_has("OPENAI_API_KEY"));
     }
 }

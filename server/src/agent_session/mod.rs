@@ -22,7 +22,7 @@ pub use local::LocalSessions;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::settings::LiveKitOverride;
+use crate::settings::{LiveKitOverride, RuntimeMode};
 
 /// Exactly these names: browsers written for Voiceblox read them.
 #[derive(Serialize)]
@@ -60,11 +60,16 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
 }
 
 /// Parses and validates the config against the loaded plugins, the environment and the
-/// request's `apiKeys`; every problem is reported at once.
+/// request's `apiKeys` (keys only when this process runs the agent); every problem is reported
+/// at once.
 fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<(), ApiError> {
     let config =
         AgentConfig::from_json(&request.config.to_string()).map_err(|e| ApiError::invalid_config(e.problems))?;
-    let catalog = RequestCatalog { inner: &RuntimeCatalog(&state.runtime), keys: &request.api_keys };
+    let catalog = RequestCatalog {
+        inner: &RuntimeCatalog(&state.runtime),
+        keys: &request.api_keys,
+        keys_elsewhere: state.sessions.mode == RuntimeMode::Worker,
+    };
     let warnings = ConfigError::check(validate(&config, &catalog)).map_err(|e| ApiError::invalid_config(e.problems))?;
     for warning in &warnings {
         tracing::info!(%warning, "agent config warning");
