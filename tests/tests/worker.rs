@@ -341,7 +341,7 @@ async fn deleting_the_room_terminates_the_job() {
             job_updates(lk, &job.job.id).iter().any(|(_, s, _)| *s == proto::JobStatus::JsSuccess).then_some(())
         })
         .await;
-    assert_eq!(worker.runner.stopped(), [job.job.id.clone()]);
+    assert_eq!(worker.runner.stopped(), std::slice::from_ref(&job.job.id));
 }
 
 #[tokio::test]
@@ -393,7 +393,7 @@ async fn the_drain_timeout_stops_jobs_still_running() {
     worker.shut_down();
     let runner = worker.runner.clone();
     worker.finished().await.unwrap();
-    assert_eq!(runner.stopped(), [job.job.id.clone()]);
+    assert_eq!(runner.stopped(), std::slice::from_ref(&job.job.id));
     final_success(&livekit, &job.job.id).await;
 }
 

@@ -65,7 +65,7 @@ pub(crate) enum ConnEvent {
     Connected {
         generation: u64,
     },
-    Message(proto::ServerMessage),
+    Message(Box<proto::ServerMessage>),
     /// The socket closed or an attempt failed; a retry follows.
     Disconnected {
         reason: String,
@@ -246,7 +246,7 @@ async fn session(
                 };
                 last_heard = Instant::now();
                 registered |= matches!(message.message, Some(proto::server_message::Message::Register(_)));
-                if events.send(ConnEvent::Message(message)).await.is_err() {
+                if events.send(ConnEvent::Message(Box::new(message))).await.is_err() {
                     return SessionEnd::Finished;
                 }
             }

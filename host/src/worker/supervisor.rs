@@ -168,7 +168,7 @@ impl State {
             }
             ConnEvent::Message(message) => {
                 let was_registered = self.registered();
-                match self.protocol.on_message(message) {
+                match self.protocol.on_message(*message) {
                     Ok(commands) => self.execute(commands).await,
                     Err(error) => tracing::warn!(%error, "ignoring a message from LiveKit"),
                 }

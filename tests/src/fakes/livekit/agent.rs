@@ -117,7 +117,7 @@ struct LiveWorker {
 }
 
 enum Outgoing {
-    Message(ToWorker),
+    Message(Box<ToWorker>),
     /// Cut the socket without a close frame, as a network failure would.
     Drop,
 }
@@ -184,7 +184,7 @@ impl Agents {
         let Some(owner) = owner.filter(|_| running) else { return false };
         if let Some(worker) = state.workers.iter().find(|w| w.info.id == owner) {
             let termination = proto::JobTermination { job_id: job_id.to_string() };
-            let _ = worker.tx.send(Outgoing::Message(ToWorker::Termination(termination)));
+            let _ = worker.tx.send(Outgoing::Message(Box::new(ToWorker::Termination(termination))));
         }
         state.jobs[index].status = proto::JobStatus::JsSuccess;
         drop(state);
@@ -286,7 +286,7 @@ async fn serve_worker(project: Arc<Project>, socket: WebSocket) {
             }
             outgoing = rx.recv() => match outgoing {
                 Some(Outgoing::Message(message)) => {
-                    if send(&mut sink, message).await.is_err() {
+                    if send(&mut sink, *message).await.is_err() {
                         break;
                     }
                 }
@@ -404,7 +404,7 @@ async fn offer(project: Arc<Project>, job_id: String, worker_id: String) {
         };
         worker.waiting.insert(job_id.clone(), answer_tx);
         let request = proto::AvailabilityRequest { job: Some(job), resuming: false };
-        let _ = worker.tx.send(Outgoing::Message(ToWorker::Availability(request)));
+        let _ = worker.tx.send(Outgoing::Message(Box::new(ToWorker::Availability(request))));
     }
     let timeout = lock(&agents.timeouts).availability;
     let answer = tokio::time::timeout(timeout, answer_rx).await;
@@ -432,7 +432,7 @@ async fn offer(project: Arc<Project>, job_id: String, worker_id: String) {
             job.participant_identity = answer.participant_identity;
             let assignment = proto::JobAssignment { job: Some(job.job.clone()), token, url: Some(String::new()) };
             if let Some(tx) = tx {
-                let _ = tx.send(Outgoing::Message(ToWorker::Assignment(assignment)));
+                let _ = tx.send(Outgoing::Message(Box::new(ToWorker::Assignment(assignment))));
             }
         }
     }
