@@ -1,7 +1,8 @@
 //! The LiveKit agent worker (host) against the fake `/agent`, and the fake's own strictness.
 //!
-//! A test job runner does what each dispatch's metadata says: `ok`, `fail`, `panic`, or `hold`
-//! (run until the test releases it or the job is stopped).
+//! A test job runner does what each dispatch's metadata says: `ok`, `fail`, `panic` (in the
+//! session), `panic-at-once` (before returning the session), or `hold` (run until the test
+//! releases it or the job is stopped).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -65,6 +66,9 @@ impl JobRunner for TestRunner {
         let behaviour = assignment.job.metadata.clone();
         let job_id = assignment.job.id.clone();
         seen.lock().unwrap().assignments.push(assignment);
+        if behaviour == "panic-at-once" {
+            panic!("runner exploded before its session started");
+        }
         Box::pin(async move {
             match behaviour.as_str() {
                 "ok" => Ok(()),
@@ -252,16 +256,19 @@ async fn failures_and_panics_fail_only_their_own_job() {
     registered(&livekit, 1).await;
     let failing = dispatch(&livekit, "voiceblox-fail", "fail").await;
     let panicking = dispatch(&livekit, "voiceblox-panic", "panic").await;
+    let at_once = dispatch(&livekit, "voiceblox-panic-at-once", "panic-at-once").await;
     let failed = job_status(&livekit, &failing.job.id, proto::JobStatus::JsFailed).await;
     assert_eq!(failed.error, "config refused: steps[0]");
     let panicked = job_status(&livekit, &panicking.job.id, proto::JobStatus::JsFailed).await;
     assert!(panicked.error.contains("panicked") && panicked.error.contains("runner exploded"), "{}", panicked.error);
+    let at_once = job_status(&livekit, &at_once.job.id, proto::JobStatus::JsFailed).await;
+    assert!(at_once.error.contains("before its session started"), "{}", at_once.error);
     // The worker and its connection carry on.
     let fine = dispatch(&livekit, "voiceblox-fine", "ok").await;
     job_status(&livekit, &fine.job.id, proto::JobStatus::JsSuccess).await;
     assert_eq!(livekit.agent_connections(), 1);
     let text = worker.metrics.render();
-    assert!(text.lines().any(|l| l == "voiceblox_worker_jobs_failed_total 2"), "{text}");
+    assert!(text.lines().any(|l| l == "voiceblox_worker_jobs_failed_total 3"), "{text}");
 }
 
 #[tokio::test]

@@ -73,7 +73,14 @@ impl Jobs {
         }
         let url = url.unwrap_or_else(|| self.default_url.clone());
         let stop = CancellationToken::new();
-        let session = self.runner.run(JobAssignment { job, token, url }, stop.clone());
+        let assignment = JobAssignment { job, token, url };
+        // A runner that panics before returning its future fails only this job.
+        let session =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.runner.run(assignment, stop.clone())))
+                .unwrap_or_else(|payload| {
+                    let message = panic_text(payload.as_ref());
+                    Box::pin(async move { Err(format!("the job panicked: {message}")) })
+                });
         // The session runs in a task of its own, so its panic is a JoinError here, not ours.
         let inner = tokio::spawn(session);
         let abort = inner.abort_handle();
@@ -128,7 +135,10 @@ impl Jobs {
 }
 
 fn panic_message(error: tokio::task::JoinError) -> String {
-    let payload = error.into_panic();
+    panic_text(error.into_panic().as_ref())
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {
