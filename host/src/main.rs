@@ -1,4 +1,4 @@
-//! `voiceblox-host`: the host's command line (plugin tools now; console and worker later).
+//! `voiceblox-host`: the host's command line (plugin tools, console sessions, the LiveKit worker).
 
 use std::io::IsTerminal;
 

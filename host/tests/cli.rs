@@ -746,3 +746,106 @@ async fn console_audio_mode_turns_user_speech_into_agent_speech() {
 fn speech_inputs(fake: &openai::OpenAiFake) -> Vec<String> {
     fake.speech_requests().iter().map(|r| r.json().unwrap()["input"].as_str().unwrap().to_string()).collect()
 }
+
+// ---------------------------------------------------------------------------------------------
+// worker
+
+const LIVEKIT_VARS: &[&str] = &["LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"];
+
+/// `voiceblox-host worker` with no LiveKit settings from the developer's shell.
+fn worker_cli<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = cli(["worker"]);
+    cmd.args(args);
+    for var in LIVEKIT_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_without_credentials_names_every_missing_variable() {
+    let out = run(worker_cli(["--health-addr", "127.0.0.1:0"])).await;
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("LiveKit is not configured: LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET not set"),
+        "{out}"
+    );
+    let mut cmd = worker_cli(["--health-addr", "127.0.0.1:0", "--api-key", "key"]);
+    cmd.env("LIVEKIT_URL", "ws://127.0.0.1:1");
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stderr.contains("LiveKit is not configured: LIVEKIT_API_SECRET not set"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_registers_serves_health_and_drains_on_sigterm() {
+    use tokio::io::AsyncBufReadExt;
+    use voiceblox_host::plugin::secret::Secret;
+    use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
+    use voiceblox_tests::fakes::livekit::FakeLiveKit;
+
+    const KEY: &str = "APIcli";
+    const SECRET: &str = "cli-secret-abcdefghijklmnopqrstu";
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let mut cmd = worker_cli(["--health-addr", "127.0.0.1:0", "--max-jobs", "3", "--drain-timeout", "5s"]);
+    cmd.env("LIVEKIT_URL", livekit.url()).env("LIVEKIT_API_KEY", KEY).env("LIVEKIT_API_SECRET", SECRET);
+    let mut child = cmd.spawn().expect("starting voiceblox-host worker");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let prefix = "voiceblox worker: health and metrics on http://";
+    let health = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.expect("reading stderr") {
+            if let Some(addr) = line.strip_prefix(prefix) {
+                return addr.to_string();
+            }
+        }
+        panic!("the worker exited without serving its health endpoint");
+    })
+    .await
+    .expect("the worker printed no health address");
+    // The rest of stderr, for the final assertions (and so the pipe never fills).
+    let rest = tokio::spawn(async move {
+        let mut text = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+
+    livekit.wait_for("the worker's registration", |lk| lk.agent_workers().into_iter().next()).await;
+    let healthz = reqwest::get(format!("http://{health}/healthz")).await.unwrap();
+    assert_eq!(healthz.status(), 200);
+    let metrics = reqwest::get(format!("http://{health}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("voiceblox_worker_connection_state{state=\"registered\"} 1"), "{metrics}");
+
+    // Until the room client lands, a dispatched job fails with a clear reason.
+    let credentials = LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).unwrap();
+    let dispatch = ControlPlane::new(credentials).create_dispatch("voiceblox-cli", "voiceblox", "{}").await.unwrap();
+    let failed = livekit
+        .wait_for("the job's failure", |lk| {
+            lk.agent_jobs().into_iter().find(|j| j.job.dispatch_id == dispatch.id && !j.error.is_empty())
+        })
+        .await;
+    assert!(failed.error.starts_with("room client not available yet"), "{}", failed.error);
+
+    let pid = child.id().expect("the worker's pid").to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("running kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the worker did not exit after SIGTERM")
+        .unwrap();
+    let stderr = rest.await.unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("drained, exiting"), "{stderr}");
+    let drained = livekit
+        .agent_messages()
+        .into_iter()
+        .any(|m| matches!(m.message, livekit_protocol::worker_message::Message::UpdateWorker(u) if u.draining));
+    assert!(drained, "the worker never reported draining");
+}

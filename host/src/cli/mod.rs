@@ -3,6 +3,7 @@
 mod console;
 mod plugins;
 mod try_cmd;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ pub enum Command {
     /// Make one real streaming call to a provider through its plugin.
     #[command(subcommand)]
     Try(try_cmd::TryCommand),
+    /// Run as a LiveKit agent worker: take dispatched sessions until SIGTERM/SIGINT, then drain.
+    Worker(worker::WorkerArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -36,5 +39,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugins(command) => plugins::run(&cli.plugins, command).await,
         Command::Console(args) => console::run(&cli.plugins, args).await,
         Command::Try(command) => try_cmd::run(&cli.plugins, command).await,
+        Command::Worker(args) => worker::run(&cli.plugins, args).await,
     }
 }

@@ -118,8 +118,15 @@ impl WorkerProtocol {
             FromServer::Register(registered) => {
                 tracing::info!(worker_id = %registered.worker_id, "registered with LiveKit");
                 self.worker_id = Some(registered.worker_id);
-                // The server learns the current load at once, jobs kept across a reconnect included.
-                vec![self.status()]
+                // The server learns the current load at once, jobs kept across a reconnect
+                // included, and each of those jobs is reported running again: this connection's
+                // server-side worker has never heard of them.
+                let mut commands = vec![self.status()];
+                let mut kept: Vec<&String> =
+                    self.running.iter().filter(|(_, phase)| **phase == JobPhase::Running).map(|(id, _)| id).collect();
+                kept.sort();
+                commands.extend(kept.into_iter().map(|id| self.job_status(id, proto::JobStatus::JsRunning, "")));
+                commands
             }
             FromServer::Availability(request) => self.availability(request),
             FromServer::Assignment(assignment) => self.assignment(assignment),
@@ -401,8 +408,19 @@ mod tests {
                 ..Default::default()
             })))
             .unwrap();
-        let [ToServer::UpdateWorker(status)] = sent(&again)[..] else { panic!() };
+        let [ToServer::UpdateWorker(status)] = sent(&again)[..] else { panic!("{again:?}") };
         assert_eq!(status.job_count, 1, "the job kept running across the reconnect");
+        // Once running, a kept job is re-reported to the new connection.
+        worker.job_running("A");
+        worker.connected();
+        let again = worker
+            .on_message(server(FromServer::Register(proto::RegisterWorkerResponse {
+                worker_id: "W3".into(),
+                ..Default::default()
+            })))
+            .unwrap();
+        let [ToServer::UpdateWorker(_), ToServer::UpdateJob(job)] = sent(&again)[..] else { panic!("{again:?}") };
+        assert_eq!((job.job_id.as_str(), job.status), ("A", proto::JobStatus::JsRunning as i32));
         assert_eq!(worker.on_message(proto::ServerMessage { message: None }), Err(ProtocolError::Empty));
     }
 }

@@ -23,6 +23,10 @@ pub struct Claims {
     pub exp: u64,
     pub nbf: u64,
     pub video: VideoGrants,
+    /// `agent` for the tokens LiveKit mints for agent participants.
+    pub kind: String,
+    pub metadata: String,
+    pub attributes: std::collections::HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -37,6 +41,9 @@ pub struct VideoGrants {
     pub can_subscribe: Option<bool>,
     pub can_publish_data: Option<bool>,
     pub can_publish_sources: Vec<String>,
+    pub can_update_own_metadata: Option<bool>,
+    /// Lets a worker connect to `/agent`.
+    pub agent: bool,
 }
 
 /// The middleware's refusal: LiveKit writes it as plain text, before Twirp is involved.
@@ -101,6 +108,16 @@ pub fn verify(token: &str, api_key: &str, secret: &str) -> Result<Claims, AuthRe
         return Err(refused("go-jose/go-jose/jwt: validation failed, token not valid yet (nbf)"));
     }
     Ok(claims)
+}
+
+/// Signs `claims` as LiveKit signs the tokens it mints itself (HS256 with the project secret).
+pub(crate) fn sign(claims: &serde_json::Value, secret: &str) -> String {
+    let encode = |value: &serde_json::Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    let signed = format!("{}.{}", encode(&serde_json::json!({"alg": "HS256", "typ": "JWT"})), encode(claims));
+    // HMAC takes a key of any length.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!());
+    mac.update(signed.as_bytes());
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
 #[derive(Deserialize)]

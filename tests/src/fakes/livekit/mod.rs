@@ -13,7 +13,11 @@
 //!
 //! It records rooms, dispatches and deletions for assertions, and verifies the tokens a test
 //! got from the code under test ([`FakeLiveKit::verify`]).
+//!
+//! `/agent` (the agent-worker WebSocket) is in [`agent`]: dispatches become jobs offered to
+//! registered workers.
 
+mod agent;
 mod auth;
 mod services;
 mod twirp;
@@ -24,12 +28,13 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use bytes::Bytes;
 use livekit_protocol as proto;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use agent::{AgentJob, AgentMessage, AgentTimeouts, AgentWorker};
 pub use auth::{Claims, VideoGrants};
 pub use twirp::TwirpError;
 
@@ -55,20 +60,23 @@ pub(crate) struct Project {
     rooms: Mutex<Vec<proto::Room>>,
     dispatches: Mutex<Vec<proto::AgentDispatch>>,
     deleted: Mutex<Vec<String>>,
+    agents: agent::Agents,
 }
 
 impl FakeLiveKit {
     /// Starts on `127.0.0.1:0`, accepting tokens signed by `api_key`/`api_secret`.
     pub fn start(api_key: &str, api_secret: &str) -> Self {
-        let router = Router::new().route("/twirp/{service}/{method}", any(handle));
-        let (server, project) = server::start(router, |_| Project {
+        let router = Router::new().route("/twirp/{service}/{method}", any(handle)).route("/agent", get(agent::handle));
+        let (server, project) = server::start(router, |shutdown| Project {
             api_key: api_key.to_string(),
             api_secret: api_secret.to_string(),
             serial: Serial::default(),
             rooms: Mutex::default(),
             dispatches: Mutex::default(),
             deleted: Mutex::default(),
+            agents: agent::Agents::new(shutdown),
         });
+        tokio::spawn(agent::dispatcher(project.clone()));
         Self { server, project }
     }
 

@@ -56,7 +56,9 @@ pub(crate) fn delete_room(
         return Err(TwirpError::new("not_found", "requested room does not exist"));
     };
     rooms.remove(index);
+    drop(rooms);
     lock(&project.dispatches).retain(|d| d.room != request.room);
+    project.agents.room_deleted(&request.room);
     lock(&project.deleted).push(request.room);
     Ok(proto::DeleteRoomResponse {})
 }
@@ -81,13 +83,18 @@ pub(crate) fn create_dispatch(
     if request.metadata.len() > MAX_METADATA_SIZE {
         return Err(TwirpError::new("invalid_argument", "metadata size exceeds limits"));
     }
-    {
+    let room = {
         // Rooms are auto-created by default, so dispatching to a new name creates the room.
         let mut rooms = lock(&project.rooms);
-        if !rooms.iter().any(|r| r.name == request.room) {
-            rooms.push(new_room(project, &request.room, String::new(), 0, 0));
+        match rooms.iter().find(|r| r.name == request.room) {
+            Some(room) => room.clone(),
+            None => {
+                let room = new_room(project, &request.room, String::new(), 0, 0);
+                rooms.push(room.clone());
+                room
+            }
         }
-    }
+    };
     let dispatch = proto::AgentDispatch {
         id: format!("AD_{}", alnum_id(0xAD, project.serial.next(), 12)),
         agent_name: request.agent_name,
@@ -99,6 +106,7 @@ pub(crate) fn create_dispatch(
         attributes: request.attributes,
     };
     lock(&project.dispatches).push(dispatch.clone());
+    project.agents.dispatched(project, &dispatch, room);
     Ok(dispatch)
 }
 
