@@ -6,12 +6,14 @@
 //! - [`browser_token`]: a short-lived token that lets one browser join one room.
 //! - [`room_name`]: fresh `voiceblox-<millis>-<random>` room names.
 //!
-//! Joining a room (the `/rtc` signalling and media) is not here; it comes with the room client.
+//! - [`room`]: joining a room as a participant (`/rtc` signalling, two str0m peer connections,
+//!   data packets, attributes).
 
 pub mod control;
 pub mod credentials;
 pub mod error;
 pub mod names;
+pub mod room;
 pub mod token;
 
 pub use control::{AGENT_NAME, ControlPlane};

@@ -1,0 +1,260 @@
+//! A LiveKit room participant without libwebrtc (DESIGN decision 5): `/rtc` signalling and
+//! LiveKit's two peer connections on str0m.
+//!
+//! 1. [`Room::connect`] opens `{url}/rtc` with an access token and waits for the join
+//!    response and the primary peer connection (the subscriber, which the server offers).
+//! 2. Read [`RoomEvent`]s from the returned receiver: participants joining, changing
+//!    attributes, leaving; user data packets; the end of the session. Keep reading it: the
+//!    session's driver waits when the channel is full.
+//! 3. [`Room::publish_data`] sends a `UserPacket` on `_reliable` or `_lossy`;
+//!    [`Room::set_attributes`] updates this participant's attributes (`lk.agent.state`).
+//! 4. [`Room::leave`] says goodbye to the server and closes everything.
+//!
+//! One task per room (the driver) owns the WebSocket, both peers and their sockets; a
+//! [`Room`] handle talks to it over a bounded channel and reads a shared snapshot.
+//!
+//! ```no_run
+//! # async fn run(url: &str, token: &str) -> Result<(), voiceblox_host::transport::livekit::room::RoomError> {
+//! use voiceblox_host::transport::livekit::room::{Room, RoomEvent, RoomOptions};
+//! let (room, mut events) = Room::connect(url, token, RoomOptions::default()).await?;
+//! println!("joined {} with config {}", room.name(), room.metadata());
+//! room.publish_data(br#"{"type":"hello"}"#.to_vec(), "voiceblox.agent.events", true).await?;
+//! while let Some(event) = events.recv().await {
+//!     if let RoomEvent::Disconnected { reason } = event { println!("left: {reason}"); break; }
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod data;
+mod driver;
+pub mod error;
+pub mod peer;
+pub mod signal;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use livekit_protocol as proto;
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use data::MAX_DATA_PAYLOAD;
+pub use error::RoomError;
+
+use driver::{Command, Driver};
+use peer::{Peer, PeerRole};
+
+/// Room events a caller may fall behind on before the driver waits.
+const EVENT_CAPACITY: usize = 256;
+const COMMAND_CAPACITY: usize = 32;
+
+/// How to join. `Default`: auto-subscribe on, 10 s to connect.
+#[derive(Debug, Clone)]
+pub struct RoomOptions {
+    /// Subscribe to every track published in the room (the server then offers them).
+    pub auto_subscribe: bool,
+    /// For the WebSocket, the join response and the primary peer connection together; also
+    /// the longest [`Room::publish_data`] waits for the publisher's data channel.
+    pub connect_timeout: Duration,
+}
+
+impl Default for RoomOptions {
+    fn default() -> Self {
+        Self { auto_subscribe: true, connect_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// What happens in the room, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomEvent {
+    ParticipantConnected(proto::ParticipantInfo),
+    /// Attributes, metadata, name or state of a remote participant changed.
+    ParticipantUpdated(proto::ParticipantInfo),
+    ParticipantDisconnected(proto::ParticipantInfo),
+    /// A user packet; `participant_identity` is the sender as the server stamped it.
+    Data {
+        participant_identity: String,
+        topic: Option<String>,
+        payload: Vec<u8>,
+        reliable: bool,
+    },
+    /// The last event: `reason` is LiveKit's disconnect reason (`CLIENT_INITIATED`,
+    /// `ROOM_DELETED`, ...) or what broke (`ping timeout`, a closed socket).
+    Disconnected {
+        reason: String,
+    },
+}
+
+/// A joined room. Clones share the session; it ends on [`Room::leave`], when the server ends
+/// it, or when the connection is lost (all reported as [`RoomEvent::Disconnected`]).
+#[derive(Clone)]
+pub struct Room {
+    shared: Arc<Mutex<Snapshot>>,
+    commands: mpsc::Sender<Command>,
+    options: RoomOptions,
+}
+
+/// What the handles read without asking the driver.
+#[derive(Debug, Default)]
+struct Snapshot {
+    room: proto::Room,
+    local: proto::ParticipantInfo,
+    /// Remote participants in join order.
+    remotes: Vec<proto::ParticipantInfo>,
+    /// The newest token (the server refreshes it); used to reconnect.
+    token: String,
+    /// Why the session ended, once it has.
+    ended: Option<String>,
+}
+
+fn lock(snapshot: &Mutex<Snapshot>) -> MutexGuard<'_, Snapshot> {
+    // The driver never panics while holding it; recover the data if a caller's thread did.
+    snapshot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Room {
+    /// Joins with a LiveKit access token (`url` is `ws(s)://host`, like `LIVEKIT_URL`).
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        options: RoomOptions,
+    ) -> Result<(Room, mpsc::Receiver<RoomEvent>), RoomError> {
+        let rtc_url = signal::rtc_url(url, options.auto_subscribe)?;
+        let timeout = options.connect_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = |what| RoomError::Timeout { what, after: timeout };
+        let (mut socket, server) = tokio::time::timeout_at(deadline, signal::connect(&rtc_url, token))
+            .await
+            .map_err(|_| timed_out("accept the WebSocket"))??;
+        let join = tokio::time::timeout_at(deadline, signal::read_join(&mut socket))
+            .await
+            .map_err(|_| timed_out("send the join response"))??;
+        let local = join.participant.clone().unwrap_or_default();
+        tracing::info!(
+            room = %join.room.as_ref().map_or("", |r| r.name.as_str()),
+            identity = %local.identity,
+            sid = %local.sid,
+            subscriber_primary = join.subscriber_primary,
+            "joined LiveKit room"
+        );
+        let snapshot = Snapshot {
+            room: join.room.clone().unwrap_or_default(),
+            local,
+            remotes: join.other_participants.clone(),
+            token: token.to_string(),
+            ended: None,
+        };
+        let shared = Arc::new(Mutex::new(snapshot));
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
+        let (primary_tx, mut primary_rx) = watch::channel(PrimaryState::Connecting);
+        let publisher = Peer::new(PeerRole::Publisher, server, Instant::now()).await?;
+        let driver = Driver::new(driver::Setup {
+            socket,
+            server,
+            join,
+            publisher,
+            shared: shared.clone(),
+            events: event_tx,
+            commands: command_rx,
+            primary: primary_tx,
+            publish_timeout: timeout,
+        });
+        tokio::spawn(driver.run());
+        // Like the SDKs: connected means the primary transport is up, so data sent to us from
+        // now on arrives.
+        let waited = tokio::time::timeout_at(deadline, primary_rx.wait_for(|s| *s != PrimaryState::Connecting)).await;
+        let room = Room { shared, commands: command_tx, options };
+        match waited {
+            Ok(Ok(state)) if *state == PrimaryState::Connected => Ok((room, event_rx)),
+            Ok(_) => {
+                Err(RoomError::Disconnected { reason: room.ended().unwrap_or_else(|| "the session ended".into()) })
+            }
+            Err(_) => {
+                let _ = room.leave().await;
+                Err(timed_out("connect the primary peer connection"))
+            }
+        }
+    }
+
+    pub fn name(&self) -> String {
+        lock(&self.shared).room.name.clone()
+    }
+
+    /// The room's metadata (voiceblox keeps the AgentConfig JSON here).
+    pub fn metadata(&self) -> String {
+        lock(&self.shared).room.metadata.clone()
+    }
+
+    pub fn local_identity(&self) -> String {
+        lock(&self.shared).local.identity.clone()
+    }
+
+    pub fn local_sid(&self) -> String {
+        lock(&self.shared).local.sid.clone()
+    }
+
+    /// This participant as the server last described it (attributes included).
+    pub fn local_participant(&self) -> proto::ParticipantInfo {
+        lock(&self.shared).local.clone()
+    }
+
+    /// The other participants present now, in join order.
+    pub fn remote_participants(&self) -> Vec<proto::ParticipantInfo> {
+        lock(&self.shared).remotes.clone()
+    }
+
+    /// Sends `DataPacket { kind, participant_identity, value: user(UserPacket { payload, topic }) }`
+    /// on the publisher's `_reliable` (or `_lossy`) channel, negotiating the publisher first if
+    /// needed and waiting (up to the connect timeout) until the channel is open. Refuses
+    /// payloads of [`MAX_DATA_PAYLOAD`] bytes or more.
+    pub async fn publish_data(&self, payload: Vec<u8>, topic: &str, reliable: bool) -> Result<(), RoomError> {
+        if payload.len() >= MAX_DATA_PAYLOAD {
+            return Err(RoomError::PayloadTooLarge { size: payload.len(), max: MAX_DATA_PAYLOAD });
+        }
+        self.call(|done| Command::Publish { payload, topic: topic.to_string(), reliable, done }).await
+    }
+
+    /// Sends `UpdateParticipantMetadata` with these attributes. The server merges them into the
+    /// participant's (an empty value deletes a key) and tells everyone, this participant too.
+    pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> Result<(), RoomError> {
+        self.call(|done| Command::SetAttributes { attributes, done }).await
+    }
+
+    /// `LeaveRequest { reason: CLIENT_INITIATED, action: DISCONNECT }`, then closes the socket and
+    /// both peer connections. Leaving a room that has already ended is not an error.
+    pub async fn leave(&self) -> Result<(), RoomError> {
+        match self.call(|done| Command::Leave { done }).await {
+            Err(RoomError::Disconnected { .. }) | Ok(()) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn ended(&self) -> Option<String> {
+        lock(&self.shared).ended.clone()
+    }
+
+    async fn call(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<(), RoomError>>) -> Command,
+    ) -> Result<(), RoomError> {
+        let gone = || RoomError::Disconnected { reason: self.ended().unwrap_or_else(|| "the session ended".into()) };
+        let (done, answer) = oneshot::channel();
+        self.commands.send(command(done)).await.map_err(|_| gone())?;
+        // The driver answers every command, within the publish timeout at most.
+        let limit = self.options.connect_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(gone()),
+            Err(_) => Err(RoomError::Timeout { what: "answer", after: limit }),
+        }
+    }
+}
+
+/// The primary peer connection, as `connect` waits for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrimaryState {
+    Connecting,
+    Connected,
+    Ended,
+}

@@ -1,0 +1,350 @@
+//! One LiveKit peer connection: a str0m [`Rtc`] (sans-I/O) and the UDP socket it speaks over.
+//!
+//! LiveKit gives each participant two: the **publisher** (we offer, the server answers; our
+//! `_reliable`/`_lossy` data channels, later our microphone track) and the **subscriber** (the
+//! server offers its own data channels and the other participants' tracks; we answer).
+//!
+//! The contract follows str0m's: mutate (an SDP, a candidate, a datagram, a write), then
+//! [`Peer::drive`] drains the output to its next timeout, sending what is due and returning
+//! what happened. The room's driver task owns both peers and calls `drive` after every input.
+//!
+//! Audio seam: media arrives as `Event::MediaAdded`/`MediaData` and is sent through
+//! `Rtc::writer(mid)`; [`PeerEvent`] is where received media will surface and [`Peer`] is where
+//! a send-only Opus m-line will be added (publisher) before [`Peer::create_offer`].
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use livekit_protocol as proto;
+use serde::{Deserialize, Serialize};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+
+use super::data::{LOSSY_LABEL, RELIABLE_LABEL};
+use super::error::RoomError;
+
+/// Larger than any datagram WebRTC sends (str0m targets ~1150 bytes).
+const RECV_BUFFER: usize = 2048;
+
+/// Which of LiveKit's two peer connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerRole {
+    Publisher,
+    Subscriber,
+}
+
+impl PeerRole {
+    pub fn target(self) -> proto::SignalTarget {
+        match self {
+            Self::Publisher => proto::SignalTarget::Publisher,
+            Self::Subscriber => proto::SignalTarget::Subscriber,
+        }
+    }
+}
+
+/// What a peer reports from [`Peer::drive`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// ICE and DTLS are up.
+    Connected,
+    /// ICE gave up on every candidate pair.
+    Disconnected,
+    ChannelOpen(String),
+    /// A message on the channel with this label.
+    Data {
+        label: String,
+        bytes: Vec<u8>,
+    },
+}
+
+/// The browser's `RTCIceCandidateInit`, as LiveKit trickles it (JSON in `TrickleRequest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidateInit {
+    pub candidate: String,
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    #[serde(default, rename = "sdpMLineIndex")]
+    pub sdp_m_line_index: Option<u32>,
+}
+
+pub struct Peer {
+    role: PeerRole,
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    /// Open channels by id, with their labels.
+    channels: HashMap<ChannelId, String>,
+    pending_offer: Option<SdpPendingOffer>,
+    /// The first m-line's mid of the last description we made (trickled candidates name it).
+    first_mid: String,
+    /// When str0m next wants [`Input::Timeout`].
+    deadline: Instant,
+    buffer: Vec<u8>,
+}
+
+impl Peer {
+    /// Binds a UDP socket on the address the OS routes to `server` from (the loopback address
+    /// when the server is local), and offers it as this peer's host candidate.
+    pub async fn new(role: PeerRole, server: SocketAddr, now: Instant) -> Result<Self, RoomError> {
+        let ip = route_to(server).await;
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
+            .await
+            .map_err(|e| RoomError::WebRtc(format!("cannot bind a UDP socket on {ip}: {e}")))?;
+        let local = socket.local_addr().map_err(|e| RoomError::WebRtc(format!("UDP socket address: {e}")))?;
+        // str0m builds its DTLS certificate here; it only fails if the crypto backend is broken.
+        let mut rtc = Rtc::builder().build(now);
+        let candidate =
+            Candidate::host(local, Protocol::Udp).map_err(|e| RoomError::WebRtc(format!("host candidate: {e}")))?;
+        rtc.add_local_candidate(candidate);
+        tracing::debug!(?role, %local, "peer connection created");
+        Ok(Self {
+            role,
+            rtc,
+            socket,
+            local,
+            channels: HashMap::new(),
+            pending_offer: None,
+            first_mid: "0".to_string(),
+            deadline: now,
+            buffer: vec![0; RECV_BUFFER],
+        })
+    }
+
+    pub fn role(&self) -> PeerRole {
+        self.role
+    }
+
+    /// Publisher only: adds LiveKit's two data channels (`_reliable` ordered and reliable,
+    /// `_lossy` unordered without retransmits, as the SDKs create them) and returns the offer.
+    /// `None` when there is nothing to negotiate.
+    pub fn create_offer(&mut self) -> Option<String> {
+        let mut changes = self.rtc.sdp_api();
+        if self.channels.is_empty() && self.pending_offer.is_none() {
+            changes.add_channel_with_config(ChannelConfig {
+                label: RELIABLE_LABEL.to_string(),
+                ordered: true,
+                reliability: Reliability::Reliable,
+                ..ChannelConfig::default()
+            });
+            changes.add_channel_with_config(ChannelConfig {
+                label: LOSSY_LABEL.to_string(),
+                ordered: false,
+                reliability: Reliability::MaxRetransmits { retransmits: 0 },
+                ..ChannelConfig::default()
+            });
+        }
+        let (offer, pending) = changes.apply()?;
+        self.pending_offer = Some(pending);
+        let sdp = offer.to_sdp_string();
+        self.first_mid = first_mid(&sdp);
+        Some(sdp)
+    }
+
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<(), RoomError> {
+        let Some(pending) = self.pending_offer.take() else {
+            return Err(RoomError::Protocol(format!("an answer for the {:?} without an offer", self.role)));
+        };
+        let answer =
+            SdpAnswer::from_sdp_string(sdp).map_err(|e| RoomError::Protocol(format!("bad SDP answer: {e}")))?;
+        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| RoomError::WebRtc(e.to_string()))
+    }
+
+    /// Answers the server's offer (subscriber).
+    pub fn accept_offer(&mut self, sdp: &str) -> Result<String, RoomError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| RoomError::Protocol(format!("bad SDP offer: {e}")))?;
+        let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        let sdp = answer.to_sdp_string();
+        self.first_mid = first_mid(&sdp);
+        Ok(sdp)
+    }
+
+    /// A candidate the server trickled. An empty one (end of candidates) is ignored; a bad one
+    /// is an error the caller logs (one bad candidate does not end the session).
+    pub fn add_remote_candidate(&mut self, init: &CandidateInit) -> Result<(), RoomError> {
+        let text = init.candidate.trim();
+        if text.is_empty() {
+            return Ok(());
+        }
+        let text = if text.starts_with("candidate:") { text.to_string() } else { format!("candidate:{text}") };
+        let candidate = Candidate::from_sdp_string(&text)
+            .map_err(|e| RoomError::Protocol(format!("bad ICE candidate {text:?}: {e}")))?;
+        self.rtc.add_remote_candidate(candidate);
+        Ok(())
+    }
+
+    /// Our host candidate, to trickle after our offer or answer.
+    pub fn local_candidate(&self) -> CandidateInit {
+        let candidate = Candidate::host(self.local, Protocol::Udp).map_or_else(
+            // Unreachable: the same call succeeded in `new`.
+            |_| String::new(),
+            |c| c.to_sdp_string(),
+        );
+        CandidateInit { candidate, sdp_mid: Some(self.first_mid.clone()), sdp_m_line_index: Some(0) }
+    }
+
+    pub fn is_open(&self, label: &str) -> bool {
+        self.channels.values().any(|l| l == label)
+    }
+
+    pub fn has_negotiated(&self) -> bool {
+        self.pending_offer.is_some() || !self.channels.is_empty()
+    }
+
+    /// Writes a binary message on the open channel `label`. `Ok(false)` when it is not open
+    /// (yet); the caller keeps the message until [`PeerEvent::ChannelOpen`].
+    pub fn send(&mut self, label: &str, bytes: &[u8]) -> Result<bool, RoomError> {
+        let Some(id) = self.channels.iter().find_map(|(id, l)| (l == label).then_some(*id)) else {
+            return Ok(false);
+        };
+        let Some(mut channel) = self.rtc.channel(id) else { return Ok(false) };
+        channel.write(true, bytes).map_err(|e| RoomError::WebRtc(format!("data channel {label}: {e}")))?;
+        Ok(true)
+    }
+
+    /// When [`Peer::drive`] must run again even without input.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Waits for the next datagram; the caller then passes it to [`Peer::receive`].
+    pub async fn readable(&self) -> std::io::Result<()> {
+        self.socket.readable().await
+    }
+
+    /// Reads every datagram waiting on the socket into the peer.
+    pub fn receive(&mut self, now: Instant) -> Result<(), RoomError> {
+        loop {
+            let (len, source) = match self.socket.try_recv_from(&mut self.buffer) {
+                Ok(received) => received,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                // ICMP errors (port unreachable) surface here on some systems; not fatal for ICE.
+                Err(e) => {
+                    tracing::debug!(role = ?self.role, error = %e, "UDP receive error");
+                    return Ok(());
+                }
+            };
+            let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, &self.buffer[..len]) else {
+                tracing::trace!(role = ?self.role, %source, "dropped a datagram str0m does not recognise");
+                continue;
+            };
+            let input = Input::Receive(now, receive);
+            if !self.rtc.accepts(&input) {
+                continue;
+            }
+            self.rtc.handle_input(input).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        }
+    }
+
+    /// Advances time to `now` and drains str0m's output: sends every due datagram and returns
+    /// what happened. Call after every mutation and input, and at [`Peer::deadline`].
+    pub fn drive(&mut self, now: Instant) -> Result<Vec<PeerEvent>, RoomError> {
+        if now >= self.deadline {
+            self.rtc.handle_input(Input::Timeout(now)).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        }
+        let mut events = Vec::new();
+        loop {
+            match self.rtc.poll_output().map_err(|e| RoomError::WebRtc(e.to_string()))? {
+                Output::Timeout(deadline) => {
+                    self.deadline = deadline;
+                    return Ok(events);
+                }
+                Output::Transmit(transmit) => {
+                    // UDP may drop; a full socket buffer is the same loss to WebRTC.
+                    if let Err(e) = self.socket.try_send_to(&transmit.contents, transmit.destination) {
+                        tracing::debug!(role = ?self.role, error = %e, "UDP send dropped");
+                    }
+                }
+                Output::Event(event) => self.on_event(event, &mut events),
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event, events: &mut Vec<PeerEvent>) {
+        match event {
+            Event::Connected => events.push(PeerEvent::Connected),
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => events.push(PeerEvent::Disconnected),
+            Event::ChannelOpen(id, label) => {
+                tracing::debug!(role = ?self.role, %label, "data channel open");
+                self.channels.insert(id, label.clone());
+                events.push(PeerEvent::ChannelOpen(label));
+            }
+            Event::ChannelData(data) => match self.channels.get(&data.id) {
+                Some(label) => events.push(PeerEvent::Data { label: label.clone(), bytes: data.data }),
+                None => tracing::debug!(role = ?self.role, "data on an unknown channel dropped"),
+            },
+            Event::ChannelClose(id) => {
+                self.channels.remove(&id);
+            }
+            // Audio seam: `MediaAdded` (the server's offer added a participant's track; its msid
+            // stream id is "<participant_sid>|<track_sid>") and `MediaData` (Opus frames).
+            Event::MediaAdded(media) => tracing::debug!(role = ?self.role, mid = %media.mid, "media added (ignored)"),
+            _ => {}
+        }
+    }
+
+    /// Stops the peer: str0m sends what closing needs on the next drive.
+    pub fn close(&mut self, now: Instant) {
+        self.rtc.disconnect();
+        let _ = self.drive(now);
+    }
+}
+
+/// The mid of the first m-line (`a=mid:`), which trickled candidates name.
+fn first_mid(sdp: &str) -> String {
+    sdp.lines().find_map(|line| line.trim().strip_prefix("a=mid:")).unwrap_or("0").to_string()
+}
+
+/// The local address the OS would send from to reach `server` (connecting a UDP socket sends
+/// nothing; it only picks the route). Loopback for a local server; unspecified if no route.
+async fn route_to(server: SocketAddr) -> IpAddr {
+    if server.ip().is_loopback() {
+        return server.ip();
+    }
+    let unspecified = match server {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    let Ok(probe) = UdpSocket::bind(SocketAddr::new(unspecified, 0)).await else { return unspecified };
+    if probe.connect(server).await.is_err() {
+        return unspecified;
+    }
+    probe.local_addr().map_or(unspecified, |a| a.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_init_uses_the_browser_field_names() {
+        let init = CandidateInit {
+            candidate: "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        };
+        let json = serde_json::to_value(&init).unwrap();
+        assert_eq!(json["sdpMid"], "0");
+        assert_eq!(json["sdpMLineIndex"], 0);
+        let back: CandidateInit = serde_json::from_str(r#"{"candidate":"candidate:x","sdpMid":"1"}"#).unwrap();
+        assert_eq!((back.sdp_mid.as_deref(), back.sdp_m_line_index), (Some("1"), None));
+    }
+
+    #[test]
+    fn first_mid_reads_the_first_m_line() {
+        assert_eq!(first_mid("v=0\r\nm=application 9\r\na=mid:0\r\nm=audio\r\na=mid:1\r\n"), "0");
+        assert_eq!(first_mid("v=0\r\n"), "0");
+    }
+
+    #[tokio::test]
+    async fn loopback_servers_get_loopback_candidates() {
+        let server: SocketAddr = "127.0.0.1:7880".parse().unwrap();
+        let peer = Peer::new(PeerRole::Subscriber, server, Instant::now()).await.unwrap();
+        let init = peer.local_candidate();
+        assert!(init.candidate.contains(" 127.0.0.1 ") && init.candidate.ends_with("typ host"), "{}", init.candidate);
+    }
+}
