@@ -206,6 +206,21 @@ async fn a_refused_config_is_reported_in_the_room_and_fails_the_job() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_config_fails_at_once_even_when_nobody_comes_to_hear_why() {
+    let openai = greeting_fake();
+    let (mut job, _dir) = job(&openai).await;
+    job.user_wait = Duration::from_millis(100);
+    let observer = voiceblox_host::events::CollectSink::default();
+    job.observer = Some(Arc::new(observer.clone()));
+    let running = start(job, "{\"steps\": 3}".into(), MemoryRoom::default());
+    let (room, result) = ended(running).await;
+    assert!(matches!(result, Err(AgentError::InvalidConfig(_))), "{result:?}");
+    assert_eq!(room.published(), [Published::State(AgentState::Initializing)]);
+    // The worker's metrics still count the failure.
+    assert_eq!(observer.errors().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_without_metadata_fails_with_a_clear_error() {
     let openai = greeting_fake();
     let (job, _dir) = job(&openai).await;

@@ -6,6 +6,6 @@ use crate::config::ConfigError;
 pub enum AgentError {
     #[error("the room has no metadata; it must hold the AgentConfig JSON")]
     NoMetadata,
-    #[error("the AgentConfig in the room metadata was refused: {0}")]
+    #[error("the AgentConfig in the room metadata was refused")]
     InvalidConfig(#[source] ConfigError),
 }

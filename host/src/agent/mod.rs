@@ -7,14 +7,18 @@
 //! - [`run`]: wait for the user, read the AgentConfig from the room metadata, run the voice
 //!   session until it ends, the user leaves or the job is stopped.
 //!
+//! - [`join_and_run`]: all of it in a LiveKit room: join with a token, run, leave.
+//!
 //! The same code serves the worker's jobs and the server's in-process sessions.
 
 mod error;
 mod link;
+mod livekit;
 mod publisher;
 mod session;
 
 pub use self::error::AgentError;
 pub use self::link::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, RoomLink};
+pub use self::livekit::{JoinError, LiveKitLink, join_and_run};
 pub use self::publisher::RoomPublisher;
 pub use self::session::{AgentJob, USER_WAIT, run};

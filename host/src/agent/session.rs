@@ -10,6 +10,7 @@ use super::link::{Presence, RoomLink};
 use super::publisher::RoomPublisher;
 use crate::audio::AudioFrame;
 use crate::config::{AgentConfig, ConfigError, validate};
+use crate::error_text;
 use crate::events::{AgentEvent, AgentState, ErrorCode, EventSink, FanOutSink};
 use crate::flow::{FlowContext, setup};
 use crate::plugin::PluginRuntime;
@@ -18,6 +19,8 @@ use crate::voice::{self, Ending, VoiceIo, VoiceOptions};
 
 /// How long an agent waits in an empty room for its user before giving up.
 pub const USER_WAIT: Duration = Duration::from_secs(120);
+/// How long a refused session waits for a user to tell why before it gives up.
+const ERROR_AUDIENCE_WAIT: Duration = Duration::from_secs(10);
 /// How long the events still queued at the end may take to go out.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -36,9 +39,10 @@ impl AgentJob {
     }
 }
 
-/// Runs the session: waits for a user, reads the config from the room `metadata`, talks until the
-/// conversation ends, the last user leaves, the room closes or `stop` fires (then the post-call
-/// steps still run). A refused config is reported in the room as an `error` event.
+/// Runs the session: reads the config from the room `metadata`, waits for a user, talks until
+/// the conversation ends, the last user leaves, the room closes or `stop` fires (then the
+/// post-call steps still run). A refused config fails at once; it is reported in the room as an
+/// `error` event when a user is there or comes within a few seconds.
 ///
 /// Leaving the room is the caller's: it owns the connection.
 pub async fn run(
@@ -53,21 +57,31 @@ pub async fn run(
         tracing::warn!(%error, "could not set the agent state attribute");
     }
     let mut users = BTreeSet::new();
+    let config = match parse(metadata, &job.runtime) {
+        Ok(config) => Arc::new(config),
+        Err(error) => {
+            let message = error_text::chain(&error);
+            tracing::warn!(%message, "session refused");
+            let event = AgentEvent::error(ErrorCode::InvalidConfig, message);
+            if let Some(observer) = &job.observer {
+                observer.emit(event.clone());
+            }
+            // Said to the user if one comes soon, so the page can show why nobody answers.
+            let wait = job.user_wait.min(ERROR_AUDIENCE_WAIT);
+            if wait_for_user(&mut presence, &mut users, wait, &stop).await {
+                let (publisher, publishing) = RoomPublisher::spawn(link);
+                publisher.emit(event);
+                publishing.finish(FLUSH_TIMEOUT).await;
+            }
+            return Err(error);
+        }
+    };
     if !wait_for_user(&mut presence, &mut users, job.user_wait, &stop).await {
         tracing::info!("no user joined; the agent leaves");
         return Ok(Ending::UserLeft);
     }
 
     let (publisher, publishing) = RoomPublisher::spawn(link);
-    let config = match parse(metadata, &job.runtime) {
-        Ok(config) => Arc::new(config),
-        Err(error) => {
-            tracing::warn!(%error, "session refused");
-            publisher.emit(AgentEvent::error(ErrorCode::InvalidConfig, error.to_string()));
-            publishing.finish(FLUSH_TIMEOUT).await;
-            return Err(error);
-        }
-    };
     let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(publisher)];
     sinks.extend(job.observer);
     let sink: Arc<dyn EventSink> = Arc::new(FanOutSink(sinks));

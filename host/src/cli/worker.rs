@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use futures_util::future::BoxFuture;
-use tokio_util::sync::CancellationToken;
 use voiceblox_host::plugin::secret::Secret;
 use voiceblox_host::transport::livekit::LiveKitCredentials;
-use voiceblox_host::worker::{DEFAULT_HEALTH_ADDR, HealthServer, JobAssignment, JobRunner, Worker, WorkerConfig};
+use voiceblox_host::worker::{DEFAULT_HEALTH_ADDR, HealthServer, JobRunner, SessionRunner, Worker, WorkerConfig};
 
 use super::PluginOptions;
 
@@ -36,16 +34,16 @@ pub struct WorkerArgs {
     health_addr: SocketAddr,
 }
 
+/// Runs the worker until a shutdown signal and the drain that follows.
 pub async fn run(options: &PluginOptions, args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    let runner = session_runner(options);
-    serve(args, runner).await
-}
-
-/// Runs the worker with `runner` until a shutdown signal and the drain that follows.
-async fn serve(args: WorkerArgs, runner: Arc<dyn JobRunner>) -> anyhow::Result<ExitCode> {
     let credentials = LiveKitCredentials::from_parts(args.url, args.api_key, args.api_secret.map(Secret::new))?;
     let shutdown = shutdown_signal().context("installing the SIGTERM/SIGINT handlers")?;
+    let runtime = options.runtime().await?;
+    for failure in runtime.registry().failures() {
+        tracing::warn!(%failure, "plugin refused");
+    }
     let mut config = WorkerConfig::new(credentials);
+    let runner: Arc<dyn JobRunner> = Arc::new(SessionRunner::new(runtime, config.metrics.clone()));
     config.options.max_jobs = args.max_jobs;
     config.drain_timeout = args.drain_timeout;
     let health = HealthServer::bind(args.health_addr, config.metrics.clone())
@@ -74,21 +72,4 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("voiceblox worker: shutting down; draining running sessions");
     })
-}
-
-/// What runs a dispatched session. The room client (joining the room over `/rtc` and running
-/// the voice agent there) is not part of this build yet, so every job fails with a clear reason.
-fn session_runner(_options: &PluginOptions) -> Arc<dyn JobRunner> {
-    Arc::new(RoomClientMissing)
-}
-
-struct RoomClientMissing;
-
-impl JobRunner for RoomClientMissing {
-    fn run(&self, assignment: JobAssignment, _stop: CancellationToken) -> BoxFuture<'static, Result<(), String>> {
-        let room = assignment.job.room.map(|r| r.name).unwrap_or_default();
-        Box::pin(
-            async move { Err(format!("room client not available yet: this build cannot join LiveKit room {room:?}")) },
-        )
-    }
 }

@@ -23,6 +23,18 @@ pub enum AgentState {
     Speaking,
 }
 
+impl AgentState {
+    /// The name in events and in LiveKit's `lk.agent.state` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initializing => "initializing",
+            Self::Listening => "listening",
+            Self::Thinking => "thinking",
+            Self::Speaking => "speaking",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
-use crate::events::{AgentEvent, ErrorCode};
+use crate::events::{AgentEvent, ErrorCode, EventSink};
 
 /// Where the worker stands with LiveKit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,13 @@ struct Inner {
     tts_ttfb: Histogram,
     response: Histogram,
     state: Mutex<ConnectionState>,
+}
+
+/// As a session's observer: every event it emits is fed to [`WorkerMetrics::observe_event`].
+impl EventSink for WorkerMetrics {
+    fn emit(&self, event: AgentEvent) {
+        self.observe_event(&event);
+    }
 }
 
 impl Default for WorkerMetrics {

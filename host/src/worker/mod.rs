@@ -35,6 +35,7 @@ pub mod health;
 mod jobs;
 pub mod metrics;
 pub mod protocol;
+mod sessions;
 mod supervisor;
 
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use self::health::{DEFAULT_HEALTH_ADDR, HealthServer};
 pub use self::jobs::{JobAssignment, JobRunner};
 pub use self::metrics::{ConnectionState, WorkerMetrics};
 pub use self::protocol::{Command, ProtocolError, WorkerOptions, WorkerProtocol};
+pub use self::sessions::SessionRunner;
 pub use self::supervisor::Worker;
 
 /// Everything a worker needs besides its runner.

@@ -163,10 +163,13 @@ impl Room {
         tokio::spawn(driver.run());
         // Like the SDKs: connected means the primary transport is up, so data sent to us from
         // now on arrives.
-        let waited = tokio::time::timeout_at(deadline, primary_rx.wait_for(|s| *s != PrimaryState::Connecting)).await;
+        let waited = tokio::time::timeout_at(deadline, primary_rx.wait_for(|s| *s != PrimaryState::Connecting))
+            .await
+            // The state, not the watch's guard: the error paths await below.
+            .map(|state| state.map(|s| *s));
         let room = Room { shared, commands: command_tx, options };
         match waited {
-            Ok(Ok(state)) if *state == PrimaryState::Connected => Ok((room, event_rx)),
+            Ok(Ok(PrimaryState::Connected)) => Ok((room, event_rx)),
             Ok(_) => {
                 Err(RoomError::Disconnected { reason: room.ended().unwrap_or_else(|| "the session ended".into()) })
             }
