@@ -15,6 +15,7 @@
 //! got from the code under test ([`FakeLiveKit::verify`]).
 
 mod auth;
+mod rtc;
 mod services;
 mod twirp;
 
@@ -31,6 +32,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use auth::{Claims, VideoGrants};
+pub use rtc::{DataRecord, RtcParticipant};
 pub use twirp::TwirpError;
 
 use super::RecordedRequest;
@@ -55,12 +57,14 @@ pub(crate) struct Project {
     rooms: Mutex<Vec<proto::Room>>,
     dispatches: Mutex<Vec<proto::AgentDispatch>>,
     deleted: Mutex<Vec<String>>,
+    /// `/rtc`: the rooms' live participants and what they sent.
+    sfu: rtc::Sfu,
 }
 
 impl FakeLiveKit {
     /// Starts on `127.0.0.1:0`, accepting tokens signed by `api_key`/`api_secret`.
     pub fn start(api_key: &str, api_secret: &str) -> Self {
-        let router = Router::new().route("/twirp/{service}/{method}", any(handle));
+        let router = Router::new().route("/twirp/{service}/{method}", any(handle)).route("/rtc", any(rtc::handle));
         let (server, project) = server::start(router, |_| Project {
             api_key: api_key.to_string(),
             api_secret: api_secret.to_string(),
@@ -68,6 +72,7 @@ impl FakeLiveKit {
             rooms: Mutex::default(),
             dispatches: Mutex::default(),
             deleted: Mutex::default(),
+            sfu: rtc::Sfu::default(),
         });
         Self { server, project }
     }
