@@ -331,7 +331,8 @@ impl Driver {
                 let gone = info.state == proto::participant_info::State::Disconnected as i32;
                 match known {
                     Some(index) if gone => {
-                        events.push(RoomEvent::ParticipantDisconnected(shared.remotes.remove(index)))
+                        shared.remotes.remove(index);
+                        events.push(RoomEvent::ParticipantDisconnected(info));
                     }
                     // Updates can arrive out of order; a lower version is stale.
                     Some(index) if info.version < shared.remotes[index].version => {}

@@ -199,6 +199,11 @@ impl Room {
         lock(&self.shared).local.clone()
     }
 
+    /// The newest access token: the one joined with until the server sends a refreshed one.
+    pub fn token(&self) -> String {
+        lock(&self.shared).token.clone()
+    }
+
     /// The other participants present now, in join order.
     pub fn remote_participants(&self) -> Vec<proto::ParticipantInfo> {
         lock(&self.shared).remotes.clone()

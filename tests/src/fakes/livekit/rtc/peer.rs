@@ -48,7 +48,11 @@ impl SfuPeer {
     /// LiveKit's transport manager creates them. (A "user" Opus track will be added here.)
     pub(crate) fn offer_data_channels(&mut self) -> Option<String> {
         let mut changes = self.rtc.sdp_api();
-        changes.add_channel_with_config(ChannelConfig { label: "_reliable".into(), ordered: true, ..Default::default() });
+        changes.add_channel_with_config(ChannelConfig {
+            label: "_reliable".into(),
+            ordered: true,
+            ..Default::default()
+        });
         changes.add_channel_with_config(ChannelConfig {
             label: "_lossy".into(),
             ordered: false,

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{Message, WebSocket};
 use livekit_protocol as proto;
+use prost::Message as _;
 use proto::signal_request::Message as Request;
 use proto::signal_response::Message as Response;
-use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -117,7 +117,12 @@ pub(super) async fn run(socket: WebSocket, project: Arc<Project>, token: String,
     sfu(&project).record(|r| {
         r.participants.push(RtcParticipant { room: room_name.clone(), info: info.clone(), connected: true })
     });
-    broadcast(&project, &room_name, Some(&sid), Response::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }));
+    broadcast(
+        &project,
+        &room_name,
+        Some(&sid),
+        Response::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }),
+    );
 
     // Protocol ≥ 2 clients that may subscribe get the subscriber as primary (participant.go).
     let subscriber_primary = protocol >= 2 && can_subscribe;
@@ -168,7 +173,12 @@ impl Session {
         self.socket.send(Message::Binary(bytes.into())).await.map_err(|e| e.to_string())
     }
 
-    async fn serve(&mut self, join: proto::JoinResponse, subscriber_primary: bool, token: &str) -> proto::DisconnectReason {
+    async fn serve(
+        &mut self,
+        join: proto::JoinResponse,
+        subscriber_primary: bool,
+        token: &str,
+    ) -> proto::DisconnectReason {
         if self.send(Response::Join(join)).await.is_err() {
             return proto::DisconnectReason::SignalClose;
         }
@@ -264,8 +274,12 @@ impl Session {
                     }
                 };
                 let candidate = peer.local_candidate();
-                let description =
-                    proto::SessionDescription { r#type: "answer".into(), sdp: answer, id: offer.id, ..Default::default() };
+                let description = proto::SessionDescription {
+                    r#type: "answer".into(),
+                    sdp: answer,
+                    id: offer.id,
+                    ..Default::default()
+                };
                 self.send(Response::Answer(description)).await.map_err(closed)?;
                 if first {
                     self.trickle(candidate, proto::SignalTarget::Publisher).await.map_err(closed)?;
@@ -354,7 +368,12 @@ impl Session {
             }
         });
         // Everyone hears about it, the sender included.
-        broadcast(&self.project, &self.room, None, Response::Update(proto::ParticipantUpdate { participants: vec![info] }));
+        broadcast(
+            &self.project,
+            &self.room,
+            None,
+            Response::Update(proto::ParticipantUpdate { participants: vec![info] }),
+        );
         Ok(())
     }
 
@@ -469,7 +488,12 @@ impl Session {
                 p.info = info.clone();
             }
         });
-        broadcast(&self.project, &self.room, Some(&self.sid), Response::Update(proto::ParticipantUpdate { participants: vec![info] }));
+        broadcast(
+            &self.project,
+            &self.room,
+            Some(&self.sid),
+            Response::Update(proto::ParticipantUpdate { participants: vec![info] }),
+        );
     }
 }
 
@@ -489,4 +513,3 @@ async fn readable(peer: Option<&SfuPeer>) -> std::io::Result<()> {
         None => std::future::pending().await,
     }
 }
-
