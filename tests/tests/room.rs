@@ -122,7 +122,7 @@ async fn agent_and_user_share_metadata_data_attributes_and_departure() {
     .await;
     let RoomEvent::ParticipantUpdated(info) = updated else { unreachable!() };
     assert_eq!((info.identity.as_str(), &info.attributes), ("agent-AJ_1", &state));
-    assert_eq!(livekit.attribute_history("agent-AJ_1"), [state.clone()]);
+    assert_eq!(livekit.attribute_history("agent-AJ_1"), std::slice::from_ref(&state));
     let remote = user.remote_participants();
     assert_eq!(remote[0].attributes, state);
     // The server tells the sender too.

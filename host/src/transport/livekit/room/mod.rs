@@ -17,10 +17,13 @@
 //! # async fn run(url: &str, token: &str) -> Result<(), voiceblox_host::transport::livekit::room::RoomError> {
 //! use voiceblox_host::transport::livekit::room::{Room, RoomEvent, RoomOptions};
 //! let (room, mut events) = Room::connect(url, token, RoomOptions::default()).await?;
-//! println!("joined {} with config {}", room.name(), room.metadata());
+//! let agent_config = room.metadata(); // the AgentConfig JSON
 //! room.publish_data(br#"{"type":"hello"}"#.to_vec(), "voiceblox.agent.events", true).await?;
 //! while let Some(event) = events.recv().await {
-//!     if let RoomEvent::Disconnected { reason } = event { println!("left: {reason}"); break; }
+//!     if let RoomEvent::Disconnected { reason } = event {
+//!         tracing::info!(%reason, "left the room");
+//!         break;
+//!     }
 //! }
 //! # Ok(()) }
 //! ```

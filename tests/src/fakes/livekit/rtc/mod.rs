@@ -69,7 +69,7 @@ struct Member {
 
 /// What one participant's session is asked to send.
 enum ToSession {
-    Signal(proto::signal_response::Message),
+    Signal(Box<proto::signal_response::Message>),
     Data { bytes: Vec<u8>, reliable: bool },
 }
 

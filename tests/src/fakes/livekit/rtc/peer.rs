@@ -108,10 +108,10 @@ impl SfuPeer {
         while let Ok((len, source)) = self.socket.try_recv_from(&mut self.buffer) {
             let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, &self.buffer[..len]) else { continue };
             let input = Input::Receive(now, receive);
-            if self.rtc.accepts(&input) {
-                if let Err(error) = self.rtc.handle_input(input) {
-                    tracing::debug!(%error, "fake SFU: bad datagram");
-                }
+            if self.rtc.accepts(&input)
+                && let Err(error) = self.rtc.handle_input(input)
+            {
+                tracing::debug!(%error, "fake SFU: bad datagram");
             }
         }
     }

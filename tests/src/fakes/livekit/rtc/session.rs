@@ -182,11 +182,9 @@ impl Session {
         if self.send(Response::Join(join)).await.is_err() {
             return proto::DisconnectReason::SignalClose;
         }
-        if subscriber_primary {
-            if let Err(error) = self.offer_subscriber().await {
-                tracing::warn!(%error, "fake SFU: subscriber offer failed");
-                return proto::DisconnectReason::JoinFailure;
-            }
+        if subscriber_primary && let Err(error) = self.offer_subscriber().await {
+            tracing::warn!(%error, "fake SFU: subscriber offer failed");
+            return proto::DisconnectReason::JoinFailure;
         }
         let refreshed = token::refreshed(token, &self.project.api_secret, REFRESH_TTL_SECS);
         if self.send(Response::RefreshToken(refreshed)).await.is_err() {
@@ -315,10 +313,8 @@ impl Session {
                     self.send(Response::PongResp(pong)).await.map_err(closed)?;
                 }
             }
-            Some(Request::Ping(_)) => {
-                if lock(&sfu(&self.project).settings).answer_pings {
-                    self.send(Response::Pong(now_ms())).await.map_err(closed)?;
-                }
+            Some(Request::Ping(_)) if lock(&sfu(&self.project).settings).answer_pings => {
+                self.send(Response::Pong(now_ms())).await.map_err(closed)?;
             }
             Some(Request::UpdateMetadata(update)) => self.update_metadata(update).await.map_err(closed)?,
             Some(Request::Leave(_)) => return Err(proto::DisconnectReason::ClientInitiated),
@@ -379,7 +375,7 @@ impl Session {
 
     async fn on_order(&mut self, order: ToSession) -> Result<(), proto::DisconnectReason> {
         match order {
-            ToSession::Signal(message) => self.send(message).await.map_err(|_| proto::DisconnectReason::SignalClose),
+            ToSession::Signal(message) => self.send(*message).await.map_err(|_| proto::DisconnectReason::SignalClose),
             ToSession::Data { bytes, reliable } => {
                 self.queued.push((bytes, reliable));
                 self.flush();
@@ -502,7 +498,7 @@ fn broadcast(project: &Project, room: &str, skip: Option<&str>, message: Respons
     let rooms = lock(&sfu(project).rooms);
     for member in rooms.get(room).into_iter().flatten() {
         if skip != Some(member.info.sid.as_str()) {
-            let _ = member.to_session.try_send(ToSession::Signal(message.clone()));
+            let _ = member.to_session.try_send(ToSession::Signal(Box::new(message.clone())));
         }
     }
 }
