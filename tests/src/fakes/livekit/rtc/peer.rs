@@ -20,7 +20,10 @@ pub(crate) enum SfuEvent {
 pub(crate) struct SfuPeer {
     rtc: Rtc,
     socket: UdpSocket,
+    /// Sends without waiting for tokio to have seen the socket writable.
+    sender: std::net::UdpSocket,
     local: SocketAddr,
+    events: Vec<SfuEvent>,
     channels: HashMap<ChannelId, String>,
     pending: Option<SdpPendingOffer>,
     deadline: Instant,
@@ -29,14 +32,19 @@ pub(crate) struct SfuPeer {
 
 impl SfuPeer {
     pub(crate) async fn new() -> Result<Self, String> {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        std_socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let sender = std_socket.try_clone().map_err(|e| e.to_string())?;
+        let socket = UdpSocket::from_std(std_socket).map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let mut rtc = Rtc::builder().build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, Protocol::Udp).map_err(|e| e.to_string())?);
         Ok(Self {
             rtc,
             socket,
+            sender,
             local,
+            events: Vec::new(),
             channels: HashMap::new(),
             pending: None,
             deadline: Instant::now(),
@@ -113,6 +121,10 @@ impl SfuPeer {
             {
                 tracing::debug!(%error, "fake SFU: bad datagram");
             }
+            // Drain after every datagram: str0m's DTLS queue holds only a few records.
+            if let Err(error) = self.poll() {
+                tracing::debug!(%error, "fake SFU: peer output failed");
+            }
         }
     }
 
@@ -120,15 +132,20 @@ impl SfuPeer {
         if now >= self.deadline {
             self.rtc.handle_input(Input::Timeout(now)).map_err(|e| e.to_string())?;
         }
-        let mut events = Vec::new();
+        self.poll()?;
+        Ok(std::mem::take(&mut self.events))
+    }
+
+    fn poll(&mut self) -> Result<(), String> {
+        let events = &mut self.events;
         loop {
             match self.rtc.poll_output().map_err(|e| e.to_string())? {
                 Output::Timeout(deadline) => {
                     self.deadline = deadline;
-                    return Ok(events);
+                    return Ok(());
                 }
                 Output::Transmit(t) => {
-                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                    let _ = self.sender.send_to(&t.contents, t.destination);
                 }
                 Output::Event(Event::Connected) => events.push(SfuEvent::Connected),
                 Output::Event(Event::ChannelOpen(id, label)) => {
