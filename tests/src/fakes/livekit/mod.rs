@@ -19,6 +19,7 @@
 
 mod agent;
 mod auth;
+mod rtc;
 mod services;
 mod twirp;
 
@@ -36,6 +37,7 @@ use serde::de::DeserializeOwned;
 
 pub use agent::{AgentJob, AgentMessage, AgentTimeouts, AgentWorker};
 pub use auth::{Claims, VideoGrants};
+pub use rtc::{DataRecord, RtcParticipant};
 pub use twirp::TwirpError;
 
 use super::RecordedRequest;
@@ -61,12 +63,17 @@ pub(crate) struct Project {
     dispatches: Mutex<Vec<proto::AgentDispatch>>,
     deleted: Mutex<Vec<String>>,
     agents: agent::Agents,
+    /// `/rtc`: the rooms' live participants and what they sent.
+    sfu: rtc::Sfu,
 }
 
 impl FakeLiveKit {
     /// Starts on `127.0.0.1:0`, accepting tokens signed by `api_key`/`api_secret`.
     pub fn start(api_key: &str, api_secret: &str) -> Self {
-        let router = Router::new().route("/twirp/{service}/{method}", any(handle)).route("/agent", get(agent::handle));
+        let router = Router::new()
+            .route("/twirp/{service}/{method}", any(handle))
+            .route("/agent", get(agent::handle))
+            .route("/rtc", any(rtc::handle));
         let (server, project) = server::start(router, |shutdown| Project {
             api_key: api_key.to_string(),
             api_secret: api_secret.to_string(),
@@ -75,6 +82,7 @@ impl FakeLiveKit {
             dispatches: Mutex::default(),
             deleted: Mutex::default(),
             agents: agent::Agents::new(shutdown),
+            sfu: rtc::Sfu::default(),
         });
         tokio::spawn(agent::dispatcher(project.clone()));
         Self { server, project }

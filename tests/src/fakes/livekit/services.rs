@@ -110,7 +110,7 @@ pub(crate) fn create_dispatch(
     Ok(dispatch)
 }
 
-fn new_room(
+pub(crate) fn new_room(
     project: &Project,
     name: &str,
     metadata: String,

@@ -102,7 +102,7 @@ mod tests {
     fn garbage_is_an_error_and_other_packets_are_skipped() {
         assert!(matches!(decode_user(&[0xff, 0xff, 0xff], true), Err(RoomError::Protocol(_))));
         let speaker = proto::DataPacket {
-            value: Some(proto::data_packet::Value::Speaker(proto::ActiveSpeakerUpdate::default())),
+            value: Some(proto::data_packet::Value::RpcAck(proto::RpcAck::default())),
             ..Default::default()
         };
         assert_eq!(decode_user(&speaker.encode_to_vec(), true).unwrap(), None);

@@ -54,6 +54,8 @@ pub(super) struct Driver {
     publisher: Peer,
     subscriber: Option<Peer>,
     subscriber_primary: bool,
+    /// The server lets us publish before the subscriber is up (`fast_publish`).
+    fast_publish: bool,
     shared: Arc<Mutex<Snapshot>>,
     events: mpsc::Sender<RoomEvent>,
     commands: mpsc::Receiver<Command>,
@@ -92,6 +94,7 @@ impl Driver {
             publisher: setup.publisher,
             subscriber: None,
             subscriber_primary: join.subscriber_primary,
+            fast_publish: join.fast_publish,
             shared: setup.shared,
             events: setup.events,
             commands: setup.commands,
@@ -116,10 +119,10 @@ impl Driver {
         self.finish(end).await;
     }
 
-    /// What the SDKs do right after joining: negotiate the publisher now unless the server
-    /// leads with the subscriber (then on the first publish, like the Rust SDK).
+    /// What the Rust SDK does right after joining: negotiate the publisher now when the server
+    /// does not lead with the subscriber or allows `fast_publish`; else on the first publish.
     async fn start(&mut self) -> Result<(), RoomError> {
-        if !self.subscriber_primary {
+        if !self.subscriber_primary || self.fast_publish {
             self.negotiate_publisher().await?;
         }
         Ok(())
@@ -331,7 +334,8 @@ impl Driver {
                 let gone = info.state == proto::participant_info::State::Disconnected as i32;
                 match known {
                     Some(index) if gone => {
-                        events.push(RoomEvent::ParticipantDisconnected(shared.remotes.remove(index)))
+                        shared.remotes.remove(index);
+                        events.push(RoomEvent::ParticipantDisconnected(info));
                     }
                     // Updates can arrive out of order; a lower version is stale.
                     Some(index) if info.version < shared.remotes[index].version => {}

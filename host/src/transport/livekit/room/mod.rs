@@ -17,10 +17,13 @@
 //! # async fn run(url: &str, token: &str) -> Result<(), voiceblox_host::transport::livekit::room::RoomError> {
 //! use voiceblox_host::transport::livekit::room::{Room, RoomEvent, RoomOptions};
 //! let (room, mut events) = Room::connect(url, token, RoomOptions::default()).await?;
-//! println!("joined {} with config {}", room.name(), room.metadata());
+//! let agent_config = room.metadata(); // the AgentConfig JSON
 //! room.publish_data(br#"{"type":"hello"}"#.to_vec(), "voiceblox.agent.events", true).await?;
 //! while let Some(event) = events.recv().await {
-//!     if let RoomEvent::Disconnected { reason } = event { println!("left: {reason}"); break; }
+//!     if let RoomEvent::Disconnected { reason } = event {
+//!         tracing::info!(%reason, "left the room");
+//!         break;
+//!     }
 //! }
 //! # Ok(()) }
 //! ```
@@ -200,6 +203,11 @@ impl Room {
     /// This participant as the server last described it (attributes included).
     pub fn local_participant(&self) -> proto::ParticipantInfo {
         lock(&self.shared).local.clone()
+    }
+
+    /// The newest access token: the one joined with until the server sends a refreshed one.
+    pub fn token(&self) -> String {
+        lock(&self.shared).token.clone()
     }
 
     /// The other participants present now, in join order.

@@ -75,8 +75,14 @@ pub struct CandidateInit {
 pub struct Peer {
     role: PeerRole,
     rtc: Rtc,
+    /// Receives (tokio tracks readiness).
     socket: UdpSocket,
+    /// Sends: the same socket as a plain non-blocking one, so a send never depends on tokio
+    /// having seen the socket writable (its `try_send_to` says `WouldBlock` until then).
+    sender: std::net::UdpSocket,
     local: SocketAddr,
+    /// Events str0m reported while datagrams were fed in, for the next [`Peer::drive`].
+    events: Vec<PeerEvent>,
     /// Open channels by id, with their labels.
     channels: HashMap<ChannelId, String>,
     pending_offer: Option<SdpPendingOffer>,
@@ -92,10 +98,12 @@ impl Peer {
     /// when the server is local), and offers it as this peer's host candidate.
     pub async fn new(role: PeerRole, server: SocketAddr, now: Instant) -> Result<Self, RoomError> {
         let ip = route_to(server).await;
-        let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
-            .await
-            .map_err(|e| RoomError::WebRtc(format!("cannot bind a UDP socket on {ip}: {e}")))?;
-        let local = socket.local_addr().map_err(|e| RoomError::WebRtc(format!("UDP socket address: {e}")))?;
+        let udp = |e: std::io::Error| RoomError::WebRtc(format!("UDP socket on {ip}: {e}"));
+        let std_socket = std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).map_err(udp)?;
+        std_socket.set_nonblocking(true).map_err(udp)?;
+        let sender = std_socket.try_clone().map_err(udp)?;
+        let socket = UdpSocket::from_std(std_socket).map_err(udp)?;
+        let local = socket.local_addr().map_err(udp)?;
         // str0m builds its DTLS certificate here; it only fails if the crypto backend is broken.
         let mut rtc = Rtc::builder().build(now);
         let candidate =
@@ -106,7 +114,9 @@ impl Peer {
             role,
             rtc,
             socket,
+            sender,
             local,
+            events: Vec::new(),
             channels: HashMap::new(),
             pending_offer: None,
             first_mid: "0".to_string(),
@@ -237,6 +247,8 @@ impl Peer {
                 continue;
             }
             self.rtc.handle_input(input).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+            // Drain after every datagram: str0m's DTLS queue holds only a few records.
+            self.poll()?;
         }
     }
 
@@ -246,25 +258,31 @@ impl Peer {
         if now >= self.deadline {
             self.rtc.handle_input(Input::Timeout(now)).map_err(|e| RoomError::WebRtc(e.to_string()))?;
         }
-        let mut events = Vec::new();
+        self.poll()?;
+        Ok(std::mem::take(&mut self.events))
+    }
+
+    /// Drains str0m's output to its next timeout, sending datagrams and keeping events.
+    fn poll(&mut self) -> Result<(), RoomError> {
         loop {
             match self.rtc.poll_output().map_err(|e| RoomError::WebRtc(e.to_string()))? {
                 Output::Timeout(deadline) => {
                     self.deadline = deadline;
-                    return Ok(events);
+                    return Ok(());
                 }
                 Output::Transmit(transmit) => {
                     // UDP may drop; a full socket buffer is the same loss to WebRTC.
-                    if let Err(e) = self.socket.try_send_to(&transmit.contents, transmit.destination) {
+                    if let Err(e) = self.sender.send_to(&transmit.contents, transmit.destination) {
                         tracing::debug!(role = ?self.role, error = %e, "UDP send dropped");
                     }
                 }
-                Output::Event(event) => self.on_event(event, &mut events),
+                Output::Event(event) => self.on_event(event),
             }
         }
     }
 
-    fn on_event(&mut self, event: Event, events: &mut Vec<PeerEvent>) {
+    fn on_event(&mut self, event: Event) {
+        let events = &mut self.events;
         match event {
             Event::Connected => events.push(PeerEvent::Connected),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => events.push(PeerEvent::Disconnected),

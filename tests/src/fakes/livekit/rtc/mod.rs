@@ -1,0 +1,247 @@
+//! `/rtc`: a small LiveKit SFU on the real wire — protobuf signalling over WebSocket, str0m
+//! peer connections, data packets forwarded between participants.
+//!
+//! Like the server (`pkg/service/auth.go`, `rtcservice.go`, `pkg/rtc/room.go`, `participant.go`):
+//! - the token comes from `Authorization: Bearer` or the `access_token` query, verified like the
+//!   Twirp fake's; refusals are plain text: 401 `invalid authorization token: ...` (bad
+//!   signature, expired), 401 `no permissions to access the room` (no token), 401
+//!   `permissions denied` (no `roomJoin`), 400 `no room name`, 400 `identity cannot be empty`;
+//!   a request that is not a WebSocket upgrade gets an empty 404;
+//! - joining auto-creates a missing room (the default), whose record (metadata) is the one
+//!   Twirp `CreateRoom` made;
+//! - the first response is `join` (room, participant, other participants, `ping_interval`,
+//!   `ping_timeout`, `subscriber_primary` = can subscribe, `fast_publish` = can publish); then a
+//!   subscriber offer with the server's `_reliable`/`_lossy` channels, then one `refresh_token`;
+//! - `ping_req` → `pong_resp`; the publisher offer is answered; trickle goes both ways;
+//! - user data packets are stamped with the sender's identity and sid and forwarded to the
+//!   other participants (or only to `destination_identities`);
+//! - `update_metadata` merges attributes (an empty value deletes) with `canUpdateOwnMetadata`,
+//!   and the update goes to everyone, the sender included; joins and leaves go to the others;
+//! - an undecodable frame closes the socket.
+//!
+//! Not yet: media tracks (the "user" Opus track comes with audio), reconnects, speaker updates.
+
+mod peer;
+mod session;
+mod token;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use livekit_protocol as proto;
+use tokio::sync::{mpsc, watch};
+
+use super::{FakeLiveKit, Project, auth};
+use voiceblox_host::transport::livekit::room::{Room, RoomError, RoomEvent, RoomOptions};
+
+use crate::fakes::server::lock;
+
+/// LiveKit's defaults (`pkg/rtc/participant.go`), in seconds as the join response carries them.
+const PING_INTERVAL: i32 = 5;
+const PING_TIMEOUT: i32 = 15;
+
+/// The SFU's live state and what it recorded, inside the fake's project.
+pub(crate) struct Sfu {
+    settings: Mutex<Settings>,
+    rooms: Mutex<HashMap<String, Vec<Member>>>,
+    records: Mutex<Records>,
+    /// Bumped on every record, so tests can await a condition instead of sleeping.
+    changes: watch::Sender<u64>,
+}
+
+#[derive(Clone, Copy)]
+struct Settings {
+    ping_interval: i32,
+    ping_timeout: i32,
+    answer_pings: bool,
+}
+
+struct Member {
+    info: proto::ParticipantInfo,
+    to_session: mpsc::Sender<ToSession>,
+}
+
+/// What one participant's session is asked to send.
+enum ToSession {
+    Signal(Box<proto::signal_response::Message>),
+    Data { bytes: Vec<u8>, reliable: bool },
+}
+
+#[derive(Default)]
+struct Records {
+    participants: Vec<RtcParticipant>,
+    data: Vec<DataRecord>,
+    attributes: Vec<(String, HashMap<String, String>)>,
+    pings: HashMap<String, usize>,
+}
+
+/// A participant that joined, as the server last knew it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtcParticipant {
+    pub room: String,
+    pub info: proto::ParticipantInfo,
+    pub connected: bool,
+}
+
+/// A user data packet the server received and forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataRecord {
+    pub room: String,
+    /// The sender's identity as the server stamped it.
+    pub sender: String,
+    pub topic: Option<String>,
+    pub payload: Vec<u8>,
+    pub reliable: bool,
+    pub destinations: Vec<String>,
+}
+
+impl Default for Sfu {
+    fn default() -> Self {
+        Self {
+            settings: Mutex::new(Settings {
+                ping_interval: PING_INTERVAL,
+                ping_timeout: PING_TIMEOUT,
+                answer_pings: true,
+            }),
+            rooms: Mutex::default(),
+            records: Mutex::default(),
+            changes: watch::channel(0).0,
+        }
+    }
+}
+
+impl Sfu {
+    fn record(&self, f: impl FnOnce(&mut Records)) {
+        f(&mut lock(&self.records));
+        self.changes.send_modify(|n| *n += 1);
+    }
+}
+
+impl FakeLiveKit {
+    /// The keepalive the join response asks for (LiveKit's: 5 s and 15 s). Applies to later joins.
+    pub fn set_ping(&self, interval_secs: i32, timeout_secs: i32) {
+        let mut settings = lock(&self.project.sfu.settings);
+        settings.ping_interval = interval_secs;
+        settings.ping_timeout = timeout_secs;
+    }
+
+    /// Stop (or resume) answering `ping_req`, to make the link look dead.
+    pub fn answer_pings(&self, answer: bool) {
+        lock(&self.project.sfu.settings).answer_pings = answer;
+    }
+
+    /// Everyone who joined over `/rtc`, in join order, departed ones included.
+    pub fn rtc_participants(&self) -> Vec<RtcParticipant> {
+        lock(&self.project.sfu.records).participants.clone()
+    }
+
+    pub fn rtc_participant(&self, identity: &str) -> Option<RtcParticipant> {
+        self.rtc_participants().into_iter().rev().find(|p| p.info.identity == identity)
+    }
+
+    /// User data packets received, in order.
+    pub fn data_packets(&self) -> Vec<DataRecord> {
+        lock(&self.project.sfu.records).data.clone()
+    }
+
+    /// Each attribute set a participant had after an `update_metadata`, in order.
+    pub fn attribute_history(&self, identity: &str) -> Vec<HashMap<String, String>> {
+        let records = lock(&self.project.sfu.records);
+        records.attributes.iter().filter(|(who, _)| who == identity).map(|(_, attrs)| attrs.clone()).collect()
+    }
+
+    /// `ping_req`s received from `identity`.
+    pub fn pings_from(&self, identity: &str) -> usize {
+        lock(&self.project.sfu.records).pings.get(identity).copied().unwrap_or(0)
+    }
+
+    /// A token for `identity` in `room` with the grants an agent or a browser gets (join,
+    /// publish, subscribe, data, own metadata), signed with this project's key.
+    pub fn participant_token(&self, room: &str, identity: &str) -> String {
+        let claims = serde_json::json!({
+            "iss": self.project.api_key,
+            "sub": identity,
+            "name": identity,
+            "video": {
+                "roomJoin": true, "room": room, "canPublish": true, "canSubscribe": true,
+                "canPublishData": true, "canUpdateOwnMetadata": true,
+            },
+        });
+        token::sign(claims, &self.project.api_secret, 600)
+    }
+
+    /// Joins `room` as `identity` with the host's own room client, as a second participant
+    /// (the "user") next to the code under test.
+    pub async fn join(&self, room: &str, identity: &str) -> Result<(Room, mpsc::Receiver<RoomEvent>), RoomError> {
+        Room::connect(&self.url(), &self.participant_token(room, identity), RoomOptions::default()).await
+    }
+
+    /// Waits until `condition` holds on this fake (checked after every recorded change), or
+    /// panics after `timeout` naming `what`.
+    pub async fn wait_until(&self, what: &str, timeout: Duration, condition: impl Fn(&FakeLiveKit) -> bool) {
+        let mut changes = self.project.sfu.changes.subscribe();
+        let waited = tokio::time::timeout(timeout, async {
+            loop {
+                if condition(self) {
+                    return;
+                }
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "timed out after {timeout:?} waiting for {what}");
+    }
+}
+
+/// LiveKit's refusals before the upgrade: plain text with the status `HandleError` writes.
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, [("content-type", "text/plain; charset=utf-8")], message.to_string()).into_response()
+}
+
+pub(crate) async fn handle(
+    State(project): State<std::sync::Arc<Project>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    // The authentication middleware runs first: header, else the `access_token` query.
+    let token = match headers.get("authorization") {
+        Some(header) => match header.to_str().unwrap_or_default().strip_prefix("Bearer ") {
+            Some(token) => Some(token.to_string()),
+            None => return refuse(StatusCode::UNAUTHORIZED, "invalid authorization header. Must start with Bearer "),
+        },
+        None => query.get("access_token").filter(|t| !t.is_empty()).cloned(),
+    };
+    let verified = match &token {
+        Some(token) => match auth::verify(token, &project.api_key, &project.api_secret) {
+            Ok(_) => true,
+            Err(refusal) => return refuse(StatusCode::UNAUTHORIZED, &refusal.0),
+        },
+        None => false,
+    };
+    // `rtcservice.go` answers anything but a WebSocket upgrade with an empty 404.
+    let Ok(upgrade) = upgrade else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(token) = token.filter(|_| verified) else {
+        return refuse(StatusCode::UNAUTHORIZED, "no permissions to access the room");
+    };
+    let claims = token::claims(&token);
+    if !claims.video.room_join {
+        return refuse(StatusCode::UNAUTHORIZED, "permissions denied");
+    }
+    if claims.sub.is_empty() {
+        return refuse(StatusCode::BAD_REQUEST, "identity cannot be empty");
+    }
+    if claims.video.room.is_empty() {
+        return refuse(StatusCode::BAD_REQUEST, "no room name");
+    }
+    let protocol = query.get("protocol").and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+    upgrade.on_upgrade(move |socket| session::run(socket, project, token, claims, protocol))
+}

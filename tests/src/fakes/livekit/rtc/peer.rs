@@ -1,0 +1,167 @@
+//! One server-side peer connection of the fake SFU: a str0m `Rtc` on its own loopback UDP
+//! socket. Written apart from the host's peer so that a bug there is not mirrored here.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+
+pub(crate) enum SfuEvent {
+    Connected,
+    ChannelOpen,
+    Data { label: String, bytes: Vec<u8> },
+}
+
+pub(crate) struct SfuPeer {
+    rtc: Rtc,
+    socket: UdpSocket,
+    /// Sends without waiting for tokio to have seen the socket writable.
+    sender: std::net::UdpSocket,
+    local: SocketAddr,
+    events: Vec<SfuEvent>,
+    channels: HashMap<ChannelId, String>,
+    pending: Option<SdpPendingOffer>,
+    deadline: Instant,
+    buffer: Vec<u8>,
+}
+
+impl SfuPeer {
+    pub(crate) async fn new() -> Result<Self, String> {
+        let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        std_socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let sender = std_socket.try_clone().map_err(|e| e.to_string())?;
+        let socket = UdpSocket::from_std(std_socket).map_err(|e| e.to_string())?;
+        let local = socket.local_addr().map_err(|e| e.to_string())?;
+        let mut rtc = Rtc::builder().build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, Protocol::Udp).map_err(|e| e.to_string())?);
+        Ok(Self {
+            rtc,
+            socket,
+            sender,
+            local,
+            events: Vec::new(),
+            channels: HashMap::new(),
+            pending: None,
+            deadline: Instant::now(),
+            buffer: vec![0; 2048],
+        })
+    }
+
+    /// The subscriber offer: the server's own `_reliable` and `_lossy` channels, configured as
+    /// LiveKit's transport manager creates them. (A "user" Opus track will be added here.)
+    pub(crate) fn offer_data_channels(&mut self) -> Option<String> {
+        let mut changes = self.rtc.sdp_api();
+        changes.add_channel_with_config(ChannelConfig {
+            label: "_reliable".into(),
+            ordered: true,
+            ..Default::default()
+        });
+        changes.add_channel_with_config(ChannelConfig {
+            label: "_lossy".into(),
+            ordered: false,
+            reliability: Reliability::MaxRetransmits { retransmits: 0 },
+            ..Default::default()
+        });
+        let (offer, pending) = changes.apply()?;
+        self.pending = Some(pending);
+        Some(offer.to_sdp_string())
+    }
+
+    pub(crate) fn accept_answer(&mut self, sdp: &str) -> Result<(), String> {
+        let pending = self.pending.take().ok_or("an answer without an offer")?;
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
+        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn accept_offer(&mut self, sdp: &str) -> Result<String, String> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
+        Ok(self.rtc.sdp_api().accept_offer(offer).map_err(|e| e.to_string())?.to_sdp_string())
+    }
+
+    pub(crate) fn add_remote_candidate(&mut self, sdp: &str) -> Result<(), String> {
+        if sdp.trim().is_empty() {
+            return Ok(());
+        }
+        self.rtc.add_remote_candidate(Candidate::from_sdp_string(sdp.trim()).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    pub(crate) fn local_candidate(&self) -> String {
+        Candidate::host(self.local, Protocol::Udp).map(|c| c.to_sdp_string()).unwrap_or_default()
+    }
+
+    pub(crate) fn is_open(&self, label: &str) -> bool {
+        self.channels.values().any(|l| l == label)
+    }
+
+    pub(crate) fn send(&mut self, label: &str, bytes: &[u8]) -> bool {
+        let Some(id) = self.channels.iter().find_map(|(id, l)| (l == label).then_some(*id)) else { return false };
+        self.rtc.channel(id).is_some_and(|mut channel| channel.write(true, bytes).is_ok())
+    }
+
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub(crate) async fn readable(&self) -> std::io::Result<()> {
+        self.socket.readable().await
+    }
+
+    pub(crate) fn receive(&mut self, now: Instant) {
+        while let Ok((len, source)) = self.socket.try_recv_from(&mut self.buffer) {
+            let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, &self.buffer[..len]) else { continue };
+            let input = Input::Receive(now, receive);
+            if self.rtc.accepts(&input)
+                && let Err(error) = self.rtc.handle_input(input)
+            {
+                tracing::debug!(%error, "fake SFU: bad datagram");
+            }
+            // Drain after every datagram: str0m's DTLS queue holds only a few records.
+            if let Err(error) = self.poll() {
+                tracing::debug!(%error, "fake SFU: peer output failed");
+            }
+        }
+    }
+
+    pub(crate) fn drive(&mut self, now: Instant) -> Result<Vec<SfuEvent>, String> {
+        if now >= self.deadline {
+            self.rtc.handle_input(Input::Timeout(now)).map_err(|e| e.to_string())?;
+        }
+        self.poll()?;
+        Ok(std::mem::take(&mut self.events))
+    }
+
+    fn poll(&mut self) -> Result<(), String> {
+        let events = &mut self.events;
+        loop {
+            match self.rtc.poll_output().map_err(|e| e.to_string())? {
+                Output::Timeout(deadline) => {
+                    self.deadline = deadline;
+                    return Ok(());
+                }
+                Output::Transmit(t) => {
+                    let _ = self.sender.send_to(&t.contents, t.destination);
+                }
+                Output::Event(Event::Connected) => events.push(SfuEvent::Connected),
+                Output::Event(Event::ChannelOpen(id, label)) => {
+                    self.channels.insert(id, label);
+                    events.push(SfuEvent::ChannelOpen);
+                }
+                Output::Event(Event::ChannelData(data)) => {
+                    if let Some(label) = self.channels.get(&data.id) {
+                        events.push(SfuEvent::Data { label: label.clone(), bytes: data.data });
+                    }
+                }
+                Output::Event(Event::ChannelClose(id)) => {
+                    self.channels.remove(&id);
+                }
+                Output::Event(_) => {}
+            }
+        }
+    }
+}

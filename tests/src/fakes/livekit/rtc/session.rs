@@ -1,0 +1,511 @@
+//! One participant's session on the fake SFU: its signalling socket, its two peers, and what
+//! the room sends it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::ws::{Message, WebSocket};
+use livekit_protocol as proto;
+use prost::Message as _;
+use proto::signal_request::Message as Request;
+use proto::signal_response::Message as Response;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::peer::{SfuEvent, SfuPeer};
+use super::token::{self, JoinClaims};
+use super::{DataRecord, Member, RtcParticipant, Sfu, ToSession};
+use crate::fakes::ids::alnum_id;
+use crate::fakes::livekit::{Project, services};
+use crate::fakes::server::lock;
+
+/// A refreshed token's lifetime (LiveKit's default token TTL).
+const REFRESH_TTL_SECS: u64 = 6 * 3600;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CandidateInit {
+    candidate: String,
+    #[serde(default)]
+    sdp_mid: Option<String>,
+    #[serde(default, rename = "sdpMLineIndex")]
+    sdp_m_line_index: Option<u32>,
+}
+
+struct Session {
+    socket: WebSocket,
+    project: Arc<Project>,
+    room: String,
+    sid: String,
+    identity: String,
+    can_publish_data: bool,
+    can_update_metadata: bool,
+    publisher: Option<SfuPeer>,
+    subscriber: Option<SfuPeer>,
+    /// Data for this participant waiting for the subscriber's channel to open.
+    queued: Vec<(Vec<u8>, bool)>,
+    inbox: mpsc::Receiver<ToSession>,
+    ping_timeout: Duration,
+    last_signal: Instant,
+}
+
+fn sfu(project: &Project) -> &Sfu {
+    &project.sfu
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(super) async fn run(socket: WebSocket, project: Arc<Project>, token: String, claims: JoinClaims, protocol: i32) {
+    let settings = *lock(&sfu(&project).settings);
+    let room_name = claims.video.room.clone();
+    // Rooms are auto-created on join by default.
+    let room = {
+        let mut rooms = lock(&project.rooms);
+        match rooms.iter().find(|r| r.name == room_name) {
+            Some(room) => room.clone(),
+            None => {
+                let room = services::new_room(&project, &room_name, String::new(), 0, 0);
+                rooms.push(room.clone());
+                room
+            }
+        }
+    };
+    let can_subscribe = claims.video.can_subscribe.unwrap_or(true);
+    let can_publish = claims.video.can_publish.unwrap_or(true);
+    let permission = proto::ParticipantPermission {
+        can_subscribe,
+        can_publish,
+        can_publish_data: claims.video.can_publish_data.unwrap_or(true),
+        can_update_metadata: claims.video.can_update_own_metadata.unwrap_or(false),
+        hidden: claims.video.hidden,
+        ..Default::default()
+    };
+    let joined_ms = now_ms();
+    let sid = format!("PA_{}", alnum_id(0x50, project.serial.next(), 12));
+    let kind = if claims.kind == "agent" || claims.video.agent {
+        proto::participant_info::Kind::Agent
+    } else {
+        proto::participant_info::Kind::Standard
+    };
+    let info = proto::ParticipantInfo {
+        sid: sid.clone(),
+        identity: claims.sub.clone(),
+        name: claims.name.clone(),
+        state: proto::participant_info::State::Joined as i32,
+        metadata: claims.metadata.clone(),
+        attributes: claims.attributes.clone(),
+        joined_at: joined_ms / 1000,
+        joined_at_ms: joined_ms,
+        version: 1,
+        permission: Some(permission.clone()),
+        kind: kind as i32,
+        client_protocol: protocol,
+        ..Default::default()
+    };
+    let (to_session, inbox) = mpsc::channel(1024);
+    let others = {
+        let mut rooms = lock(&sfu(&project).rooms);
+        let members = rooms.entry(room_name.clone()).or_default();
+        // A second connection with the same identity replaces the first, as in LiveKit.
+        members.retain(|m| m.info.identity != info.identity);
+        let others: Vec<_> = members.iter().map(|m| m.info.clone()).collect();
+        members.push(Member { info: info.clone(), to_session });
+        others
+    };
+    sfu(&project).record(|r| {
+        r.participants.push(RtcParticipant { room: room_name.clone(), info: info.clone(), connected: true })
+    });
+    broadcast(
+        &project,
+        &room_name,
+        Some(&sid),
+        Response::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }),
+    );
+
+    // Protocol ≥ 2 clients that may subscribe get the subscriber as primary (participant.go).
+    let subscriber_primary = protocol >= 2 && can_subscribe;
+    let mut room_proto = room.clone();
+    room_proto.num_participants = u32::try_from(others.len() + 1).unwrap_or(u32::MAX);
+    let join = proto::JoinResponse {
+        room: Some(room_proto),
+        participant: Some(proto::ParticipantInfo {
+            state: proto::participant_info::State::Joining as i32,
+            ..info.clone()
+        }),
+        other_participants: others,
+        server_version: "1.9.0".into(),
+        subscriber_primary,
+        ping_interval: settings.ping_interval,
+        ping_timeout: settings.ping_timeout,
+        fast_publish: can_publish,
+        server_info: Some(proto::ServerInfo {
+            edition: proto::server_info::Edition::Standard as i32,
+            version: "1.9.0".into(),
+            protocol: 16,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut session = Session {
+        socket,
+        project: project.clone(),
+        room: room_name,
+        sid,
+        identity: claims.sub.clone(),
+        can_publish_data: permission.can_publish_data,
+        can_update_metadata: permission.can_update_metadata,
+        publisher: None,
+        subscriber: None,
+        queued: Vec::new(),
+        inbox,
+        ping_timeout: Duration::from_secs(u64::try_from(settings.ping_timeout.max(1)).unwrap_or(15)),
+        last_signal: Instant::now(),
+    };
+    let reason = session.serve(join, subscriber_primary, &token).await;
+    session.depart(reason);
+}
+
+impl Session {
+    async fn send(&mut self, message: Response) -> Result<(), String> {
+        let bytes = proto::SignalResponse { message: Some(message) }.encode_to_vec();
+        self.socket.send(Message::Binary(bytes.into())).await.map_err(|e| e.to_string())
+    }
+
+    async fn serve(
+        &mut self,
+        join: proto::JoinResponse,
+        subscriber_primary: bool,
+        token: &str,
+    ) -> proto::DisconnectReason {
+        if self.send(Response::Join(join)).await.is_err() {
+            return proto::DisconnectReason::SignalClose;
+        }
+        if subscriber_primary && let Err(error) = self.offer_subscriber().await {
+            tracing::warn!(%error, "fake SFU: subscriber offer failed");
+            return proto::DisconnectReason::JoinFailure;
+        }
+        let refreshed = token::refreshed(token, &self.project.api_secret, REFRESH_TTL_SECS);
+        if self.send(Response::RefreshToken(refreshed)).await.is_err() {
+            return proto::DisconnectReason::SignalClose;
+        }
+        loop {
+            let deadline = [self.publisher.as_ref(), self.subscriber.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(SfuPeer::deadline)
+                .fold(self.last_signal + self.ping_timeout, Instant::min);
+            let outcome = tokio::select! {
+                frame = self.socket.recv() => match frame {
+                    Some(Ok(Message::Binary(bytes))) => self.on_request(&bytes).await,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Err(proto::DisconnectReason::SignalClose),
+                    // The server reads binary protobuf only; anything else is a protocol error.
+                    Some(Ok(Message::Text(_))) => Err(proto::DisconnectReason::StateMismatch),
+                    Some(Ok(_)) => Ok(()),
+                },
+                Some(order) = self.inbox.recv() => self.on_order(order).await,
+                Ok(()) = readable(self.publisher.as_ref()) => {
+                    if let Some(peer) = self.publisher.as_mut() { peer.receive(Instant::now()) }
+                    Ok(())
+                },
+                Ok(()) = readable(self.subscriber.as_ref()) => {
+                    if let Some(peer) = self.subscriber.as_mut() { peer.receive(Instant::now()) }
+                    Ok(())
+                },
+                () = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => Ok(()),
+            };
+            if let Err(reason) = outcome {
+                return reason;
+            }
+            if self.last_signal.elapsed() > self.ping_timeout {
+                tracing::debug!(identity = %self.identity, "fake SFU: no ping within the timeout");
+                return proto::DisconnectReason::SignalClose;
+            }
+            if let Err(error) = self.drive().await {
+                tracing::warn!(%error, "fake SFU: peer failed");
+                return proto::DisconnectReason::StateMismatch;
+            }
+        }
+    }
+
+    async fn offer_subscriber(&mut self) -> Result<(), String> {
+        let mut peer = SfuPeer::new().await?;
+        let offer = peer.offer_data_channels().ok_or("nothing to offer")?;
+        let candidate = peer.local_candidate();
+        self.subscriber = Some(peer);
+        let description = proto::SessionDescription { r#type: "offer".into(), sdp: offer, id: 1, ..Default::default() };
+        self.send(Response::Offer(description)).await?;
+        self.trickle(candidate, proto::SignalTarget::Subscriber).await
+    }
+
+    async fn trickle(&mut self, candidate: String, target: proto::SignalTarget) -> Result<(), String> {
+        let init = CandidateInit { candidate, sdp_mid: Some("0".into()), sdp_m_line_index: Some(0) };
+        let trickle = proto::TrickleRequest {
+            candidate_init: serde_json::to_string(&init).map_err(|e| e.to_string())?,
+            target: target as i32,
+            ..Default::default()
+        };
+        self.send(Response::Trickle(trickle)).await
+    }
+
+    async fn on_request(&mut self, bytes: &[u8]) -> Result<(), proto::DisconnectReason> {
+        // A frame that does not decode ends the session, as the server's signal reader does.
+        let Ok(request) = proto::SignalRequest::decode(bytes) else {
+            tracing::debug!(identity = %self.identity, "fake SFU: undecodable signal request");
+            return Err(proto::DisconnectReason::StateMismatch);
+        };
+        self.last_signal = Instant::now();
+        let closed = |_| proto::DisconnectReason::SignalClose;
+        match request.message {
+            Some(Request::Offer(offer)) => {
+                let first = self.publisher.is_none();
+                if first {
+                    self.publisher = Some(SfuPeer::new().await.map_err(|_| proto::DisconnectReason::JoinFailure)?);
+                }
+                let Some(peer) = self.publisher.as_mut() else { return Ok(()) };
+                let answer = match peer.accept_offer(&offer.sdp) {
+                    Ok(answer) => answer,
+                    Err(error) => {
+                        tracing::warn!(%error, "fake SFU: bad publisher offer");
+                        return Err(proto::DisconnectReason::StateMismatch);
+                    }
+                };
+                let candidate = peer.local_candidate();
+                let description = proto::SessionDescription {
+                    r#type: "answer".into(),
+                    sdp: answer,
+                    id: offer.id,
+                    ..Default::default()
+                };
+                self.send(Response::Answer(description)).await.map_err(closed)?;
+                if first {
+                    self.trickle(candidate, proto::SignalTarget::Publisher).await.map_err(closed)?;
+                }
+            }
+            Some(Request::Answer(answer)) => {
+                let accepted = self.subscriber.as_mut().map(|peer| peer.accept_answer(&answer.sdp));
+                if let Some(Err(error)) = accepted {
+                    tracing::warn!(%error, "fake SFU: bad subscriber answer");
+                    return Err(proto::DisconnectReason::StateMismatch);
+                }
+            }
+            Some(Request::Trickle(trickle)) => {
+                let Ok(init) = serde_json::from_str::<CandidateInit>(&trickle.candidate_init) else {
+                    tracing::warn!("fake SFU: bad trickle candidate");
+                    return Ok(());
+                };
+                let peer = if trickle.target == proto::SignalTarget::Subscriber as i32 {
+                    self.subscriber.as_mut()
+                } else {
+                    self.publisher.as_mut()
+                };
+                if let Some(Err(error)) = peer.map(|p| p.add_remote_candidate(&init.candidate)) {
+                    tracing::warn!(%error, "fake SFU: bad candidate");
+                }
+            }
+            Some(Request::PingReq(ping)) => {
+                let answer = lock(&sfu(&self.project).settings).answer_pings;
+                let identity = self.identity.clone();
+                sfu(&self.project).record(|r| *r.pings.entry(identity).or_default() += 1);
+                if answer {
+                    let pong = proto::Pong { last_ping_timestamp: ping.timestamp, timestamp: now_ms() };
+                    self.send(Response::PongResp(pong)).await.map_err(closed)?;
+                }
+            }
+            Some(Request::Ping(_)) if lock(&sfu(&self.project).settings).answer_pings => {
+                self.send(Response::Pong(now_ms())).await.map_err(closed)?;
+            }
+            Some(Request::UpdateMetadata(update)) => self.update_metadata(update).await.map_err(closed)?,
+            Some(Request::Leave(_)) => return Err(proto::DisconnectReason::ClientInitiated),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn update_metadata(&mut self, update: proto::UpdateParticipantMetadata) -> Result<(), String> {
+        if !self.can_update_metadata {
+            let refusal = proto::RequestResponse {
+                request_id: update.request_id,
+                reason: proto::request_response::Reason::NotAllowed as i32,
+                message: "does not have permission to update own metadata".into(),
+                ..Default::default()
+            };
+            return self.send(Response::RequestResponse(refusal)).await;
+        }
+        let info = {
+            let mut rooms = lock(&sfu(&self.project).rooms);
+            let Some(member) = rooms.get_mut(&self.room).and_then(|m| m.iter_mut().find(|m| m.info.sid == self.sid))
+            else {
+                return Ok(());
+            };
+            let info = &mut member.info;
+            for (key, value) in update.attributes {
+                if value.is_empty() {
+                    info.attributes.remove(&key);
+                } else {
+                    info.attributes.insert(key, value);
+                }
+            }
+            if !update.metadata.is_empty() {
+                info.metadata = update.metadata;
+            }
+            if !update.name.is_empty() {
+                info.name = update.name;
+            }
+            info.version += 1;
+            info.clone()
+        };
+        let (identity, attributes) = (self.identity.clone(), info.attributes.clone());
+        sfu(&self.project).record(|r| {
+            r.attributes.push((identity.clone(), attributes));
+            if let Some(p) = r.participants.iter_mut().rev().find(|p| p.info.identity == identity) {
+                p.info = info.clone();
+            }
+        });
+        // Everyone hears about it, the sender included.
+        broadcast(
+            &self.project,
+            &self.room,
+            None,
+            Response::Update(proto::ParticipantUpdate { participants: vec![info] }),
+        );
+        Ok(())
+    }
+
+    async fn on_order(&mut self, order: ToSession) -> Result<(), proto::DisconnectReason> {
+        match order {
+            ToSession::Signal(message) => self.send(*message).await.map_err(|_| proto::DisconnectReason::SignalClose),
+            ToSession::Data { bytes, reliable } => {
+                self.queued.push((bytes, reliable));
+                self.flush();
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends queued data on the subscriber's channels once they are open.
+    fn flush(&mut self) {
+        let Some(peer) = self.subscriber.as_mut() else { return };
+        self.queued.retain(|(bytes, reliable)| {
+            let label = if *reliable { "_reliable" } else { "_lossy" };
+            !(peer.is_open(label) && peer.send(label, bytes))
+        });
+    }
+
+    async fn drive(&mut self) -> Result<(), String> {
+        let now = Instant::now();
+        let published = match self.publisher.as_mut() {
+            Some(peer) => peer.drive(now)?,
+            None => Vec::new(),
+        };
+        for event in published {
+            if let SfuEvent::Data { label, bytes } = event {
+                self.forward(&bytes, label == "_reliable");
+            }
+        }
+        let subscribed = match self.subscriber.as_mut() {
+            Some(peer) => peer.drive(now)?,
+            None => Vec::new(),
+        };
+        if subscribed.iter().any(|e| matches!(e, SfuEvent::ChannelOpen | SfuEvent::Connected)) {
+            self.flush();
+            if let Some(peer) = self.subscriber.as_mut() {
+                peer.drive(now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A data packet from this participant's publisher: stamped and forwarded.
+    #[allow(deprecated)]
+    fn forward(&self, bytes: &[u8], from_reliable: bool) {
+        if !self.can_publish_data {
+            return;
+        }
+        let Ok(mut packet) = proto::DataPacket::decode(bytes) else {
+            tracing::debug!("fake SFU: could not parse data packet");
+            return;
+        };
+        packet.participant_sid = self.sid.clone();
+        packet.participant_identity = self.identity.clone();
+        let Some(proto::data_packet::Value::User(user)) = packet.value.as_mut() else { return };
+        user.participant_sid = self.sid.clone();
+        user.participant_identity = self.identity.clone();
+        if packet.destination_identities.is_empty() {
+            packet.destination_identities = user.destination_identities.clone();
+        } else {
+            user.destination_identities = packet.destination_identities.clone();
+        }
+        let reliable = match proto::data_packet::Kind::try_from(packet.kind) {
+            Ok(kind) => kind == proto::data_packet::Kind::Reliable,
+            Err(_) => from_reliable,
+        };
+        let record = DataRecord {
+            room: self.room.clone(),
+            sender: self.identity.clone(),
+            topic: user.topic.clone(),
+            payload: user.payload.clone(),
+            reliable,
+            destinations: packet.destination_identities.clone(),
+        };
+        let destinations = packet.destination_identities.clone();
+        let bytes = packet.encode_to_vec();
+        {
+            let rooms = lock(&sfu(&self.project).rooms);
+            for member in rooms.get(&self.room).into_iter().flatten() {
+                let wanted = destinations.is_empty() || destinations.contains(&member.info.identity);
+                if member.info.sid != self.sid && wanted {
+                    let _ = member.to_session.try_send(ToSession::Data { bytes: bytes.clone(), reliable });
+                }
+            }
+        }
+        sfu(&self.project).record(|r| r.data.push(record));
+    }
+
+    /// Leaves the room: the others hear `DISCONNECTED`.
+    fn depart(self, reason: proto::DisconnectReason) {
+        let info = {
+            let mut rooms = lock(&sfu(&self.project).rooms);
+            let Some(members) = rooms.get_mut(&self.room) else { return };
+            let Some(index) = members.iter().position(|m| m.info.sid == self.sid) else { return };
+            members.remove(index).info
+        };
+        let info = proto::ParticipantInfo {
+            state: proto::participant_info::State::Disconnected as i32,
+            disconnect_reason: reason as i32,
+            version: info.version + 1,
+            ..info
+        };
+        let sid = self.sid.clone();
+        sfu(&self.project).record(|r| {
+            if let Some(p) = r.participants.iter_mut().rev().find(|p| p.info.sid == sid) {
+                p.connected = false;
+                p.info = info.clone();
+            }
+        });
+        broadcast(
+            &self.project,
+            &self.room,
+            Some(&self.sid),
+            Response::Update(proto::ParticipantUpdate { participants: vec![info] }),
+        );
+    }
+}
+
+/// Sends `message` to every participant in `room` except `skip`.
+fn broadcast(project: &Project, room: &str, skip: Option<&str>, message: Response) {
+    let rooms = lock(&sfu(project).rooms);
+    for member in rooms.get(room).into_iter().flatten() {
+        if skip != Some(member.info.sid.as_str()) {
+            let _ = member.to_session.try_send(ToSession::Signal(Box::new(message.clone())));
+        }
+    }
+}
+
+async fn readable(peer: Option<&SfuPeer>) -> std::io::Result<()> {
+    match peer {
+        Some(peer) => peer.readable().await,
+        None => std::future::pending().await,
+    }
+}
