@@ -25,6 +25,8 @@ use settings::SessionSettings;
 pub struct AppState {
     pub runtime: Arc<PluginRuntime>,
     pub sessions: SessionSettings,
+    /// The agents this process runs itself (`AGENT_RUNTIME=inprocess`).
+    pub local: agent_session::LocalSessions,
 }
 
 /// The application: routes without a listener, so tests can drive it directly.

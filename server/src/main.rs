@@ -3,10 +3,12 @@
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use voiceblox_host::plugin::PluginOptions;
+use voiceblox_server::agent_session::LocalSessions;
 use voiceblox_server::settings::{SessionOptions, SessionSettings};
 use voiceblox_server::{AppState, app};
 
@@ -50,10 +52,34 @@ async fn main() -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let sessions = SessionSettings::new(args.sessions);
     tracing::info!(address = %listener.local_addr()?, mode = ?sessions.mode, livekit = sessions.livekit_configured(), "voiceblox-server listening");
-    axum::serve(listener, app(AppState { runtime: Arc::new(runtime), sessions }))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving HTTP")
+    let local = LocalSessions::default();
+    let state = AppState { runtime: Arc::new(runtime), sessions, local: local.clone() };
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    if local.count() > 0 {
+        tracing::info!(sessions = local.count(), "stopping in-process sessions");
+        local.stop_all(SHUTDOWN_GRACE).await;
+    }
+    Ok(())
+}
+
+/// How long running in-process sessions get to say goodbye and run their post-call steps.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            },
+            Err(error) => {
+                tracing::warn!(%error, "no SIGTERM handler; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -5,15 +5,22 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use livekit_protocol::JobStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use voiceblox_host::plugin::secret::Secret;
 use voiceblox_host::plugin::{
-    CompileCache, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
+    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
     default_plugins_dir,
 };
+use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
+use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
+use voiceblox_server::agent_session::LocalSessions;
 use voiceblox_server::settings::{RuntimeMode, SessionOptions, SessionSettings};
 use voiceblox_server::{AppState, app};
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript};
+use voiceblox_tests::room_user::RoomUser;
 
 const KEY: &str = "APIfakekey";
 const SECRET: &str = "fake-livekit-secret-0123456789";
@@ -44,29 +51,51 @@ fn api_keys() -> Value {
 struct Server {
     base: String,
     client: reqwest::Client,
+    local: LocalSessions,
 }
 
 impl Server {
     /// Serves the app on `127.0.0.1:0` with the shipped plugins and an empty environment (so
     /// the machine's own provider keys cannot make a config valid).
     async fn start(mode: RuntimeMode, livekit: Option<(&str, &str, &str)>) -> Self {
+        Self::start_with(mode, livekit, &[]).await.0
+    }
+
+    /// [`Server::start`] with these environment variables, loopback allowed for the plugins
+    /// (provider fakes), and the runtime it serves.
+    async fn start_with(
+        mode: RuntimeMode,
+        livekit: Option<(&str, &str, &str)>,
+        env: &[(&str, String)],
+    ) -> (Self, PluginRuntime) {
         let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
         let cache = CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")));
         let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
-        let runtime = PluginRuntime::new(registry, NetworkPolicy::default(), Timeouts::default())
+        let policy = if env.is_empty() {
+            NetworkPolicy::default()
+        } else {
+            NetworkPolicy::default().allow(HostPattern::parse("127.0.0.1").unwrap())
+        };
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let runtime = PluginRuntime::new(registry, policy, Timeouts::default())
             .unwrap()
-            .with_env(Arc::new(|_| None));
+            .with_env(Arc::new(move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())));
         let options = SessionOptions {
             agent_runtime: mode,
             livekit_url: livekit.map(|l| l.0.to_string()),
             livekit_api_key: livekit.map(|l| l.1.to_string()),
             livekit_api_secret: livekit.map(|l| voiceblox_host::plugin::secret::Secret::new(l.2)),
         };
-        let state = AppState { runtime: Arc::new(runtime), sessions: SessionSettings::new(options) };
+        let state = AppState {
+            runtime: Arc::new(runtime.clone()),
+            sessions: SessionSettings::new(options),
+            local: Default::default(),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let local = state.local.clone();
         tokio::spawn(async move { axum::serve(listener, app(state)).await });
-        Self { base, client: reqwest::Client::new() }
+        (Self { base, client: reqwest::Client::new(), local }, runtime)
     }
 
     async fn worker(livekit: &FakeLiveKit) -> Self {
@@ -254,17 +283,6 @@ async fn an_unreachable_livekit_is_a_bad_gateway() {
 }
 
 #[tokio::test]
-async fn inprocess_mode_is_not_ready_yet_and_leaves_no_room_behind() {
-    let livekit = FakeLiveKit::start(KEY, SECRET);
-    let server = Server::start(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET))).await;
-    let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
-    assert_eq!(body["error"]["code"], "inprocess_not_ready");
-    assert!(livekit.rooms().is_empty() && livekit.dispatches().is_empty());
-    assert_eq!(livekit.deleted_rooms().len(), 1, "the room made for the session was cleaned up");
-}
-
-#[tokio::test]
 async fn delete_ends_the_session_by_deleting_its_room() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
     let server = Server::worker(&livekit).await;
@@ -291,4 +309,167 @@ async fn delete_needs_a_voiceblox_room_name() {
     let (status, body) = server.delete(&json!({"roomName": "board-meeting"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_room_name")));
     assert!(livekit.requests().is_empty());
+}
+
+// ---- the agent in the room, end to end ---------------------------------------------------
+
+/// A conversation the fakes can hold: an LLM greeting, then free talk; STT by upload, so no
+/// stream is open while nobody speaks.
+fn room_config() -> Value {
+    json!({
+        "agentName": "Concierge", "instructions": "You are a hotel concierge.", "language": "en-US",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
+        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "coral"},
+        "stt": {"model": "gpt-4o-mini-transcribe", "provider": "openai"},
+        "steps": [
+            {"id": "hello", "type": "start", "command": "Greet the guest.", "nextStepIds": {"next": "talk"}},
+            {"id": "talk", "type": "opentalk", "command": "Help with the stay."}
+        ]
+    })
+}
+
+fn greeting_openai() -> OpenAiFake {
+    OpenAiScript::new()
+        .api_key(REQUEST_OPENAI_KEY)
+        .chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"]))
+        .start()
+}
+
+/// What a user in the room sees of a healthy agent: its steps and states on the events topic,
+/// from the agent's identity, and its `lk.agent.state` attribute.
+async fn assert_agent_greets(livekit: &FakeLiveKit, user: &mut RoomUser, agent: &str) {
+    user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+    let events = user.agent_events();
+    assert!(events.iter().all(|(from, _)| from == agent), "{events:?}");
+    let events: Vec<&Value> = events.iter().map(|(_, e)| e).collect();
+    let steps: Vec<&Value> = events.iter().copied().filter(|e| e["type"] == "step_change").collect();
+    assert_eq!(steps[0], &json!({"type": "step_change", "stepId": "hello", "stepType": "start"}));
+    assert_eq!(steps[1], &json!({"type": "step_change", "stepId": "talk", "stepType": "opentalk"}));
+    let states: Vec<&str> =
+        events.iter().filter(|e| e["type"] == "agent_state").map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["initializing", "thinking", "speaking", "listening"]);
+    let said = events.iter().find(|e| e["type"] == "transcript" && e["role"] == "assistant" && e["final"] == true);
+    assert_eq!(said.unwrap()["text"], "Welcome to the Grand! How can I help?");
+    user.until_agent_state("listening").await;
+    // The attribute went through the same states, in order, as the server recorded them.
+    let history: Vec<String> = livekit
+        .attribute_history(agent)
+        .into_iter()
+        .filter_map(|attributes| attributes.get("lk.agent.state").cloned())
+        .collect();
+    let mut changes = history.clone();
+    changes.dedup();
+    assert_eq!(changes, ["initializing", "thinking", "speaking", "listening"], "{history:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inprocess_mode_runs_the_agent_in_the_room_and_delete_ends_it() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = greeting_openai();
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+
+    // The provider key comes only with the request: the server's environment has none.
+    let (status, started) =
+        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let room_name = started["roomName"].as_str().unwrap();
+    assert!(livekit.dispatches().is_empty(), "in-process mode dispatches nothing");
+    assert!(!livekit.room(room_name).unwrap().metadata.contains(REQUEST_OPENAI_KEY));
+
+    let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
+        .await
+        .expect("the browser token joins the room");
+    let agent = format!("agent-{room_name}");
+    assert_agent_greets(&livekit, &mut user, &agent).await;
+    let chat = &openai.chat_requests()[0];
+    assert_eq!(chat.header("authorization"), Some(format!("Bearer {REQUEST_OPENAI_KEY}").as_str()));
+    // The agent joined as an agent, with the rights LiveKit gives agents.
+    let joined = livekit.rtc_participant(&agent).expect("the agent is in the fake's room");
+    assert_eq!(joined.info.kind, livekit_protocol::participant_info::Kind::Agent as i32);
+    assert!(server.local.is_running(room_name));
+
+    let (status, body) = server.delete(&json!({"roomName": room_name})).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"ok": true})));
+    assert!(!server.local.is_running(room_name), "DELETE waited for the agent to stop");
+    assert_eq!(livekit.deleted_rooms(), [room_name]);
+    user.until_gone(&agent).await;
+}
+
+/// A worker of our own, in this process, serving the fake.
+fn spawn_worker(livekit: &FakeLiveKit, runtime: PluginRuntime) -> tokio::sync::oneshot::Sender<()> {
+    let credentials = LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).unwrap();
+    let config = WorkerConfig::new(credentials);
+    let runner = Arc::new(SessionRunner::new(runtime, config.metrics.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if let Err(error) = Worker::run(config, runner, async move { drop(stopped.await) }).await {
+            panic!("worker failed: {error}");
+        }
+    });
+    stop
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_mode_dispatches_to_a_worker_that_runs_the_agent_in_the_room() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = greeting_openai();
+    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", REQUEST_OPENAI_KEY.to_string())];
+    let (server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let _worker = spawn_worker(&livekit, runtime);
+    livekit.wait_for("the worker's registration", |lk| lk.agent_workers().into_iter().next()).await;
+
+    let (status, started) = server.post_json(&json!({"config": room_config()})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let room_name = started["roomName"].as_str().unwrap().to_string();
+    let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
+        .await
+        .expect("the browser token joins the room");
+    let job =
+        livekit.wait_for("the job's assignment", |lk| lk.agent_jobs().into_iter().find(|j| j.token.is_some())).await;
+    assert_eq!(job.job.room.as_ref().unwrap().name, room_name);
+    assert_agent_greets(&livekit, &mut user, &job.participant_identity).await;
+    assert_eq!(job.participant_identity, format!("agent-{}", job.job.id));
+
+    // DELETE: the room goes, the server terminates the job, the worker reports it done.
+    let (status, _) = server.delete(&json!({"roomName": room_name})).await;
+    assert_eq!(status, StatusCode::OK);
+    user.until_gone(&job.participant_identity).await;
+    let ended = livekit
+        .wait_for("the job's end", |lk| {
+            lk.agent_jobs().into_iter().find(|j| {
+                j.job.id == job.job.id && j.status != JobStatus::JsRunning && j.status != JobStatus::JsPending
+            })
+        })
+        .await;
+    assert_eq!(ended.status, JobStatus::JsSuccess, "{}", ended.error);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_config_in_the_room_fails_the_job_and_tells_the_room_why() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = greeting_openai();
+    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", REQUEST_OPENAI_KEY.to_string())];
+    let (_server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let _worker = spawn_worker(&livekit, runtime);
+
+    // Another app made this room: its metadata is not a config this host can run.
+    let mut broken = room_config();
+    broken["steps"][0]["nextStepIds"] = json!({"next": "nowhere"});
+    let room = "voiceblox-broken-1";
+    let credentials = LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).unwrap();
+    let control = ControlPlane::new(credentials);
+    control.create_room(room, &broken.to_string()).await.unwrap();
+    let mut user = RoomUser::join(&livekit.url(), &livekit.participant_token(room, "user-1")).await.unwrap();
+    control.create_dispatch(room, "voiceblox", "").await.unwrap();
+
+    let error = user.until_event("the agent's error", |e| e["type"] == "error").await;
+    assert_eq!(error["code"], "invalid_config");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("steps[0].nextStepIds") && message.contains("nowhere"), "{message}");
+    let failed = livekit
+        .wait_for("the job's failure", |lk| lk.agent_jobs().into_iter().find(|j| j.status == JobStatus::JsFailed))
+        .await;
+    assert!(failed.error.contains("AgentConfig in the room metadata was refused"), "{}", failed.error);
+    assert!(openai.chat_requests().is_empty());
 }

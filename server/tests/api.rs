@@ -19,6 +19,7 @@ async fn state(dir: &std::path::Path) -> AppState {
     AppState {
         runtime: Arc::new(PluginRuntime::new(registry, NetworkPolicy::default(), Timeouts::default()).unwrap()),
         sessions: SessionSettings::new(SessionOptions::default()),
+        local: Default::default(),
     }
 }
 

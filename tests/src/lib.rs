@@ -14,3 +14,4 @@
 
 pub mod audio;
 pub mod fakes;
+pub mod room_user;

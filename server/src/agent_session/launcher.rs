@@ -1,18 +1,27 @@
 //! Getting an agent into a room whose metadata already holds its AgentConfig.
 
-use axum::http::StatusCode;
+use voiceblox_host::agent::{self, AgentJob};
+use voiceblox_host::error_text;
+use voiceblox_host::plugin::PluginRuntime;
 use voiceblox_host::transport::livekit::{AGENT_NAME, ControlPlane};
 
+use super::local::LocalSessions;
 use crate::error::ApiError;
 use crate::settings::RuntimeMode;
+
+/// What an in-process agent runs with.
+pub struct LocalAgent<'a> {
+    pub sessions: &'a LocalSessions,
+    /// The server's plugins, with the request's keys standing in for its environment.
+    pub runtime: PluginRuntime,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentLauncher {
     /// `CreateDispatch` to the `voiceblox` agent: any worker registered under that name (ours,
     /// or Voiceblox's TypeScript/Python ones) joins and reads the room metadata.
     Dispatch,
-    /// This process joins the room itself. Not wired yet: the LiveKit room client (`/rtc`
-    /// signalling and media on str0m) is still being built.
+    /// This process joins the room itself, as a worker would, with a token it mints.
     InProcess,
 }
 
@@ -24,7 +33,7 @@ impl AgentLauncher {
         }
     }
 
-    pub async fn launch(self, control: &ControlPlane, room: &str) -> Result<(), ApiError> {
+    pub async fn launch(self, control: &ControlPlane, room: &str, local: LocalAgent<'_>) -> Result<(), ApiError> {
         match self {
             Self::Dispatch => {
                 // The config travels in the room metadata, which the job carries; repeating it
@@ -33,12 +42,24 @@ impl AgentLauncher {
                 tracing::info!(room, dispatch = %dispatch.id, agent = AGENT_NAME, "agent dispatched");
                 Ok(())
             }
-            Self::InProcess => Err(ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "inprocess_not_ready",
-                "the in-process agent cannot join LiveKit rooms yet; run a voiceblox worker and set \
-                 AGENT_RUNTIME=worker",
-            )),
+            Self::InProcess => {
+                let identity = format!("agent-{room}");
+                let token = control.agent_token(room, &identity).map_err(ApiError::livekit)?;
+                let url = control.credentials().url().to_string();
+                let job = AgentJob::new(local.runtime);
+                let name = room.to_string();
+                local.sessions.spawn(room, move |stop| async move {
+                    let room = name;
+                    match agent::join_and_run(&url, &token, job, stop).await {
+                        Ok(ending) => tracing::info!(room, ?ending, "in-process session ended"),
+                        Err(error) => {
+                            tracing::warn!(room, error = %error_text::chain(&error), "in-process session failed")
+                        }
+                    }
+                });
+                tracing::info!(room, identity, "in-process agent joining");
+                Ok(())
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `POST /api/agent-session` starts a session: validate the AgentConfig, create a LiveKit room
 //! holding it as metadata, get an agent in, hand the browser a token for that room.
-//! `DELETE /api/agent-session` ends one by deleting its room (which disconnects the agent).
+//! `DELETE /api/agent-session` ends one: it stops the in-process agent if this server runs it,
+//! then deletes the room (which disconnects any agent).
 
 mod catalog;
 mod launcher;
@@ -17,7 +18,7 @@ use voiceblox_host::providers::RuntimeCatalog;
 use voiceblox_host::transport::livekit::{self as livekit, BROWSER_TOKEN_TTL, ControlError, ControlPlane};
 
 pub use catalog::{RequestCatalog, session_runtime};
-pub use launcher::AgentLauncher;
+pub use launcher::{AgentLauncher, LocalAgent};
 pub use local::LocalSessions;
 
 use crate::AppState;
@@ -48,7 +49,8 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
     control.create_room(&room, &metadata).await.map_err(ApiError::livekit)?;
 
     let launcher = AgentLauncher::for_mode(state.sessions.mode);
-    if let Err(error) = launcher.launch(&control, &room).await {
+    let local = LocalAgent { sessions: &state.local, runtime: session_runtime(&state.runtime, &request.api_keys) };
+    if let Err(error) = launcher.launch(&control, &room, local).await {
         // No agent is coming: the room would sit empty until LiveKit's timeout.
         if let Err(cleanup) = control.delete_room(&room).await {
             tracing::warn!(room, error = %cleanup, "could not delete the room of a failed session");
@@ -77,6 +79,9 @@ fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<(
     Ok(())
 }
 
+/// How long `DELETE` waits for an in-process session's post-call steps before deleting the room.
+const LOCAL_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Serialize)]
 pub struct Ended {
     ok: bool,
@@ -91,7 +96,13 @@ pub async fn end(State(state): State<AppState>, body: Bytes) -> Result<Json<Ende
         return Err(ApiError::bad_request("invalid_room_name", message));
     }
     let control = control_plane(&state, &request.livekit)?;
+    // An in-process agent says goodbye and runs its post-call steps before the room goes.
+    let stopped = state.local.stop(&request.room_name, LOCAL_STOP_TIMEOUT).await;
     match control.delete_room(&request.room_name).await {
+        Err(ControlError::NotFound { .. }) if stopped => {
+            tracing::info!(room = request.room_name, "agent session ended (the room was already gone)");
+            Ok(Json(Ended { ok: true }))
+        }
         Ok(()) => {
             tracing::info!(room = request.room_name, "agent session ended");
             Ok(Json(Ended { ok: true }))

@@ -70,7 +70,13 @@ pub(super) struct Driver {
     ping_timeout: Duration,
     /// Set when a ping goes out unanswered; a pong clears it.
     pong_deadline: Option<Instant>,
+    /// A leave waiting for the data already written to go out, until this deadline.
+    leaving: Option<(Done, Instant)>,
 }
+
+/// How long leaving waits for written data to be sent: the last events of a session (an
+/// error, a goodbye) must not be cut off by the leave that follows them.
+const LEAVE_FLUSH: Duration = Duration::from_secs(1);
 
 /// How a session ends: the reason for [`RoomEvent::Disconnected`], and whether to say goodbye.
 struct End {
@@ -108,6 +114,7 @@ impl Driver {
             // LiveKit's default when a server sends none.
             ping_timeout: if join.ping_timeout > 0 { seconds(join.ping_timeout) } else { Duration::from_secs(15) },
             pong_deadline: None,
+            leaving: None,
         }
     }
 
@@ -175,6 +182,9 @@ impl Driver {
         if let Some(pong) = self.pong_deadline {
             deadline = deadline.min(pong);
         }
+        if let Some((_, flushed_by)) = &self.leaving {
+            deadline = deadline.min(*flushed_by);
+        }
         deadline
     }
 
@@ -200,6 +210,12 @@ impl Driver {
         for pending in expired {
             let after = self.publish_timeout;
             let _ = pending.done.send(Err(RoomError::Timeout { what: "open the publisher data channel", after }));
+        }
+        let flushed = self.pending.is_empty() && self.publisher.buffered() == 0;
+        if self.leaving.as_ref().is_some_and(|(_, by)| flushed || now >= *by)
+            && let Some((done, _)) = self.leaving.take()
+        {
+            return Err(End { reason: "CLIENT_INITIATED".into(), leave: Some(done) });
         }
         Ok(())
     }
@@ -393,7 +409,7 @@ impl Driver {
                     return Err(End::because("the signalling connection was lost"));
                 }
             }
-            Command::Leave { done } => return Err(End { reason: "CLIENT_INITIATED".into(), leave: Some(done) }),
+            Command::Leave { done } => self.leaving = Some((done, Instant::now() + LEAVE_FLUSH)),
         }
         Ok(())
     }

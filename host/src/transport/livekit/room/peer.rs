@@ -216,6 +216,12 @@ impl Peer {
         Ok(true)
     }
 
+    /// Bytes written to the data channels and not yet sent.
+    pub fn buffered(&mut self) -> usize {
+        let ids: Vec<_> = self.channels.keys().copied().collect();
+        ids.into_iter().filter_map(|id| self.rtc.channel(id).map(|mut channel| channel.buffered_amount())).sum()
+    }
+
     /// When [`Peer::drive`] must run again even without input.
     pub fn deadline(&self) -> Instant {
         self.deadline
