@@ -823,15 +823,30 @@ async fn worker_registers_serves_health_and_drains_on_sigterm() {
     let metrics = reqwest::get(format!("http://{health}/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("voiceblox_worker_connection_state{state=\"registered\"} 1"), "{metrics}");
 
-    // Until the room client lands, a dispatched job fails with a clear reason.
+    // A room whose metadata is no config this host can run: the job joins, tells the user why
+    // and fails with the reason; the worker goes on.
     let credentials = LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).unwrap();
-    let dispatch = ControlPlane::new(credentials).create_dispatch("voiceblox-cli", "voiceblox", "{}").await.unwrap();
+    let control = ControlPlane::new(credentials);
+    control.create_room("voiceblox-cli", r#"{"agentName": "no steps"}"#).await.unwrap();
+    let mut user = voiceblox_tests::room_user::RoomUser::join(
+        &livekit.url(),
+        &livekit.participant_token("voiceblox-cli", "user-1"),
+    )
+    .await
+    .unwrap();
+    let dispatch = control.create_dispatch("voiceblox-cli", "voiceblox", "").await.unwrap();
+    let error = user.until_event("the agent's error", |e| e["type"] == "error").await;
+    assert_eq!(error["code"], "invalid_config");
     let failed = livekit
         .wait_for("the job's failure", |lk| {
             lk.agent_jobs().into_iter().find(|j| j.job.dispatch_id == dispatch.id && !j.error.is_empty())
         })
         .await;
-    assert!(failed.error.starts_with("room client not available yet"), "{}", failed.error);
+    assert!(failed.error.starts_with("the AgentConfig in the room metadata was refused"), "{}", failed.error);
+    let metrics = reqwest::get(format!("http://{health}/metrics")).await.unwrap().text().await.unwrap();
+    for line in ["voiceblox_worker_jobs_failed_total 1", "voiceblox_session_errors_total{code=\"invalid_config\"} 1"] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 
     let pid = child.id().expect("the worker's pid").to_string();
     let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("running kill");
