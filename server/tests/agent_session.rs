@@ -1,25 +1,19 @@
 //! `POST`/`DELETE /api/agent-session` through a real listener, against the fake LiveKit (Twirp
 //! over HTTP, HS256 JWTs checked with the fake's own secret) and the plugins built from this repo.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::{Server, greeting_openai, room_config, spawn_worker};
 use livekit_protocol::JobStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use voiceblox_host::plugin::secret::Secret;
-use voiceblox_host::plugin::{
-    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
-    default_plugins_dir,
-};
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
-use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
-use voiceblox_server::agent_session::LocalSessions;
-use voiceblox_server::settings::{RuntimeMode, SessionOptions, SessionSettings};
-use voiceblox_server::{AppState, app};
+use voiceblox_server::settings::RuntimeMode;
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
-use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript};
 use voiceblox_tests::room_user::RoomUser;
 
 const KEY: &str = "APIfakekey";
@@ -48,79 +42,8 @@ fn api_keys() -> Value {
     json!({"openai": REQUEST_OPENAI_KEY, "deepgram": REQUEST_DEEPGRAM_KEY})
 }
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    local: LocalSessions,
-}
-
-impl Server {
-    /// Serves the app on `127.0.0.1:0` with the shipped plugins and an empty environment (so
-    /// the machine's own provider keys cannot make a config valid).
-    async fn start(mode: RuntimeMode, livekit: Option<(&str, &str, &str)>) -> Self {
-        Self::start_with(mode, livekit, &[]).await.0
-    }
-
-    /// [`Server::start`] with these environment variables, loopback allowed for the plugins
-    /// (provider fakes), and the runtime it serves.
-    async fn start_with(
-        mode: RuntimeMode,
-        livekit: Option<(&str, &str, &str)>,
-        env: &[(&str, String)],
-    ) -> (Self, PluginRuntime) {
-        let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
-        let cache = CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")));
-        let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
-        let policy = if env.is_empty() {
-            NetworkPolicy::default()
-        } else {
-            NetworkPolicy::default().allow(HostPattern::parse("127.0.0.1").unwrap())
-        };
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let runtime = PluginRuntime::new(registry, policy, Timeouts::default())
-            .unwrap()
-            .with_env(Arc::new(move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())));
-        let options = SessionOptions {
-            agent_runtime: mode,
-            livekit_url: livekit.map(|l| l.0.to_string()),
-            livekit_api_key: livekit.map(|l| l.1.to_string()),
-            livekit_api_secret: livekit.map(|l| voiceblox_host::plugin::secret::Secret::new(l.2)),
-        };
-        let state = AppState {
-            runtime: Arc::new(runtime.clone()),
-            sessions: SessionSettings::new(options),
-            local: Default::default(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let local = state.local.clone();
-        tokio::spawn(async move { axum::serve(listener, app(state)).await });
-        (Self { base, client: reqwest::Client::new(), local }, runtime)
-    }
-
-    async fn worker(livekit: &FakeLiveKit) -> Self {
-        Self::start(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET))).await
-    }
-
-    async fn post(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
-        let request = self.client.post(format!("{}/api/agent-session", self.base)).body(body);
-        send(request.header("content-type", "application/json")).await
-    }
-
-    async fn post_json(&self, body: &Value) -> (StatusCode, Value) {
-        self.post(body.to_string()).await
-    }
-
-    async fn delete(&self, body: &Value) -> (StatusCode, Value) {
-        send(self.client.delete(format!("{}/api/agent-session", self.base)).json(body)).await
-    }
-}
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+async fn worker_server(livekit: &FakeLiveKit) -> Server {
+    Server::start(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET))).await
 }
 
 fn keys(value: &Value) -> BTreeSet<&str> {
@@ -134,7 +57,7 @@ fn now() -> u64 {
 #[tokio::test]
 async fn worker_mode_creates_the_room_dispatches_the_agent_and_returns_a_room_token() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let server = Server::worker(&livekit).await;
+    let server = worker_server(&livekit).await;
     let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(keys(&body), BTreeSet::from(["token", "roomName", "serverUrl"]));
@@ -186,7 +109,7 @@ async fn worker_mode_creates_the_room_dispatches_the_agent_and_returns_a_room_to
 #[tokio::test]
 async fn a_bare_agent_config_is_accepted_and_its_request_fields_stay_out_of_the_room() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let server = Server::worker(&livekit).await;
+    let server = worker_server(&livekit).await;
     let mut bare = config();
     bare["apiKeys"] = api_keys();
     let (status, body) = server.post_json(&bare).await;
@@ -212,7 +135,7 @@ async fn the_request_can_bring_its_own_livekit_project() {
 #[tokio::test]
 async fn graphs_malformed_json_and_non_objects_are_refused_before_livekit() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let server = Server::worker(&livekit).await;
+    let server = worker_server(&livekit).await;
     let (status, body) = server.post_json(&json!({"nodes": [], "edges": [], "apiKeys": api_keys()})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "graph_not_supported");
@@ -228,7 +151,7 @@ async fn graphs_malformed_json_and_non_objects_are_refused_before_livekit() {
 #[tokio::test]
 async fn an_invalid_config_is_refused_with_every_problem_and_its_path() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let server = Server::worker(&livekit).await;
+    let server = worker_server(&livekit).await;
     let mut broken = config();
     broken["stt"]["provider"] = json!("nope");
     broken["steps"] = json!([{"id": "e", "type": "end"}]);
@@ -285,7 +208,7 @@ async fn an_unreachable_livekit_is_a_bad_gateway() {
 #[tokio::test]
 async fn delete_ends_the_session_by_deleting_its_room() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let server = Server::worker(&livekit).await;
+    let server = worker_server(&livekit).await;
     let (_, started) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;
     let room_name = started["roomName"].as_str().unwrap();
 
@@ -303,7 +226,7 @@ async fn delete_ends_the_session_by_deleting_its_room() {
 #[tokio::test]
 async fn delete_needs_a_voiceblox_room_name() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let server = Server::worker(&livekit).await;
+    let server = worker_server(&livekit).await;
     let (status, body) = server.delete(&json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("missing_room_name")));
     let (status, body) = server.delete(&json!({"roomName": "board-meeting"})).await;
@@ -313,44 +236,10 @@ async fn delete_needs_a_voiceblox_room_name() {
 
 // ---- the agent in the room, end to end ---------------------------------------------------
 
-/// A conversation the fakes can hold: an LLM greeting, then free talk; STT by upload, so no
-/// stream is open while nobody speaks.
-fn room_config() -> Value {
-    json!({
-        "agentName": "Concierge", "instructions": "You are a hotel concierge.", "language": "en-US",
-        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
-        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "coral"},
-        "stt": {"model": "gpt-4o-mini-transcribe", "provider": "openai"},
-        "steps": [
-            {"id": "hello", "type": "start", "command": "Greet the guest.", "nextStepIds": {"next": "talk"}},
-            {"id": "talk", "type": "opentalk", "command": "Help with the stay."}
-        ]
-    })
-}
-
-fn greeting_openai() -> OpenAiFake {
-    OpenAiScript::new()
-        .api_key(REQUEST_OPENAI_KEY)
-        .chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"]))
-        .start()
-}
-
-/// What a user in the room sees of a healthy agent: its steps and states on the events topic,
-/// from the agent's identity, and its `lk.agent.state` attribute.
+/// [`common::assert_agent_greets`], and the attribute went through the same states, in order,
+/// as the fake server recorded them.
 async fn assert_agent_greets(livekit: &FakeLiveKit, user: &mut RoomUser, agent: &str) {
-    user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
-    let events = user.agent_events();
-    assert!(events.iter().all(|(from, _)| from == agent), "{events:?}");
-    let events: Vec<&Value> = events.iter().map(|(_, e)| e).collect();
-    let steps: Vec<&Value> = events.iter().copied().filter(|e| e["type"] == "step_change").collect();
-    assert_eq!(steps[0], &json!({"type": "step_change", "stepId": "hello", "stepType": "start"}));
-    assert_eq!(steps[1], &json!({"type": "step_change", "stepId": "talk", "stepType": "opentalk"}));
-    let states: Vec<&str> =
-        events.iter().filter(|e| e["type"] == "agent_state").map(|e| e["state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["initializing", "thinking", "speaking", "listening"]);
-    let said = events.iter().find(|e| e["type"] == "transcript" && e["role"] == "assistant" && e["final"] == true);
-    assert_eq!(said.unwrap()["text"], "Welcome to the Grand! How can I help?");
-    user.until_agent_state("listening").await;
+    common::assert_agent_greets(user, agent).await;
     // The attribute went through the same states, in order, as the server recorded them.
     let history: Vec<String> = livekit
         .attribute_history(agent)
@@ -365,7 +254,7 @@ async fn assert_agent_greets(livekit: &FakeLiveKit, user: &mut RoomUser, agent: 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inprocess_mode_runs_the_agent_in_the_room_and_delete_ends_it() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let openai = greeting_openai();
+    let openai = greeting_openai(REQUEST_OPENAI_KEY);
     let env = [("OPENAI_BASE_URL", openai.base_url())];
     let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
 
@@ -396,27 +285,13 @@ async fn inprocess_mode_runs_the_agent_in_the_room_and_delete_ends_it() {
     user.until_gone(&agent).await;
 }
 
-/// A worker of our own, in this process, serving the fake.
-fn spawn_worker(livekit: &FakeLiveKit, runtime: PluginRuntime) -> tokio::sync::oneshot::Sender<()> {
-    let credentials = LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).unwrap();
-    let config = WorkerConfig::new(credentials);
-    let runner = Arc::new(SessionRunner::new(runtime, config.metrics.clone()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if let Err(error) = Worker::run(config, runner, async move { drop(stopped.await) }).await {
-            panic!("worker failed: {error}");
-        }
-    });
-    stop
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_mode_dispatches_to_a_worker_that_runs_the_agent_in_the_room() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let openai = greeting_openai();
+    let openai = greeting_openai(REQUEST_OPENAI_KEY);
     let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", REQUEST_OPENAI_KEY.to_string())];
     let (server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET)), &env).await;
-    let _worker = spawn_worker(&livekit, runtime);
+    let _worker = spawn_worker(&livekit.url(), KEY, SECRET, runtime);
     livekit.wait_for("the worker's registration", |lk| lk.agent_workers().into_iter().next()).await;
 
     let (status, started) = server.post_json(&json!({"config": room_config()})).await;
@@ -448,10 +323,10 @@ async fn worker_mode_dispatches_to_a_worker_that_runs_the_agent_in_the_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_config_in_the_room_fails_the_job_and_tells_the_room_why() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let openai = greeting_openai();
+    let openai = greeting_openai(REQUEST_OPENAI_KEY);
     let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", REQUEST_OPENAI_KEY.to_string())];
     let (_server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET)), &env).await;
-    let _worker = spawn_worker(&livekit, runtime);
+    let _worker = spawn_worker(&livekit.url(), KEY, SECRET, runtime);
 
     // Another app made this room: its metadata is not a config this host can run.
     let mut broken = room_config();

@@ -1,0 +1,144 @@
+//! What the server's end-to-end tests share: the server on a real listener, a worker in this
+//! process, and a conversation the provider fakes can hold.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::plugin::{
+    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
+    default_plugins_dir,
+};
+use voiceblox_host::transport::livekit::LiveKitCredentials;
+use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
+use voiceblox_server::agent_session::LocalSessions;
+use voiceblox_server::settings::{RuntimeMode, SessionOptions, SessionSettings};
+use voiceblox_server::{AppState, app};
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript};
+use voiceblox_tests::room_user::RoomUser;
+
+pub struct Server {
+    base: String,
+    client: reqwest::Client,
+    pub local: LocalSessions,
+}
+
+impl Server {
+    /// Serves the app on `127.0.0.1:0` with the shipped plugins and an empty environment (so
+    /// the machine's own provider keys cannot make a config valid).
+    pub async fn start(mode: RuntimeMode, livekit: Option<(&str, &str, &str)>) -> Self {
+        Self::start_with(mode, livekit, &[]).await.0
+    }
+
+    /// [`Server::start`] with these environment variables, loopback allowed for the plugins
+    /// (provider fakes), and the runtime it serves.
+    pub async fn start_with(
+        mode: RuntimeMode,
+        livekit: Option<(&str, &str, &str)>,
+        env: &[(&str, String)],
+    ) -> (Self, PluginRuntime) {
+        let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
+        let cache = CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")));
+        let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
+        let policy = if env.is_empty() {
+            NetworkPolicy::default()
+        } else {
+            NetworkPolicy::default().allow(HostPattern::parse("127.0.0.1").unwrap())
+        };
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let runtime = PluginRuntime::new(registry, policy, Timeouts::default())
+            .unwrap()
+            .with_env(Arc::new(move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())));
+        let options = SessionOptions {
+            agent_runtime: mode,
+            livekit_url: livekit.map(|l| l.0.to_string()),
+            livekit_api_key: livekit.map(|l| l.1.to_string()),
+            livekit_api_secret: livekit.map(|l| voiceblox_host::plugin::secret::Secret::new(l.2)),
+        };
+        let state = AppState {
+            runtime: Arc::new(runtime.clone()),
+            sessions: SessionSettings::new(options),
+            local: Default::default(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let local = state.local.clone();
+        tokio::spawn(async move { axum::serve(listener, app(state)).await });
+        (Self { base, client: reqwest::Client::new(), local }, runtime)
+    }
+
+    pub async fn post(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+        let request = self.client.post(format!("{}/api/agent-session", self.base)).body(body);
+        send(request.header("content-type", "application/json")).await
+    }
+
+    pub async fn post_json(&self, body: &Value) -> (StatusCode, Value) {
+        self.post(body.to_string()).await
+    }
+
+    pub async fn delete(&self, body: &Value) -> (StatusCode, Value) {
+        send(self.client.delete(format!("{}/api/agent-session", self.base)).json(body)).await
+    }
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+}
+
+/// A conversation the fakes can hold: an LLM greeting, then free talk; STT by upload, so no
+/// stream is open while nobody speaks.
+pub fn room_config() -> Value {
+    json!({
+        "agentName": "Concierge", "instructions": "You are a hotel concierge.", "language": "en-US",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
+        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "coral"},
+        "stt": {"model": "gpt-4o-mini-transcribe", "provider": "openai"},
+        "steps": [
+            {"id": "hello", "type": "start", "command": "Greet the guest.", "nextStepIds": {"next": "talk"}},
+            {"id": "talk", "type": "opentalk", "command": "Help with the stay."}
+        ]
+    })
+}
+
+pub fn greeting_openai(key: &str) -> OpenAiFake {
+    OpenAiScript::new().api_key(key).chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"])).start()
+}
+
+/// What a user in the room sees of a healthy agent: its steps and states on the events topic,
+/// from the agent's identity, and its `lk.agent.state` attribute.
+pub async fn assert_agent_greets(user: &mut RoomUser, agent: &str) {
+    user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+    let events = user.agent_events();
+    assert!(events.iter().all(|(from, _)| from == agent), "{events:?}");
+    let events: Vec<&Value> = events.iter().map(|(_, e)| e).collect();
+    let steps: Vec<&Value> = events.iter().copied().filter(|e| e["type"] == "step_change").collect();
+    assert_eq!(steps[0], &json!({"type": "step_change", "stepId": "hello", "stepType": "start"}));
+    assert_eq!(steps[1], &json!({"type": "step_change", "stepId": "talk", "stepType": "opentalk"}));
+    let states: Vec<&str> =
+        events.iter().filter(|e| e["type"] == "agent_state").map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["initializing", "thinking", "speaking", "listening"]);
+    let said = events.iter().find(|e| e["type"] == "transcript" && e["role"] == "assistant" && e["final"] == true);
+    assert_eq!(said.unwrap()["text"], "Welcome to the Grand! How can I help?");
+    user.until_agent_state("listening").await;
+}
+
+/// A worker of our own, in this process, serving the LiveKit project at `url`; it stops when
+/// the returned sender is dropped.
+pub fn spawn_worker(url: &str, key: &str, secret: &str, runtime: PluginRuntime) -> tokio::sync::oneshot::Sender<()> {
+    let credentials = LiveKitCredentials::new(url, key, Secret::new(secret)).unwrap();
+    let config = WorkerConfig::new(credentials);
+    let runner = Arc::new(SessionRunner::new(runtime, config.metrics.clone()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if let Err(error) = Worker::run(config, runner, async move { drop(stopped.await) }).await {
+            panic!("worker failed: {error}");
+        }
+    });
+    stop
+}
