@@ -3,9 +3,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use livekit_protocol as proto;
 use prost::Message;
@@ -13,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use voiceblox_host::plugin::secret::Secret;
 use voiceblox_host::transport::livekit::{AGENT_NAME, ControlError, ControlPlane, LiveKitCredentials};
-use voiceblox_tests::fakes::livekit::FakeLiveKit;
+use voiceblox_tests::fakes::livekit::{FakeLiveKit, sign_jwt};
 
 const KEY: &str = "APIcontrol";
 const SECRET: &str = "control-secret-abcdefghijklmnop";
@@ -45,15 +42,6 @@ async fn twirp(
     let content_type =
         response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     (status, content_type, response.bytes().await.unwrap().to_vec())
-}
-
-/// An HS256 JWT with any claims (the SDK will not sign an already expired token).
-fn sign(claims: &Value, secret: &str) -> String {
-    let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let signed = format!("{}.{}", encode(&json!({"alg": "HS256", "typ": "JWT"})), encode(claims));
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
 fn twirp_error(body: &[u8]) -> Value {
@@ -178,7 +166,7 @@ async fn the_middleware_refuses_bad_tokens_in_plain_text() {
             "invalid authorization token: go-jose/go-jose: error in cryptographic primitive",
         ),
         (
-            format!("Bearer {}", sign(&expired, SECRET)),
+            format!("Bearer {}", sign_jwt(&expired, SECRET)),
             "invalid authorization token: go-jose/go-jose/jwt: validation failed, token is expired (exp)",
         ),
     ];

@@ -4,16 +4,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use livekit_protocol as proto;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc;
 use voiceblox_host::plugin::secret::Secret;
 use voiceblox_host::transport::livekit::room::{Room, RoomError, RoomEvent, RoomOptions};
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
-use voiceblox_tests::fakes::livekit::FakeLiveKit;
+use voiceblox_tests::fakes::livekit::{FakeLiveKit, sign_jwt};
 
 const KEY: &str = "APIroom";
 const SECRET: &str = "room-secret-abcdefghijklmnopqrstu";
@@ -47,15 +44,6 @@ async fn next_matching(
         Ok(None) => panic!("the event stream ended before {what}"),
         Err(_) => panic!("no {what} within {WAIT:?}"),
     }
-}
-
-/// An HS256 token with any claims.
-fn sign(claims: &Value, secret: &str) -> String {
-    let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let signed = format!("{}.{}", encode(&json!({"alg": "HS256", "typ": "JWT"})), encode(claims));
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
 fn now() -> u64 {
@@ -174,12 +162,12 @@ async fn bad_tokens_and_grants_are_refused_like_the_server_does() {
         Ok(_) => panic!("expected a refusal, joined"),
     };
 
-    let wrong_secret = sign(&grants(true, "r"), "not-the-secret");
+    let wrong_secret = sign_jwt(&grants(true, "r"), "not-the-secret");
     let (status, message) = refused(Room::connect(&livekit.url(), &wrong_secret, options()).await);
     assert_eq!(status, 401);
     assert!(message.starts_with("invalid authorization token"), "{message}");
 
-    let expired = sign(
+    let expired = sign_jwt(
         &json!({"iss": KEY, "sub": "p", "nbf": now() - 7200, "exp": now() - 3600,
                                "video": {"roomJoin": true, "room": "r"}}),
         SECRET,
@@ -187,13 +175,13 @@ async fn bad_tokens_and_grants_are_refused_like_the_server_does() {
     let (status, message) = refused(Room::connect(&livekit.url(), &expired, options()).await);
     assert_eq!((status, message.contains("token is expired")), (401, true), "{message}");
 
-    let no_join = sign(&grants(false, "r"), SECRET);
+    let no_join = sign_jwt(&grants(false, "r"), SECRET);
     assert_eq!(refused(Room::connect(&livekit.url(), &no_join, options()).await), (401, "permissions denied".into()));
 
-    let no_room = sign(&grants(true, ""), SECRET);
+    let no_room = sign_jwt(&grants(true, ""), SECRET);
     assert_eq!(refused(Room::connect(&livekit.url(), &no_room, options()).await), (400, "no room name".into()));
 
-    let unknown_key = sign(
+    let unknown_key = sign_jwt(
         &json!({"iss": "APIother", "sub": "p", "exp": now() + 60, "video": {"roomJoin": true, "room": "r"}}),
         SECRET,
     );

@@ -31,13 +31,7 @@ pub fn browser_token(
         can_publish_sources: PUBLISH_SOURCES.iter().map(|s| s.to_string()).collect(),
         ..VideoGrants::default()
     };
-    AccessToken::with_api_key(credentials.api_key(), credentials.api_secret())
-        .with_identity(identity)
-        .with_name(identity)
-        .with_grants(grants)
-        .with_ttl(ttl)
-        .to_jwt()
-        .map_err(|e| ControlError::Token(e.to_string()))
+    sign(AccessToken::with_api_key(credentials.api_key(), credentials.api_secret()), identity, grants, ttl)
 }
 
 /// How long an in-process agent's token lasts: it is used at once; LiveKit refreshes the
@@ -63,10 +57,15 @@ pub fn agent_token(
         agent: true,
         ..VideoGrants::default()
     };
-    AccessToken::with_api_key(credentials.api_key(), credentials.api_secret())
+    let token = AccessToken::with_api_key(credentials.api_key(), credentials.api_secret()).with_kind("agent");
+    sign(token, identity, grants, ttl)
+}
+
+/// `token` for `identity` (also its display name) with `grants`, valid for `ttl`.
+fn sign(token: AccessToken, identity: &str, grants: VideoGrants, ttl: Duration) -> Result<String, ControlError> {
+    token
         .with_identity(identity)
         .with_name(identity)
-        .with_kind("agent")
         .with_grants(grants)
         .with_ttl(ttl)
         .to_jwt()

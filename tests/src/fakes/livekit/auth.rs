@@ -111,7 +111,8 @@ pub fn verify(token: &str, api_key: &str, secret: &str) -> Result<Claims, AuthRe
 }
 
 /// Signs `claims` as LiveKit signs the tokens it mints itself (HS256 with the project secret).
-pub(crate) fn sign(claims: &serde_json::Value, secret: &str) -> String {
+/// Tests use it for tokens the SDK will not make (expired, missing grants, a wrong secret).
+pub fn sign(claims: &serde_json::Value, secret: &str) -> String {
     let encode = |value: &serde_json::Value| URL_SAFE_NO_PAD.encode(value.to_string());
     let signed = format!("{}.{}", encode(&serde_json::json!({"alg": "HS256", "typ": "JWT"})), encode(claims));
     // HMAC takes a key of any length.

@@ -36,7 +36,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use agent::{AgentJob, AgentMessage, AgentTimeouts, AgentWorker};
-pub use auth::{Claims, VideoGrants};
+pub use auth::{Claims, VideoGrants, sign as sign_jwt};
 pub use rtc::{DataRecord, RtcParticipant};
 pub use twirp::TwirpError;
 

@@ -5,10 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::Sha256;
 
 /// What a participant's token says about it, read after the signature was verified.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,10 +56,5 @@ pub(crate) fn sign(mut claims: Value, secret: &str, ttl_secs: u64) -> String {
         map.insert("nbf".into(), now.into());
         map.insert("exp".into(), (now + ttl_secs).into());
     }
-    let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let signed = format!("{}.{}", encode(&serde_json::json!({"alg": "HS256", "typ": "JWT"})), encode(&claims));
-    // HMAC takes keys of any length.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
-    mac.update(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    super::super::auth::sign(&claims, secret)
 }
