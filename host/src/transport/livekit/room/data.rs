@@ -62,12 +62,14 @@ pub fn decode_user(bytes: &[u8], from_reliable_channel: bool) -> Result<Option<U
     // The server stamps the sender on the packet; older servers stamped only the user packet.
     let identity =
         if packet.participant_identity.is_empty() { user.participant_identity } else { packet.participant_identity };
-    let reliable = match proto::data_packet::Kind::try_from(packet.kind) {
-        Ok(proto::data_packet::Kind::Reliable) => true,
-        Ok(proto::data_packet::Kind::Lossy) => false,
-        Err(_) => from_reliable_channel,
-    };
-    Ok(Some(UserData { participant_identity: identity, topic: user.topic, payload: user.payload, reliable }))
+    // The channel decides, as on the server: the deprecated `kind` field is unreliable (SDKs
+    // disagree on its values).
+    Ok(Some(UserData {
+        participant_identity: identity,
+        topic: user.topic,
+        payload: user.payload,
+        reliable: from_reliable_channel,
+    }))
 }
 
 #[cfg(test)]
@@ -75,9 +77,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn user_packets_round_trip_with_topic_and_kind() {
+    fn user_packets_round_trip_with_topic_and_their_channel_kind() {
         let bytes = encode_user("agent-1", b"{}".to_vec(), "voiceblox.agent.events", true, 7).unwrap();
-        let data = decode_user(&bytes, false).unwrap().unwrap();
+        let data = decode_user(&bytes, true).unwrap().unwrap();
         assert_eq!(
             data,
             UserData {
@@ -87,7 +89,8 @@ mod tests {
                 reliable: true,
             }
         );
-        let lossy = decode_user(&encode_user("a", vec![1], "", false, 9).unwrap(), true).unwrap().unwrap();
+        // The channel decides, whatever the deprecated `kind` field says.
+        let lossy = decode_user(&encode_user("a", vec![1], "", true, 9).unwrap(), false).unwrap().unwrap();
         assert_eq!((lossy.topic, lossy.reliable), (None, false));
     }
 

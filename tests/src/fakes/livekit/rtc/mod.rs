@@ -242,6 +242,9 @@ pub(crate) async fn handle(
     if claims.video.room.is_empty() {
         return refuse(StatusCode::BAD_REQUEST, "no room name");
     }
-    let protocol = query.get("protocol").and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+    let version = |name: &str| query.get(name).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+    // `protocol` is the signalling version; `client_protocol` (data streams, RPC) is separate and
+    // reported to the other participants as sent (absent: 0), as the server does.
+    let protocol = session::Versions { signal: version("protocol"), client: version("client_protocol") };
     upgrade.on_upgrade(move |socket| session::run(socket, project, token, claims, protocol))
 }

@@ -40,7 +40,12 @@ struct Session {
     identity: String,
     can_publish_data: bool,
     can_update_metadata: bool,
+    /// Signalling protocol: above 14 every metadata update is answered with a `RequestResponse`.
+    protocol: i32,
     publisher: Option<SfuPeer>,
+    /// The first media id of each peer's SDP, which trickled candidates name.
+    publisher_mid: String,
+    subscriber_mid: String,
     subscriber: Option<SfuPeer>,
     /// Data for this participant waiting for the subscriber's channel to open.
     queued: Vec<(Vec<u8>, bool)>,
@@ -57,7 +62,21 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-pub(super) async fn run(socket: WebSocket, project: Arc<Project>, token: String, claims: JoinClaims, protocol: i32) {
+/// The versions a client announced in its `/rtc` query.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Versions {
+    pub(super) signal: i32,
+    pub(super) client: i32,
+}
+
+pub(super) async fn run(
+    socket: WebSocket,
+    project: Arc<Project>,
+    token: String,
+    claims: JoinClaims,
+    versions: Versions,
+) {
+    let protocol = versions.signal;
     let settings = *lock(&sfu(&project).settings);
     let room_name = claims.video.room.clone();
     // Rooms are auto-created on join by default.
@@ -101,7 +120,7 @@ pub(super) async fn run(socket: WebSocket, project: Arc<Project>, token: String,
         version: 1,
         permission: Some(permission.clone()),
         kind: kind as i32,
-        client_protocol: protocol,
+        client_protocol: versions.client,
         ..Default::default()
     };
     let (to_session, inbox) = mpsc::channel(1024);
@@ -124,8 +143,9 @@ pub(super) async fn run(socket: WebSocket, project: Arc<Project>, token: String,
         Response::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }),
     );
 
-    // Protocol ≥ 2 clients that may subscribe get the subscriber as primary (participant.go).
-    let subscriber_primary = protocol >= 2 && can_subscribe;
+    // Clients above protocol 2 that may subscribe get the subscriber as primary
+    // (protocol_version.go, participant.go).
+    let subscriber_primary = protocol > 2 && can_subscribe;
     let mut room_proto = room.clone();
     room_proto.num_participants = u32::try_from(others.len() + 1).unwrap_or(u32::MAX);
     let join = proto::JoinResponse {
@@ -156,7 +176,10 @@ pub(super) async fn run(socket: WebSocket, project: Arc<Project>, token: String,
         identity: claims.sub.clone(),
         can_publish_data: permission.can_publish_data,
         can_update_metadata: permission.can_update_metadata,
+        protocol,
         publisher: None,
+        publisher_mid: String::new(),
+        subscriber_mid: String::new(),
         subscriber: None,
         queued: Vec::new(),
         inbox,
@@ -234,13 +257,18 @@ impl Session {
         let offer = peer.offer_data_channels().ok_or("nothing to offer")?;
         let candidate = peer.local_candidate();
         self.subscriber = Some(peer);
+        self.subscriber_mid = first_mid(&offer);
         let description = proto::SessionDescription { r#type: "offer".into(), sdp: offer, id: 1, ..Default::default() };
         self.send(Response::Offer(description)).await?;
         self.trickle(candidate, proto::SignalTarget::Subscriber).await
     }
 
     async fn trickle(&mut self, candidate: String, target: proto::SignalTarget) -> Result<(), String> {
-        let init = CandidateInit { candidate, sdp_mid: Some("0".into()), sdp_m_line_index: Some(0) };
+        let mid = match target {
+            proto::SignalTarget::Publisher => self.publisher_mid.clone(),
+            proto::SignalTarget::Subscriber => self.subscriber_mid.clone(),
+        };
+        let init = CandidateInit { candidate, sdp_mid: Some(mid), sdp_m_line_index: Some(0) };
         let trickle = proto::TrickleRequest {
             candidate_init: serde_json::to_string(&init).map_err(|e| e.to_string())?,
             target: target as i32,
@@ -272,6 +300,7 @@ impl Session {
                     }
                 };
                 let candidate = peer.local_candidate();
+                self.publisher_mid = first_mid(&offer.sdp);
                 let description = proto::SessionDescription {
                     r#type: "answer".into(),
                     sdp: answer,
@@ -333,6 +362,8 @@ impl Session {
             };
             return self.send(Response::RequestResponse(refusal)).await;
         }
+        let request_id = update.request_id;
+        let echo = update.clone();
         let info = {
             let mut rooms = lock(&sfu(&self.project).rooms);
             let Some(member) = rooms.get_mut(&self.room).and_then(|m| m.iter_mut().find(|m| m.info.sid == self.sid))
@@ -370,6 +401,16 @@ impl Session {
             None,
             Response::Update(proto::ParticipantUpdate { participants: vec![info] }),
         );
+        // SDKs wait for this (Python: up to 5 s) before their `set_attributes` returns.
+        if self.protocol > 14 {
+            let done = proto::RequestResponse {
+                request_id,
+                reason: proto::request_response::Reason::Ok as i32,
+                request: Some(proto::request_response::Request::UpdateMetadata(echo)),
+                ..Default::default()
+            };
+            self.send(Response::RequestResponse(done)).await?;
+        }
         Ok(())
     }
 
@@ -437,10 +478,14 @@ impl Session {
         } else {
             user.destination_identities = packet.destination_identities.clone();
         }
-        let reliable = match proto::data_packet::Kind::try_from(packet.kind) {
-            Ok(kind) => kind == proto::data_packet::Kind::Reliable,
-            Err(_) => from_reliable,
-        };
+        // The channel it came in on decides, and the deprecated `kind` is rewritten to match:
+        // SDKs disagree on that field's values (the Rust SDK writes them swapped).
+        let reliable = from_reliable;
+        #[allow(deprecated)]
+        {
+            packet.kind =
+                if reliable { proto::data_packet::Kind::Reliable } else { proto::data_packet::Kind::Lossy } as i32;
+        }
         let record = DataRecord {
             room: self.room.clone(),
             sender: self.identity.clone(),
@@ -508,4 +553,9 @@ async fn readable(peer: Option<&SfuPeer>) -> std::io::Result<()> {
         Some(peer) => peer.readable().await,
         None => std::future::pending().await,
     }
+}
+
+/// The first `a=mid:` of an SDP (empty when it has none).
+fn first_mid(sdp: &str) -> String {
+    sdp.lines().find_map(|line| line.trim().strip_prefix("a=mid:")).unwrap_or_default().to_string()
 }
