@@ -4,11 +4,16 @@
 //! its user, the state after dispatch before the browser connects) the child's RSS
 //! (`VmRSS`) and CPU (`utime + stime`) are read over a rest window.
 //!
+//! Second table: the same with a user in each room (joined from this process with the host's
+//! room client, so its CPU is not the worker's): the agent has greeted (LLM and TTS from the
+//! OpenAI fake in this process, batch STT so no stream stays open) and is `listening`.
+//!
 //! Baseline, same run and same process: the worker registered with 0 sessions, over the same
 //! window, just before the jobs are dispatched. A fresh worker and fake serve each N.
 //!
 //! `cargo bench -p voiceblox-host --bench idle_sessions [-- 1 50 200]`
-//! (or `IDLE_SESSIONS=1,50,200`; `IDLE_WINDOW_SECS=10` sets the rest window).
+//! (or `IDLE_SESSIONS=1,50,200`; `IDLE_WINDOW_SECS=10` sets the rest window;
+//! `IDLE_VARIANT=waiting|listening|both`, default both).
 
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -20,6 +25,7 @@ use voiceblox_host::plugin::default_plugins_dir;
 use voiceblox_host::plugin::secret::Secret;
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript};
 
 const KEY: &str = "APIbenchkey";
 const SECRET: &str = "bench-livekit-secret-0123456789";
@@ -34,7 +40,16 @@ fn main() {
     let counts = session_counts();
     let window = std::env::var("IDLE_WINDOW_SECS").ok().and_then(|s| s.parse().ok()).map_or(10, |s: u64| s.max(1));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    rt.block_on(bench(&counts, Duration::from_secs(window)));
+    let variant = std::env::var("IDLE_VARIANT").unwrap_or_else(|_| "both".into());
+    rt.block_on(async {
+        let openai = OpenAiScript::new().chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"])).start();
+        if variant != "listening" {
+            bench(&counts, Duration::from_secs(window), None).await;
+        }
+        if variant != "waiting" {
+            bench(&counts, Duration::from_secs(window), Some(&openai)).await;
+        }
+    });
 }
 
 /// Numbers among the arguments (`cargo bench` adds `--bench`), else `IDLE_SESSIONS`, else 1, 50, 200.
@@ -67,7 +82,7 @@ fn room_config() -> String {
 }
 
 /// `voiceblox-host worker` against `livekit`, its stderr collected.
-fn spawn_worker(livekit: &FakeLiveKit, max_jobs: usize) -> (Child, Arc<Mutex<Vec<String>>>) {
+fn spawn_worker(livekit: &FakeLiveKit, openai: &str, max_jobs: usize) -> (Child, Arc<Mutex<Vec<String>>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_voiceblox-host"))
         .args(["worker", "--health-addr", "127.0.0.1:0", "--drain-timeout", "1s", "--allow-host", "127.0.0.1"])
         .args(["--max-jobs", &max_jobs.to_string()])
@@ -76,9 +91,8 @@ fn spawn_worker(livekit: &FakeLiveKit, max_jobs: usize) -> (Child, Arc<Mutex<Vec
         .env("LIVEKIT_URL", livekit.url())
         .env("LIVEKIT_API_KEY", KEY)
         .env("LIVEKIT_API_SECRET", SECRET)
-        // Never called: the agents wait for users that do not come.
         .env("OPENAI_API_KEY", "sk-bench")
-        .env("OPENAI_BASE_URL", "http://127.0.0.1:9")
+        .env("OPENAI_BASE_URL", openai)
         .env("VOICEBLOX_CACHE_DIR", std::env::temp_dir().join("voiceblox-bench-cache"))
         .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
@@ -139,12 +153,12 @@ async fn rest(pid: u32, window: Duration) -> Rest {
     Rest { end, cpu_ms_per_s: (end.cpu_s - start.cpu_s) * 1000.0 / t0.elapsed().as_secs_f64() }
 }
 
-/// Agents whose `lk.agent.state = initializing` reached the SFU.
-fn joined(livekit: &FakeLiveKit) -> HashSet<String> {
+/// Agents whose `lk.agent.state = state` reached the SFU.
+fn reached(livekit: &FakeLiveKit, state: &str) -> HashSet<String> {
     livekit
         .attribute_updates()
         .into_iter()
-        .filter(|(_, _, attrs)| attrs.get(STATE).is_some_and(|s| s == "initializing"))
+        .filter(|(_, _, attrs)| attrs.get(STATE).is_some_and(|s| s == state))
         .map(|(who, _, _)| who)
         .collect()
 }
@@ -156,17 +170,24 @@ fn open_files_limit() -> String {
     })
 }
 
-async fn bench(counts: &[usize], window: Duration) {
+async fn bench(counts: &[usize], window: Duration, openai: Option<&OpenAiFake>) {
+    // Waiting: the agent joined and waits for its user (no provider is called: any URL does).
+    let (what, state) = match openai {
+        None => ("agent joined, waiting for its user", "initializing"),
+        Some(_) => ("a user in each room, the agent greeted it and is listening", "listening"),
+    };
+    let openai_url = openai.map_or_else(|| "http://127.0.0.1:9".to_string(), OpenAiFake::base_url);
+    println!();
     println!(
-        "idle sessions in one `voiceblox-host worker` child process (agent joined, waiting for its user), \
-         {}s rest window; baseline = the same process registered with 0 sessions",
+        "idle sessions in one `voiceblox-host worker` child process ({what}), {}s rest window; \
+         baseline = the same process registered with 0 sessions",
         window.as_secs()
     );
     println!("open files limit (inherited by the worker): {}", open_files_limit());
     println!(
         "{:>8} {:>7} {:>9} {:>9} {:>12} {:>10} {:>10} {:>14} {:>9} {:>9} {:>11} {:>9}",
         "sessions",
-        "joined",
+        "ready",
         "RSS 0",
         "RSS N",
         "RSS/session",
@@ -183,7 +204,7 @@ async fn bench(counts: &[usize], window: Duration) {
         let livekit = FakeLiveKit::start(KEY, SECRET);
         let credentials = LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).expect("credentials");
         let control = ControlPlane::new(credentials);
-        let (mut child, log) = spawn_worker(&livekit, n + 10);
+        let (mut child, log) = spawn_worker(&livekit, &openai_url, n + 10);
         let pid = child.id();
         let registered = Instant::now();
         while livekit.agent_workers().is_empty() {
@@ -195,14 +216,21 @@ async fn bench(counts: &[usize], window: Duration) {
         let base = rest(pid, window).await;
 
         let started = Instant::now();
+        let mut users = Vec::new();
         for i in 0..n {
             let room = format!("voiceblox-idle-{i}");
             control.create_room(&room, &metadata).await.expect("CreateRoom");
+            if openai.is_some() {
+                // The browser joins first, as it does with the token from POST /api/agent-session.
+                let (user, mut events) = livekit.join(&room, &format!("user-{i}")).await.expect("the user joins");
+                tokio::spawn(async move { while events.recv().await.is_some() {} });
+                users.push(user);
+            }
             control.create_dispatch(&room, "voiceblox", "").await.expect("CreateDispatch");
         }
         let mut count = 0;
         while started.elapsed() < JOIN_DEADLINE {
-            count = joined(&livekit).len();
+            count = reached(&livekit, state).len();
             if count >= n || child.try_wait().expect("child status").is_some() {
                 break;
             }
@@ -211,7 +239,7 @@ async fn bench(counts: &[usize], window: Duration) {
         let join_wall = started.elapsed();
         tokio::time::sleep(SETTLE).await;
         let loaded = rest(pid, window).await;
-        let agents = joined(&livekit);
+        let agents = reached(&livekit, "initializing");
         let alive =
             livekit.rtc_participants().iter().filter(|p| p.connected && agents.contains(&p.info.identity)).count();
         let exited = child.try_wait().expect("child status");
@@ -267,5 +295,8 @@ async fn bench(counts: &[usize], window: Duration) {
         }
         let _ = child.kill();
         let _ = child.wait();
+        for user in users {
+            let _ = user.leave().await;
+        }
     }
 }
