@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
@@ -65,6 +65,8 @@ pub struct AgentJob {
     pub declined_by: Vec<String>,
     /// Set when no worker answered the offer in time.
     pub availability_timed_out: bool,
+    /// When the fake sent the `assignment` (the start of a join-latency measurement).
+    pub assigned_at: Option<Instant>,
 }
 
 /// A message a worker sent, with the connection (1, 2, ... in accept order) it came on.
@@ -158,6 +160,7 @@ impl Agents {
             error: String::new(),
             declined_by: Vec::new(),
             availability_timed_out: false,
+            assigned_at: None,
         });
         self.touch();
         self.kick.notify_one();
@@ -432,6 +435,7 @@ async fn offer(project: Arc<Project>, job_id: String, worker_id: String) {
             job.participant_identity = answer.participant_identity;
             let assignment = proto::JobAssignment { job: Some(job.job.clone()), token, url: Some(String::new()) };
             if let Some(tx) = tx {
+                job.assigned_at = Some(Instant::now());
                 let _ = tx.send(Outgoing::Message(Box::new(ToWorker::Assignment(assignment))));
             }
         }

@@ -27,7 +27,7 @@ mod token;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -77,7 +77,8 @@ enum ToSession {
 struct Records {
     participants: Vec<RtcParticipant>,
     data: Vec<DataRecord>,
-    attributes: Vec<(String, HashMap<String, String>)>,
+    /// Who, when the update arrived, and the attributes after it.
+    attributes: Vec<(String, Instant, HashMap<String, String>)>,
     pings: HashMap<String, usize>,
 }
 
@@ -153,7 +154,13 @@ impl FakeLiveKit {
     /// Each attribute set a participant had after an `update_metadata`, in order.
     pub fn attribute_history(&self, identity: &str) -> Vec<HashMap<String, String>> {
         let records = lock(&self.project.sfu.records);
-        records.attributes.iter().filter(|(who, _)| who == identity).map(|(_, attrs)| attrs.clone()).collect()
+        records.attributes.iter().filter(|(who, ..)| who == identity).map(|(.., attrs)| attrs.clone()).collect()
+    }
+
+    /// [`FakeLiveKit::attribute_history`] of every participant, with the identity and the
+    /// instant each `update_metadata` arrived (for latency measurements).
+    pub fn attribute_updates(&self) -> Vec<(String, Instant, HashMap<String, String>)> {
+        lock(&self.project.sfu.records).attributes.clone()
     }
 
     /// `ping_req`s received from `identity`.

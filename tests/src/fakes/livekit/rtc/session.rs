@@ -353,6 +353,7 @@ impl Session {
     }
 
     async fn update_metadata(&mut self, update: proto::UpdateParticipantMetadata) -> Result<(), String> {
+        let received = Instant::now();
         if !self.can_update_metadata {
             let refusal = proto::RequestResponse {
                 request_id: update.request_id,
@@ -389,7 +390,7 @@ impl Session {
         };
         let (identity, attributes) = (self.identity.clone(), info.attributes.clone());
         sfu(&self.project).record(|r| {
-            r.attributes.push((identity.clone(), attributes));
+            r.attributes.push((identity.clone(), received, attributes));
             if let Some(p) = r.participants.iter_mut().rev().find(|p| p.info.identity == identity) {
                 p.info = info.clone();
             }
