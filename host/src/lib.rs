@@ -9,7 +9,9 @@
 //! - [`flow`]: the conversation-step engine, tools (MCP, Exa) and post-call processing.
 //! - [`voice`]: the real-time voice loop (turns, interruptions, streaming TTS, metrics).
 //! - [`events`]: what a session publishes on `voiceblox.agent.events`.
-//! - [`transport`]: how a session meets its user (the console now; LiveKit next).
+//! - [`transport`]: how a session meets its user: the console, LiveKit (control plane, room client).
+//! - [`worker`]: the LiveKit agent worker that takes dispatched jobs.
+//! - [`open_files`]: raising the open-files limit (sessions hold sockets).
 
 pub mod agent;
 pub mod audio;
@@ -17,6 +19,7 @@ pub mod config;
 pub mod error_text;
 pub mod events;
 pub mod flow;
+pub mod open_files;
 pub mod plugin;
 pub mod providers;
 pub mod transport;

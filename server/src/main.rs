@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         Err(error) if error.not_found() => {}
         Err(error) => return Err(error).context("reading .env"),
     }
+    voiceblox_host::open_files::raise_and_log();
     let runtime = args.plugins.runtime().await.context("starting the plugin runtime")?;
     for failure in runtime.registry().failures() {
         tracing::warn!(%failure, "plugin refused");

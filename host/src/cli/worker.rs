@@ -38,6 +38,7 @@ pub struct WorkerArgs {
 pub async fn run(options: &PluginOptions, args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let credentials = LiveKitCredentials::from_parts(args.url, args.api_key, args.api_secret.map(Secret::new))?;
     let shutdown = shutdown_signal().context("installing the SIGTERM/SIGINT handlers")?;
+    voiceblox_host::open_files::raise_and_log();
     let runtime = options.runtime().await?;
     for failure in runtime.registry().failures() {
         tracing::warn!(%failure, "plugin refused");
