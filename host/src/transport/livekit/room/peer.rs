@@ -161,7 +161,16 @@ impl Peer {
         };
         let answer =
             SdpAnswer::from_sdp_string(sdp).map_err(|e| RoomError::Protocol(format!("bad SDP answer: {e}")))?;
-        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| RoomError::WebRtc(e.to_string()))
+        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        self.wake_ice();
+        Ok(())
+    }
+
+    /// Runs ICE at the next drive instead of at its next pacing tick: the remote side's
+    /// connectivity checks that arrived before its credentials wait in a queue only a timeout
+    /// empties, and the tick can be 50 ms away (measured: joins took ~6 or ~56 ms).
+    fn wake_ice(&mut self) {
+        self.deadline = Instant::now();
     }
 
     /// Answers the server's offer (subscriber).
@@ -170,6 +179,7 @@ impl Peer {
         let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| RoomError::WebRtc(e.to_string()))?;
         let sdp = answer.to_sdp_string();
         self.first_mid = first_mid(&sdp);
+        self.wake_ice();
         Ok(sdp)
     }
 
@@ -184,6 +194,7 @@ impl Peer {
         let candidate = Candidate::from_sdp_string(&text)
             .map_err(|e| RoomError::Protocol(format!("bad ICE candidate {text:?}: {e}")))?;
         self.rtc.add_remote_candidate(candidate);
+        self.wake_ice();
         Ok(())
     }
 

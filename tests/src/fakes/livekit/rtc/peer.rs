@@ -75,12 +75,22 @@ impl SfuPeer {
     pub(crate) fn accept_answer(&mut self, sdp: &str) -> Result<(), String> {
         let pending = self.pending.take().ok_or("an answer without an offer")?;
         let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
-        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| e.to_string())
+        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| e.to_string())?;
+        self.wake_ice();
+        Ok(())
+    }
+
+    /// Runs ICE at the next drive, not at its next 50 ms pacing tick: checks that arrived before
+    /// the remote credentials are answered at once, as LiveKit's (pion's) agent does.
+    fn wake_ice(&mut self) {
+        self.deadline = Instant::now();
     }
 
     pub(crate) fn accept_offer(&mut self, sdp: &str) -> Result<String, String> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
-        Ok(self.rtc.sdp_api().accept_offer(offer).map_err(|e| e.to_string())?.to_sdp_string())
+        let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| e.to_string())?.to_sdp_string();
+        self.wake_ice();
+        Ok(answer)
     }
 
     pub(crate) fn add_remote_candidate(&mut self, sdp: &str) -> Result<(), String> {
@@ -88,6 +98,7 @@ impl SfuPeer {
             return Ok(());
         }
         self.rtc.add_remote_candidate(Candidate::from_sdp_string(sdp.trim()).map_err(|e| e.to_string())?);
+        self.wake_ice();
         Ok(())
     }
 
