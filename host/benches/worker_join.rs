@@ -43,17 +43,7 @@ fn main() {
 
 /// A config the worker accepts; no provider is called before a user joins.
 fn room_config() -> String {
-    serde_json::json!({
-        "agentName": "Concierge", "instructions": "You are a hotel concierge.", "language": "en-US",
-        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
-        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "coral"},
-        "stt": {"model": "gpt-4o-mini-transcribe", "provider": "openai"},
-        "steps": [
-            {"id": "hello", "type": "start", "command": "Greet the guest.", "nextStepIds": {"next": "talk"}},
-            {"id": "talk", "type": "opentalk", "command": "Help with the stay."}
-        ]
-    })
-    .to_string()
+    voiceblox_tests::configs::concierge().to_string()
 }
 
 async fn runtime() -> PluginRuntime {

@@ -13,5 +13,6 @@
 //! dropped.
 
 pub mod audio;
+pub mod configs;
 pub mod fakes;
 pub mod room_user;

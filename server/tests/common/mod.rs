@@ -94,16 +94,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
 /// A conversation the fakes can hold: an LLM greeting, then free talk; STT by upload, so no
 /// stream is open while nobody speaks.
 pub fn room_config() -> Value {
-    json!({
-        "agentName": "Concierge", "instructions": "You are a hotel concierge.", "language": "en-US",
-        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
-        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "coral"},
-        "stt": {"model": "gpt-4o-mini-transcribe", "provider": "openai"},
-        "steps": [
-            {"id": "hello", "type": "start", "command": "Greet the guest.", "nextStepIds": {"next": "talk"}},
-            {"id": "talk", "type": "opentalk", "command": "Help with the stay."}
-        ]
-    })
+    voiceblox_tests::configs::concierge()
 }
 
 pub fn greeting_openai(key: &str) -> OpenAiFake {

@@ -23,13 +23,8 @@ pub fn browser_token(
     ttl: Duration,
 ) -> Result<String, ControlError> {
     let grants = VideoGrants {
-        room_join: true,
-        room: room.to_string(),
-        can_publish: Some(true),
-        can_subscribe: Some(true),
-        can_publish_data: Some(true),
         can_publish_sources: PUBLISH_SOURCES.iter().map(|s| s.to_string()).collect(),
-        ..VideoGrants::default()
+        ..member_grants(room)
     };
     sign(AccessToken::with_api_key(credentials.api_key(), credentials.api_secret()), identity, grants, ttl)
 }
@@ -47,18 +42,21 @@ pub fn agent_token(
     identity: &str,
     ttl: Duration,
 ) -> Result<String, ControlError> {
-    let grants = VideoGrants {
+    let grants = VideoGrants { can_update_own_metadata: Some(true), agent: true, ..member_grants(room) };
+    let token = AccessToken::with_api_key(credentials.api_key(), credentials.api_secret()).with_kind("agent");
+    sign(token, identity, grants, ttl)
+}
+
+/// Join `room` (that one only), publish, subscribe, send data.
+fn member_grants(room: &str) -> VideoGrants {
+    VideoGrants {
         room_join: true,
         room: room.to_string(),
         can_publish: Some(true),
         can_subscribe: Some(true),
         can_publish_data: Some(true),
-        can_update_own_metadata: Some(true),
-        agent: true,
         ..VideoGrants::default()
-    };
-    let token = AccessToken::with_api_key(credentials.api_key(), credentials.api_secret()).with_kind("agent");
-    sign(token, identity, grants, ttl)
+    }
 }
 
 /// `token` for `identity` (also its display name) with `grants`, valid for `ttl`.
