@@ -348,3 +348,33 @@ async fn a_malformed_config_in_the_room_fails_the_job_and_tells_the_room_why() {
     assert!(failed.error.contains("AgentConfig in the room metadata was refused"), "{}", failed.error);
     assert!(openai.chat_requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_room_link_fails_the_job_with_the_reason() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = greeting_openai(REQUEST_OPENAI_KEY);
+    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", REQUEST_OPENAI_KEY.to_string())];
+    let (_server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let _worker = spawn_worker(&livekit.url(), KEY, SECRET, runtime);
+    let room = "voiceblox-dead-link-1";
+    let control = ControlPlane::new(LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).unwrap());
+    control.create_room(room, &room_config().to_string()).await.unwrap();
+    // The user keeps LiveKit's slow keepalive; the agent, joining after, gets a fast one.
+    let mut user = RoomUser::join(&livekit.url(), &livekit.participant_token(room, "user-1")).await.unwrap();
+    livekit.set_ping(1, 2);
+    control.create_dispatch(room, "voiceblox", "").await.unwrap();
+    user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+
+    // The server goes silent: the agent's keepalive notices and the job fails, saying why.
+    livekit.answer_pings(false);
+    // Ping interval + timeout + the session's wrap-up: longer than `wait_for`'s 5 s allows.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let failed = loop {
+        if let Some(job) = livekit.agent_jobs().into_iter().find(|j| j.status == JobStatus::JsFailed) {
+            break job;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the job never failed: {:?}", livekit.agent_jobs());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(failed.error.contains("lost the room") && failed.error.contains("ping timeout"), "{}", failed.error);
+}

@@ -1,7 +1,7 @@
 //! The agent in a LiveKit room: join with a token, run the session, leave.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::future::BoxFuture;
 use livekit_protocol as proto;
@@ -23,7 +23,13 @@ pub enum JoinError {
     Room(#[from] RoomError),
     #[error(transparent)]
     Agent(#[from] AgentError),
+    /// The link to the room died mid-session (a ping timeout, the signalling socket lost).
+    #[error("lost the room: {reason}")]
+    Lost { reason: String },
 }
+
+/// How LiveKit ends a session on purpose (`DisconnectReason` names); anything else is a failure.
+const ENDED_ON_PURPOSE: &[&str] = &["CLIENT_INITIATED", "ROOM_DELETED", "ROOM_CLOSED", "PARTICIPANT_REMOVED"];
 
 /// Joins the room at `url` with `token`, runs the session there (config from the room
 /// metadata), then leaves.
@@ -31,13 +37,18 @@ pub async fn join_and_run(url: &str, token: &str, job: AgentJob, stop: Cancellat
     let (room, events) = Room::connect(url, token, RoomOptions::default()).await?;
     let metadata = room.metadata();
     let (presence_tx, presence) = mpsc::channel(16);
-    let watcher = tokio::spawn(watch_presence(room.remote_participants(), events, presence_tx));
+    let lost = Arc::new(Mutex::new(None));
+    let watcher = tokio::spawn(watch_presence(room.remote_participants(), events, presence_tx, lost.clone()));
     let result = session::run(job, &metadata, Arc::new(LiveKitLink(room.clone())), presence, stop).await;
     watcher.abort();
     if let Err(error) = room.leave().await {
         tracing::warn!(%error, room = %room.name(), "could not leave the room cleanly");
     }
-    Ok(result?)
+    let ending = result?;
+    match lost.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        Some(reason) if !ENDED_ON_PURPOSE.contains(&reason.as_str()) => Err(JoinError::Lost { reason }),
+        _ => Ok(ending),
+    }
 }
 
 /// A joined room as a session's [`RoomLink`].
@@ -63,10 +74,12 @@ fn is_user(participant: &proto::ParticipantInfo) -> bool {
 
 /// Turns the room's events into who-is-here changes for the session, starting with the users
 /// already present when the agent joined.
+/// The reason the room ended, if it did, goes to `ended`.
 async fn watch_presence(
     present: Vec<proto::ParticipantInfo>,
     mut events: mpsc::Receiver<RoomEvent>,
     presence: mpsc::Sender<Presence>,
+    ended: Arc<Mutex<Option<String>>>,
 ) {
     for participant in present.iter().filter(|p| is_user(p)) {
         if presence.send(Presence::UserJoined(participant.identity.clone())).await.is_err() {
@@ -77,7 +90,10 @@ async fn watch_presence(
         let change = match event {
             RoomEvent::ParticipantConnected(p) if is_user(&p) => Presence::UserJoined(p.identity),
             RoomEvent::ParticipantDisconnected(p) if is_user(&p) => Presence::UserLeft(p.identity),
-            RoomEvent::Disconnected { reason } => Presence::Closed(reason),
+            RoomEvent::Disconnected { reason } => {
+                *ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
+                Presence::Closed(reason)
+            }
             _ => continue,
         };
         let closed = matches!(change, Presence::Closed(_));
