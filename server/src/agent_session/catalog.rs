@@ -18,14 +18,12 @@ pub struct RequestCatalog<'a> {
 
 const KINDS: [ProviderKind; 3] = [ProviderKind::Llm, ProviderKind::Tts, ProviderKind::Stt];
 
-impl RequestCatalog<'_> {
-    /// Whether the request's key for `provider` stands in for `var`: a variable the provider's
-    /// plugin reads its key from, or `<PROVIDER>_API_KEY` for keys the host reads itself
-    /// (`exa` → `EXA_API_KEY`).
-    fn supplies(&self, provider: &str, var: &str) -> bool {
-        var.eq_ignore_ascii_case(&format!("{provider}_API_KEY"))
-            || KINDS.iter().any(|kind| self.inner.key_vars(*kind, provider).iter().any(|v| v == var))
-    }
+/// The variables a request's key for `provider` stands in for: those the provider's plugins read
+/// their key from, and `<PROVIDER>_API_KEY` for keys the host reads itself (`exa` → `EXA_API_KEY`).
+fn supplied_vars(catalog: &dyn ProviderCatalog, provider: &str) -> Vec<String> {
+    let mut vars: Vec<String> = KINDS.iter().flat_map(|kind| catalog.key_vars(*kind, provider)).collect();
+    vars.push(format!("{}_API_KEY", provider.to_ascii_uppercase()));
+    vars
 }
 
 /// The runtime an in-process session of this request uses: the server's, with each request
@@ -33,9 +31,7 @@ impl RequestCatalog<'_> {
 pub fn session_runtime(runtime: &PluginRuntime, keys: &BTreeMap<String, ApiKey>) -> PluginRuntime {
     let catalog = RuntimeCatalog(runtime);
     let vars = keys.iter().flat_map(|(provider, key)| {
-        let mut names: Vec<String> = KINDS.iter().flat_map(|kind| catalog.key_vars(*kind, provider)).collect();
-        names.push(format!("{}_API_KEY", provider.to_ascii_uppercase()));
-        names.into_iter().map(|name| (name, key.secret().clone()))
+        supplied_vars(&catalog, provider).into_iter().map(|name| (name, key.secret().clone()))
     });
     runtime.with_secret_vars(vars.collect::<Vec<_>>())
 }
@@ -50,7 +46,9 @@ impl ProviderCatalog for RequestCatalog<'_> {
     }
 
     fn env_has(&self, var: &str) -> bool {
-        self.keys_elsewhere || self.inner.env_has(var) || self.keys.keys().any(|provider| self.supplies(provider, var))
+        self.keys_elsewhere
+            || self.inner.env_has(var)
+            || self.keys.keys().any(|provider| supplied_vars(self.inner, provider).iter().any(|v| v == var))
     }
 }
 
