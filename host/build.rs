@@ -16,6 +16,9 @@ const WASM_CRATES: &[(&str, &str, bool)] = &[
     ("voiceblox-plugin-deepgram", "deepgram", true),
     ("voiceblox-fixture-misbehave", "misbehave", false),
     ("voiceblox-fixture-old-contract", "old-contract", false),
+    ("voiceblox-fixture-impostor", "impostor", false),
+    ("voiceblox-fixture-garbled", "garbled", false),
+    ("voiceblox-fixture-stuck", "stuck", false),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
@@ -37,6 +40,7 @@ fn main() {
 
     if env::var_os("VOICEBLOX_SKIP_PLUGIN_BUILD").is_some() {
         println!("cargo:warning=VOICEBLOX_SKIP_PLUGIN_BUILD is set: plugins were not rebuilt");
+        emit_first_party_hashes(&plugins_out);
         return;
     }
 
@@ -84,6 +88,20 @@ fn main() {
         let dest_dir: &Path = if *shipped { &plugins_out } else { &fixtures_out };
         copy_if_changed(&artifact, &dest_dir.join(format!("{stem}.wasm")));
     }
+    emit_first_party_hashes(&plugins_out);
+}
+
+/// The SHA-256 of every shipped plugin, so the host knows its first-party plugins byte for
+/// byte: a third-party file claiming `openai` never outranks the real one.
+fn emit_first_party_hashes(plugins_out: &Path) {
+    use sha2::{Digest, Sha256};
+    let hashes: Vec<String> = WASM_CRATES
+        .iter()
+        .filter(|(_, _, shipped)| *shipped)
+        .filter_map(|(_, stem, _)| fs::read(plugins_out.join(format!("{stem}.wasm"))).ok())
+        .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+        .collect();
+    println!("cargo:rustc-env=VOICEBLOX_FIRST_PARTY_SHA256={}", hashes.join(","));
 }
 
 /// Installs the wasm32-wasip2 standard library when the toolchain lacks it. rust-toolchain.toml

@@ -1,10 +1,12 @@
 //! `plugins list` and `plugins check FILE`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
-use voiceblox_host::plugin::{Plugin, kind_name};
+
+use voiceblox_host::plugin::{Plugin, PluginError, PluginRegistry, kind_name};
 
 use super::PluginOptions;
 
@@ -21,7 +23,7 @@ pub async fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Re
     match command {
         PluginsCommand::List => {
             let dir = options.plugins_dir();
-            let registry = options.registry(&engine).await;
+            let registry = options.registry(&engine).await?;
             println!("plugins in {}", dir.display());
             print_table(registry.plugins());
             for failure in registry.failures() {
@@ -31,14 +33,45 @@ pub async fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Re
         }
         PluginsCommand::Check { file } => match Plugin::load(&engine, &options.cache(), &file).await {
             Ok(plugin) => {
+                // Would it serve its providers beside the plugins folder's?
+                let folder = options.registry(&engine).await?;
+                let mut plugins: Vec<Arc<Plugin>> =
+                    folder.plugins().iter().filter(|p| !same_file(p.path(), &file)).cloned().collect();
+                plugins.push(plugin.clone());
+                let settled = PluginRegistry::from_plugins(plugins, Vec::new(), &options.provider_policy()?);
+                let refusals: Vec<String> = settled
+                    .failures()
+                    .iter()
+                    .filter(|f| matches!(f, PluginError::ProviderTaken { path, .. } if same_file(path, &file)))
+                    .map(|f| f.to_string())
+                    .collect();
+                if !refusals.is_empty() {
+                    for refusal in refusals {
+                        println!("refused: {refusal}");
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
                 println!(
-                    "ok: {} {} (contract voiceblox:plugin@{}, {} KiB)",
+                    "ok: {} {} (contract voiceblox:plugin@{}, {} KiB, {})",
                     plugin.name(),
                     plugin.info().version,
                     voiceblox_host::plugin::bindings::latest::VERSION,
-                    plugin.wasm_bytes() / 1024
+                    plugin.wasm_bytes() / 1024,
+                    origin(&plugin)
                 );
                 print_table(std::slice::from_ref(&plugin));
+                let keys = options.provider_policy()?;
+                for provider in &plugin.info().providers {
+                    let reads = keys.key_vars(&provider.id);
+                    for declared in provider.api_key_env.iter().filter(|v| !reads.contains(v)) {
+                        println!(
+                            "note: provider `{}` declares the key variable {declared}, which the host does not read for it; its key comes from {} (map other names in the policy file: [providers.{}] key_env = [...])",
+                            provider.id,
+                            if reads.is_empty() { "the config only".to_string() } else { reads.join(" or ") },
+                            provider.id
+                        );
+                    }
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(error) => {
@@ -49,21 +82,33 @@ pub async fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Re
     }
 }
 
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn origin(plugin: &Plugin) -> &'static str {
+    if plugin.is_first_party() { "first-party" } else { "third-party" }
+}
+
 fn print_table(plugins: &[std::sync::Arc<Plugin>]) {
-    let mut rows = vec![["PLUGIN", "VERSION", "PROVIDER", "KINDS", "HOSTS"].map(String::from)];
+    let mut rows = vec![["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"].map(String::from)];
     for plugin in plugins {
         for provider in &plugin.info().providers {
             let kinds: Vec<&str> = provider.kinds.iter().map(|k| kind_name(*k)).collect();
             rows.push([
                 plugin.name().to_string(),
                 plugin.info().version.clone(),
+                origin(plugin).to_string(),
                 provider.id.clone(),
                 kinds.join(","),
                 if provider.hosts.is_empty() { "-".into() } else { provider.hosts.join(",") },
             ]);
         }
     }
-    let widths: Vec<usize> = (0..5).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         println!("{}", cells.join("  ").trim_end());

@@ -39,6 +39,9 @@ pub enum PluginError {
     Describe { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     BadDescription { path: PathBuf, message: String },
+    /// Another plugin serves the provider id this one claims (see `PluginRegistry`).
+    #[error("{path}: {message}")]
+    ProviderTaken { path: PathBuf, message: String },
 }
 
 /// Why a stream ended without finishing. Only that stream is affected; the instance is
@@ -55,6 +58,16 @@ pub enum StreamError {
     NotServed { plugin: String, provider: String, kind: &'static str },
     #[error("plugin {plugin} exceeded its CPU deadline of {deadline_ms} ms in one call and was stopped")]
     Deadline { plugin: String, deadline_ms: u128 },
+    #[error(
+        "plugin {plugin} used {used_ms} ms of CPU time within {window_s} s, over its stream budget of {budget_ms} ms, and was stopped"
+    )]
+    CpuBudget { plugin: String, used_ms: u128, budget_ms: u128, window_s: u64 },
+    #[error(
+        "plugin {plugin} made no progress for {seconds} s (no request, connection or timer pending, no input) and was stopped"
+    )]
+    Idle { plugin: String, seconds: u64 },
+    #[error("plugin {plugin} went past a stream limit: {message}")]
+    Limit { plugin: String, message: String },
     #[error("plugin {plugin} exceeded its memory cap: {detail}")]
     MemoryCap { plugin: String, detail: String },
     #[error("plugin {plugin} trapped: {message}")]

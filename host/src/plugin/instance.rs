@@ -8,9 +8,10 @@ use wasmtime::component::{Instance, ResourceAny};
 
 use super::bindings::latest::{llm, stt, tts, types};
 use super::error::StreamError;
-use super::limits::MemoryCapExceeded;
+use super::cpu::CpuBudget;
+use super::fault;
 use super::loaded::Plugin;
-use super::store::StoreState;
+use super::store::{self as sandbox, StoreState};
 
 /// What a stream is opened with.
 #[derive(Debug, Clone)]
@@ -55,7 +56,7 @@ impl PluginInstance {
         };
         let exports = plugin.exports();
         let store = &mut self.store;
-        store.set_epoch_deadline(plugin.engine().limits().deadline_ticks());
+        sandbox::arm(store);
         let opened = match request {
             OpenRequest::Llm(req) => {
                 let guest = exports.llm.as_ref().ok_or_else(not_served)?.load(&mut *store, &self.instance);
@@ -76,8 +77,13 @@ impl PluginInstance {
                 res.map(|r| Resource::Stt(guest, r))
             }
         };
-        let resource = opened.map_err(|error| StreamError::Provider { provider: config.provider.clone(), error })?;
-        Ok(GuestStream { plugin, store: self.store, resource, poisoned: false })
+        let resource = opened.map_err(|error| StreamError::Provider {
+            provider: config.provider.clone(),
+            error: super::driver::clean_provider_error(None, error),
+        })?;
+        let limits = &plugin.engine().limits().stream;
+        let budget = CpuBudget::new(limits.cpu_budget, limits.cpu_window);
+        Ok(GuestStream { plugin, store: self.store, resource, poisoned: false, budget })
     }
 }
 
@@ -93,6 +99,7 @@ pub struct GuestStream {
     store: Store<StoreState>,
     resource: Resource,
     poisoned: bool,
+    budget: CpuBudget,
 }
 
 impl GuestStream {
@@ -108,34 +115,36 @@ impl GuestStream {
                 message: "stream used after it failed".into(),
             });
         }
-        self.store.set_epoch_deadline(self.plugin.engine().limits().deadline_ticks());
+        sandbox::arm(&mut self.store);
         let store = &mut self.store;
         let result = match &self.resource {
             Resource::Llm(guest, r) => guest.completion().call_handle(&mut *store, *r, input).await,
             Resource::Tts(guest, r) => guest.synthesis().call_handle(&mut *store, *r, input).await,
             Resource::Stt(guest, r) => guest.transcription().call_handle(&mut *store, *r, input).await,
         };
-        result.map_err(|e| {
+        let actions = result.map_err(|e| {
             self.poisoned = true;
             fault(&self.plugin, &self.store, e)
-        })
+        })?;
+        // Most calls reach no epoch tick and are charged nothing: no clock is read for them.
+        let charge = self.store.data().cpu().charge();
+        if !charge.is_zero()
+            && let Err(exceeded) = self.budget.charge(charge, tokio::time::Instant::now())
+        {
+            self.poisoned = true;
+            let limits = &self.plugin.engine().limits().stream;
+            return Err(StreamError::CpuBudget {
+                plugin: self.plugin.name().to_string(),
+                used_ms: exceeded.used.as_millis(),
+                budget_ms: limits.cpu_budget.as_millis(),
+                window_s: limits.cpu_window.as_secs(),
+            });
+        }
+        Ok(actions)
     }
 }
 
 /// Turns a wasmtime error from a guest call into a typed stream error.
 fn fault(plugin: &Plugin, _store: &Store<StoreState>, error: wasmtime::Error) -> StreamError {
-    let name = plugin.name().to_string();
-    if let Some(cap) = error.downcast_ref::<MemoryCapExceeded>() {
-        return StreamError::MemoryCap { plugin: name, detail: cap.to_string() };
-    }
-    match error.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => {
-            StreamError::Deadline { plugin: name, deadline_ms: plugin.engine().limits().call_deadline.as_millis() }
-        }
-        Some(trap) => StreamError::Trap { plugin: name, message: trap.to_string() },
-        None => StreamError::Trap {
-            plugin: name,
-            message: format!("{error:#}").lines().next().unwrap_or_default().to_string(),
-        },
-    }
+    fault::classify(plugin.name(), plugin.engine().limits(), &error)
 }

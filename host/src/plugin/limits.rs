@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
-/// Caps applied to every plugin instance. The defaults fit the Rust adapters with a wide margin
-/// and leave room for interpreter-based guests (Python, JavaScript embed ~9 MB runtimes).
+/// Caps applied to every plugin instance and stream. The defaults fit the Rust adapters with a
+/// wide margin and leave room for interpreter-based guests (Python, JavaScript embed ~9 MB
+/// runtimes).
 #[derive(Debug, Clone)]
 pub struct SandboxLimits {
     /// Linear memory per instance (all of its memories together count against the pool slot).
     pub memory_bytes: usize,
-    /// CPU time one call into the plugin may take before it is interrupted.
+    /// CPU time one call into the plugin may take before it is interrupted (the guest's own
+    /// CPU time, measured at each epoch tick: see `plugin::cpu`).
     pub call_deadline: Duration,
     /// Live resource handles (streams, WASI handles) per instance. wasmtime's default is
     /// effectively unbounded.
@@ -17,6 +19,41 @@ pub struct SandboxLimits {
     pub hostcall_fuel: usize,
     /// Live instances across the process (sizes the pooling allocator).
     pub max_instances: u32,
+    /// Per-stream bounds.
+    pub stream: StreamLimits,
+}
+
+/// What one stream may do over its life, beyond single calls.
+#[derive(Debug, Clone)]
+pub struct StreamLimits {
+    /// A stream with nothing pending (no request, connection or timer) that gets no input for
+    /// this long fails with a timeout instead of leaving its caller waiting forever.
+    pub idle: Duration,
+    /// Guest CPU time a stream may spend in any [`Self::cpu_window`].
+    pub cpu_budget: Duration,
+    pub cpu_window: Duration,
+    /// HTTP requests in flight at once.
+    pub max_requests_in_flight: usize,
+    /// HTTP requests and WebSocket connections started in any minute.
+    pub max_requests_per_minute: usize,
+    /// Shorter timers are stretched to this.
+    pub min_timer: Duration,
+    /// Timers pending at once.
+    pub max_timers: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(60),
+            cpu_budget: Duration::from_secs(2),
+            cpu_window: Duration::from_secs(10),
+            max_requests_in_flight: 8,
+            max_requests_per_minute: 120,
+            min_timer: Duration::from_millis(10),
+            max_timers: 16,
+        }
+    }
 }
 
 impl Default for SandboxLimits {
@@ -27,33 +64,13 @@ impl Default for SandboxLimits {
             max_handles: 1_000,
             hostcall_fuel: 4 << 20,
             max_instances: 1_000,
+            stream: StreamLimits::default(),
         }
     }
 }
 
-/// How often the engine's epoch advances; call deadlines are rounded up to whole ticks.
+/// How often the engine's epoch advances: the granularity of CPU accounting.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
-
-impl SandboxLimits {
-    /// The call deadline in epoch ticks (at least one full tick beyond the current one).
-    pub fn deadline_ticks(&self) -> u64 {
-        let ticks = self.call_deadline.as_micros().div_ceil(EPOCH_TICK.as_micros());
-        u64::try_from(ticks).unwrap_or(u64::MAX).max(1) + 1
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadline_rounds_up_and_adds_the_partial_current_tick() {
-        let limits = SandboxLimits { call_deadline: Duration::from_millis(12), ..Default::default() };
-        assert_eq!(limits.deadline_ticks(), 4);
-        let tiny = SandboxLimits { call_deadline: Duration::from_micros(1), ..Default::default() };
-        assert_eq!(tiny.deadline_ticks(), 2);
-    }
-}
 
 /// The memory cap of one instance. Growing past it traps with [`MemoryCapExceeded`], which
 /// the stream reports as a typed error instead of a generic trap.

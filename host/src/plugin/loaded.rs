@@ -12,7 +12,10 @@ use super::engine::PluginEngine;
 use super::error::{PluginError, StreamError};
 use super::instance::PluginInstance;
 use super::policy::HostPattern;
-use super::store::{StoreState, sandboxed_store};
+use super::fault;
+use super::store::{StoreState, arm, sandboxed_store};
+use super::untrusted::{clean, is_plain_id, is_plain_name};
+use sha2::{Digest, Sha256};
 
 pub use types::{Kind, PluginInfo, ProviderInfo};
 
@@ -24,6 +27,7 @@ pub struct Plugin {
     exports: Exports,
     engine: PluginEngine,
     wasm_bytes: usize,
+    sha256: String,
 }
 
 impl Plugin {
@@ -42,7 +46,9 @@ impl Plugin {
         let exports = Exports::locate(&component, &pre)
             .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
         let info = describe(engine, &pre, &exports, path).await?;
-        let plugin = Self { path: path.into(), info, pre, exports, engine: engine.clone(), wasm_bytes: bytes.len() };
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let plugin =
+            Self { path: path.into(), info, pre, exports, engine: engine.clone(), wasm_bytes: bytes.len(), sha256 };
         plugin.validate()?;
         Ok(Arc::new(plugin))
     }
@@ -61,6 +67,21 @@ impl Plugin {
 
     pub fn wasm_bytes(&self) -> usize {
         self.wasm_bytes
+    }
+
+    /// SHA-256 of the component file, hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The file's name in its folder (what a policy file pins).
+    pub fn file_name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    /// Whether this is byte for byte a plugin this host was built with (from `plugins/`).
+    pub fn is_first_party(&self) -> bool {
+        first_party_hashes().any(|hash| hash == self.sha256)
     }
 
     pub fn provider(&self, id: &str) -> Option<&ProviderInfo> {
@@ -93,20 +114,30 @@ impl Plugin {
             .unwrap_or_default()
     }
 
-    /// What describe() says must match what the component exports.
+    /// What describe() says must be plain and must match what the component exports.
     fn validate(&self) -> Result<(), PluginError> {
         let bad = |message: String| PluginError::BadDescription { path: self.path.clone(), message };
-        if self.info.name.trim().is_empty() {
-            return Err(bad("describe() returned an empty plugin name".into()));
+        let info = &self.info;
+        if !is_plain_name(&info.name) {
+            return Err(bad(format!(
+                "describe() returned the plugin name `{}`; names are 1-64 printable ASCII characters",
+                clean(&info.name)
+            )));
         }
-        if self.info.providers.is_empty() {
+        if !is_plain_name(&info.version) {
+            return Err(bad(format!("describe() returned the version `{}`; not plain ASCII", clean(&info.version))));
+        }
+        if info.providers.is_empty() {
             return Err(bad("describe() lists no providers".into()));
         }
-        for (i, provider) in self.info.providers.iter().enumerate() {
-            if provider.id.trim().is_empty() {
-                return Err(bad(format!("provider #{i} has an empty id")));
+        for (i, provider) in info.providers.iter().enumerate() {
+            if !is_plain_id(&provider.id) {
+                return Err(bad(format!(
+                    "provider #{i} has the id `{}`; ids are lower-case ASCII letters, digits, `-` and `_`, starting with a letter",
+                    clean(&provider.id)
+                )));
             }
-            if self.info.providers[..i].iter().any(|p| p.id == provider.id) {
+            if info.providers[..i].iter().any(|p| p.id == provider.id) {
                 return Err(bad(format!("provider `{}` is listed twice", provider.id)));
             }
             for kind in &provider.kinds {
@@ -127,9 +158,18 @@ impl Plugin {
             for host in &provider.hosts {
                 HostPattern::parse(host).map_err(|e| bad(format!("provider `{}`: {e}", provider.id)))?;
             }
+            let texts = provider.config_keys.iter().chain(&provider.api_key_env).chain(&provider.base_url_env);
+            if let Some(text) = texts.into_iter().find(|t| !is_plain_name(t)) {
+                return Err(bad(format!("provider `{}` declares `{}`; not plain ASCII", provider.id, clean(text))));
+            }
         }
         Ok(())
     }
+}
+
+/// Hashes of the plugins this host was built with (from host/build.rs).
+fn first_party_hashes() -> impl Iterator<Item = &'static str> {
+    env!("VOICEBLOX_FIRST_PARTY_SHA256").split(',').filter(|h| !h.is_empty())
 }
 
 pub fn kind_name(kind: Kind) -> &'static str {
@@ -147,9 +187,14 @@ async fn describe(
     path: &Path,
 ) -> Result<PluginInfo, PluginError> {
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let fail = |e: wasmtime::Error| PluginError::Describe { path: path.into(), message: format!("{e:#}") };
+    // Worded like a stream failure (deadline, memory cap, trap), without the wasm backtrace.
+    let fail = |e: wasmtime::Error| PluginError::Describe {
+        path: path.into(),
+        message: fault::classify(&name, engine.limits(), &e).to_string(),
+    };
     let mut store = sandboxed_store(engine.engine(), &name, engine.limits());
     let instance = pre.instantiate_async(&mut store).await.map_err(fail)?;
     let meta = exports.meta.load(&mut store, &instance).map_err(fail)?;
+    arm(&mut store);
     meta.call_describe(&mut store).await.map_err(fail)
 }

@@ -1,6 +1,7 @@
 //! Operator options of the plugin runtime (flags and environment), shared by every binary
 //! that loads plugins, and building the runtime from them.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use super::{
     CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginError, PluginRegistry, PluginRuntime, PolicyError,
     SandboxLimits, StreamError, Timeouts, default_plugins_dir,
 };
+use super::limits::StreamLimits;
+use super::provider_policy::{ProviderEntry, ProviderPolicy, ProviderPolicyError};
 
 /// Why the operator's options could not be turned into a runtime.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +22,8 @@ pub enum OptionsError {
     ReadPolicy { path: PathBuf, source: std::io::Error },
     #[error("parsing policy file {path}: {source}")]
     ParsePolicy { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("policy file {path}: {source}")]
+    Providers { path: PathBuf, source: ProviderPolicyError },
     #[error(transparent)]
     Pattern(#[from] PolicyError),
     #[error(transparent)]
@@ -36,7 +41,8 @@ pub struct PluginOptions {
     /// private ranges included. Repeatable; comma-separated in the environment variable.
     #[arg(long = "allow-host", global = true, env = "VOICEBLOX_ALLOW_HOSTS", value_delimiter = ',')]
     pub allow_hosts: Vec<String>,
-    /// TOML policy file: `[network] allow = ["host", ...]` (same meaning as --allow-host).
+    /// TOML policy file: `[network] allow = ["host", ...]` (same meaning as --allow-host);
+    /// `[providers.ID] plugin = "file.wasm"`, `key_env = [...]`, `base_url_env = [...]`.
     #[arg(long, global = true, env = "VOICEBLOX_POLICY")]
     pub policy: Option<PathBuf>,
     /// Only the hosts allowed explicitly; drop the built-in provider host list.
@@ -51,9 +57,15 @@ pub struct PluginOptions {
     /// Memory cap per plugin instance, in MiB.
     #[arg(long, global = true, default_value_t = 64)]
     pub plugin_memory_mb: usize,
-    /// CPU time one plugin call may take, in milliseconds.
+    /// CPU time one plugin call may take, in milliseconds (the guest's own CPU time).
     #[arg(long, global = true, default_value_t = 100)]
     pub plugin_call_ms: u64,
+    /// CPU time one plugin stream may spend in any 10 s, in milliseconds.
+    #[arg(long, global = true, default_value_t = 2000)]
+    pub plugin_cpu_budget_ms: u64,
+    /// Seconds a plugin stream may sit with nothing pending and no input before it fails.
+    #[arg(long, global = true, default_value_t = 60)]
+    pub plugin_idle_s: u64,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -61,6 +73,8 @@ pub struct PluginOptions {
 struct PolicyFile {
     #[serde(default)]
     network: NetworkSection,
+    #[serde(default)]
+    providers: BTreeMap<String, ProviderEntry>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -76,10 +90,16 @@ impl PluginOptions {
     }
 
     pub fn engine(&self) -> Result<PluginEngine, OptionsError> {
+        let defaults = SandboxLimits::default();
         let limits = SandboxLimits {
             memory_bytes: self.plugin_memory_mb << 20,
             call_deadline: Duration::from_millis(self.plugin_call_ms),
-            ..SandboxLimits::default()
+            stream: StreamLimits {
+                cpu_budget: Duration::from_millis(self.plugin_cpu_budget_ms),
+                idle: Duration::from_secs(self.plugin_idle_s),
+                ..defaults.stream.clone()
+            },
+            ..defaults
         };
         Ok(PluginEngine::new(limits)?)
     }
@@ -92,30 +112,41 @@ impl PluginOptions {
         }
     }
 
+    fn policy_file(&self) -> Result<PolicyFile, OptionsError> {
+        let Some(path) = &self.policy else { return Ok(PolicyFile::default()) };
+        let text =
+            std::fs::read_to_string(path).map_err(|source| OptionsError::ReadPolicy { path: path.clone(), source })?;
+        toml::from_str(&text).map_err(|source| OptionsError::ParsePolicy { path: path.clone(), source: Box::new(source) })
+    }
+
     pub fn policy(&self) -> Result<NetworkPolicy, OptionsError> {
         let mut policy = if self.no_default_hosts { NetworkPolicy::deny_all() } else { NetworkPolicy::default() };
         let mut allowed = self.allow_hosts.clone();
-        if let Some(path) = &self.policy {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| OptionsError::ReadPolicy { path: path.clone(), source })?;
-            let file: PolicyFile = toml::from_str(&text)
-                .map_err(|source| OptionsError::ParsePolicy { path: path.clone(), source: Box::new(source) })?;
-            allowed.extend(file.network.allow);
-        }
+        allowed.extend(self.policy_file()?.network.allow);
         for host in allowed.iter().filter(|h| !h.trim().is_empty()) {
             policy = policy.allow(HostPattern::parse(host)?);
         }
         Ok(policy)
     }
 
-    pub async fn registry(&self, engine: &PluginEngine) -> PluginRegistry {
-        PluginRegistry::load_dir(engine, &self.cache(), &self.plugins_dir()).await
+    /// The policy file's `[providers]`: pins and key variables.
+    pub fn provider_policy(&self) -> Result<ProviderPolicy, OptionsError> {
+        let entries = self.policy_file()?.providers;
+        ProviderPolicy::new(entries).map_err(|source| OptionsError::Providers {
+            path: self.policy.clone().unwrap_or_default(),
+            source,
+        })
+    }
+
+    pub async fn registry(&self, engine: &PluginEngine) -> Result<PluginRegistry, OptionsError> {
+        Ok(PluginRegistry::load_dir_with(engine, &self.cache(), &self.plugins_dir(), &self.provider_policy()?).await)
     }
 
     /// Engine, registry and policy. Refused plugins are in `registry().failures()`.
     pub async fn runtime(&self) -> Result<PluginRuntime, OptionsError> {
         let engine = self.engine()?;
-        let registry = self.registry(&engine).await;
-        Ok(PluginRuntime::new(registry, self.policy()?, Timeouts::default())?)
+        let registry = self.registry(&engine).await?;
+        Ok(PluginRuntime::new(registry, self.policy()?, Timeouts::default())?
+            .with_provider_policy(self.provider_policy()?))
     }
 }

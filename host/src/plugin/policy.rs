@@ -8,7 +8,7 @@
 //! explicitly (`--allow-host`), so a declared name cannot be pointed at internal services.
 //! Secrets are filled into the outgoing request only after it passed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use url::Url;
 
@@ -24,13 +24,14 @@ pub struct HostPattern {
 impl HostPattern {
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
         let text = text.trim().to_ascii_lowercase();
-        let bad = || PolicyError::BadPattern(text.clone());
+        let bad = || PolicyError::BadPattern(super::untrusted::clean(&text).into_owned());
         let (host, port) = split_host_port(&text).ok_or_else(bad)?;
         let (host, wildcard) = match host.strip_prefix("*.") {
             Some(rest) => (rest.to_string(), true),
             None => (host.to_string(), false),
         };
-        if host.is_empty() || host.contains(['/', '*', '@', ' ']) {
+        // Plain ASCII only (IDNs in their xn-- form): no look-alikes, nothing a terminal obeys.
+        if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')) {
             return Err(bad());
         }
         Ok(Self { host, wildcard, port })
@@ -244,36 +245,73 @@ pub enum PolicyError {
     BadPattern(String),
 }
 
-/// True for globally routable unicast addresses.
+/// True for globally routable unicast addresses. An IPv6 address that carries an IPv4
+/// address (IPv4-compatible, IPv4-mapped, NAT64, 6to4, Teredo) is judged by the IPv4 address
+/// it carries, so `::ffff:127.0.0.1` or `2002:7f00:1::` cannot reach loopback.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (b == 18 || b == 19))
-                || a >= 240)
-        }
+        IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+            let embedded = embedded_v4(v6);
+            if !embedded.is_empty() {
+                return embedded.into_iter().all(is_public_v4);
             }
-            let first = v6.segments()[0];
+            let s = v6.segments();
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard-only
+                || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments (ORCHID, benchmarking, ...)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x3fff && s[1] < 0x1000)) // documentation (RFC 9637)
         }
     }
+}
+
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, ..] = v4.octets();
+    !(v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_documentation()
+        || v4.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && v4.octets()[2] == 0)
+        || (a == 198 && (b == 18 || b == 19))
+        || a >= 240)
+}
+
+/// The IPv4 addresses an IPv6 address carries, by the transition schemes that route to them.
+fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        return vec![mapped];
+    }
+    // IPv4-compatible (::a.b.c.d; deprecated, still routed by some stacks). `::` and `::1`
+    // are left to the IPv6 rules.
+    if s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1) {
+        return vec![v4(s[6], s[7])];
+    }
+    // NAT64: the well-known prefix 64:ff9b::/96 and the local-use 64:ff9b:1::/48.
+    if (s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]) || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
+        return vec![v4(s[6], s[7])];
+    }
+    // 6to4: 2002:AABB:CCDD::/48.
+    if s[0] == 0x2002 {
+        return vec![v4(s[1], s[2])];
+    }
+    // Teredo 2001:0000::/32: the server in bits 32..64, the client (inverted) in the last 32.
+    if s[0] == 0x2001 && s[1] == 0 {
+        return vec![v4(s[2], s[3]), v4(!s[6], !s[7])];
+    }
+    Vec::new()
 }
 
 /// The URL with its query removed, for messages and logs (keys sometimes travel there).
@@ -308,6 +346,9 @@ mod tests {
         assert!(pattern("[::1]:80").matches("::1", 80));
         assert!(HostPattern::parse("http://x").is_err());
         assert!(HostPattern::parse("a.com:notaport").is_err());
+        for bad in ["{{api-key}}.x.com", "аpi.openai.com", "a\u{1b}[2J.com", "a b.com", "a@b.com", "*.*.com"] {
+            assert!(HostPattern::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -382,6 +423,29 @@ mod tests {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "2606:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_carrying_ipv4_are_judged_by_it() {
+        for ip in [
+            "::127.0.0.1",          // IPv4-compatible
+            "::ffff:10.0.0.1",      // IPv4-mapped
+            "::ffff:169.254.169.254",
+            "64:ff9b::7f00:1",      // NAT64 → 127.0.0.1
+            "64:ff9b:1::a00:1",     // local-use NAT64 → 10.0.0.1
+            "2002:7f00:1::1",       // 6to4 → 127.0.0.1
+            "2002:a9fe:a9fe::",     // 6to4 → 169.254.169.254
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "2001:0:0a00:0001::",   // Teredo, server 10.0.0.1
+            "100::1",
+            "2001:2::1",
+            "fec0::1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "::8.8.8.8"] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

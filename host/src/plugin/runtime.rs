@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use super::bindings::latest::types::{Kind, ProviderConfig, ProviderInfo};
+use super::bindings::latest::types::{Kind, ProviderConfig};
 use super::driver::{self, HttpIo, StreamHandle, Timeouts};
 use super::error::StreamError;
 use super::instance::OpenRequest;
 use super::loaded::{Plugin, kind_name};
 use super::policy::{HostPattern, NetworkPolicy, StreamGrant};
+use super::provider_policy::ProviderPolicy;
 use super::registry::PluginRegistry;
 use super::secret::{API_KEY_PLACEHOLDER, Secret};
 
@@ -41,13 +42,32 @@ pub struct PluginRuntime {
     policy: Arc<NetworkPolicy>,
     io: HttpIo,
     env: EnvLookup,
+    providers: Arc<ProviderPolicy>,
 }
 
 impl PluginRuntime {
     pub fn new(registry: PluginRegistry, policy: NetworkPolicy, timeouts: Timeouts) -> Result<Self, StreamError> {
         let policy = Arc::new(policy);
         let io = HttpIo::new(policy.clone(), timeouts)?;
-        Ok(Self { registry: Arc::new(registry), policy, io, env: Arc::new(|name| std::env::var(name).ok()) })
+        Ok(Self {
+            registry: Arc::new(registry),
+            policy,
+            io,
+            env: Arc::new(|name| std::env::var(name).ok()),
+            providers: Arc::new(ProviderPolicy::default()),
+        })
+    }
+
+    /// Replaces the operator's provider policy (which variables feed which provider id).
+    pub fn with_provider_policy(mut self, providers: ProviderPolicy) -> Self {
+        self.providers = Arc::new(providers);
+        self
+    }
+
+    /// Variables the key of provider `id` is read from, in order: the operator's choice, never
+    /// the plugin's.
+    pub fn key_vars(&self, id: &str) -> Vec<String> {
+        self.providers.key_vars(id)
     }
 
     /// Replaces how environment variables are read.
@@ -97,32 +117,27 @@ impl PluginRuntime {
         })
     }
 
-    /// The key this stream would use: the settings', else the plugin's declared variables.
+    /// The key this stream would use: the settings', else the provider id's variables.
     pub fn resolve_key(&self, settings: &ProviderSettings, kind: Kind) -> Result<Option<Secret>, StreamError> {
+        self.plugin_for(&settings.provider, kind)?;
         match &settings.api_key {
             Some(key) => Ok(Some(key.clone())),
-            None => Ok(self.first_env(settings, kind, |p| &p.api_key_env)?.map(Secret::new)),
+            None => Ok(self.first_env(&self.providers.key_vars(&settings.provider)).map(Secret::new)),
         }
     }
 
-    /// The base URL this stream would use: the settings', else the plugin's declared variables.
+    /// The base URL this stream would use: the settings', else the provider id's variables.
     pub fn resolve_base_url(&self, settings: &ProviderSettings, kind: Kind) -> Result<Option<String>, StreamError> {
+        self.plugin_for(&settings.provider, kind)?;
         match &settings.base_url {
             Some(url) => Ok(Some(url.clone())),
-            None => self.first_env(settings, kind, |p| &p.base_url_env),
+            None => Ok(self.first_env(&self.providers.base_url_vars(&settings.provider))),
         }
     }
 
-    /// The first non-empty variable among those the provider declared in `vars`.
-    fn first_env(
-        &self,
-        settings: &ProviderSettings,
-        kind: Kind,
-        vars: impl Fn(&ProviderInfo) -> &Vec<String>,
-    ) -> Result<Option<String>, StreamError> {
-        let plugin = self.plugin_for(&settings.provider, kind)?;
-        let declared = plugin.provider(&settings.provider).map(vars).into_iter().flatten();
-        Ok(declared.into_iter().find_map(|var| (self.env)(var).filter(|v| !v.is_empty())))
+    /// The first non-empty variable among `vars`.
+    fn first_env(&self, vars: &[String]) -> Option<String> {
+        vars.iter().find_map(|var| (self.env)(var).filter(|v| !v.is_empty()))
     }
 
     /// Opens a stream and starts its driver. Dropping the handle cancels it, including every

@@ -41,7 +41,9 @@ impl LineLogger {
     fn emit(&mut self) {
         if !self.line.is_empty() {
             let text = String::from_utf8_lossy(&self.line);
-            tracing::info!(target: "voiceblox::plugin::stderr", plugin = %self.plugin, "{}", text.trim_end());
+            // Escaped: a plugin must not forge host log lines or drive the operator's terminal.
+            let text = super::untrusted::clean(text.trim_end());
+            tracing::info!(target: "voiceblox::plugin::stderr", plugin = %self.plugin, "{text}");
             self.line.clear();
         }
     }

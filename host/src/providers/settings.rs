@@ -60,8 +60,10 @@ impl ProviderCatalog for RuntimeCatalog<'_> {
     }
 
     fn key_vars(&self, k: ProviderKind, provider: &str) -> Vec<String> {
-        let plugin = self.0.registry().get(provider, kind(k));
-        plugin.and_then(|p| p.provider(provider)).map(|info| info.api_key_env.clone()).unwrap_or_default()
+        match self.0.registry().get(provider, kind(k)) {
+            Some(_) => self.0.key_vars(provider),
+            None => Vec::new(),
+        }
     }
 
     fn env_has(&self, var: &str) -> bool {

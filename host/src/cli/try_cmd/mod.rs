@@ -58,9 +58,8 @@ impl ProviderArgs {
             language: self.language.clone(),
             options,
         };
-        let plugin = runtime.plugin_for(&self.provider, kind)?;
         if runtime.resolve_key(&settings, kind)?.is_none() && runtime.resolve_base_url(&settings, kind)?.is_none() {
-            let vars = plugin.provider(&self.provider).map(|p| p.api_key_env.join(" or ")).unwrap_or_default();
+            let vars = runtime.key_vars(&self.provider).join(" or ");
             if !vars.is_empty() {
                 anyhow::bail!(
                     "no API key for provider `{}`: set {vars} (or pass --base-url for a keyless compatible server)",

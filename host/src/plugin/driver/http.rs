@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use super::super::bindings::latest::types::{Header, HttpRequest, HttpResponse, Input, ProviderError};
 use super::super::error::StreamError;
 use super::super::policy::{NetworkPolicy, PolicyError, Target};
-use super::super::secret::Secret;
+use super::super::secret::{API_KEY_PLACEHOLDER, BodyScrubber, Secret, placement};
+use super::super::untrusted::clean;
 use super::{IoEvent, status};
 use crate::error_text::chain;
 
@@ -55,24 +56,26 @@ impl Prepared {
     }
 }
 
-/// Validates the plugin's request and fills in the key. Errors are contract violations.
+/// Validates the plugin's request and fills in the key where it may stand. Errors are
+/// contract violations.
 pub fn prepare(request: HttpRequest, target: Target, secret: Option<&Secret>) -> Result<Prepared, String> {
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
-        .map_err(|_| format!("bad HTTP method `{}`", request.method))?;
+        .map_err(|_| format!("bad HTTP method `{}`", clean(&request.method)))?;
     let mut headers = reqwest::header::HeaderMap::new();
     for Header { name, value } in request.headers {
+        let filled = placement::fill_header(secret, &name, &value).map_err(|e| e.to_string())?;
         let header_name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("bad header name `{name}`"))?;
-        let mut header_value = reqwest::header::HeaderValue::from_str(&Secret::fill(secret, &value))
-            .map_err(|_| format!("bad value for header `{name}`"))?;
-        if value.contains(super::super::secret::API_KEY_PLACEHOLDER) {
+            .map_err(|_| format!("bad header name `{}`", clean(&name)))?;
+        let mut header_value = reqwest::header::HeaderValue::from_str(&filled)
+            .map_err(|_| format!("bad value for header `{}`", clean(&name)))?;
+        if value.contains(API_KEY_PLACEHOLDER) {
             header_value.set_sensitive(true);
         }
         headers.append(header_name, header_value);
     }
     Ok(Prepared {
         method,
-        url: Secret::fill(secret, target.url.as_str()),
+        url: placement::fill_url(secret, &target.url).map_err(|e| e.to_string())?,
         url_for_logs: target.url.to_string(),
         headers,
         body: request.body,
@@ -137,16 +140,19 @@ impl HttpIo {
             }
             Ok(Ok(response)) => response,
         };
+        // A response may reflect the request (an echo endpoint, an error page quoting the
+        // header): the key is scrubbed before the plugin sees a byte of it.
         let head = HttpResponse {
             status: response.status().as_u16(),
             headers: response
                 .headers()
                 .iter()
                 .filter_map(|(name, value)| {
-                    Some(Header { name: name.to_string(), value: value.to_str().ok()?.to_string() })
+                    Some(Header { name: name.to_string(), value: Secret::scrub(secret.as_ref(), value.to_str().ok()?) })
                 })
                 .collect(),
         };
+        let mut scrubber = BodyScrubber::new(secret.clone());
         if events.send(IoEvent::Input(Input::HttpResponse((id, head)))).await.is_err() {
             return;
         }
@@ -154,11 +160,16 @@ impl HttpIo {
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if events.send(IoEvent::Input(Input::HttpBody((id, chunk.to_vec())))).await.is_err() {
+                    let chunk = scrubber.push(&chunk);
+                    if !chunk.is_empty() && events.send(IoEvent::Input(Input::HttpBody((id, chunk)))).await.is_err() {
                         return;
                     }
                 }
                 Ok(None) => {
+                    let tail = scrubber.finish();
+                    if !tail.is_empty() && events.send(IoEvent::Input(Input::HttpBody((id, tail)))).await.is_err() {
+                        return;
+                    }
                     let _ = events.send(IoEvent::Input(Input::HttpEnd(id))).await;
                     return;
                 }

@@ -10,7 +10,8 @@ mod http;
 mod status;
 mod ws;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
@@ -21,6 +22,8 @@ pub use http::{HttpIo, Timeouts};
 use super::bindings::latest::types::{Action, Event, Input, ProviderError, RateLimit, WsClose, WsMessage};
 use super::error::StreamError;
 use super::instance::GuestStream;
+use super::limits::StreamLimits;
+use super::untrusted::clean;
 use super::policy::StreamGrant;
 use super::secret::Secret;
 
@@ -95,6 +98,7 @@ pub(super) fn spawn(
     let (input_tx, input_rx) = mpsc::channel(CHANNEL_DEPTH);
     let (output_tx, output_rx) = mpsc::channel(CHANNEL_DEPTH);
     let (io_tx, io_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let limits = guest.plugin().engine().limits().stream.clone();
     let driver = Driver {
         guest,
         provider,
@@ -107,6 +111,9 @@ pub(super) fn spawn(
         tasks: JoinSet::new(),
         ws: None,
         timers: HashMap::new(),
+        limits,
+        in_flight: 0,
+        recent_starts: VecDeque::new(),
     };
     let span = tracing::info_span!("stream", provider = %driver.provider, plugin = %driver.guest.plugin().name());
     let task = tokio::spawn(tracing::Instrument::instrument(driver.run(input_rx), span));
@@ -126,6 +133,11 @@ struct Driver {
     tasks: JoinSet<()>,
     ws: Option<mpsc::Sender<ws::Command>>,
     timers: HashMap<u32, Instant>,
+    limits: StreamLimits,
+    /// HTTP requests sent whose body has not ended yet.
+    in_flight: usize,
+    /// When requests and connections were started, over the last minute.
+    recent_starts: VecDeque<Instant>,
 }
 
 /// What to do after an action.
@@ -177,12 +189,18 @@ impl Driver {
             return Err(self.contract("the plugin is waiting for nothing: all input ended and no request, connection or timer is pending, but it did not finish"));
         }
         let timer_at = next_timer.map_or_else(Instant::now, |(_, at)| at);
+        // With nothing pending only the owner can wake the stream; a plugin that waits for
+        // nothing must not leave its caller hanging.
+        let nothing_pending = self.tasks.is_empty() && self.io_rx.is_empty() && next_timer.is_none() && self.ws.is_none();
+        let idle_deadline = nothing_pending.then(|| Instant::now() + self.limits.idle);
         tokio::select! {
             biased;
             event = self.io_rx.recv() => match event {
                 Some(IoEvent::Input(input)) => {
-                    if matches!(input, Input::WsClosed(_)) {
-                        self.ws = None;
+                    match input {
+                        Input::WsClosed(_) => self.ws = None,
+                        Input::HttpEnd(_) => self.in_flight = self.in_flight.saturating_sub(1),
+                        _ => {}
                     }
                     Ok(input)
                 }
@@ -193,6 +211,9 @@ impl Driver {
                 let id = next_timer.map_or(0, |(id, _)| id);
                 self.timers.remove(&id);
                 Ok(Input::Timer(id))
+            }
+            _ = tokio::time::sleep_until(idle_deadline.unwrap_or_else(Instant::now)), if idle_deadline.is_some() => {
+                Err(StreamError::Idle { plugin: self.guest.plugin().name().to_string(), seconds: self.limits.idle.as_secs() })
             }
             input = inputs.recv(), if *inputs_open => Ok(match input {
                 Some(StreamInput::Audio(frame)) => Input::Audio(frame),
@@ -209,6 +230,13 @@ impl Driver {
     async fn perform(&mut self, action: Action) -> Flow {
         match action {
             Action::HttpRequest((id, request)) => {
+                if self.in_flight >= self.limits.max_requests_in_flight {
+                    let max = self.limits.max_requests_in_flight;
+                    return self.fail(self.limit(format!("more than {max} HTTP requests in flight at once")));
+                }
+                if let Err(error) = self.count_start() {
+                    return self.fail(error);
+                }
                 let target = match self.io.policy().authorize(&self.grant, &request.url) {
                     Ok(target) => target,
                     Err(source) => return self.fail(self.denied(source)),
@@ -222,21 +250,22 @@ impl Driver {
                 let tx = self.io_tx.clone();
                 let secret = self.secret.clone();
                 let provider = self.provider.clone();
+                self.in_flight += 1;
                 self.tasks.spawn(async move { io.run(id, prepared, secret, provider, tx).await });
             }
             Action::WsConnect(connect) => {
                 if self.ws.is_some() {
                     return self.fail(self.contract("ws-connect while a WebSocket is already open (one per stream)"));
                 }
+                if let Err(error) = self.count_start() {
+                    return self.fail(error);
+                }
                 let target = match self.io.policy().authorize(&self.grant, &connect.url) {
                     Ok(target) => target,
                     Err(source) => return self.fail(self.denied(source)),
                 };
-                let headers = connect
-                    .headers
-                    .into_iter()
-                    .map(|h| (h.name, Secret::fill(self.secret.as_ref(), &h.value)))
-                    .collect();
+                // The key goes into the headers in the WebSocket task, right before the handshake.
+                let headers = connect.headers.into_iter().map(|h| (h.name, h.value)).collect();
                 let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
                 self.ws = Some(tx);
                 let io = self.io.clone();
@@ -248,7 +277,13 @@ impl Driver {
             Action::WsSend(message) => return self.ws_command(ws::Command::Send(message)).await,
             Action::WsClose(close) => return self.ws_command(ws::Command::Close(close)).await,
             Action::SetTimer((id, ms)) => {
-                self.timers.insert(id, Instant::now() + std::time::Duration::from_millis(u64::from(ms)));
+                if !self.timers.contains_key(&id) && self.timers.len() >= self.limits.max_timers {
+                    let max = self.limits.max_timers;
+                    return self.fail(self.limit(format!("more than {max} timers pending at once")));
+                }
+                // A 0 ms timer re-armed forever would spin the host: timers wait at least this.
+                let delay = Duration::from_millis(u64::from(ms)).max(self.limits.min_timer);
+                self.timers.insert(id, Instant::now() + delay);
             }
             Action::Emit(event) => {
                 if self.output.send(StreamOutput::Event(event)).await.is_err() {
@@ -258,7 +293,7 @@ impl Driver {
             }
             Action::Finish => return Flow::Done(StreamOutput::Finished),
             Action::Fail(error) => {
-                let error = scrub(self.secret.as_ref(), error);
+                let error = clean_provider_error(self.secret.as_ref(), error);
                 return Flow::Done(StreamOutput::Failed(StreamError::Provider {
                     provider: self.provider.clone(),
                     error,
@@ -286,6 +321,24 @@ impl Driver {
         Flow::Done(StreamOutput::Failed(error))
     }
 
+    /// Counts a request or connection against the per-minute cap.
+    fn count_start(&mut self) -> Result<(), StreamError> {
+        let now = Instant::now();
+        while self.recent_starts.front().is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(60)) {
+            self.recent_starts.pop_front();
+        }
+        if self.recent_starts.len() >= self.limits.max_requests_per_minute {
+            let max = self.limits.max_requests_per_minute;
+            return Err(self.limit(format!("more than {max} requests and connections in one minute")));
+        }
+        self.recent_starts.push_back(now);
+        Ok(())
+    }
+
+    fn limit(&self, message: String) -> StreamError {
+        StreamError::Limit { plugin: self.guest.plugin().name().to_string(), message }
+    }
+
     fn contract(&self, message: &str) -> StreamError {
         StreamError::Contract { plugin: self.guest.plugin().name().to_string(), message: message.to_string() }
     }
@@ -295,9 +348,10 @@ impl Driver {
     }
 }
 
-/// Keeps the key out of errors a provider echoed it in.
-fn scrub(secret: Option<&Secret>, error: ProviderError) -> ProviderError {
-    let s = |m: String| Secret::scrub(secret, &m);
+/// A provider error as the plugin reported it, made safe to show: the key scrubbed (a
+/// provider may echo it), control characters escaped, the length capped.
+pub(super) fn clean_provider_error(secret: Option<&Secret>, error: ProviderError) -> ProviderError {
+    let s = |m: String| clean(&Secret::scrub(secret, &m)).into_owned();
     match error {
         ProviderError::Unauthorized(m) => ProviderError::Unauthorized(s(m)),
         ProviderError::RateLimited(r) => {

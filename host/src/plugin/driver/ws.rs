@@ -11,9 +11,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use super::super::bindings::latest::types::{Input, ProviderError, WsClose, WsMessage};
 use super::super::error::StreamError;
 use super::super::policy::Target;
-use super::super::secret::Secret;
+use super::super::secret::{Secret, placement};
 use super::http::{HttpIo, StreamErrorKind, from_status, resolve_vetted, retry_after_ms};
 use super::{IoEvent, ws_closed, ws_message_input};
+use super::super::untrusted::clean;
 use crate::error_text::chain;
 
 /// What the driver asks of the WebSocket task.
@@ -53,14 +54,19 @@ pub(super) async fn run(
         return;
     }
     let mut closing = false;
+    let mut first_text = true;
     loop {
         tokio::select! {
             frame = socket.next() => {
+                // What the provider sends may reflect the key: scrubbed before the plugin sees it.
                 let input = match frame {
-                    Some(Ok(Message::Text(text))) => ws_message_input(WsMessage::Text(text.to_string())),
-                    Some(Ok(Message::Binary(bytes))) => ws_message_input(WsMessage::Binary(bytes.to_vec())),
+                    Some(Ok(Message::Text(text))) => ws_message_input(WsMessage::Text(Secret::scrub(secret.as_ref(), &text))),
+                    Some(Ok(Message::Binary(bytes))) => {
+                        let scrubbed = secret.as_ref().and_then(|s| s.scrub_bytes(&bytes));
+                        ws_message_input(WsMessage::Binary(scrubbed.unwrap_or_else(|| bytes.to_vec())))
+                    }
                     Some(Ok(Message::Close(frame))) => {
-                        let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
+                        let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), Secret::scrub(secret.as_ref(), &f.reason)));
                         let _ = events.send(IoEvent::Input(ws_closed(code, reason))).await;
                         return;
                     }
@@ -81,7 +87,10 @@ pub(super) async fn run(
             }
             command = commands.recv(), if !closing => {
                 let result = match command {
-                    Some(Command::Send(WsMessage::Text(text))) => socket.send(Message::Text(text.into())).await,
+                    Some(Command::Send(WsMessage::Text(text))) => {
+                        let text = placement::fill_ws_text(secret.as_ref(), text, std::mem::take(&mut first_text));
+                        socket.send(Message::Text(text.into())).await
+                    }
                     Some(Command::Send(WsMessage::Binary(bytes))) => socket.send(Message::Binary(bytes.into())).await,
                     Some(Command::Close(close)) => {
                         closing = true;
@@ -114,14 +123,15 @@ async fn connect(
     provider: &str,
 ) -> Result<Socket, IoEvent> {
     let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.to_string(), error });
-    let url = Secret::fill(secret, target.url.as_str());
+    let url = placement::fill_url(secret, &target.url).map_err(|e| contract(provider, &e.to_string()))?;
     let mut request = url
         .as_str()
         .into_client_request()
         .map_err(|e| fail(ProviderError::InvalidRequest(Secret::scrub(secret, &e.to_string()))))?;
     for (name, value) in headers {
+        let value = placement::fill_header(secret, &name, &value).map_err(|e| contract(provider, &e.to_string()))?;
         let name = http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| contract(provider, &format!("bad header name `{name}`")))?;
+            .map_err(|_| contract(provider, &format!("bad header name `{}`", clean(&name))))?;
         let value = http::HeaderValue::from_str(&value)
             .map_err(|_| contract(provider, &format!("bad value for header `{name}`")))?;
         request.headers_mut().append(name, value);
