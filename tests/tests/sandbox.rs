@@ -127,3 +127,76 @@ async fn an_unknown_provider_lists_the_loaded_ones() {
     let text = err.to_string();
     assert!(text.contains("`nope`") && text.contains("openai") && text.contains("misbehave"), "{text}");
 }
+
+/// Limits with one stream bound changed.
+fn limits(change: impl FnOnce(&mut voiceblox_host::plugin::StreamLimits)) -> voiceblox_host::plugin::SandboxLimits {
+    let mut limits = voiceblox_host::plugin::SandboxLimits::default();
+    change(&mut limits.stream);
+    limits
+}
+
+fn with_base(model: &str, base: &str) -> ProviderSettings {
+    ProviderSettings { base_url: Some(base.into()), ..mode(model) }
+}
+
+#[tokio::test]
+async fn a_stream_that_waits_for_nothing_times_out_instead_of_hanging_its_caller() {
+    let (runtime, _dir) = common::runtime_with_limits(&[], limits(|s| s.idle = std::time::Duration::from_secs(1))).await;
+    // The owner never ends its input: only the idle bound can end this stream.
+    let (_, result) = run(&runtime, "stall").await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::Idle { seconds: 1, .. }), "{err}");
+    assert!(err.to_string().contains("made no progress for 1 s"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_burns_cpu_on_a_zero_timer_is_stopped_by_its_budget() {
+    let budget = std::time::Duration::from_millis(400);
+    let (runtime, _dir) = common::runtime_with_limits(&[], limits(|s| s.cpu_budget = budget)).await;
+    let burning = tokio::spawn({
+        let runtime = runtime.clone();
+        async move { run(&runtime, "burn").await }
+    });
+    // Each call stays under the 100 ms call deadline; only the budget can stop it.
+    echo_works(&runtime, "meanwhile").await;
+    let (_, result) = burning.await.unwrap();
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::CpuBudget { budget_ms: 400, window_s: 10, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn requests_are_capped_in_flight_and_per_minute() {
+    let reflector = voiceblox_tests::fakes::reflector::Reflector::start();
+    let allow = format!("127.0.0.1:{}", reflector.port());
+    let (runtime, _dir) = common::runtime(&[&allow], &[]).await;
+    let mut stream = runtime.open(&with_base("flood", &reflector.base_url()), request("x")).await.unwrap();
+    let (_, result) = common::collect(&mut stream).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, StreamError::Limit { .. }), "{err}");
+    assert!(err.to_string().contains("more than 8 HTTP requests in flight"), "{err}");
+    assert!(reflector.requests().len() <= 8);
+
+    let mut stream = runtime.open(&with_base("flood-seq", &reflector.base_url()), request("x")).await.unwrap();
+    let (_, result) = common::collect(&mut stream).await;
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("more than 120 requests and connections in one minute"), "{err}");
+    let reflected = reflector.requests().iter().filter(|r| r.path() == "/reflect").count();
+    assert_eq!(reflected, 120);
+}
+
+#[tokio::test]
+async fn timers_are_capped() {
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
+    let (_, result) = run(&runtime, "timers").await;
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("more than 16 timers pending"), "{err}");
+}
+
+#[tokio::test]
+async fn a_plugins_error_text_reaches_the_host_inert() {
+    let (runtime, _dir) = common::runtime(&[], &[]).await;
+    let (_, result) = run(&runtime, "escape").await;
+    let text = result.unwrap_err().to_string();
+    assert!(!text.contains('\u{1b}') && !text.contains('\n'), "{text:?}");
+    assert!(text.contains("\\x1b[31mred\\nINFO voiceblox_host: forged line"), "{text}");
+}

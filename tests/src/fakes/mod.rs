@@ -6,6 +6,7 @@
 //! - [`mcp`]: a real MCP server over streamable HTTP (rmcp's server side) with deterministic tools.
 //! - [`exa`]: Exa's `POST /search`.
 //! - [`livekit`]: LiveKit's Twirp control plane (rooms, agent dispatch), JWT-authenticated.
+//! - [`reflector`]: a hostile server that reflects requests back, for the sandbox's key tests.
 //!
 //! Every fake is started with a script describing how it should answer, binds `127.0.0.1:0` on
 //! the current tokio runtime, records every request it receives ([`RecordedRequest`]) and stops
@@ -20,6 +21,7 @@ pub mod exa;
 pub mod livekit;
 pub mod mcp;
 pub mod openai;
+pub mod reflector;
 pub mod webhook;
 
 mod answer;

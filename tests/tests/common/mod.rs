@@ -50,8 +50,22 @@ pub async fn runtime_with_timeouts(
     env: &[(&str, &str)],
     timeouts: Timeouts,
 ) -> (PluginRuntime, tempfile::TempDir) {
+    runtime_with(allow, env, timeouts, SandboxLimits::default()).await
+}
+
+/// [`runtime`] with custom sandbox limits.
+pub async fn runtime_with_limits(allow: &[&str], limits: SandboxLimits) -> (PluginRuntime, tempfile::TempDir) {
+    runtime_with(allow, &[], Timeouts::default(), limits).await
+}
+
+async fn runtime_with(
+    allow: &[&str],
+    env: &[(&str, &str)],
+    timeouts: Timeouts,
+    limits: SandboxLimits,
+) -> (PluginRuntime, tempfile::TempDir) {
     let dir = plugins_with_fixtures();
-    let engine = engine();
+    let engine = PluginEngine::new(limits).expect("engine");
     let registry = PluginRegistry::load_dir(&engine, &cache(), dir.path()).await;
     assert!(
         registry.failures().is_empty(),
