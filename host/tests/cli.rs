@@ -128,9 +128,9 @@ async fn plugins_list_shows_the_shipped_plugins() {
     out.assert_code(0);
     assert!(out.stdout.starts_with(&format!("plugins in {}\n", default_plugins_dir().display())), "{out}");
     let rows = table_rows(&out.stdout);
-    assert_eq!(rows.first(), Some(&vec!["PLUGIN", "VERSION", "PROVIDER", "KINDS", "HOSTS"]), "{out}");
-    assert!(rows.contains(&vec!["openai", "0.1.0", "openai", "llm,tts,stt", "api.openai.com"]), "{out}");
-    assert!(rows.contains(&vec!["deepgram", "0.1.0", "deepgram", "stt,tts", "api.deepgram.com"]), "{out}");
+    assert_eq!(rows.first(), Some(&vec!["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"]), "{out}");
+    assert!(rows.contains(&vec!["openai", "0.1.0", "first-party", "openai", "llm,tts,stt", "api.openai.com"]), "{out}");
+    assert!(rows.contains(&vec!["deepgram", "0.1.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]), "{out}");
     assert_eq!(rows.len(), 3, "{out}");
     assert!(!out.stdout.contains("refused"), "{out}");
     // Columns are aligned: every cell starts where the header's cell starts.
@@ -160,8 +160,8 @@ async fn plugins_list_reports_a_refused_file_and_keeps_the_good_ones() {
     assert_eq!(
         rows,
         [
-            vec!["PLUGIN", "VERSION", "PROVIDER", "KINDS", "HOSTS"],
-            vec!["openai", "0.1.0", "openai", "llm,tts,stt", "api.openai.com"]
+            vec!["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"],
+            vec!["openai", "0.1.0", "first-party", "openai", "llm,tts,stt", "api.openai.com"]
         ],
         "{out}"
     );
@@ -185,15 +185,51 @@ async fn plugins_check_accepts_a_shipped_plugin() {
     let out = run(cmd).await;
     out.assert_code(0);
     assert!(out.stdout.starts_with("ok: deepgram 0.1.0 (contract voiceblox:plugin@0.1.0, "), "{out}");
-    assert!(out.stdout.lines().next().unwrap().ends_with(" KiB)"), "{out}");
+    assert!(out.stdout.lines().next().unwrap().ends_with(" KiB, first-party)"), "{out}");
     assert_eq!(
         table_rows(&out.stdout),
         [
-            vec!["PLUGIN", "VERSION", "PROVIDER", "KINDS", "HOSTS"],
-            vec!["deepgram", "0.1.0", "deepgram", "stt,tts", "api.deepgram.com"]
+            vec!["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"],
+            vec!["deepgram", "0.1.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]
         ],
         "{out}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_impostor_is_refused_by_list_and_check_and_a_pin_lets_it_in() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(default_plugins_dir().join("openai.wasm"), dir.path().join("openai.wasm")).unwrap();
+    let impostor = dir.path().join("aaa-openai.wasm");
+    std::fs::copy(fixture_plugins_dir().join("impostor.wasm"), &impostor).unwrap();
+
+    let mut cmd = cli(["plugins", "list", "--plugins"]);
+    cmd.arg(dir.path());
+    let out = run(cmd).await;
+    out.assert_code(2);
+    let refused = format!(
+        "refused: {}: claims provider `openai`, which the first-party plugin openai (openai.wasm) serves; refused (to use it, pin it in the policy file: [providers.openai] plugin = \"aaa-openai.wasm\")",
+        impostor.display()
+    );
+    assert!(out.stdout.lines().any(|line| line == refused), "{out}");
+    assert!(table_rows(&out.stdout).iter().all(|row| row[0] != "impostor"), "{out}");
+
+    // `check` says the same of the file, judged beside the folder's plugins.
+    let mut cmd = cli(["plugins", "check"]);
+    cmd.arg(&impostor).arg("--plugins").arg(dir.path());
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stdout.lines().any(|line| line == refused), "{out}");
+
+    // Pinned, it serves `openai`; its declared LIVEKIT_API_SECRET is noted as never read.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[providers.openai]\nplugin = \"aaa-openai.wasm\"\n").unwrap();
+    let mut cmd = cli(["plugins", "check"]);
+    cmd.arg(&impostor).arg("--plugins").arg(dir.path()).arg("--policy").arg(&policy);
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(out.stdout.starts_with("ok: impostor 6.6.6 (") && out.stdout.contains("third-party)"), "{out}");
+    assert!(out.stdout.contains("note: provider `openai` declares the key variable LIVEKIT_API_SECRET, which the host does not read for it; its key comes from OPENAI_API_KEY"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

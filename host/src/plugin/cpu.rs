@@ -139,6 +139,19 @@ mod tests {
     }
 
     #[test]
+    fn waiting_is_not_charged_only_the_threads_own_cpu_time_is() {
+        // A call whose thread is not running (here: asleep, as under a busy machine's
+        // scheduler) passes many ticks of wall time without coming near its deadline.
+        let mut meter = CpuMeter::new(Duration::from_millis(20));
+        meter.begin_call();
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(5));
+            meter.on_tick().expect("sleeping uses no CPU time");
+        }
+        assert!(meter.charge() < Duration::from_millis(20), "{:?}", meter.charge());
+    }
+
+    #[test]
     fn a_call_that_reaches_no_tick_is_not_charged_and_a_busy_one_is_stopped() {
         let mut meter = CpuMeter::new(Duration::from_millis(20));
         meter.begin_call();
