@@ -130,7 +130,10 @@ async fn plugins_list_shows_the_shipped_plugins() {
     let rows = table_rows(&out.stdout);
     assert_eq!(rows.first(), Some(&vec!["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"]), "{out}");
     assert!(rows.contains(&vec!["openai", "0.1.0", "first-party", "openai", "llm,tts,stt", "api.openai.com"]), "{out}");
-    assert!(rows.contains(&vec!["deepgram", "0.1.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]), "{out}");
+    assert!(
+        rows.contains(&vec!["deepgram", "0.1.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]),
+        "{out}"
+    );
     assert_eq!(rows.len(), 3, "{out}");
     assert!(!out.stdout.contains("refused"), "{out}");
     // Columns are aligned: every cell starts where the header's cell starts.

@@ -141,7 +141,8 @@ fn with_base(model: &str, base: &str) -> ProviderSettings {
 
 #[tokio::test]
 async fn a_stream_that_waits_for_nothing_times_out_instead_of_hanging_its_caller() {
-    let (runtime, _dir) = common::runtime_with_limits(&[], limits(|s| s.idle = std::time::Duration::from_secs(1))).await;
+    let (runtime, _dir) =
+        common::runtime_with_limits(&[], limits(|s| s.idle = std::time::Duration::from_secs(1))).await;
     // The owner never ends its input: only the idle bound can end this stream.
     let (_, result) = run(&runtime, "stall").await;
     let err = result.unwrap_err();

@@ -19,7 +19,12 @@ const KEY: &str = "sk-Canary/Key+0123456789";
 
 fn request() -> OpenRequest {
     OpenRequest::Llm(llm::Request {
-        messages: vec![llm::Message { role: llm::Role::User, content: "hi".into(), tool_calls: vec![], tool_call_id: None }],
+        messages: vec![llm::Message {
+            role: llm::Role::User,
+            content: "hi".into(),
+            tool_calls: vec![],
+            tool_call_id: None,
+        }],
         tools: vec![],
         temperature: None,
         max_tokens: None,

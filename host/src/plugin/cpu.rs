@@ -65,8 +65,9 @@ impl CpuMeter {
         self.sample = Some((me, now));
         self.ticked = true;
         if self.used >= self.deadline {
-            return Err(CpuDeadlineExceeded { used_ms: self.used.as_millis(), deadline_ms: self.deadline.as_millis() }
-                .into());
+            return Err(
+                CpuDeadlineExceeded { used_ms: self.used.as_millis(), deadline_ms: self.deadline.as_millis() }.into()
+            );
         }
         Ok(UpdateDeadline::Continue(1))
     }

@@ -7,8 +7,8 @@ use wasmtime::Store;
 use wasmtime::component::{Instance, ResourceAny};
 
 use super::bindings::latest::{llm, stt, tts, types};
-use super::error::StreamError;
 use super::cpu::CpuBudget;
+use super::error::StreamError;
 use super::fault;
 use super::loaded::Plugin;
 use super::store::{self as sandbox, StoreState};

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::limits::StreamLimits;
+use super::provider_policy::{ProviderEntry, ProviderPolicy, ProviderPolicyError};
 use super::{
     CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginError, PluginRegistry, PluginRuntime, PolicyError,
     SandboxLimits, StreamError, Timeouts, default_plugins_dir,
 };
-use super::limits::StreamLimits;
-use super::provider_policy::{ProviderEntry, ProviderPolicy, ProviderPolicyError};
 
 /// Why the operator's options could not be turned into a runtime.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +116,8 @@ impl PluginOptions {
         let Some(path) = &self.policy else { return Ok(PolicyFile::default()) };
         let text =
             std::fs::read_to_string(path).map_err(|source| OptionsError::ReadPolicy { path: path.clone(), source })?;
-        toml::from_str(&text).map_err(|source| OptionsError::ParsePolicy { path: path.clone(), source: Box::new(source) })
+        toml::from_str(&text)
+            .map_err(|source| OptionsError::ParsePolicy { path: path.clone(), source: Box::new(source) })
     }
 
     pub fn policy(&self) -> Result<NetworkPolicy, OptionsError> {
@@ -132,10 +133,8 @@ impl PluginOptions {
     /// The policy file's `[providers]`: pins and key variables.
     pub fn provider_policy(&self) -> Result<ProviderPolicy, OptionsError> {
         let entries = self.policy_file()?.providers;
-        ProviderPolicy::new(entries).map_err(|source| OptionsError::Providers {
-            path: self.policy.clone().unwrap_or_default(),
-            source,
-        })
+        ProviderPolicy::new(entries)
+            .map_err(|source| OptionsError::Providers { path: self.policy.clone().unwrap_or_default(), source })
     }
 
     pub async fn registry(&self, engine: &PluginEngine) -> Result<PluginRegistry, OptionsError> {

@@ -430,15 +430,15 @@ mod tests {
     #[test]
     fn ipv6_addresses_carrying_ipv4_are_judged_by_it() {
         for ip in [
-            "::127.0.0.1",          // IPv4-compatible
-            "::ffff:10.0.0.1",      // IPv4-mapped
+            "::127.0.0.1",     // IPv4-compatible
+            "::ffff:10.0.0.1", // IPv4-mapped
             "::ffff:169.254.169.254",
-            "64:ff9b::7f00:1",      // NAT64 → 127.0.0.1
-            "64:ff9b:1::a00:1",     // local-use NAT64 → 10.0.0.1
-            "2002:7f00:1::1",       // 6to4 → 127.0.0.1
-            "2002:a9fe:a9fe::",     // 6to4 → 169.254.169.254
+            "64:ff9b::7f00:1",                      // NAT64 → 127.0.0.1
+            "64:ff9b:1::a00:1",                     // local-use NAT64 → 10.0.0.1
+            "2002:7f00:1::1",                       // 6to4 → 127.0.0.1
+            "2002:a9fe:a9fe::",                     // 6to4 → 169.254.169.254
             "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
-            "2001:0:0a00:0001::",   // Teredo, server 10.0.0.1
+            "2001:0:0a00:0001::",                   // Teredo, server 10.0.0.1
             "100::1",
             "2001:2::1",
             "fec0::1",

@@ -69,7 +69,9 @@ pub enum ProviderPolicyError {
     BadId(String),
     #[error("[providers.{id}]: `{var}` is not an environment variable name (A-Z, 0-9, _)")]
     BadVar { id: String, var: String },
-    #[error("[providers.{id}]: `{var}` is one of the host's own settings (LIVEKIT_*, VOICEBLOX_*), never given to a plugin")]
+    #[error(
+        "[providers.{id}]: `{var}` is one of the host's own settings (LIVEKIT_*, VOICEBLOX_*), never given to a plugin"
+    )]
     HostSetting { id: String, var: String },
     #[error("[providers.{id}]: plugin `{file}` must be a file name in the plugins folder (like `my-plugin.wasm`)")]
     BadFile { id: String, file: String },

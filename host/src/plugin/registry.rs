@@ -33,7 +33,12 @@ impl PluginRegistry {
 
     /// Loads every `*.wasm` in `dir`. A bad file is recorded in [`Self::failures`] and skipped;
     /// it never stops the others from loading.
-    pub async fn load_dir_with(engine: &PluginEngine, cache: &CompileCache, dir: &Path, policy: &ProviderPolicy) -> Self {
+    pub async fn load_dir_with(
+        engine: &PluginEngine,
+        cache: &CompileCache,
+        dir: &Path,
+        policy: &ProviderPolicy,
+    ) -> Self {
         let files = match discovery::wasm_files(dir) {
             Ok(files) => files,
             Err(source) => {

@@ -60,10 +60,7 @@ pub fn is_plain_id(id: &str) -> bool {
 /// Whether `name` is a plain display name: printable ASCII, no leading or trailing space, at
 /// most 64 characters. Non-ASCII is refused so no name can imitate another with look-alikes.
 pub fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.trim() == name
-        && name.bytes().all(|b| (0x20..0x7f).contains(&b))
+    !name.is_empty() && name.len() <= 64 && name.trim() == name && name.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 #[cfg(test)]

@@ -28,10 +28,7 @@ struct Frames {
 
 impl Reflector {
     pub fn start() -> Self {
-        let router = Router::new()
-            .route("/reflect", any(reflect))
-            .route("/hang", any(hang))
-            .route("/ws", get(echo));
+        let router = Router::new().route("/reflect", any(reflect)).route("/hang", any(hang)).route("/ws", get(echo));
         let (server, state) = server::start(router, |shutdown| Frames { shutdown, received: Mutex::new(Vec::new()) });
         Self { server, state }
     }

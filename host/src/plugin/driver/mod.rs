@@ -23,9 +23,9 @@ use super::bindings::latest::types::{Action, Event, Input, ProviderError, RateLi
 use super::error::StreamError;
 use super::instance::GuestStream;
 use super::limits::StreamLimits;
-use super::untrusted::clean;
 use super::policy::StreamGrant;
 use super::secret::Secret;
+use super::untrusted::clean;
 
 /// What the pipeline feeds a stream.
 #[derive(Debug, Clone)]
@@ -191,7 +191,8 @@ impl Driver {
         let timer_at = next_timer.map_or_else(Instant::now, |(_, at)| at);
         // With nothing pending only the owner can wake the stream; a plugin that waits for
         // nothing must not leave its caller hanging.
-        let nothing_pending = self.tasks.is_empty() && self.io_rx.is_empty() && next_timer.is_none() && self.ws.is_none();
+        let nothing_pending =
+            self.tasks.is_empty() && self.io_rx.is_empty() && next_timer.is_none() && self.ws.is_none();
         let idle_deadline = nothing_pending.then(|| Instant::now() + self.limits.idle);
         tokio::select! {
             biased;

@@ -12,9 +12,9 @@ use super::super::bindings::latest::types::{Input, ProviderError, WsClose, WsMes
 use super::super::error::StreamError;
 use super::super::policy::Target;
 use super::super::secret::{Secret, placement};
+use super::super::untrusted::clean;
 use super::http::{HttpIo, StreamErrorKind, from_status, resolve_vetted, retry_after_ms};
 use super::{IoEvent, ws_closed, ws_message_input};
-use super::super::untrusted::clean;
 use crate::error_text::chain;
 
 /// What the driver asks of the WebSocket task.

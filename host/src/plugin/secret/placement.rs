@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn query_values_get_the_key_encoded() {
-        assert_eq!(fill("wss://api.x.com/v1/listen?model=a&token={{api-key}}").unwrap(), "wss://api.x.com/v1/listen?model=a&token=k%26y%3D1%2F2");
+        assert_eq!(
+            fill("wss://api.x.com/v1/listen?model=a&token={{api-key}}").unwrap(),
+            "wss://api.x.com/v1/listen?model=a&token=k%26y%3D1%2F2"
+        );
         assert_eq!(fill("https://api.x.com/v1?a=b").unwrap(), "https://api.x.com/v1?a=b");
         assert_eq!(
             fill_url(None, &Url::parse("https://a.com/?t={{api-key}}").unwrap()).unwrap(),

@@ -41,9 +41,7 @@ impl Forms {
         let mut j = start;
         for &k in self.value.as_bytes() {
             let Some(&h) = hay.get(j) else { return Match::Partial };
-            if h.eq_ignore_ascii_case(&k) {
-                j += 1;
-            } else if h == b'+' && k == b' ' {
+            if h.eq_ignore_ascii_case(&k) || (h == b'+' && k == b' ') {
                 j += 1;
             } else if h == b'%' {
                 match (hay.get(j + 1), hay.get(j + 2)) {
