@@ -7,10 +7,13 @@
 //! 2. [`PluginRegistry::load_dir`] finds `*.wasm` files, checks each component's exports
 //!    against the contract version *before* instantiating it ([`contract`]), compiles it through
 //!    the on-disk [`cache`], pre-links it and calls `describe()`; bad files are reported, not
-//!    fatal.
+//!    fatal. Each provider id goes to one plugin: pinned by the operator or first-party
+//!    ([`provider_policy`]); names and ids must be plain ([`untrusted`]).
 //! 3. [`PluginRuntime::open`] resolves a provider's key and base URL, instantiates the plugin
 //!    in a fresh sandboxed Store ([`store`], [`limits`]) and starts the stream's [`driver`],
-//!    which performs the adapter's HTTP and WebSocket actions through the network [`policy`].
+//!    which performs the adapter's HTTP and WebSocket actions through the network [`policy`],
+//!    fills keys in only where they may stand and scrubs them from all that comes back
+//!    ([`secret`]), and holds each stream to its bounds ([`limits`], [`cpu`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,8 +1,8 @@
 //! The plugin runtime: what the rest of the host uses to open provider streams.
 //!
-//! It resolves a provider's key and base URL (config first, then the provider SDKs' usual
-//! environment variables, as the plugin declared them), computes the stream's network grant,
-//! instantiates the plugin and starts the stream's driver.
+//! It resolves a provider's key and base URL (config first, then the environment variables the
+//! operator's [`ProviderPolicy`] gives that provider id, never those a plugin asks for),
+//! computes the stream's network grant, instantiates the plugin and starts the stream's driver.
 
 use std::sync::Arc;
 
