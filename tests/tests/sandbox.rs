@@ -5,22 +5,9 @@
 mod common;
 
 use voiceblox_host::plugin::types::{Event, LlmEvent};
-use voiceblox_host::plugin::{OpenRequest, PluginRuntime, PolicyError, ProviderSettings, StreamError, llm};
+use voiceblox_host::plugin::{PluginRuntime, PolicyError, ProviderSettings, StreamError};
 
-fn request(text: &str) -> OpenRequest {
-    OpenRequest::Llm(llm::Request {
-        messages: vec![llm::Message {
-            role: llm::Role::User,
-            content: text.into(),
-            tool_calls: vec![],
-            tool_call_id: None,
-        }],
-        tools: vec![],
-        temperature: None,
-        max_tokens: None,
-        extras: "{}".into(),
-    })
-}
+use common::llm_request as request;
 
 fn mode(mode: &str) -> ProviderSettings {
     ProviderSettings { provider: "misbehave".into(), model: mode.into(), ..Default::default() }
@@ -39,16 +26,22 @@ async fn echo_works(runtime: &PluginRuntime, text: &str) {
     assert_eq!(events[0], Event::Llm(LlmEvent::TextDelta(text.into())));
 }
 
+/// Runs stream `model` while a well-behaved stream of the same plugin works beside it; the
+/// misbehaving stream's failure.
+async fn fails_beside_echo(runtime: &PluginRuntime, model: &'static str) -> StreamError {
+    let bad = tokio::spawn({
+        let runtime = runtime.clone();
+        async move { run(&runtime, model).await }
+    });
+    echo_works(runtime, "still here").await;
+    let (_, result) = bad.await.unwrap();
+    result.unwrap_err()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_loop_hits_the_cpu_deadline_while_others_keep_working() {
     let (runtime, _dir) = common::runtime(&[], &[]).await;
-    let looping = tokio::spawn({
-        let runtime = runtime.clone();
-        async move { run(&runtime, "loop").await }
-    });
-    echo_works(&runtime, "still here").await;
-    let (_, result) = looping.await.unwrap();
-    let err = result.unwrap_err();
+    let err = fails_beside_echo(&runtime, "loop").await;
     assert!(matches!(err, StreamError::Deadline { deadline_ms: 100, .. }), "{err}");
     echo_works(&runtime, "and after").await;
 }
@@ -154,14 +147,8 @@ async fn a_stream_that_waits_for_nothing_times_out_instead_of_hanging_its_caller
 async fn a_plugin_that_burns_cpu_on_a_zero_timer_is_stopped_by_its_budget() {
     let budget = std::time::Duration::from_millis(400);
     let (runtime, _dir) = common::runtime_with_limits(&[], limits(|s| s.cpu_budget = budget)).await;
-    let burning = tokio::spawn({
-        let runtime = runtime.clone();
-        async move { run(&runtime, "burn").await }
-    });
     // Each call stays under the 100 ms call deadline; only the budget can stop it.
-    echo_works(&runtime, "meanwhile").await;
-    let (_, result) = burning.await.unwrap();
-    let err = result.unwrap_err();
+    let err = fails_beside_echo(&runtime, "burn").await;
     assert!(matches!(err, StreamError::CpuBudget { budget_ms: 400, window_s: 10, .. }), "{err}");
 }
 

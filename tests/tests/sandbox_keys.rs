@@ -10,27 +10,12 @@ use std::sync::Arc;
 
 use voiceblox_host::plugin::types::{Event, Kind, LlmEvent};
 use voiceblox_host::plugin::{
-    HostPattern, NetworkPolicy, OpenRequest, PluginError, PluginRegistry, PluginRuntime, ProviderPolicy,
-    ProviderSettings, Secret, StreamError, Timeouts, default_plugins_dir, llm, provider_policy::ProviderEntry,
+    HostPattern, NetworkPolicy, PluginError, PluginRegistry, PluginRuntime, ProviderPolicy, ProviderSettings, Secret,
+    StreamError, Timeouts, default_plugins_dir, provider_policy::ProviderEntry,
 };
 use voiceblox_tests::fakes::reflector::Reflector;
 
 const KEY: &str = "sk-Canary/Key+0123456789";
-
-fn request() -> OpenRequest {
-    OpenRequest::Llm(llm::Request {
-        messages: vec![llm::Message {
-            role: llm::Role::User,
-            content: "hi".into(),
-            tool_calls: vec![],
-            tool_call_id: None,
-        }],
-        tools: vec![],
-        temperature: None,
-        max_tokens: None,
-        extras: "{}".into(),
-    })
-}
 
 fn settings(mode: &str, base_url: Option<String>) -> ProviderSettings {
     ProviderSettings {
@@ -61,7 +46,7 @@ fn texts(events: &[Event]) -> Vec<String> {
 }
 
 async fn run(runtime: &PluginRuntime, settings: &ProviderSettings) -> (Vec<Event>, Result<(), StreamError>) {
-    let mut stream = runtime.open(settings, request()).await.expect("open");
+    let mut stream = runtime.open(settings, common::llm_request("hi")).await.expect("open");
     common::collect(&mut stream).await
 }
 
@@ -79,10 +64,16 @@ async fn the_key_never_stands_in_a_host_or_a_path() {
     }
 }
 
+/// A hostile server and a runtime whose plugins may reach it.
+async fn reflector_and_runtime() -> (Reflector, PluginRuntime, tempfile::TempDir) {
+    let reflector = Reflector::start();
+    let (runtime, dir) = common::runtime(&[&format!("127.0.0.1:{}", reflector.port())], &[]).await;
+    (reflector, runtime, dir)
+}
+
 #[tokio::test]
 async fn a_server_that_reflects_the_request_shows_the_plugin_no_key() {
-    let reflector = Reflector::start();
-    let (runtime, _dir) = common::runtime(&[&format!("127.0.0.1:{}", reflector.port())], &[]).await;
+    let (reflector, runtime, _dir) = reflector_and_runtime().await;
     let (events, result) = run(&runtime, &settings("reflect", Some(reflector.base_url()))).await;
     result.expect("reflect finishes");
     let seen = texts(&events).concat();
@@ -100,8 +91,7 @@ async fn a_server_that_reflects_the_request_shows_the_plugin_no_key() {
 
 #[tokio::test]
 async fn only_the_first_websocket_text_frame_takes_the_key_and_echoes_are_scrubbed() {
-    let reflector = Reflector::start();
-    let (runtime, _dir) = common::runtime(&[&format!("127.0.0.1:{}", reflector.port())], &[]).await;
+    let (reflector, runtime, _dir) = reflector_and_runtime().await;
     let (events, result) = run(&runtime, &settings("ws-reflect", Some(reflector.base_url()))).await;
     result.expect("ws-reflect finishes");
     assert_eq!(texts(&events), ["{\"first\": \"[redacted]\"}", "later {{api-key}}"]);

@@ -83,6 +83,23 @@ async fn runtime_with(
     (runtime, dir)
 }
 
+/// An LLM request holding one user message.
+pub fn llm_request(text: &str) -> voiceblox_host::plugin::OpenRequest {
+    use voiceblox_host::plugin::llm;
+    voiceblox_host::plugin::OpenRequest::Llm(llm::Request {
+        messages: vec![llm::Message {
+            role: llm::Role::User,
+            content: text.into(),
+            tool_calls: vec![],
+            tool_call_id: None,
+        }],
+        tools: vec![],
+        temperature: None,
+        max_tokens: None,
+        extras: "{}".into(),
+    })
+}
+
 /// Collects a stream's events until it ends.
 pub async fn collect(stream: &mut StreamHandle) -> (Vec<Event>, Result<(), StreamError>) {
     let mut events = Vec::new();

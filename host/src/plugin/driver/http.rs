@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::mpsc;
 
 use super::super::bindings::latest::types::{Header, HttpRequest, HttpResponse, Input, ProviderError};
@@ -46,7 +47,7 @@ pub struct Prepared {
     method: reqwest::Method,
     url: String,
     url_for_logs: String,
-    headers: reqwest::header::HeaderMap,
+    headers: HeaderMap,
     body: Vec<u8>,
 }
 
@@ -61,25 +62,31 @@ impl Prepared {
 pub fn prepare(request: HttpRequest, target: Target, secret: Option<&Secret>) -> Result<Prepared, String> {
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| format!("bad HTTP method `{}`", clean(&request.method)))?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    for Header { name, value } in request.headers {
-        let filled = placement::fill_header(secret, &name, &value).map_err(|e| e.to_string())?;
-        let header_name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("bad header name `{}`", clean(&name)))?;
-        let mut header_value = reqwest::header::HeaderValue::from_str(&filled)
-            .map_err(|_| format!("bad value for header `{}`", clean(&name)))?;
-        if value.contains(API_KEY_PLACEHOLDER) {
-            header_value.set_sensitive(true);
-        }
-        headers.append(header_name, header_value);
-    }
     Ok(Prepared {
         method,
         url: placement::fill_url(secret, &target.url).map_err(|e| e.to_string())?,
         url_for_logs: target.url.to_string(),
-        headers,
+        headers: filled_headers(request.headers, secret)?,
         body: request.body,
     })
+}
+
+/// The plugin's headers (of a request or a WebSocket handshake) with the key filled in where
+/// it may stand. Errors are contract violations.
+pub fn filled_headers(headers: Vec<Header>, secret: Option<&Secret>) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for Header { name, value } in headers {
+        let filled = placement::fill_header(secret, &name, &value).map_err(|e| e.to_string())?;
+        let header_name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name `{}`", clean(&name)))?;
+        let mut header_value =
+            HeaderValue::from_str(&filled).map_err(|_| format!("bad value for header `{}`", clean(&name)))?;
+        if value.contains(API_KEY_PLACEHOLDER) {
+            header_value.set_sensitive(true);
+        }
+        map.append(header_name, header_value);
+    }
+    Ok(map)
 }
 
 impl HttpIo {

@@ -24,7 +24,7 @@ use super::error::StreamError;
 use super::instance::GuestStream;
 use super::limits::StreamLimits;
 use super::policy::StreamGrant;
-use super::secret::Secret;
+use super::secret::{Secret, placement};
 use super::untrusted::clean;
 
 /// What the pipeline feeds a stream.
@@ -265,15 +265,22 @@ impl Driver {
                     Ok(target) => target,
                     Err(source) => return self.fail(self.denied(source)),
                 };
-                // The key goes into the headers in the WebSocket task, right before the handshake.
-                let headers = connect.headers.into_iter().map(|h| (h.name, h.value)).collect();
+                let headers = match http::filled_headers(connect.headers, self.secret.as_ref()) {
+                    Ok(headers) => headers,
+                    Err(message) => return self.fail(self.contract(&message)),
+                };
+                let url = match placement::fill_url(self.secret.as_ref(), &target.url) {
+                    Ok(url) => url,
+                    Err(error) => return self.fail(self.contract(&error.to_string())),
+                };
                 let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
                 self.ws = Some(tx);
                 let io = self.io.clone();
                 let events = self.io_tx.clone();
                 let secret = self.secret.clone();
                 let provider = self.provider.clone();
-                self.tasks.spawn(async move { ws::run(io, target, headers, secret, provider, events, rx).await });
+                let handshake = ws::Handshake { target, url, headers };
+                self.tasks.spawn(async move { ws::run(io, handshake, secret, provider, events, rx).await });
             }
             Action::WsSend(message) => return self.ws_command(ws::Command::Send(message)).await,
             Action::WsClose(close) => return self.ws_command(ws::Command::Close(close)).await,

@@ -1,6 +1,7 @@
 //! The stream's WebSocket: connect to a vetted address, then relay frames both ways.
 
 use futures_util::{SinkExt, StreamExt};
+use http::HeaderMap;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -12,7 +13,6 @@ use super::super::bindings::latest::types::{Input, ProviderError, WsClose, WsMes
 use super::super::error::StreamError;
 use super::super::policy::Target;
 use super::super::secret::{Secret, placement};
-use super::super::untrusted::clean;
 use super::http::{HttpIo, StreamErrorKind, from_status, resolve_vetted, retry_after_ms};
 use super::{IoEvent, ws_closed, ws_message_input};
 use crate::error_text::chain;
@@ -29,15 +29,14 @@ const MAX_MESSAGE: usize = 16 << 20;
 
 pub(super) async fn run(
     io: HttpIo,
-    target: Target,
-    headers: Vec<(String, String)>,
+    handshake: Handshake,
     secret: Option<Secret>,
     provider: String,
     events: mpsc::Sender<IoEvent>,
     mut commands: mpsc::Receiver<Command>,
 ) {
     let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.clone(), error });
-    let connect = connect(&io, &target, headers, secret.as_ref(), &provider);
+    let connect = connect(&io, handshake, secret.as_ref(), &provider);
     let mut socket = match tokio::time::timeout(io.timeouts().connect, connect).await {
         Ok(Ok(socket)) => socket,
         Ok(Err(event)) => {
@@ -115,27 +114,27 @@ pub(super) async fn run(
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
+/// A connection that passed the policy: where to, and the handshake's URL and headers with the
+/// key already filled in where it may stand.
+pub(super) struct Handshake {
+    pub target: Target,
+    pub url: String,
+    pub headers: HeaderMap,
+}
+
 async fn connect(
     io: &HttpIo,
-    target: &Target,
-    headers: Vec<(String, String)>,
+    Handshake { target, url, headers }: Handshake,
     secret: Option<&Secret>,
     provider: &str,
 ) -> Result<Socket, IoEvent> {
     let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.to_string(), error });
-    let url = placement::fill_url(secret, &target.url).map_err(|e| contract(provider, &e.to_string()))?;
+    let target = &target;
     let mut request = url
         .as_str()
         .into_client_request()
         .map_err(|e| fail(ProviderError::InvalidRequest(Secret::scrub(secret, &e.to_string()))))?;
-    for (name, value) in headers {
-        let value = placement::fill_header(secret, &name, &value).map_err(|e| contract(provider, &e.to_string()))?;
-        let name = http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| contract(provider, &format!("bad header name `{}`", clean(&name))))?;
-        let value = http::HeaderValue::from_str(&value)
-            .map_err(|_| contract(provider, &format!("bad value for header `{name}`")))?;
-        request.headers_mut().append(name, value);
-    }
+    request.headers_mut().extend(headers);
     let addrs = resolve_vetted(io.policy(), target).await.map_err(|kind| match kind {
         StreamErrorKind::Denied(source) => {
             IoEvent::Failed(StreamError::Denied { plugin: provider.to_string(), source })
@@ -161,8 +160,4 @@ async fn connect(
             &format!("WebSocket handshake: {}", chain(&error)),
         )))),
     }
-}
-
-fn contract(plugin: &str, message: &str) -> IoEvent {
-    IoEvent::Failed(StreamError::Contract { plugin: plugin.to_string(), message: message.to_string() })
 }

@@ -14,36 +14,32 @@ pub use scrub::BodyScrubber;
 /// What plugins write where the key belongs.
 pub const API_KEY_PLACEHOLDER: &str = "{{api-key}}";
 
-/// A key. Cheap to clone; its scrubbing forms are computed once.
+/// A key. Cheap to clone.
 #[derive(Clone)]
-pub struct Secret(Arc<scrub::Forms>);
+pub struct Secret(Arc<str>);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(Arc::new(scrub::Forms::new(value.into())))
+        Self(Arc::from(value.into()))
     }
 
     /// The raw value, for host code that sends it itself (the LLM tools' own HTTP clients).
     pub(crate) fn expose(&self) -> &str {
-        self.0.value()
+        &self.0
     }
 
     /// Removes the key, in any of the forms it may be written in, from text that is about to
     /// leave the host's control (errors, logs, events).
     pub fn scrub(secret: Option<&Secret>, text: &str) -> String {
         match secret {
-            Some(secret) => secret.0.scrub_str(text).into_owned(),
+            Some(secret) => scrub::scrub_str(&secret.0, text).into_owned(),
             None => text.to_string(),
         }
     }
 
-    /// [`Self::scrub`] for bytes (a WebSocket message, a response head).
+    /// [`Self::scrub`] for bytes (a WebSocket message); `None` when the key is not in them.
     pub fn scrub_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        self.0.scrub_bytes(bytes)
-    }
-
-    fn forms(&self) -> &Arc<scrub::Forms> {
-        &self.0
+        scrub::scrub_bytes(&self.0, bytes)
     }
 }
 

@@ -17,109 +17,90 @@ pub const REDACTED: &str = "[redacted]";
 /// Keys shorter than this are not searched for: they would match ordinary text.
 const MIN_SCRUB_LEN: usize = 4;
 
-/// A key and what it takes to find it.
-pub struct Forms {
-    value: String,
+/// Matches `key` at `start` of `hay`: `Full(end)`, `Partial` when the haystack ends mid-key,
+/// or `None`.
+fn match_at(key: &str, hay: &[u8], start: usize) -> Match {
+    let mut j = start;
+    for &k in key.as_bytes() {
+        let Some(&h) = hay.get(j) else { return Match::Partial };
+        if h.eq_ignore_ascii_case(&k) || (h == b'+' && k == b' ') {
+            j += 1;
+        } else if h == b'%' {
+            match (hay.get(j + 1), hay.get(j + 2)) {
+                (Some(&a), Some(&b)) => match hex_pair(a, b) {
+                    Some(byte) if byte.eq_ignore_ascii_case(&k) => j += 3,
+                    _ => return Match::None,
+                },
+                // `%` or `%7` at the very end: may still become this byte.
+                (Some(&a), None) if (a as char).is_ascii_hexdigit() => return Match::Partial,
+                (None, _) => return Match::Partial,
+                _ => return Match::None,
+            }
+        } else {
+            return Match::None;
+        }
+    }
+    Match::Full(j)
 }
 
-impl Forms {
-    pub fn new(value: String) -> Self {
-        Self { value }
-    }
+fn could_start(key: &str, h: u8) -> bool {
+    let first = key.as_bytes()[0];
+    h.eq_ignore_ascii_case(&first) || h == b'%' || (h == b'+' && first == b' ')
+}
 
-    pub fn value(&self) -> &str {
-        &self.value
+/// Every non-overlapping occurrence of `key`, in order.
+fn find_all(key: &str, hay: &[u8]) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    if key.len() < MIN_SCRUB_LEN {
+        return found;
     }
-
-    fn searchable(&self) -> bool {
-        self.value.len() >= MIN_SCRUB_LEN
-    }
-
-    /// Matches the key at `start`: `Full(end)`, `Partial` when the haystack ends mid-key, or
-    /// `None`.
-    fn match_at(&self, hay: &[u8], start: usize) -> Match {
-        let mut j = start;
-        for &k in self.value.as_bytes() {
-            let Some(&h) = hay.get(j) else { return Match::Partial };
-            if h.eq_ignore_ascii_case(&k) || (h == b'+' && k == b' ') {
-                j += 1;
-            } else if h == b'%' {
-                match (hay.get(j + 1), hay.get(j + 2)) {
-                    (Some(&a), Some(&b)) => match hex_pair(a, b) {
-                        Some(byte) if byte.eq_ignore_ascii_case(&k) => j += 3,
-                        _ => return Match::None,
-                    },
-                    // `%` or `%7` at the very end: may still become this byte.
-                    (Some(&a), None) if (a as char).is_ascii_hexdigit() => return Match::Partial,
-                    (None, _) => return Match::Partial,
-                    _ => return Match::None,
-                }
-            } else {
-                return Match::None;
-            }
+    let mut i = 0;
+    while i < hay.len() {
+        if could_start(key, hay[i])
+            && let Match::Full(end) = match_at(key, hay, i)
+        {
+            found.push(i..end);
+            i = end;
+            continue;
         }
-        Match::Full(j)
+        i += 1;
     }
+    found
+}
 
-    fn could_start(&self, h: u8) -> bool {
-        let first = self.value.as_bytes()[0];
-        h.eq_ignore_ascii_case(&first) || h == b'%' || (h == b'+' && first == b' ')
+/// Where the longest tail of `hay` that could still grow into `key` begins.
+fn partial_tail(key: &str, hay: &[u8]) -> Option<usize> {
+    if key.len() < MIN_SCRUB_LEN {
+        return None;
     }
+    // A percent-encoded key is at most three bytes per key byte.
+    let from = hay.len().saturating_sub(key.len().saturating_mul(3));
+    (from..hay.len()).find(|&i| could_start(key, hay[i]) && matches!(match_at(key, hay, i), Match::Partial))
+}
 
-    /// Every non-overlapping occurrence, in order.
-    fn find_all(&self, hay: &[u8]) -> Vec<Range<usize>> {
-        let mut found = Vec::new();
-        if !self.searchable() {
-            return found;
-        }
-        let mut i = 0;
-        while i < hay.len() {
-            if self.could_start(hay[i])
-                && let Match::Full(end) = self.match_at(hay, i)
-            {
-                found.push(i..end);
-                i = end;
-                continue;
-            }
-            i += 1;
-        }
-        found
+/// `bytes` with every occurrence of `key` replaced; `None` when there is none.
+pub fn scrub_bytes(key: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+    let found = find_all(key, bytes);
+    if found.is_empty() {
+        return None;
     }
-
-    /// Where the longest tail of `hay` that could still grow into the key begins.
-    fn partial_tail(&self, hay: &[u8]) -> Option<usize> {
-        if !self.searchable() {
-            return None;
-        }
-        // A percent-encoded key is at most three bytes per key byte.
-        let window = self.value.len().saturating_mul(3);
-        let from = hay.len().saturating_sub(window);
-        (from..hay.len()).find(|&i| self.could_start(hay[i]) && matches!(self.match_at(hay, i), Match::Partial))
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut last = 0;
+    for range in found {
+        out.extend_from_slice(&bytes[last..range.start]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        last = range.end;
     }
+    out.extend_from_slice(&bytes[last..]);
+    Some(out)
+}
 
-    pub fn scrub_bytes(&self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let found = self.find_all(bytes);
-        if found.is_empty() {
-            return None;
-        }
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut last = 0;
-        for range in found {
-            out.extend_from_slice(&bytes[last..range.start]);
-            out.extend_from_slice(REDACTED.as_bytes());
-            last = range.end;
-        }
-        out.extend_from_slice(&bytes[last..]);
-        Some(out)
-    }
-
-    pub fn scrub_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        match self.scrub_bytes(text.as_bytes()) {
-            // Matches start and end on character boundaries (the key is valid UTF-8 and its
-            // encoded forms are ASCII), so this is lossless.
-            Some(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
-            None => Cow::Borrowed(text),
-        }
+pub fn scrub_str<'a>(key: &str, text: &'a str) -> Cow<'a, str> {
+    match scrub_bytes(key, text.as_bytes()) {
+        // Matches start and end on character boundaries (the key is valid UTF-8 and its
+        // encoded forms are ASCII), so this is lossless.
+        Some(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+        None => Cow::Borrowed(text),
     }
 }
 
@@ -149,11 +130,11 @@ impl BodyScrubber {
     /// might be the beginning of the key (kept for the next chunk).
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
         let Some(secret) = &self.secret else { return chunk.to_vec() };
-        let forms = secret.forms();
+        let key = secret.expose();
         let mut buffer = std::mem::take(&mut self.carry);
         buffer.extend_from_slice(chunk);
-        let mut out = forms.scrub_bytes(&buffer).unwrap_or(buffer);
-        if let Some(tail) = forms.partial_tail(&out) {
+        let mut out = scrub_bytes(key, &buffer).unwrap_or(buffer);
+        if let Some(tail) = partial_tail(key, &out) {
             self.carry = out.split_off(tail);
         }
         out
