@@ -145,15 +145,15 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
     );
     println!("baseline: audio core alone (resample 48k->16k + VAD) = {:.3} CPU-s per audio-minute", core_per_minute);
     println!(
-        "{:>9} {:>22} {:>12} {:>16} {:>12} {:>10}",
-        "sessions", "CPU-s per audio-minute", "vs core", "RSS per session", "turns done", "wall"
+        "{:>9} {:>22} {:>12} {:>16} {:>12} {:>7} {:>10}",
+        "sessions", "CPU-s per audio-minute", "vs core", "RSS per session", "turns done", "errors", "wall"
     );
     for sessions in [1usize, 10, 100] {
         let rss0 = rss_mb();
         let cpu0 = cpu_time();
         let started = Instant::now();
         let mut tasks = Vec::new();
-        let (turns_tx, mut turns_rx) = mpsc::unbounded_channel::<()>();
+        let (turns_tx, mut turns_rx) = mpsc::unbounded_channel::<Outcome>();
         let peak = Arc::new(std::sync::Mutex::new(rss0));
         for _ in 0..sessions {
             let sink = Arc::new(TurnCounter(turns_tx.clone()));
@@ -194,31 +194,51 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
         let cpu = cpu_time() - cpu0;
         let wall = started.elapsed();
         drop(turns_tx.clone());
-        let mut turns = 0;
-        while turns_rx.try_recv().is_ok() {
-            turns += 1;
+        let (mut turns, mut errors) = (0, Vec::new());
+        while let Ok(outcome) = turns_rx.try_recv() {
+            match outcome {
+                Outcome::Turn => turns += 1,
+                Outcome::Error(message) => errors.push(message),
+            }
         }
         let per_minute = cpu / (audio_minutes * sessions as f64);
         let per_session = (*peak.lock().expect("peak") - rss0) / sessions as f64;
         println!(
-            "{sessions:>9} {per_minute:>22.3} {:>11.1}x {:>13.2} MB {:>12} {:>9.1}s",
+            "{sessions:>9} {per_minute:>22.3} {:>11.1}x {:>13.2} MB {:>12} {:>7} {:>9.1}s",
             per_minute / core_per_minute,
             per_session,
             turns,
+            errors.len(),
             wall.as_secs_f64()
         );
+        if let Some(first) = errors.first() {
+            println!("          first error: {first}");
+        }
     }
 }
 
-/// Counts answered user turns (metrics events after the greeting) to show the sessions worked.
-struct TurnCounter(mpsc::UnboundedSender<()>);
+/// What a session reports to the bench.
+enum Outcome {
+    /// A user turn was answered (a metrics event after the greeting).
+    Turn,
+    /// An `error` event: a provider or plugin stream failed (a plugin deadline or budget
+    /// tripped by load would show here).
+    Error(String),
+}
+
+/// Counts answered user turns and errors, to show the sessions worked.
+struct TurnCounter(mpsc::UnboundedSender<Outcome>);
 
 impl voiceblox_host::events::EventSink for TurnCounter {
     fn emit(&self, event: voiceblox_host::events::AgentEvent) {
-        if let voiceblox_host::events::AgentEvent::Metrics(m) = event
-            && m.turn > 1
-        {
-            let _ = self.0.send(());
+        match event {
+            voiceblox_host::events::AgentEvent::Metrics(m) if m.turn > 1 => {
+                let _ = self.0.send(Outcome::Turn);
+            }
+            voiceblox_host::events::AgentEvent::Error { message, .. } => {
+                let _ = self.0.send(Outcome::Error(message));
+            }
+            _ => {}
         }
     }
 }
