@@ -48,7 +48,12 @@ async fn an_endless_loop_hits_the_cpu_deadline_while_others_keep_working() {
 
 #[tokio::test]
 async fn unbounded_allocation_hits_the_memory_cap() {
-    let (runtime, _dir) = common::runtime(&[], &[]).await;
+    // Filling 64 MiB is real CPU work (page faults, zeroing, the memset): measured in CI, it can
+    // pass 100 ms of the thread's own CPU time while the other tests load the machine. This test
+    // is about the memory cap, so the call deadline is out of its way.
+    let mut limits = voiceblox_host::plugin::SandboxLimits::default();
+    limits.call_deadline = std::time::Duration::from_secs(10);
+    let (runtime, _dir) = common::runtime_with_limits(&[], limits).await;
     let (_, result) = run(&runtime, "alloc").await;
     let err = result.unwrap_err();
     assert!(matches!(err, StreamError::MemoryCap { .. }), "{err}");
