@@ -13,7 +13,7 @@ use voiceblox_host::audio::{AudioFrame, FramePeriod};
 use voiceblox_host::config::AgentConfig;
 use voiceblox_host::events::{AgentEvent, AgentState, EventSink, Role};
 use voiceblox_host::flow::{FlowContext, Toolbox};
-use voiceblox_host::voice::session::Ending;
+use voiceblox_host::voice::Ending;
 use voiceblox_host::voice::{self, VoiceIo, VoiceOptions};
 use voiceblox_tests::audio::{read_wav, silence_samples};
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};

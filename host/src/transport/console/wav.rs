@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use crate::audio::{AudioFrame, FramePeriod};
 use crate::events::{AgentEvent, AgentState, EventSink};
 use crate::flow::FlowContext;
-use crate::voice::session::Ending;
+use crate::voice::Ending;
 use crate::voice::{self, VoiceIo, VoiceOptions};
 
 /// How long the agent must sit listening after the input ended before the session stops.

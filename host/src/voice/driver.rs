@@ -1,0 +1,263 @@
+//! The one task that runs a voice session: it owns the provider streams, the conversation, the
+//! audio channels and the clock, and moves them in and out of the [`VoiceMachine`]. No
+//! decision is taken here; every rule lives in the machine.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+
+use super::machine::{
+    ConversationAction, Ending, Input, Output, Reply, SttAction, TtsAction, VoiceMachine, VoiceParams,
+};
+use super::options::VoiceOptions;
+use crate::audio::{AudioFrame, EarshotVad};
+use crate::events::{AgentEvent, ErrorCode};
+use crate::flow::{Conversation, FlowContext};
+use crate::plugin::StreamError;
+use crate::providers::stt::Transcription;
+use crate::providers::{Speaker, SttChunk, Synthesis, Transcriber, TtsChunk, settings};
+
+/// A session's audio connection to its user.
+pub struct VoiceIo {
+    /// The user's microphone, any rate and channel count. Closing it ends the session.
+    pub input: mpsc::Receiver<AudioFrame>,
+    /// The agent's voice: 20 ms mono frames at `VoiceOptions::output_rate`, sent in real time.
+    /// A full channel drops the frame (counted and logged): late audio is worse than a gap.
+    pub output: mpsc::Sender<AudioFrame>,
+}
+
+/// Runs the session to its end, then the post-call steps.
+pub async fn run(ctx: Arc<FlowContext>, options: VoiceOptions, io: VoiceIo) -> Ending {
+    let config = ctx.config.clone();
+    let speaker =
+        Speaker::new(ctx.runtime.clone(), settings::tts(&config.tts, &config.language), config.tts.voice_id.clone());
+    let transcriber = Transcriber::new(
+        ctx.runtime.clone(),
+        settings::stt(&config.stt, &config.language),
+        config.stt.keyterm_list(),
+        config.stt.enable_diarization.unwrap_or(false),
+        config.stt.language_detection.unwrap_or(false),
+    );
+    let vad = match EarshotVad::new(options.vad.clone()) {
+        Ok(vad) => vad,
+        Err(error) => {
+            ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, format!("VAD: {error}")));
+            return Ending::SttFailed;
+        }
+    };
+    let params = VoiceParams {
+        options,
+        allow_interruption: config.allow_interruption,
+        streaming_stt: transcriber.is_streaming(),
+        stt_rate: transcriber.sample_rate(),
+    };
+    let mut driver = Driver {
+        machine: VoiceMachine::new(params, Box::new(vad), now()),
+        conversation: Conversation::new(ctx.clone()),
+        ctx,
+        speaker,
+        transcriber,
+        stt: None,
+        synthesis: None,
+        output: io.output,
+        answers: Vec::new(),
+        dropped: Dropped::default(),
+    };
+    let ending = driver.run(io.input).await;
+    driver.dropped.report();
+    driver.conversation.post_call().await;
+    ending
+}
+
+/// The session's clock: tokio's, so a test may pause it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+struct Driver {
+    machine: VoiceMachine,
+    ctx: Arc<FlowContext>,
+    conversation: Conversation,
+    speaker: Speaker,
+    transcriber: Transcriber,
+    stt: Option<Transcription>,
+    synthesis: Option<Synthesis>,
+    output: mpsc::Sender<AudioFrame>,
+    /// Answers to the actions just carried out (a stream opened or not), fed back in order.
+    answers: Vec<Input>,
+    dropped: Dropped,
+}
+
+/// Frames dropped on a full queue, so the decision is visible.
+#[derive(Debug, Default)]
+struct Dropped {
+    output: u64,
+    stt: u64,
+}
+
+impl Dropped {
+    fn count(counter: &mut u64, what: &str) {
+        *counter += 1;
+        // The first, then every 50th (a second of 20 ms frames), so a stall is logged, not spammed.
+        if *counter % 50 == 1 {
+            tracing::warn!(dropped = *counter, "{what} is behind; frame dropped");
+        }
+    }
+
+    fn report(&self) {
+        if self.output + self.stt > 0 {
+            tracing::info!(output = self.output, stt = self.stt, "frames dropped on full queues this session");
+        }
+    }
+}
+
+impl Driver {
+    async fn run(&mut self, mut input: mpsc::Receiver<AudioFrame>) -> Ending {
+        loop {
+            let deadline = loop {
+                match self.machine.poll_output() {
+                    Output::Timeout(at) => break at,
+                    Output::Finished(ending) => return ending,
+                    action => self.carry_out(action).await,
+                }
+            };
+            if !self.answers.is_empty() {
+                let at = now();
+                for answer in std::mem::take(&mut self.answers) {
+                    self.machine.handle_input(answer, at);
+                }
+                continue;
+            }
+            let happened = tokio::select! {
+                frame = input.recv() => frame.map_or(Input::MicClosed, Input::Mic),
+                result = next_stt(&mut self.stt) => match result {
+                    Some(Ok(chunk)) => Input::Stt(chunk),
+                    Some(Err(error)) => {
+                        self.stt = None;
+                        Input::SttFailed(error.to_string())
+                    }
+                    None => {
+                        self.stt = None;
+                        Input::SttEnded
+                    }
+                },
+                words = self.conversation.next() => Input::Reply(Reply {
+                    words,
+                    ended: self.conversation.has_ended(),
+                    timer_deadline: self.conversation.timer_deadline(),
+                    llm: self.conversation.take_llm_figures(),
+                }),
+                chunk = next_tts(&mut self.synthesis) => match chunk {
+                    Some(Ok(chunk)) => Input::Tts(chunk),
+                    Some(Err(error)) => {
+                        self.synthesis = None;
+                        Input::TtsFailed(error.to_string())
+                    }
+                    None => {
+                        self.synthesis = None;
+                        Input::TtsEnded
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => Input::Timeout,
+            };
+            self.machine.handle_input(happened, now());
+        }
+    }
+
+    async fn carry_out(&mut self, action: Output) {
+        match action {
+            Output::Play(frame) => match self.output.try_send(frame) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => Dropped::count(&mut self.dropped.output, "audio output"),
+                // The user's side is gone; its input closing ends the session.
+                Err(TrySendError::Closed(_)) => {}
+            },
+            Output::Event(event) => self.ctx.emit(event),
+            Output::Stt(action) => self.stt(action).await,
+            Output::Conversation(action) => self.conversation(action),
+            Output::Tts(action) => self.tts(action).await,
+            Output::Timeout(_) | Output::Finished(_) => {}
+        }
+    }
+
+    async fn stt(&mut self, action: SttAction) {
+        match action {
+            SttAction::Open => match self.transcriber.open().await {
+                Ok(stt) => {
+                    self.stt = Some(stt);
+                    self.answers.push(Input::SttOpened);
+                }
+                Err(error) => self.answers.push(Input::SttFailed(error.to_string())),
+            },
+            SttAction::Audio(samples) => {
+                if let Some(stt) = &self.stt
+                    && !stt.push(samples)
+                {
+                    Dropped::count(&mut self.dropped.stt, "STT");
+                }
+            }
+            SttAction::Flush => {
+                if let Some(stt) = &self.stt
+                    && !stt.flush_now()
+                {
+                    tracing::debug!("STT flush not queued");
+                }
+            }
+        }
+    }
+
+    fn conversation(&mut self, action: ConversationAction) {
+        match action {
+            ConversationAction::Start => self.conversation.start(),
+            ConversationAction::UserTurn(text) => self.conversation.user_turn(&text),
+            ConversationAction::TimerExpired => self.conversation.timer_expired(),
+            ConversationAction::Cancel => self.conversation.cancel(),
+            ConversationAction::Commit(heard) => self.conversation.commit_spoken(Some(&heard)),
+        }
+    }
+
+    async fn tts(&mut self, action: TtsAction) {
+        match action {
+            TtsAction::Open => match self.speaker.open().await {
+                Ok(synthesis) => self.synthesis = Some(synthesis),
+                Err(error) => {
+                    self.synthesis = None;
+                    self.answers.push(Input::TtsFailed(error.to_string()));
+                }
+            },
+            TtsAction::Say(text) => {
+                if let Some(synthesis) = &self.synthesis
+                    && let Err(error) = synthesis.say(text).await
+                {
+                    tracing::debug!(%error, "TTS stream ended before the sentence was sent");
+                }
+            }
+            TtsAction::End => {
+                if let Some(synthesis) = &self.synthesis
+                    && synthesis.end().await.is_err()
+                {
+                    // The stream is gone: whatever audio it gave is all there will be.
+                    self.synthesis = None;
+                    self.answers.push(Input::TtsEnded);
+                }
+            }
+            TtsAction::Close => self.synthesis = None,
+        }
+    }
+}
+
+async fn next_stt(stt: &mut Option<Transcription>) -> Option<Result<SttChunk, StreamError>> {
+    match stt {
+        Some(stt) => stt.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_tts(synthesis: &mut Option<Synthesis>) -> Option<Result<TtsChunk, StreamError>> {
+    match synthesis {
+        Some(synthesis) => synthesis.next().await,
+        None => std::future::pending().await,
+    }
+}

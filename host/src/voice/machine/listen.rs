@@ -1,0 +1,154 @@
+//! Listening: microphone → 16 kHz → VAD → STT, and what the STT hears.
+
+use std::time::{Duration, Instant};
+
+use super::{Ending, MAX_STT_FAILURES, Output, STT_RETRY_STEP, SttAction, SttState, VoiceMachine};
+use crate::audio::{AudioFrame, StreamResampler, VAD_SAMPLE_RATE, VadEvent};
+use crate::events::{AgentEvent, AgentState, ErrorCode, Role};
+use crate::providers::SttChunk;
+
+impl VoiceMachine {
+    pub(super) fn on_mic(&mut self, frame: AudioFrame, now: Instant) {
+        // allowInterruption=false: while the agent talks, the user's audio is not listened to.
+        let ignore = !self.params.allow_interruption && self.state == AgentState::Speaking;
+        if ignore != self.ignoring {
+            self.ignoring = ignore;
+            self.vad.reset();
+            self.detector.reset();
+        }
+        if ignore {
+            return;
+        }
+        let frame = frame.to_mono();
+        let Some(frame) = resample(&mut self.to_16k, &frame, VAD_SAMPLE_RATE, "input audio") else { return };
+        let start = self.stream_time;
+        self.stream_time += frame.duration();
+        self.prefix.push(frame.samples(), start);
+        let events = match self.vad.push(&frame, start) {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::warn!(%error, "VAD refused a frame");
+                Vec::new()
+            }
+        };
+        // Stream time → session time, taking this frame's end as now.
+        let stream_end = self.stream_time;
+        let instant = |at: Duration| now.checked_sub(stream_end.saturating_sub(at)).unwrap_or(now);
+        let mut batch_started = false;
+        for event in events {
+            match event {
+                VadEvent::SpeechStarted { at, audio_from } => {
+                    self.detector.speech_started(instant(at));
+                    if !self.params.streaming_stt {
+                        self.batch_open = true;
+                        batch_started = true;
+                        let audio = self.prefix.since(audio_from);
+                        self.send_audio(audio);
+                    }
+                }
+                VadEvent::SpeechEnded { at } => {
+                    self.detector.speech_ended(instant(at));
+                    if self.stt == SttState::Open {
+                        // Finalise now rather than wait for the provider's own endpointing.
+                        self.out.push_back(Output::Stt(SttAction::Flush));
+                        if !self.params.streaming_stt && self.batch_open {
+                            self.detector.await_final();
+                        }
+                    }
+                    self.batch_open = false;
+                }
+            }
+        }
+        if self.params.streaming_stt || (self.batch_open && !batch_started) {
+            self.send_audio(frame.into_samples());
+        }
+        self.check_interruption(now);
+    }
+
+    /// 16 kHz audio to the STT stream, at the rate it was opened with.
+    fn send_audio(&mut self, samples: Vec<i16>) {
+        if self.stt != SttState::Open || samples.is_empty() {
+            return;
+        }
+        let rate = self.params.stt_rate;
+        if rate == VAD_SAMPLE_RATE {
+            self.out.push_back(Output::Stt(SttAction::Audio(samples)));
+            return;
+        }
+        let Ok(frame) = AudioFrame::new(samples, VAD_SAMPLE_RATE, 1) else { return };
+        if let Some(frame) = resample(&mut self.to_stt, &frame, rate, "STT audio") {
+            self.out.push_back(Output::Stt(SttAction::Audio(frame.into_samples())));
+        }
+    }
+
+    pub(super) fn open_stt(&mut self) {
+        self.stt = SttState::Opening;
+        self.to_stt = None;
+        self.out.push_back(Output::Stt(SttAction::Open));
+    }
+
+    pub(super) fn on_stt(&mut self, chunk: SttChunk, now: Instant) {
+        match chunk {
+            SttChunk::Interim(t) => {
+                if !t.text.trim().is_empty() {
+                    self.detector.interim(&t.text);
+                    self.emit(AgentEvent::Transcript { role: Role::User, text: t.text.trim().into(), r#final: false });
+                    self.words_heard();
+                }
+            }
+            SttChunk::Final(t) => {
+                self.stt_failures = 0;
+                let had_words = !t.text.trim().is_empty();
+                self.detector.final_transcript(&t.text, now);
+                if had_words {
+                    self.words_heard();
+                }
+            }
+            SttChunk::SpeechStarted | SttChunk::SpeechEnded => {}
+        }
+    }
+
+    /// The STT stream failed to open, failed, or ended: reopen it after a growing pause, or
+    /// give up after [`MAX_STT_FAILURES`] in a row.
+    pub(super) fn stt_failed(&mut self, error: Option<String>, now: Instant) {
+        if let Some(error) = error {
+            tracing::warn!(%error, "STT failed");
+            self.emit(AgentEvent::error(ErrorCode::SttFailed, error));
+        }
+        self.stt_failures += 1;
+        self.batch_open = false;
+        if self.stt_failures > MAX_STT_FAILURES {
+            self.stt = SttState::Closed;
+            self.finish(Ending::SttFailed);
+            return;
+        }
+        self.stt = SttState::RetryAt(now + STT_RETRY_STEP * self.stt_failures);
+    }
+}
+
+/// Runs `frame` through a resampler to `rate`, made (again) when the input rate changes.
+/// `None` (logged) when the audio cannot be used.
+pub(super) fn resample(
+    resampler: &mut Option<StreamResampler>,
+    frame: &AudioFrame,
+    rate: u32,
+    what: &str,
+) -> Option<AudioFrame> {
+    if resampler.as_ref().is_none_or(|r| r.input_rate() != frame.sample_rate()) {
+        match StreamResampler::new(frame.sample_rate(), rate, 1) {
+            Ok(new) => *resampler = Some(new),
+            Err(error) => {
+                tracing::warn!(%error, "unusable {what}; frame dropped");
+                return None;
+            }
+        }
+    }
+    match resampler.as_mut().map(|r| r.process(frame)) {
+        Some(Ok(frame)) => Some(frame),
+        Some(Err(error)) => {
+            tracing::warn!(%error, "{what} could not be resampled; frame dropped");
+            None
+        }
+        None => None,
+    }
+}

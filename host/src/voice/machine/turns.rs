@@ -1,0 +1,123 @@
+//! Turns: where the user's turn ends, interruptions (true and false), timer steps, and the
+//! output clock's tick that judges them.
+
+use std::time::Instant;
+
+use super::metrics::TurnClock;
+use super::{ConversationAction, Ending, Output, VoiceMachine};
+use crate::events::AgentState;
+use crate::voice::endpointing::EndOfTurn;
+
+impl VoiceMachine {
+    pub(super) fn check_interruption(&mut self, now: Instant) {
+        if !self.params.allow_interruption || self.interrupted_at.is_some() || !self.busy() {
+            return;
+        }
+        let options = &self.params.options;
+        let long_enough = self.detector.speech_duration(now) >= options.min_interruption;
+        let enough_words =
+            options.min_interruption_words > 0 && self.detector.words() >= options.min_interruption_words;
+        if long_enough || enough_words {
+            self.interrupt(now);
+        }
+    }
+
+    /// The user talks over the agent: stop its audio within this frame and cancel every
+    /// provider stream of the reply. The rest of the audio is kept for a false interruption.
+    fn interrupt(&mut self, now: Instant) {
+        tracing::debug!("interrupted");
+        self.cancel_reply();
+        self.turn_done = true;
+        self.turn.interrupted = true;
+        self.playout.pause();
+        if self.playout.has_audio() && self.detector.words() == 0 {
+            self.interrupted_at = Some(now);
+        } else {
+            self.confirm_interruption();
+        }
+        self.set_state(AgentState::Listening);
+    }
+
+    fn cancel_reply(&mut self) {
+        self.out.push_back(Output::Conversation(ConversationAction::Cancel));
+        self.reply_running = false;
+        self.drop_reply_audio();
+    }
+
+    /// The user said words: the interruption stands. Keep only what was heard.
+    fn confirm_interruption(&mut self) {
+        self.interrupted_at = None;
+        self.commit_heard();
+        self.emit_metrics();
+    }
+
+    /// Records what the user heard of the reply, and forgets its audio.
+    fn commit_heard(&mut self) {
+        let heard = self.playout.clear();
+        self.out.push_back(Output::Conversation(ConversationAction::Commit(heard)));
+    }
+
+    pub(super) fn words_heard(&mut self) {
+        if self.interrupted_at.is_some() {
+            self.confirm_interruption();
+        }
+    }
+
+    fn on_end_of_turn(&mut self, eot: EndOfTurn, now: Instant) {
+        if self.busy() {
+            // The agent was still on the previous turn (a short remark did not interrupt):
+            // the new turn supersedes it.
+            self.cancel_reply();
+            self.commit_heard();
+        }
+        self.interrupted_at = None;
+        self.out.push_back(Output::Conversation(ConversationAction::UserTurn(eot.text)));
+        self.reply_started(now);
+        self.turn = TurnClock {
+            speech_ended: Some(eot.speech_ended_at),
+            transcript: eot.transcript_at,
+            committed: Some(now),
+            ..Default::default()
+        };
+    }
+
+    /// One output period: a frame of audio, or the end of the agent's turn; then the turn
+    /// detector, a false interruption's pause, and timer steps.
+    pub(super) fn on_tick(&mut self, now: Instant) {
+        if !self.play(now) && self.turn_done && !self.tts_open && !self.playout.is_active() && !self.reply_running {
+            if matches!(self.state, AgentState::Speaking | AgentState::Thinking) {
+                self.commit_heard();
+                self.emit_metrics();
+                if self.conversation_ended {
+                    return self.finish(Ending::Completed);
+                }
+                self.set_state(AgentState::Listening);
+            }
+            if self.conversation_ended {
+                return self.finish(Ending::Completed);
+            }
+        }
+        if let Some(at) = self.interrupted_at
+            && now >= at + self.params.options.false_interruption_timeout
+            && !self.detector.is_speaking()
+        {
+            // Nothing was said: a cough, a door. Carry on where the agent stopped.
+            self.interrupted_at = None;
+            self.turn.interrupted = false;
+            self.playout.resume();
+            self.detector.reset();
+        }
+        if let Some(eot) = self.detector.poll(now) {
+            self.on_end_of_turn(eot, now);
+        }
+        if self.state == AgentState::Listening
+            && !self.busy()
+            && !self.detector.is_speaking()
+            && self.timer_deadline.is_some_and(|deadline| now >= deadline)
+            && !self.conversation_ended
+        {
+            self.out.push_back(Output::Conversation(ConversationAction::TimerExpired));
+            self.reply_started(now);
+        }
+    }
+}
