@@ -133,6 +133,27 @@ fn decode<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Wav> {
     Ok(Wav { sample_rate: spec.sample_rate, channels: spec.channels, bits_per_sample: spec.bits_per_sample, samples })
 }
 
+/// The sentence of the LibriVox recording in the tree ("He was not an ill disposed young man."):
+/// 16 kHz mono, speech from 0.25 s to 2.77 s.
+pub const LIBRIVOX_TEXT: &str = "He was not an ill disposed young man.";
+
+/// The LibriVox recording's samples.
+pub fn librivox() -> Vec<i16> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../host/src/audio/testdata/librivox-sense-0880.wav");
+    let wav = read_wav(path).expect("the LibriVox recording in host/src/audio/testdata");
+    assert_eq!((wav.sample_rate, wav.channels), (16_000, 1));
+    wav.samples
+}
+
+/// 16 kHz: `speech_at_ms` of silence, the LibriVox sentence, then silence up to `total_ms`.
+pub fn librivox_timeline(speech_at_ms: u64, total_ms: u64) -> Vec<i16> {
+    let mut samples = silence_samples(16_000, speech_at_ms);
+    samples.extend(librivox());
+    let total = samples_for_ms(16_000, total_ms);
+    samples.resize(total.max(samples.len()), 0);
+    samples
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,3 +16,4 @@ pub mod audio;
 pub mod configs;
 pub mod fakes;
 pub mod room_user;
+pub mod voice_sim;

@@ -81,9 +81,19 @@ impl VoiceMachine {
         };
     }
 
-    /// One output period: a frame of audio, or the end of the agent's turn; then the turn
-    /// detector, a false interruption's pause, and timer steps.
+    /// One output period: the end of a false interruption's pause, a frame of audio or the
+    /// end of the agent's turn, then the turn detector and timer steps.
     pub(super) fn on_tick(&mut self, now: Instant) {
+        if let Some(at) = self.interrupted_at
+            && now >= at + self.params.options.false_interruption_timeout
+            && !self.detector.is_speaking()
+        {
+            // Nothing was said: a cough, a door. Carry on where the agent stopped.
+            self.interrupted_at = None;
+            self.turn.interrupted = false;
+            self.playout.resume();
+            self.detector.reset();
+        }
         if !self.play(now) && self.turn_done && !self.tts_open && !self.playout.is_active() && !self.reply_running {
             if matches!(self.state, AgentState::Speaking | AgentState::Thinking) {
                 self.commit_heard();
@@ -96,16 +106,6 @@ impl VoiceMachine {
             if self.conversation_ended {
                 return self.finish(Ending::Completed);
             }
-        }
-        if let Some(at) = self.interrupted_at
-            && now >= at + self.params.options.false_interruption_timeout
-            && !self.detector.is_speaking()
-        {
-            // Nothing was said: a cough, a door. Carry on where the agent stopped.
-            self.interrupted_at = None;
-            self.turn.interrupted = false;
-            self.playout.resume();
-            self.detector.reset();
         }
         if let Some(eot) = self.detector.poll(now) {
             self.on_end_of_turn(eot, now);

@@ -1,0 +1,321 @@
+//! The voice loop's rules on virtual time: the sans-I/O `VoiceMachine` with a recorded voice
+//! at the microphone and scripted providers (`voiceblox_tests::voice_sim`). Every timing is
+//! exact — tests assert frame counts and milliseconds with no slack for a slow machine — and
+//! a minute of conversation runs in milliseconds. The same chain with the real plugins over
+//! real sockets runs in real time in tests/voice.rs.
+
+use std::time::Duration;
+
+use voiceblox_host::events::{AgentEvent, AgentState, ErrorCode};
+use voiceblox_host::voice::Ending;
+use voiceblox_host::voice::machine::{ConversationAction, TICK, TtsAction, VoiceParams};
+use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox, librivox_timeline, silence_samples};
+use voiceblox_tests::voice_sim::{Record, ReplyScript, Script, SttScript, TtsScript, World, audible, ms};
+
+use AgentState::*;
+
+const LIMIT: Duration = Duration::from_secs(600);
+
+fn script(mic: Vec<i16>, stt: SttScript, replies: Vec<ReplyScript>) -> Script {
+    Script { params: VoiceParams::default(), mic, stt, replies, tts: TtsScript::default() }
+}
+
+/// Milliseconds of agent audio the TTS makes of these sentences (40 ms per character).
+fn tts_ms(sentences: &[&str]) -> usize {
+    sentences.iter().map(|s| s.len() * 40).sum()
+}
+
+/// A long literal greeting the user talks over: two sentences, 6.6 s of audio.
+const LONG_GREETING: &str = "Welcome to the reading room. Today we will look at the first chapter of Sense and \
+                             Sensibility, and I will ask you a few questions about the Dashwood family.";
+const GREETING_FIRST: &str = "Welcome to the reading room.";
+
+fn errors(world: &World) -> Vec<(ErrorCode, String)> {
+    world
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::Error { code, message } => Some((*code, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn user_turns(world: &World) -> Vec<(Duration, String)> {
+    world
+        .conversation_actions()
+        .into_iter()
+        .filter_map(|(at, a)| match a {
+            ConversationAction::UserTurn(text) => Some((at, text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_spoken_turn_is_heard_answered_and_spoken_back_with_exact_timings() {
+    let answer = ["That is a generous ", "way to describe him. ", "Who is he?"];
+    let mut world = World::new(script(
+        librivox_timeline(500, 9000),
+        SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT),
+        vec![ReplyScript::literal("Hello! Read me a line."), ReplyScript::text(&answer)],
+    ));
+    assert_eq!(world.run(LIMIT), Some(Ending::UserLeft));
+
+    assert_eq!(world.conversation.user_turns, [LIBRIVOX_TEXT]);
+    let sentences = ["Hello! Read me a line.", "That is a generous way to describe him.", "Who is he?"];
+    assert_eq!(world.said(), sentences);
+    assert_eq!(
+        world.conversation.committed,
+        ["Hello! Read me a line.", "That is a generous way to describe him. Who is he?"]
+    );
+    // Every millisecond synthesised is played, and nothing else.
+    assert_eq!(world.audible_ms(), tts_ms(&sentences));
+    assert!(world.played().iter().all(|(_, f)| f.sample_rate() == 48_000 && f.samples().len() == 960));
+    assert_eq!(world.state_names(), [Initializing, Thinking, Speaking, Listening, Thinking, Speaking, Listening]);
+
+    let metrics = world.metrics();
+    assert_eq!(metrics.len(), 2);
+    let greeting = metrics[0];
+    // A literal line: straight to TTS (120 ms to first byte), played on the tick it arrives.
+    assert_eq!((greeting.tts_ttfb_ms, greeting.response_ms, greeting.tts_characters), (Some(120.0), Some(120.0), 22));
+    let reply = metrics[1];
+    // The turn ends on the first tick at least 0.5 s after the VAD heard the speech end.
+    let eou = reply.eou_delay_ms.unwrap();
+    assert!((500.0..520.0).contains(&eou), "end-of-utterance delay {eou} ms");
+    // Committed → first sentence complete (300 ms to the first piece, 20 ms to the second)
+    // → 120 ms to the TTS's first byte, played at once.
+    assert_eq!(reply.response_ms, Some(440.0));
+    assert_eq!(reply.tts_ttfb_ms, Some(120.0));
+    assert_eq!(reply.tts_characters, 49);
+    assert!(!reply.interrupted);
+}
+
+#[test]
+fn agent_audio_is_paced_one_frame_per_tick_never_in_bursts() {
+    let mut world = World::new(script(
+        silence_samples(16_000, 8000),
+        SttScript::default(),
+        vec![ReplyScript::literal(LONG_GREETING)],
+    ));
+    world.run(LIMIT);
+    let played = world.played();
+    assert_eq!(played.len() * 20, tts_ms(&[GREETING_FIRST, &LONG_GREETING[GREETING_FIRST.len() + 1..]]));
+    // The TTS delivers much faster than real time; playout still takes one frame per 20 ms.
+    for pair in played.windows(2) {
+        assert_eq!(pair[1].0 - pair[0].0, TICK, "frames at {:?} and {:?}", pair[0].0, pair[1].0);
+    }
+    assert!(played.iter().all(|(_, f)| audible(f)));
+}
+
+#[test]
+fn talking_over_the_agent_stops_its_audio_on_that_tick_and_keeps_what_was_heard() {
+    let mut world = World::new(script(
+        librivox_timeline(1000, 12_000),
+        SttScript::default().word_ms(250).utterance_at(1300, LIBRIVOX_TEXT),
+        vec![ReplyScript::literal(LONG_GREETING), ReplyScript::text(&["Go on, I'm listening."])],
+    ));
+    world.run(LIMIT);
+
+    let states = world.states();
+    assert_eq!(world.state_names(), [Initializing, Thinking, Speaking, Listening, Thinking, Speaking, Listening]);
+    let (stopped, _) = states[3];
+    let cancelled = world
+        .first(|r| matches!(r, Record::Conversation(ConversationAction::Cancel)))
+        .expect("the reply was cancelled");
+    assert_eq!(cancelled, stopped, "cancelled on the frame that heard enough speech");
+    // The user's speech started at 1.25 s of audio; 0.5 s of it interrupts, on that frame.
+    assert!((1750..1800).contains(&ms(stopped)), "interrupted at {stopped:?}");
+    // Not one frame of the greeting after that.
+    let (answer_at, _) = states[4];
+    let late = world.played().iter().filter(|(at, _)| *at >= stopped && *at < answer_at).count();
+    assert_eq!(late, 0);
+
+    // What was heard: the frames played before the interruption, as a share of the words.
+    let played_ms = world.played().iter().filter(|(at, _)| *at < stopped).count() * 20;
+    let heard = &world.conversation.committed[0];
+    assert!(LONG_GREETING.starts_with(heard.as_str()), "heard {heard:?}");
+    let second: Vec<&str> = LONG_GREETING[GREETING_FIRST.len() + 1..].split_whitespace().collect();
+    let share = (played_ms - tts_ms(&[GREETING_FIRST])) as f64 / tts_ms(&[&second.join(" ")]) as f64;
+    let words = (second.len() as f64 * share).round() as usize;
+    assert_eq!(heard, &format!("{GREETING_FIRST} {}", second[..words].join(" ")));
+
+    assert_eq!(user_turns(&world).iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), [LIBRIVOX_TEXT]);
+    let metrics = world.metrics();
+    assert!(metrics[0].interrupted && !metrics[1].interrupted);
+}
+
+#[test]
+fn a_reply_still_streaming_is_cancelled_and_nothing_more_of_it_reaches_tts() {
+    // A slow LLM: one sentence every 600 ms. The user interrupts while it is still streaming.
+    let pieces: Vec<String> = (1..=12).map(|i| format!("This is sentence number {i} of a long answer. ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let mut mic = silence_samples(16_000, 200);
+    mic.extend(&librivox()[..16_000]);
+    mic.resize(16 * 5000, 0);
+    mic.extend(librivox());
+    mic.resize(16 * 12_000, 0);
+    let mut world = World::new(script(
+        mic,
+        SttScript::default().word_ms(250).utterance_at(450, "Tell me everything.").utterance_at(5250, LIBRIVOX_TEXT),
+        vec![
+            ReplyScript::literal("Ask away."),
+            ReplyScript::text(&pieces).gap(Duration::from_millis(600)),
+            ReplyScript::text(&["Sure."]),
+        ],
+    ));
+    assert_eq!(world.run(LIMIT), Some(Ending::UserLeft));
+
+    let long = world.said().iter().filter(|s| s.starts_with("This is sentence")).count();
+    // Each piece that arrived before the cancel was sent to TTS; none after.
+    let delivered_before_cancel = world.conversation.delivered - 2; // "Ask away." and "Sure."
+    assert_eq!(long, delivered_before_cancel);
+    assert!((1..12).contains(&long), "{long} of 12 sentences");
+    assert_eq!(world.conversation.cancelled, 1);
+    assert_eq!(world.tts.closes, 1, "the reply's TTS stream was dropped");
+    let heard = &world.conversation.committed[1];
+    assert!(heard.starts_with("This is sentence number 1 ") && !heard.contains("number 12"), "{heard}");
+    let turns = user_turns(&world);
+    assert_eq!(turns.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["Tell me everything.", LIBRIVOX_TEXT]);
+    assert_eq!(world.said().last(), Some(&"Sure."));
+}
+
+#[test]
+fn with_interruptions_disallowed_the_agent_finishes_and_the_user_is_not_heard_meanwhile() {
+    let mut params = VoiceParams { allow_interruption: false, ..VoiceParams::default() };
+    params.options.output_rate = 48_000;
+    let mut world = World::new(Script {
+        params,
+        ..script(
+            librivox_timeline(1000, 9000),
+            SttScript::default().word_ms(250).utterance_at(1300, LIBRIVOX_TEXT),
+            vec![ReplyScript::literal(LONG_GREETING)],
+        )
+    });
+    world.run(LIMIT);
+    assert_eq!(world.audible_ms(), tts_ms(&[GREETING_FIRST, &LONG_GREETING[GREETING_FIRST.len() + 1..]]));
+    assert!(user_turns(&world).is_empty(), "speech during the agent's turn made no user turn");
+    assert_eq!(world.state_names(), [Initializing, Thinking, Speaking, Listening]);
+    let states = world.states();
+    let (speaking, listening) = (world.t0 + states[2].0, world.t0 + states[3].0);
+    let meanwhile = world.stt.received.iter().filter(|(at, _)| *at > speaking && *at < listening).count();
+    assert_eq!(meanwhile, 0, "no audio reached the STT while the agent spoke");
+    assert!(world.stt.samples > 0, "before and after, it did");
+}
+
+#[test]
+fn a_noise_without_words_pauses_the_agent_which_resumes_two_seconds_later() {
+    // The STT hears no words in the "noise" (the recording's first 0.75 s of speech,
+    // unscripted): a false interruption.
+    let mut mic = silence_samples(16_000, 1000);
+    mic.extend(&librivox()[..16_000]);
+    mic.resize(16 * 13_000, 0);
+    let mut world = World::new(script(mic, SttScript::default(), vec![ReplyScript::literal(LONG_GREETING)]));
+    world.run(LIMIT);
+    assert_eq!(world.state_names(), [Initializing, Thinking, Speaking, Listening, Speaking, Listening]);
+    let states = world.states();
+    let paused = states[3].0;
+    let resumed = states[4].0;
+    // The noise was over before the 2 s timeout ran out: resumed on that very tick.
+    assert_eq!(resumed - paused, Duration::from_secs(2));
+    assert_eq!(world.audible_ms(), tts_ms(&[GREETING_FIRST, &LONG_GREETING[GREETING_FIRST.len() + 1..]]));
+    assert_eq!(world.conversation.committed, [LONG_GREETING]);
+    assert!(user_turns(&world).is_empty());
+    assert!(!world.metrics()[0].interrupted, "a false interruption is no interruption");
+}
+
+#[test]
+fn stt_failures_are_retried_with_growing_pauses_then_the_session_gives_up() {
+    let mut world = World::new(Script {
+        stt: SttScript { failing_opens: 10, ..SttScript::default() },
+        ..script(silence_samples(16_000, 60_000), SttScript::default(), vec![ReplyScript::literal("Hi.")])
+    });
+    assert_eq!(world.run(LIMIT), Some(Ending::SttFailed));
+    let failures: Vec<u64> = world
+        .log
+        .iter()
+        .filter(|(_, r)| matches!(r, Record::Event(AgentEvent::Error { code: ErrorCode::SttFailed, .. })))
+        .map(|(at, _)| ms(*at))
+        .collect();
+    // Reopened 250, 500, 750 ms after the 1st, 2nd, 3rd failure; the 4th in a row ends it.
+    assert_eq!(failures, [0, 250, 750, 1500]);
+    assert_eq!(world.stt.opens, 4);
+}
+
+#[test]
+fn an_stt_that_recovers_is_used_again() {
+    let mut world = World::new(Script {
+        stt: SttScript { failing_opens: 2, ..SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT) },
+        ..script(
+            librivox_timeline(500, 9000),
+            SttScript::default(),
+            vec![ReplyScript::literal("Hi."), ReplyScript::text(&["Hello."])],
+        )
+    });
+    assert_eq!(world.run(LIMIT), Some(Ending::UserLeft));
+    assert_eq!(errors(&world).len(), 2);
+    assert_eq!(world.stt.opens, 3);
+    assert_eq!(user_turns(&world).len(), 1, "heard once it opened (at 0.75 s)");
+}
+
+#[test]
+fn stt_is_fed_at_the_rate_it_was_opened_with() {
+    let mut params = VoiceParams { stt_rate: 8000, ..VoiceParams::default() };
+    params.options.output_rate = 48_000;
+    let mic = librivox_timeline(500, 6000);
+    let mic_samples = mic.len();
+    let mut world =
+        World::new(Script { params, ..script(mic, SttScript::default(), vec![ReplyScript::literal("Hi.")]) });
+    world.run(LIMIT);
+    // Half as many samples as the 16 kHz microphone, less the resampler's delay (< 5 ms).
+    let expected = mic_samples / 2;
+    assert!(world.stt.samples <= expected && world.stt.samples >= expected - 40, "{} of {expected}", world.stt.samples);
+}
+
+#[test]
+fn a_timer_step_fires_on_the_first_tick_after_its_deadline_even_minutes_away() {
+    let mut world = World::new(script(
+        silence_samples(16_000, 300_000),
+        SttScript::default(),
+        vec![
+            ReplyScript::literal("Take your time.").then_timer(Duration::from_secs(120)),
+            ReplyScript::literal("Still there?").ending(),
+        ],
+    ));
+    let started = std::time::Instant::now();
+    assert_eq!(world.run(LIMIT), Some(Ending::Completed));
+    let expired = world
+        .first(|r| matches!(r, Record::Conversation(ConversationAction::TimerExpired)))
+        .expect("the timer expired");
+    // The literal line's Done comes at once; the deadline is 120 s after it, on the tick grid.
+    assert_eq!(expired, Duration::from_secs(120));
+    assert_eq!(world.said(), ["Take your time.", "Still there?"]);
+    // Five minutes of session in well under a second of real time (an unoptimised build).
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn a_tts_that_cannot_open_costs_one_sentence_and_the_session_goes_on() {
+    let mut world = World::new(Script {
+        tts: TtsScript { failing_opens: vec![1], ..TtsScript::default() },
+        ..script(
+            {
+                let mut mic = librivox_timeline(500, 5000);
+                mic.extend(librivox());
+                mic.resize(16 * 12_000, 0);
+                mic
+            },
+            SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT).utterance_at(5300, "Are you there?"),
+            vec![ReplyScript::literal("Hi."), ReplyScript::text(&["First answer."]), ReplyScript::text(&["Second."])],
+        )
+    });
+    assert_eq!(world.run(LIMIT), Some(Ending::UserLeft));
+    let errors = errors(&world);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, ErrorCode::TtsFailed);
+    assert_eq!(user_turns(&world).len(), 2);
+    assert_eq!(world.audible_ms(), tts_ms(&["Hi.", "Second."]));
+    // An answer nobody heard is not recorded as said.
+    assert_eq!(world.conversation.committed, ["Hi.", "Second."]);
+    assert!(world.log.iter().any(|(_, r)| matches!(r, Record::Tts(TtsAction::Say(s)) if s == "First answer.")));
+}
