@@ -51,8 +51,10 @@ async fn unbounded_allocation_hits_the_memory_cap() {
     // Filling 64 MiB is real CPU work (page faults, zeroing, the memset): measured in CI, it can
     // pass 100 ms of the thread's own CPU time while the other tests load the machine. This test
     // is about the memory cap, so the call deadline is out of its way.
-    let mut limits = voiceblox_host::plugin::SandboxLimits::default();
-    limits.call_deadline = std::time::Duration::from_secs(10);
+    let limits = voiceblox_host::plugin::SandboxLimits {
+        call_deadline: std::time::Duration::from_secs(10),
+        ..Default::default()
+    };
     let (runtime, _dir) = common::runtime_with_limits(&[], limits).await;
     let (_, result) = run(&runtime, "alloc").await;
     let err = result.unwrap_err();
