@@ -10,8 +10,9 @@
 //!    [`Room::set_attributes`] updates this participant's attributes (`lk.agent.state`).
 //! 4. [`Room::leave`] says goodbye to the server and closes everything.
 //!
-//! One task per room (the driver) owns the WebSocket, both peers and their sockets; a
-//! [`Room`] handle talks to it over a bounded channel and reads a shared snapshot.
+//! The protocol is a sans-I/O machine ([`session::RoomSession`]); one task per room (the
+//! driver) owns the WebSocket, both peers' UDP sockets and the clock, and feeds it. A
+//! [`Room`] handle talks to the driver over a bounded channel and reads a shared snapshot.
 //!
 //! ```no_run
 //! # async fn run(url: &str, token: &str) -> Result<(), voiceblox_host::transport::livekit::room::RoomError> {
@@ -32,11 +33,13 @@ pub mod data;
 mod driver;
 pub mod error;
 pub mod peer;
+pub mod session;
 pub mod signal;
+mod udp;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use livekit_protocol as proto;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -45,7 +48,8 @@ pub use data::MAX_DATA_PAYLOAD;
 pub use error::RoomError;
 
 use driver::{Command, Driver};
-use peer::{Peer, PeerRole};
+use session::{RoomSession, SessionSetup};
+use udp::PeerSocket;
 
 /// Room events a caller may fall behind on before the driver waits.
 const EVENT_CAPACITY: usize = 256;
@@ -98,8 +102,8 @@ pub struct Room {
 }
 
 /// What the handles read without asking the driver.
-#[derive(Debug, Default)]
-struct Snapshot {
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
     room: proto::Room,
     local: proto::ParticipantInfo,
     /// Remote participants in join order.
@@ -147,22 +151,31 @@ impl Room {
             token: token.to_string(),
             ended: None,
         };
-        let shared = Arc::new(Mutex::new(snapshot));
+        let shared = Arc::new(Mutex::new(snapshot.clone()));
         let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
         let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
         let (primary_tx, mut primary_rx) = watch::channel(PrimaryState::Connecting);
-        let publisher = Peer::new(PeerRole::Publisher, server, Instant::now()).await?;
-        let driver = Driver::new(driver::Setup {
-            socket,
-            server,
+        let publisher = PeerSocket::bind(server).await?;
+        let subscriber = PeerSocket::bind(server).await?;
+        let setup = SessionSetup {
             join,
+            snapshot,
+            publisher_addr: publisher.local_addr(),
+            subscriber_addr: subscriber.local_addr(),
+            publish_timeout: timeout,
+            unix_time: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
+        };
+        let session = RoomSession::new(setup, driver::now())?;
+        let driver = Driver {
+            session,
+            socket,
             publisher,
+            subscriber,
             shared: shared.clone(),
             events: event_tx,
             commands: command_rx,
             primary: primary_tx,
-            publish_timeout: timeout,
-        });
+        };
         tokio::spawn(driver.run());
         // Like the SDKs: connected means the primary transport is up, so data sent to us from
         // now on arrives.
@@ -223,19 +236,19 @@ impl Room {
         if payload.len() >= MAX_DATA_PAYLOAD {
             return Err(RoomError::PayloadTooLarge { size: payload.len(), max: MAX_DATA_PAYLOAD });
         }
-        self.call(|done| Command::Publish { payload, topic: topic.to_string(), reliable, done }).await
+        self.call(session::Command::Publish { payload, topic: topic.to_string(), reliable }).await
     }
 
     /// Sends `UpdateParticipantMetadata` with these attributes. The server merges them into the
     /// participant's (an empty value deletes a key) and tells everyone, this participant too.
     pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> Result<(), RoomError> {
-        self.call(|done| Command::SetAttributes { attributes, done }).await
+        self.call(session::Command::SetAttributes { attributes }).await
     }
 
     /// `LeaveRequest { reason: CLIENT_INITIATED, action: DISCONNECT }`, then closes the socket and
     /// both peer connections. Leaving a room that has already ended is not an error.
     pub async fn leave(&self) -> Result<(), RoomError> {
-        match self.call(|done| Command::Leave { done }).await {
+        match self.call(session::Command::Leave).await {
             Err(RoomError::Disconnected { .. }) | Ok(()) => Ok(()),
             Err(error) => Err(error),
         }
@@ -245,13 +258,10 @@ impl Room {
         lock(&self.shared).ended.clone()
     }
 
-    async fn call(
-        &self,
-        command: impl FnOnce(oneshot::Sender<Result<(), RoomError>>) -> Command,
-    ) -> Result<(), RoomError> {
+    async fn call(&self, command: session::Command) -> Result<(), RoomError> {
         let gone = || RoomError::Disconnected { reason: self.ended().unwrap_or_else(|| "the session ended".into()) };
         let (done, answer) = oneshot::channel();
-        self.commands.send(command(done)).await.map_err(|_| gone())?;
+        self.commands.send(Command { command, done }).await.map_err(|_| gone())?;
         // The driver answers every command, within the publish timeout at most.
         let limit = self.options.connect_timeout + Duration::from_secs(1);
         match tokio::time::timeout(limit, answer).await {
@@ -264,7 +274,7 @@ impl Room {
 
 /// The primary peer connection, as `connect` waits for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PrimaryState {
+pub enum PrimaryState {
     Connecting,
     Connected,
     Ended,

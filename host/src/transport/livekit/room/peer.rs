@@ -1,4 +1,5 @@
-//! One LiveKit peer connection: a str0m [`Rtc`] (sans-I/O) and the UDP socket it speaks over.
+//! One LiveKit peer connection: a str0m [`Rtc`], sans-I/O like it. The room's driver owns
+//! the UDP socket; datagrams come in through [`Peer::receive`] and go out as [`Transmit`]s.
 //!
 //! LiveKit gives each participant two: the **publisher** (we offer, the server answers; our
 //! `_reliable`/`_lossy` data channels, later our microphone track) and the **subscriber** (the
@@ -6,14 +7,14 @@
 //!
 //! The contract follows str0m's: mutate (an SDP, a candidate, a datagram, a write), then
 //! [`Peer::drive`] drains the output to its next timeout, sending what is due and returning
-//! what happened. The room's driver task owns both peers and calls `drive` after every input.
+//! what happened. The room session owns both peers and calls `drive` after every input.
 //!
 //! Audio seam: media arrives as `Event::MediaAdded`/`MediaData` and is sent through
 //! `Rtc::writer(mid)`; [`PeerEvent`] is where received media will surface and [`Peer`] is where
 //! a send-only Opus m-line will be added (publisher) before [`Peer::create_offer`].
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use livekit_protocol as proto;
@@ -22,13 +23,9 @@ use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelConfig, ChannelId, Reliability};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
-use tokio::net::UdpSocket;
 
 use super::data::{LOSSY_LABEL, RELIABLE_LABEL};
 use super::error::RoomError;
-
-/// Larger than any datagram WebRTC sends (str0m targets ~1150 bytes).
-const RECV_BUFFER: usize = 2048;
 
 /// Which of LiveKit's two peer connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +58,13 @@ pub enum PeerEvent {
     },
 }
 
+/// A datagram for the peer's socket to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub destination: SocketAddr,
+    pub bytes: Vec<u8>,
+}
+
 /// The browser's `RTCIceCandidateInit`, as LiveKit trickles it (JSON in `TrickleRequest`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,35 +79,24 @@ pub struct CandidateInit {
 pub struct Peer {
     role: PeerRole,
     rtc: Rtc,
-    /// Receives (tokio tracks readiness).
-    socket: UdpSocket,
-    /// Sends: the same socket as a plain non-blocking one, so a send never depends on tokio
-    /// having seen the socket writable (its `try_send_to` says `WouldBlock` until then).
-    sender: std::net::UdpSocket,
+    /// The address of the socket the driver reads and sends for this peer.
     local: SocketAddr,
     /// Events str0m reported while datagrams were fed in, for the next [`Peer::drive`].
     events: Vec<PeerEvent>,
+    /// Datagrams to send, for the next [`Peer::take_transmits`].
+    transmits: Vec<Transmit>,
     /// Open channels by id, with their labels.
     channels: HashMap<ChannelId, String>,
     pending_offer: Option<SdpPendingOffer>,
     /// The first m-line's mid of the last description we made (trickled candidates name it).
     first_mid: String,
-    /// When str0m next wants [`Input::Timeout`].
-    deadline: Instant,
-    buffer: Vec<u8>,
+    /// When str0m next wants [`Input::Timeout`]; `None`: at the next drive.
+    deadline: Option<Instant>,
 }
 
 impl Peer {
-    /// Binds a UDP socket on the address the OS routes to `server` from (the loopback address
-    /// when the server is local), and offers it as this peer's host candidate.
-    pub async fn new(role: PeerRole, server: SocketAddr, now: Instant) -> Result<Self, RoomError> {
-        let ip = route_to(server).await;
-        let udp = |e: std::io::Error| RoomError::WebRtc(format!("UDP socket on {ip}: {e}"));
-        let std_socket = std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).map_err(udp)?;
-        std_socket.set_nonblocking(true).map_err(udp)?;
-        let sender = std_socket.try_clone().map_err(udp)?;
-        let socket = UdpSocket::from_std(std_socket).map_err(udp)?;
-        let local = socket.local_addr().map_err(udp)?;
+    /// A peer whose socket is bound at `local`; that address is its host candidate.
+    pub fn new(role: PeerRole, local: SocketAddr, now: Instant) -> Result<Self, RoomError> {
         // str0m builds its DTLS certificate here; it only fails if the crypto backend is broken.
         let mut rtc = Rtc::builder().build(now);
         let candidate =
@@ -113,15 +106,13 @@ impl Peer {
         Ok(Self {
             role,
             rtc,
-            socket,
-            sender,
             local,
             events: Vec::new(),
+            transmits: Vec::new(),
             channels: HashMap::new(),
             pending_offer: None,
             first_mid: "0".to_string(),
-            deadline: now,
-            buffer: vec![0; RECV_BUFFER],
+            deadline: Some(now),
         })
     }
 
@@ -170,7 +161,7 @@ impl Peer {
     /// connectivity checks that arrived before its credentials wait in a queue only a timeout
     /// empties, and the tick can be 50 ms away (measured: joins took ~6 or ~56 ms).
     fn wake_ice(&mut self) {
-        self.deadline = Instant::now();
+        self.deadline = None;
     }
 
     /// Answers the server's offer (subscriber).
@@ -233,65 +224,56 @@ impl Peer {
         ids.into_iter().filter_map(|id| self.rtc.channel(id).map(|mut channel| channel.buffered_amount())).sum()
     }
 
-    /// When [`Peer::drive`] must run again even without input.
-    pub fn deadline(&self) -> Instant {
+    /// When [`Peer::drive`] must run again even without input (`None`: at once).
+    pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
-    /// Waits for the next datagram; the caller then passes it to [`Peer::receive`].
-    pub async fn readable(&self) -> std::io::Result<()> {
-        self.socket.readable().await
+    /// The address of this peer's socket.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 
-    /// Reads every datagram waiting on the socket into the peer.
-    pub fn receive(&mut self, now: Instant) -> Result<(), RoomError> {
-        loop {
-            let (len, source) = match self.socket.try_recv_from(&mut self.buffer) {
-                Ok(received) => received,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
-                // ICMP errors (port unreachable) surface here on some systems; not fatal for ICE.
-                Err(e) => {
-                    tracing::debug!(role = ?self.role, error = %e, "UDP receive error");
-                    return Ok(());
-                }
-            };
-            let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, &self.buffer[..len]) else {
-                tracing::trace!(role = ?self.role, %source, "dropped a datagram str0m does not recognise");
-                continue;
-            };
-            let input = Input::Receive(now, receive);
-            if !self.rtc.accepts(&input) {
-                continue;
-            }
-            self.rtc.handle_input(input).map_err(|e| RoomError::WebRtc(e.to_string()))?;
-            // Drain after every datagram: str0m's DTLS queue holds only a few records.
-            self.poll()?;
+    /// One datagram that arrived on this peer's socket from `source`.
+    pub fn receive(&mut self, now: Instant, source: SocketAddr, bytes: &[u8]) -> Result<(), RoomError> {
+        let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, bytes) else {
+            tracing::trace!(role = ?self.role, %source, "dropped a datagram str0m does not recognise");
+            return Ok(());
+        };
+        let input = Input::Receive(now, receive);
+        if !self.rtc.accepts(&input) {
+            return Ok(());
         }
+        self.rtc.handle_input(input).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        // Drain after every datagram: str0m's DTLS queue holds only a few records.
+        self.poll()
     }
 
-    /// Advances time to `now` and drains str0m's output: sends every due datagram and returns
+    /// Advances time to `now` and drains str0m's output: queues every due datagram and returns
     /// what happened. Call after every mutation and input, and at [`Peer::deadline`].
     pub fn drive(&mut self, now: Instant) -> Result<Vec<PeerEvent>, RoomError> {
-        if now >= self.deadline {
+        if self.deadline.is_none_or(|deadline| now >= deadline) {
             self.rtc.handle_input(Input::Timeout(now)).map_err(|e| RoomError::WebRtc(e.to_string()))?;
         }
         self.poll()?;
         Ok(std::mem::take(&mut self.events))
     }
 
-    /// Drains str0m's output to its next timeout, sending datagrams and keeping events.
+    /// The datagrams queued since the last call, oldest first.
+    pub fn take_transmits(&mut self) -> Vec<Transmit> {
+        std::mem::take(&mut self.transmits)
+    }
+
+    /// Drains str0m's output to its next timeout, queueing datagrams and keeping events.
     fn poll(&mut self) -> Result<(), RoomError> {
         loop {
             match self.rtc.poll_output().map_err(|e| RoomError::WebRtc(e.to_string()))? {
                 Output::Timeout(deadline) => {
-                    self.deadline = deadline;
+                    self.deadline = Some(deadline);
                     return Ok(());
                 }
                 Output::Transmit(transmit) => {
-                    // UDP may drop; a full socket buffer is the same loss to WebRTC.
-                    if let Err(e) = self.sender.send_to(&transmit.contents, transmit.destination) {
-                        tracing::debug!(role = ?self.role, error = %e, "UDP send dropped");
-                    }
+                    self.transmits.push(Transmit { destination: transmit.destination, bytes: transmit.contents.into() })
                 }
                 Output::Event(event) => self.on_event(event),
             }
@@ -334,23 +316,6 @@ fn first_mid(sdp: &str) -> String {
     sdp.lines().find_map(|line| line.trim().strip_prefix("a=mid:")).unwrap_or("0").to_string()
 }
 
-/// The local address the OS would send from to reach `server` (connecting a UDP socket sends
-/// nothing; it only picks the route). Loopback for a local server; unspecified if no route.
-async fn route_to(server: SocketAddr) -> IpAddr {
-    if server.ip().is_loopback() {
-        return server.ip();
-    }
-    let unspecified = match server {
-        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        SocketAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-    };
-    let Ok(probe) = UdpSocket::bind(SocketAddr::new(unspecified, 0)).await else { return unspecified };
-    if probe.connect(server).await.is_err() {
-        return unspecified;
-    }
-    probe.local_addr().map_or(unspecified, |a| a.ip())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,11 +340,11 @@ mod tests {
         assert_eq!(first_mid("v=0\r\n"), "0");
     }
 
-    #[tokio::test]
-    async fn loopback_servers_get_loopback_candidates() {
-        let server: SocketAddr = "127.0.0.1:7880".parse().unwrap();
-        let peer = Peer::new(PeerRole::Subscriber, server, Instant::now()).await.unwrap();
+    #[test]
+    fn the_socket_address_is_the_host_candidate() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let peer = Peer::new(PeerRole::Subscriber, local, Instant::now()).unwrap();
         let init = peer.local_candidate();
-        assert!(init.candidate.contains(" 127.0.0.1 ") && init.candidate.ends_with("typ host"), "{}", init.candidate);
+        assert!(init.candidate.contains(" 127.0.0.1 50000 typ host"), "{}", init.candidate);
     }
 }
