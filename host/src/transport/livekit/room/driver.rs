@@ -88,7 +88,7 @@ impl Driver {
             let input = tokio::select! {
                 frame = self.socket.next() => match frame {
                     Some(Ok(frame)) => match signal::decode(frame) {
-                        Ok(Some(message)) => Input::Signal(message),
+                        Ok(Some(message)) => Input::Signal(Box::new(message)),
                         Ok(None) => continue,
                         Err(RoomError::Disconnected { reason }) => Input::SignalLost(reason),
                         Err(error) => Input::SignalLost(error.to_string()),

@@ -45,8 +45,8 @@ pub enum Command {
 pub enum Input {
     /// The time asked for by the last [`Output::Timeout`] has come.
     Timeout,
-    /// A message from the server.
-    Signal(Response),
+    /// A message from the server (boxed: a join-sized message dwarfs the other inputs).
+    Signal(Box<Response>),
     /// The signalling connection closed or broke; the session ends for this reason.
     SignalLost(String),
     /// A caller's command.
@@ -195,7 +195,7 @@ impl RoomSession {
         self.now = now;
         let step = match input {
             Input::Timeout => self.on_timeout(now),
-            Input::Signal(message) => self.on_signal(message, now),
+            Input::Signal(message) => self.on_signal(*message, now),
             Input::SignalLost(reason) => Err(End::because(reason)),
             Input::Command(id, command) => self.on_command(id, command, now),
             Input::HandlesGone => Err(End::because("CLIENT_INITIATED")),
