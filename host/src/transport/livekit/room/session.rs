@@ -528,3 +528,7 @@ fn log_candidate(result: Result<(), RoomError>) {
         tracing::warn!(%error, "ignored a trickled candidate");
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
