@@ -8,12 +8,17 @@ use tokio::task::JoinHandle;
 use super::link::RoomLink;
 use crate::events::{AgentEvent, EventSink};
 
+/// Events queued for the room before `emit` starts dropping them: about a minute of a busy
+/// session's events, so only a room that has stopped taking them loses any.
+pub const EVENT_QUEUE: usize = 1024;
+
 /// Publishes a session's events on its room, one at a time and in order.
 ///
 /// `emit` never waits: events are queued and a task sends them, so a slow room never stalls the
-/// voice loop. An event that cannot be published is logged and counted; the session goes on.
+/// voice loop. An event that cannot be published (or finds the queue full) is logged and
+/// counted; the session goes on.
 pub struct RoomPublisher {
-    queue: mpsc::UnboundedSender<AgentEvent>,
+    queue: mpsc::Sender<AgentEvent>,
     failures: Arc<AtomicU64>,
 }
 
@@ -25,7 +30,7 @@ pub struct PublisherTask {
 
 impl RoomPublisher {
     pub fn spawn(link: Arc<dyn RoomLink>) -> (Self, PublisherTask) {
-        let (queue, events) = mpsc::unbounded_channel();
+        let (queue, events) = mpsc::channel(EVENT_QUEUE);
         let (done, finish) = oneshot::channel();
         let failures = Arc::new(AtomicU64::new(0));
         let task = tokio::spawn(publish(link, events, finish, failures.clone()));
@@ -40,8 +45,15 @@ impl RoomPublisher {
 
 impl EventSink for RoomPublisher {
     fn emit(&self, event: AgentEvent) {
-        // The task gone means the session is over; nothing is left to tell.
-        let _ = self.queue.send(event);
+        match self.queue.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(event)) => {
+                let dropped = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(dropped, kind = event.kind(), "the room is not taking events; event dropped");
+            }
+            // The task gone means the session is over; nothing is left to tell.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 }
 
@@ -59,7 +71,7 @@ impl PublisherTask {
 
 async fn publish(
     link: Arc<dyn RoomLink>,
-    mut events: mpsc::UnboundedReceiver<AgentEvent>,
+    mut events: mpsc::Receiver<AgentEvent>,
     mut finish: oneshot::Receiver<()>,
     failures: Arc<AtomicU64>,
 ) {
@@ -91,5 +103,38 @@ async fn send(link: &dyn RoomLink, event: AgentEvent, failures: &AtomicU64) {
     {
         failures.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(%error, "could not update the agent state attribute");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::link::LinkError;
+    use crate::events::AgentState;
+    use futures_util::future::BoxFuture;
+
+    /// A room that takes nothing: every publish waits forever.
+    struct StuckRoom;
+
+    impl RoomLink for StuckRoom {
+        fn publish_event(&self, _json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>> {
+            Box::pin(std::future::pending())
+        }
+        fn set_agent_state(&self, _state: AgentState) -> BoxFuture<'_, Result<(), LinkError>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_room_that_takes_nothing_costs_events_counted_never_memory() {
+        let (publisher, task) = RoomPublisher::spawn(Arc::new(StuckRoom));
+        // One event is taken by the task (stuck publishing it); the queue holds the next ones.
+        publisher.emit(AgentEvent::AgentState { state: AgentState::Listening });
+        tokio::task::yield_now().await;
+        for _ in 0..EVENT_QUEUE + 10 {
+            publisher.emit(AgentEvent::AgentState { state: AgentState::Thinking });
+        }
+        assert_eq!(publisher.failures(), 10, "the overflow is dropped and counted");
+        task.finish(Duration::from_millis(10)).await;
     }
 }

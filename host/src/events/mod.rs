@@ -9,7 +9,7 @@ mod sink;
 
 use serde::Serialize;
 
-pub use self::sink::{ChannelSink, CollectSink, EventSink, FanOutSink, JsonLinesSink, NullSink};
+pub use self::sink::{CollectSink, EventSink, FanOutSink, JsonLinesSink, NullSink};
 
 /// The data topic every event is published on.
 pub const EVENTS_TOPIC: &str = "voiceblox.agent.events";
@@ -130,6 +130,19 @@ pub struct TurnMetrics {
 impl AgentEvent {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         AgentEvent::Error { code, message: message.into() }
+    }
+
+    /// The event's `type`, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::StepChange { .. } => "step_change",
+            Self::ToolCall { .. } => "tool_call",
+            Self::ToolResult { .. } => "tool_result",
+            Self::AgentState { .. } => "agent_state",
+            Self::Transcript { .. } => "transcript",
+            Self::Metrics(_) => "metrics",
+            Self::Error { .. } => "error",
+        }
     }
 
     /// The JSON text published on the topic.

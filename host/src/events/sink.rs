@@ -3,8 +3,6 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
-
 use super::AgentEvent;
 
 /// Receives a session's events in order. Emitting never blocks the real-time loop: a slow
@@ -19,24 +17,6 @@ pub struct NullSink;
 
 impl EventSink for NullSink {
     fn emit(&self, _event: AgentEvent) {}
-}
-
-/// Forwards events into a channel (the transport's publisher reads the other end).
-#[derive(Debug, Clone)]
-pub struct ChannelSink(pub mpsc::UnboundedSender<AgentEvent>);
-
-impl ChannelSink {
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<AgentEvent>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Self(tx), rx)
-    }
-}
-
-impl EventSink for ChannelSink {
-    fn emit(&self, event: AgentEvent) {
-        // The receiver gone means nobody listens any more; the session goes on regardless.
-        let _ = self.0.send(event);
-    }
 }
 
 /// Gives every event to several sinks (the room and the worker's metrics, say).

@@ -38,7 +38,7 @@ pub struct LlmFigures {
 }
 
 struct Running {
-    events: mpsc::UnboundedReceiver<TurnEvent>,
+    events: mpsc::Receiver<TurnEvent>,
     task: JoinHandle<()>,
 }
 
@@ -196,7 +196,7 @@ impl Conversation {
     /// task can emit anything, keeps the event order the same on every run.
     fn spawn(&mut self, trigger: Trigger) {
         self.ctx.emit(AgentEvent::AgentState { state: AgentState::Thinking });
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(turn::TURN_QUEUE);
         let task = tokio::spawn(turn::run(self.ctx.clone(), self.watcher.clone(), self.history.clone(), trigger, tx));
         self.running = Some(Running { events: rx, task });
     }

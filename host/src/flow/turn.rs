@@ -27,6 +27,10 @@ use crate::providers::llm::{LlmChunk, message};
 /// makes the model answer in words.
 pub const MAX_TOOL_STEPS: usize = 3;
 
+/// Events a turn may have reported before the conversation takes them; then it waits, which
+/// holds back its LLM stream (backpressure, never a dropped word).
+pub const TURN_QUEUE: usize = 64;
+
 /// What starts a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -59,7 +63,7 @@ pub async fn run(
     watcher: StepWatcher,
     history: History,
     trigger: Trigger,
-    out: mpsc::UnboundedSender<TurnEvent>,
+    out: mpsc::Sender<TurnEvent>,
 ) {
     let mut turn = Turn { ctx, watcher, history, out };
     turn.run(trigger).await;
@@ -69,7 +73,7 @@ struct Turn {
     ctx: Arc<FlowContext>,
     watcher: StepWatcher,
     history: History,
-    out: mpsc::UnboundedSender<TurnEvent>,
+    out: mpsc::Sender<TurnEvent>,
 }
 
 impl Turn {
@@ -78,13 +82,13 @@ impl Turn {
             Trigger::Start => self.open().await,
             Trigger::UserTurn => {
                 if self.watcher.on_user_turn(Instant::now()) == Decision::Advance {
-                    self.report(TurnEvent::Watcher(self.watcher.clone()));
+                    self.report(TurnEvent::Watcher(self.watcher.clone())).await;
                     if !self.advance(None).await {
                         return;
                     }
                 } else {
                     // Round counts are state too.
-                    self.report(TurnEvent::Watcher(self.watcher.clone()));
+                    self.report(TurnEvent::Watcher(self.watcher.clone())).await;
                 }
                 self.reply(Moment::Reply).await;
             }
@@ -100,16 +104,16 @@ impl Turn {
     async fn open(&mut self) {
         let Some(start) = self.watcher.enter_start(Instant::now()).cloned() else {
             self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the config has no single start step"));
-            self.finish();
+            self.finish().await;
             return;
         };
-        self.entered(&start);
+        self.entered(&start).await;
         let (command, literal) = match &start.kind {
             StepKind::Start { command, is_literal } => (command.clone().unwrap_or_default(), *is_literal),
             _ => (String::new(), false),
         };
         if literal && !command.trim().is_empty() {
-            self.say(&command);
+            self.say(&command).await;
             self.advance(None).await;
             return;
         }
@@ -133,7 +137,7 @@ impl Turn {
                 return false;
             };
             self.watcher.enter(&next.id, Instant::now());
-            self.entered(&next);
+            self.entered(&next).await;
             handle = match &next.kind {
                 StepKind::Burst { .. } | StepKind::Timer { .. } | StepKind::Opentalk { .. } => return true,
                 StepKind::Ifelse { condition_text } => {
@@ -149,8 +153,8 @@ impl Turn {
                 StepKind::End { command, is_literal } => {
                     match command.as_deref().filter(|c| !c.trim().is_empty()) {
                         Some(line) if *is_literal => {
-                            self.say(line);
-                            self.finish();
+                            self.say(line).await;
+                            self.finish().await;
                         }
                         instruction => self.close(Some(instruction.unwrap_or(""))).await,
                     }
@@ -160,7 +164,7 @@ impl Turn {
             };
         }
         self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the steps loop without a conversational step"));
-        self.finish();
+        self.finish().await;
         false
     }
 
@@ -170,27 +174,29 @@ impl Turn {
         let system = prompt::system_prompt(self.watcher.config(), None, Moment::Closing(instruction));
         self.watcher.end();
         self.generate(system, Vec::new()).await;
-        self.finish();
+        self.finish().await;
     }
 
-    fn finish(&mut self) {
+    async fn finish(&mut self) {
         self.watcher.end();
-        self.report(TurnEvent::Watcher(self.watcher.clone()));
-        self.report(TurnEvent::Ended);
+        self.report(TurnEvent::Watcher(self.watcher.clone())).await;
+        self.report(TurnEvent::Ended).await;
     }
 
-    fn entered(&self, step: &ConversationStep) {
+    async fn entered(&self, step: &ConversationStep) {
         self.ctx.emit(AgentEvent::StepChange { step_id: step.id.clone(), step_type: step.kind.name().into() });
-        self.report(TurnEvent::Watcher(self.watcher.clone()));
+        self.report(TurnEvent::Watcher(self.watcher.clone())).await;
     }
 
-    fn say(&self, text: &str) {
-        self.report(TurnEvent::Text(text.to_string()));
+    async fn say(&self, text: &str) {
+        self.report(TurnEvent::Text(text.to_string())).await;
     }
 
-    fn report(&self, event: TurnEvent) {
+    /// Waits while the conversation is behind (the queue is bounded: a turn cannot run ahead
+    /// of the voice loop by more than [`TURN_QUEUE`] events).
+    async fn report(&self, event: TurnEvent) {
         // The conversation dropped the receiver only when it cancelled this turn.
-        let _ = self.out.send(event);
+        let _ = self.out.send(event).await;
     }
 
     async fn evaluate_condition(&mut self, step: &ConversationStep, condition: &str) -> bool {
@@ -247,7 +253,7 @@ impl Turn {
         loop {
             match llm.complete(messages.clone()).await {
                 Ok(completion) => {
-                    self.report(TurnEvent::Llm { ttft: None, usage: completion.usage });
+                    self.report(TurnEvent::Llm { ttft: None, usage: completion.usage }).await;
                     return Some(completion.text);
                 }
                 Err(error) => match error.retry_delay().filter(|_| attempt == 0) {
@@ -327,7 +333,7 @@ impl Turn {
             match chunk {
                 Ok(LlmChunk::Text(delta)) => {
                     text.push_str(&delta);
-                    self.report(TurnEvent::Text(delta));
+                    self.report(TurnEvent::Text(delta)).await;
                 }
                 Ok(LlmChunk::ToolCall(call)) => calls.push(call),
                 Ok(LlmChunk::Usage(u)) => usage = Some(u),
@@ -342,12 +348,12 @@ impl Turn {
                     };
                 }
                 Err(error) => {
-                    self.report(TurnEvent::Llm { ttft: reply.time_to_first_token(), usage });
+                    self.report(TurnEvent::Llm { ttft: reply.time_to_first_token(), usage }).await;
                     return self.llm_failed(&error);
                 }
             }
         }
-        self.report(TurnEvent::Llm { ttft: reply.time_to_first_token(), usage });
+        self.report(TurnEvent::Llm { ttft: reply.time_to_first_token(), usage }).await;
         if !calls.is_empty() {
             let assistant = llm::Message {
                 role: llm::Role::Assistant,
@@ -356,7 +362,7 @@ impl Turn {
                 tool_call_id: None,
             };
             self.history.push_tool_exchange(vec![assistant.clone()]);
-            self.report(TurnEvent::ToolExchange(vec![assistant]));
+            self.report(TurnEvent::ToolExchange(vec![assistant])).await;
         }
         Some(calls)
     }
@@ -387,7 +393,7 @@ impl Turn {
             });
         }
         self.history.push_tool_exchange(answers.clone());
-        self.report(TurnEvent::ToolExchange(answers));
+        self.report(TurnEvent::ToolExchange(answers)).await;
         completed
     }
 
