@@ -21,8 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::plugin::default_plugins_dir;
-use voiceblox_host::plugin::secret::Secret;
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
 use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript};

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use voiceblox_host::audio::{AudioFrame, EarshotVad, FramePeriod, StreamResampler, Vad, VadConfig};
 use voiceblox_host::config::AgentConfig;
+use voiceblox_host::egress::{HostPattern, NetworkPolicy};
 use voiceblox_host::flow::{FlowContext, Toolbox};
 use voiceblox_host::plugin::{
-    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
-    default_plugins_dir,
+    CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
 use voiceblox_host::voice::{self, VoiceIo, VoiceOptions};
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};

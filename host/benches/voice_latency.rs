@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use voiceblox_host::config::AgentConfig;
+use voiceblox_host::egress::{HostPattern, NetworkPolicy};
 use voiceblox_host::events::NullSink;
 use voiceblox_host::flow::{Conversation, FlowContext, Output, Toolbox};
 use voiceblox_host::plugin::{
-    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
-    default_plugins_dir,
+    CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
 use voiceblox_host::providers::{Speaker, settings};
 use voiceblox_host::voice::sentences::SentenceChunker;
@@ -107,6 +107,7 @@ async fn bench() {
     let speech_body = fake.speech_requests().last().expect("a speech request").body.clone();
 
     // Baseline: a bare pooled POST of the same bodies.
+    voiceblox_host::egress::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let mut bare_chat = Vec::new();
     let mut bare_speech = Vec::new();

@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
+use voiceblox_host::egress::{HostPattern, NetworkPolicy};
 use voiceblox_host::plugin::{
-    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
-    default_plugins_dir,
+    CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
 use voiceblox_host::transport::livekit::room::{Room, RoomOptions};
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};

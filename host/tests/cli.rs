@@ -823,7 +823,7 @@ async fn worker_without_credentials_names_every_missing_variable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn worker_registers_serves_health_and_drains_on_sigterm() {
     use tokio::io::AsyncBufReadExt;
-    use voiceblox_host::plugin::secret::Secret;
+    use voiceblox_host::egress::secret::Secret;
     use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
     use voiceblox_tests::fakes::livekit::FakeLiveKit;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use voiceblox_host::config::ApiKey;
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::{ControlPlane, CredentialsError, LiveKitCredentials};
 
 /// Who brings the agent into the room (`AGENT_RUNTIME`).

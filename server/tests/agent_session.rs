@@ -10,7 +10,7 @@ use common::{Server, greeting_openai, room_config, spawn_worker};
 use livekit_protocol::JobStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
 use voiceblox_server::settings::RuntimeMode;
 use voiceblox_tests::fakes::livekit::FakeLiveKit;

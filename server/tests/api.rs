@@ -6,9 +6,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+use voiceblox_host::egress::NetworkPolicy;
 use voiceblox_host::plugin::{
-    CompileCache, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
-    default_plugins_dir,
+    CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
 use voiceblox_server::settings::{SessionOptions, SessionSettings};
 use voiceblox_server::{AppState, app};

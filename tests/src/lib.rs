@@ -17,3 +17,9 @@ pub mod configs;
 pub mod fakes;
 pub mod room_user;
 pub mod voice_sim;
+
+/// A plain HTTP client for tests to call servers with (on the process's TLS provider).
+pub fn http_client() -> reqwest::Client {
+    voiceblox_host::egress::tls::install_crypto_provider();
+    reqwest::Client::new()
+}

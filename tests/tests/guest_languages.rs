@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use voiceblox_host::egress::{HostPattern, NetworkPolicy, Secret};
 use voiceblox_host::plugin::types::{Event, FinishReason, Kind, LlmEvent, ProviderError, Usage};
 use voiceblox_host::plugin::{
-    CompileCache, HostPattern, NetworkPolicy, OpenRequest, PluginEngine, PluginRegistry, PluginRuntime,
-    ProviderSettings, SandboxLimits, Secret, StreamError, Timeouts, default_plugins_dir, llm,
+    CompileCache, OpenRequest, PluginEngine, PluginRegistry, PluginRuntime, ProviderSettings, SandboxLimits,
+    StreamError, Timeouts, default_plugins_dir, llm,
 };
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiFake, OpenAiScript};
 

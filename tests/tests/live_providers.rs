@@ -8,10 +8,11 @@
 
 mod common;
 
+use voiceblox_host::egress::NetworkPolicy;
 use voiceblox_host::plugin::types::{Event, LlmEvent, SttEvent, TtsEvent};
 use voiceblox_host::plugin::{
-    NetworkPolicy, OpenRequest, PluginRegistry, PluginRuntime, ProviderSettings, StreamInput, Timeouts,
-    default_plugins_dir, llm, stt, tts,
+    OpenRequest, PluginRegistry, PluginRuntime, ProviderSettings, StreamInput, Timeouts, default_plugins_dir, llm, stt,
+    tts,
 };
 
 fn key(var: &str) -> Option<String> {

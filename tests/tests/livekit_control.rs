@@ -8,7 +8,7 @@ use livekit_protocol as proto;
 use prost::Message;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::{AGENT_NAME, ControlError, ControlPlane, LiveKitCredentials};
 use voiceblox_tests::fakes::livekit::{FakeLiveKit, sign_jwt};
 
@@ -30,7 +30,7 @@ async fn twirp(
     content_type: &str,
     body: Vec<u8>,
 ) -> (StatusCode, String, Vec<u8>) {
-    let mut request = reqwest::Client::new()
+    let mut request = voiceblox_tests::http_client()
         .post(format!("{}/twirp/{method}", livekit.http_url()))
         .header("content-type", content_type)
         .body(body);
@@ -205,7 +205,7 @@ async fn twirp_json_works_too_and_bad_routes_are_404() {
     let (status, _, body) =
         twirp(&livekit, "livekit.RoomService/CreateRoom", Some(&auth), "application/protobuf", vec![0xff, 0xff]).await;
     assert_eq!((status, twirp_error(&body)["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed")));
-    let get = reqwest::Client::new()
+    let get = voiceblox_tests::http_client()
         .get(format!("{}/twirp/livekit.RoomService/ListRooms", livekit.http_url()))
         .header("authorization", &auth)
         .send()

@@ -6,10 +6,9 @@ mod common;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use voiceblox_host::egress::{PolicyError, Secret};
 use voiceblox_host::plugin::types::{Event, FinishReason, LlmEvent, ProviderError, SttEvent, TtsEvent, Usage};
-use voiceblox_host::plugin::{
-    OpenRequest, PolicyError, ProviderSettings, Secret, StreamError, StreamInput, StreamOutput, llm, stt, tts,
-};
+use voiceblox_host::plugin::{OpenRequest, ProviderSettings, StreamError, StreamInput, StreamOutput, llm, stt, tts};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript, TranscriptionScript};
 
 const KEY: &str = "sk-test-4f8a";

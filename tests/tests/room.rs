@@ -7,7 +7,7 @@ use std::time::Duration;
 use livekit_protocol as proto;
 use serde_json::json;
 use tokio::sync::mpsc;
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::room::{Room, RoomError, RoomEvent, RoomOptions};
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
 use voiceblox_tests::fakes::livekit::{FakeLiveKit, sign_jwt};

@@ -4,8 +4,9 @@
 
 mod common;
 
+use voiceblox_host::egress::PolicyError;
 use voiceblox_host::plugin::types::{Event, LlmEvent};
-use voiceblox_host::plugin::{PluginRuntime, PolicyError, ProviderSettings, StreamError};
+use voiceblox_host::plugin::{PluginRuntime, ProviderSettings, StreamError};
 
 use common::llm_request as request;
 

@@ -8,10 +8,11 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
+use voiceblox_host::egress::{HostPattern, NetworkPolicy, Secret};
 use voiceblox_host::plugin::types::{Event, Kind, LlmEvent};
 use voiceblox_host::plugin::{
-    HostPattern, NetworkPolicy, PluginError, PluginRegistry, PluginRuntime, ProviderPolicy, ProviderSettings, Secret,
-    StreamError, Timeouts, default_plugins_dir, provider_policy::ProviderEntry,
+    PluginError, PluginRegistry, PluginRuntime, ProviderPolicy, ProviderSettings, StreamError, Timeouts,
+    default_plugins_dir, provider_policy::ProviderEntry,
 };
 use voiceblox_tests::fakes::reflector::Reflector;
 

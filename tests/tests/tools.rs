@@ -7,10 +7,10 @@ use std::time::Duration;
 use serde_json::json;
 use voiceblox_host::config::secret::ApiKey;
 use voiceblox_host::config::tools::{ExaConfig, McpAuthType, McpServerConfig};
+use voiceblox_host::egress::{HostPattern, NetworkPolicy};
 use voiceblox_host::flow::tools::exa::ExaSearch;
 use voiceblox_host::flow::tools::mcp::{McpServer, McpTimeouts};
 use voiceblox_host::flow::tools::{ToolError, ToolSpec};
-use voiceblox_host::plugin::{HostPattern, NetworkPolicy};
 use voiceblox_tests::fakes::exa::{ExaFake, ExaPage};
 use voiceblox_tests::fakes::mcp::{McpAuth, McpFake, ToolCall};
 

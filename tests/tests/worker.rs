@@ -17,7 +17,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 use tokio_util::sync::CancellationToken;
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::{AGENT_NAME, ControlPlane, LiveKitCredentials};
 use voiceblox_host::worker::{
     Backoff, ConnectionState, HealthServer, JobAssignment, JobRunner, Worker, WorkerConfig, WorkerError, WorkerMetrics,

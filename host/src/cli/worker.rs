@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::LiveKitCredentials;
 use voiceblox_host::worker::{DEFAULT_HEALTH_ADDR, HealthServer, JobRunner, SessionRunner, Worker, WorkerConfig};
 

@@ -89,7 +89,7 @@ fn secrets_never_appear_in_debug_or_json() {
     let config = AgentConfig::from_json(DOCS_ASSISTANT).unwrap();
     assert_eq!(
         config.stt.api_key.unwrap().into_secret(),
-        crate::plugin::secret::Secret::new("dg-fixture-stt-key-0002")
+        crate::egress::secret::Secret::new("dg-fixture-stt-key-0002")
     );
 }
 

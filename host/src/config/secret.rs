@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::plugin::secret::Secret;
+use crate::egress::secret::Secret;
 
 /// What a serialised config shows where a key was, so a config echoed into room metadata,
 /// logs or events never carries the key itself.

@@ -11,9 +11,9 @@ use super::tools::exa::ExaSearch;
 use super::tools::mcp::{McpServer, McpTimeouts};
 use super::tools::{ToolError, ToolSource, ToolSpec};
 use crate::config::AgentConfig;
+use crate::egress::policy::redact_url;
 use crate::events::{AgentEvent, ErrorCode, EventSink};
 use crate::plugin::PluginRuntime;
-use crate::plugin::policy::redact_url;
 
 /// Where Exa is reached, when not at its public API (a proxy, or a test's fake).
 pub const EXA_BASE_URL_VAR: &str = "EXA_BASE_URL";

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::history::Entry;
+use crate::egress::policy::{PolicyError, redact_url};
 use crate::plugin::driver::HttpIo;
-use crate::plugin::policy::{PolicyError, redact_url};
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 

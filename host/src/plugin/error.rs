@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::bindings::latest::types::ProviderError;
-use super::policy::PolicyError;
+use crate::egress::policy::PolicyError;
 
 /// Why a plugin could not be loaded. Each names the file and says what to do.
 #[derive(Debug, thiserror::Error)]

@@ -12,9 +12,9 @@ use super::engine::PluginEngine;
 use super::error::{PluginError, StreamError};
 use super::fault;
 use super::instance::PluginInstance;
-use super::policy::HostPattern;
 use super::store::{StoreState, arm, sandboxed_store};
 use super::untrusted::{clean, is_plain_id, is_plain_name};
+use crate::egress::policy::HostPattern;
 use sha2::{Digest, Sha256};
 
 pub use types::{Kind, PluginInfo, ProviderInfo};

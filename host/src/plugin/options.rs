@@ -10,9 +10,10 @@ use clap::Args;
 use super::limits::StreamLimits;
 use super::provider_policy::{ProviderEntry, ProviderPolicy, ProviderPolicyError};
 use super::{
-    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginError, PluginRegistry, PluginRuntime, PolicyError,
-    SandboxLimits, StreamError, Timeouts, default_plugins_dir,
+    CompileCache, PluginEngine, PluginError, PluginRegistry, PluginRuntime, SandboxLimits, StreamError, Timeouts,
+    default_plugins_dir,
 };
+use crate::egress::{HostPattern, NetworkPolicy, PolicyError};
 
 /// Why the operator's options could not be turned into a runtime.
 #[derive(Debug, thiserror::Error)]

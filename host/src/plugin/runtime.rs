@@ -11,10 +11,10 @@ use super::driver::{self, HttpIo, StreamHandle, Timeouts};
 use super::error::StreamError;
 use super::instance::OpenRequest;
 use super::loaded::{Plugin, kind_name};
-use super::policy::{HostPattern, NetworkPolicy, StreamGrant};
 use super::provider_policy::ProviderPolicy;
 use super::registry::PluginRegistry;
-use super::secret::{API_KEY_PLACEHOLDER, Secret};
+use crate::egress::policy::{HostPattern, NetworkPolicy, StreamGrant};
+use crate::egress::secret::{API_KEY_PLACEHOLDER, Secret};
 
 /// How to reach one provider for one stream, as the session's configuration says.
 #[derive(Debug, Clone, Default)]
@@ -172,12 +172,13 @@ fn strip_provider_prefix<'a>(model: &'a str, provider: &str) -> &'a str {
     model.strip_prefix(provider).and_then(|rest| rest.strip_prefix('/')).unwrap_or(model)
 }
 
-fn base_url_host(base: &str) -> Result<HostPattern, super::policy::PolicyError> {
+fn base_url_host(base: &str) -> Result<HostPattern, crate::egress::policy::PolicyError> {
     let url = url::Url::parse(base)
-        .map_err(|e| super::policy::PolicyError::BadUrl { url: base.to_string(), reason: e.to_string() })?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| super::policy::PolicyError::BadUrl { url: base.to_string(), reason: "no host".into() })?;
+        .map_err(|e| crate::egress::policy::PolicyError::BadUrl { url: base.to_string(), reason: e.to_string() })?;
+    let host = url.host_str().ok_or_else(|| crate::egress::policy::PolicyError::BadUrl {
+        url: base.to_string(),
+        reason: "no host".into(),
+    })?;
     let port = url.port_or_known_default();
     let text = match (host.contains(':') && !host.starts_with('['), port) {
         (true, Some(p)) => format!("[{host}]:{p}"),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use voiceblox_host::plugin::secret::Secret;
+use voiceblox_host::egress::secret::Secret;
+use voiceblox_host::egress::{HostPattern, NetworkPolicy};
 use voiceblox_host::plugin::{
-    CompileCache, HostPattern, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts,
-    default_plugins_dir,
+    CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
 use voiceblox_host::transport::livekit::LiveKitCredentials;
 use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
@@ -56,7 +56,7 @@ impl Server {
             agent_runtime: mode,
             livekit_url: livekit.map(|l| l.0.to_string()),
             livekit_api_key: livekit.map(|l| l.1.to_string()),
-            livekit_api_secret: livekit.map(|l| voiceblox_host::plugin::secret::Secret::new(l.2)),
+            livekit_api_secret: livekit.map(|l| voiceblox_host::egress::secret::Secret::new(l.2)),
         };
         let state = AppState {
             runtime: Arc::new(runtime.clone()),
@@ -67,6 +67,7 @@ impl Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let local = state.local.clone();
         tokio::spawn(async move { axum::serve(listener, app(state)).await });
+        voiceblox_host::egress::tls::install_crypto_provider();
         (Self { base, client: reqwest::Client::new(), local }, runtime)
     }
 

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use voiceblox_host::egress::NetworkPolicy;
 use voiceblox_host::plugin::{
-    CompileCache, NetworkPolicy, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, StreamError, StreamHandle,
-    StreamOutput, Timeouts, default_plugins_dir, discovery::fixture_plugins_dir, types::Event,
+    CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, StreamError, StreamHandle, StreamOutput,
+    Timeouts, default_plugins_dir, discovery::fixture_plugins_dir, types::Event,
 };
 
 /// A shared compile cache keeps repeated loads in one test binary fast.
@@ -74,7 +75,7 @@ async fn runtime_with(
     );
     let mut policy = NetworkPolicy::default();
     for host in allow {
-        policy = policy.allow(voiceblox_host::plugin::HostPattern::parse(host).expect("pattern"));
+        policy = policy.allow(voiceblox_host::egress::HostPattern::parse(host).expect("pattern"));
     }
     let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let runtime = PluginRuntime::new(registry, policy, timeouts)

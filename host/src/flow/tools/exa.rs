@@ -13,8 +13,8 @@ use url::Url;
 
 use super::{ToolError, ToolSpec, net};
 use crate::config::tools::{EXA_KEY_VAR, ExaConfig};
-use crate::plugin::policy::NetworkPolicy;
-use crate::plugin::secret::Secret;
+use crate::egress::policy::NetworkPolicy;
+use crate::egress::secret::Secret;
 
 /// Exa's API origin.
 pub const EXA_BASE_URL: &str = "https://api.exa.ai";
@@ -34,7 +34,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The `web_search` tool of one session.
 pub struct ExaSearch {
-    client: reqwest_tools::Client,
+    client: reqwest::Client,
     endpoint: Url,
     key: Secret,
     num_results: u32,
@@ -124,7 +124,7 @@ impl ExaSearch {
             let response = request.await?;
             let status = response.status();
             let bytes = response.bytes().await?;
-            Ok::<_, reqwest_tools::Error>((status, bytes))
+            Ok::<_, reqwest::Error>((status, bytes))
         };
         let (status, bytes) = match tokio::time::timeout(self.timeout, exchange).await {
             Err(_) => return Err(ToolError::Timeout { tool: TOOL_NAME.into(), seconds: self.timeout.as_secs() }),
@@ -146,7 +146,7 @@ impl ExaSearch {
         Ok(format_results(query, &response.results))
     }
 
-    fn transport_failure(&self, error: &reqwest_tools::Error) -> ToolError {
+    fn transport_failure(&self, error: &reqwest::Error) -> ToolError {
         let causes = net::causes(error, |_| None);
         if let Some(denied) = net::denial(&causes) {
             return ToolError::Denied(format!("Exa: {denied}"));

@@ -21,8 +21,8 @@ use url::Url;
 
 use super::{ToolError, ToolSpec, net};
 use crate::config::tools::{McpAuthType, McpServerConfig};
-use crate::plugin::policy::{NetworkPolicy, redact_url};
-use crate::plugin::secret::Secret;
+use crate::egress::policy::{NetworkPolicy, redact_url};
+use crate::egress::secret::Secret;
 
 /// Time limits of an MCP session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +248,7 @@ fn result_text(result: &CallToolResult) -> String {
     parts.join("\n")
 }
 
-type HttpError = StreamableHttpError<reqwest_tools::Error>;
+type HttpError = StreamableHttpError<reqwest::Error>;
 
 /// Steps into rmcp's errors that hold their cause without reporting it as a source.
 fn rmcp_inner<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn std::error::Error + 'static)> {
@@ -288,7 +288,7 @@ fn transport_message(
     }
     let start = causes.iter().position(|cause| !is_wrapper(*cause)).unwrap_or(0);
     let causes = &causes[start..];
-    if let Some(http) = causes.iter().find_map(|cause| cause.downcast_ref::<reqwest_tools::Error>()) {
+    if let Some(http) = causes.iter().find_map(|cause| cause.downcast_ref::<reqwest::Error>()) {
         // The innermost cause says it best ("Connection refused", "deadline has elapsed").
         let root = causes.last().map(|cause| cause.to_string()).unwrap_or_default();
         if http.is_connect() {

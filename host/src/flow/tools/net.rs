@@ -11,12 +11,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest_tools::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
 use super::ToolError;
-use crate::plugin::policy::{NetworkPolicy, PolicyError, is_public, redact_url};
-use crate::plugin::secret::Secret;
+use crate::egress::policy::{NetworkPolicy, PolicyError, is_public, redact_url};
+use crate::egress::secret::Secret;
 
 /// Parses a tool URL and applies the policy's static checks. `what` names the tool in errors.
 pub(crate) fn vet_url(raw: &str, policy: &NetworkPolicy, what: &str) -> Result<Url, ToolError> {
@@ -50,14 +50,14 @@ pub(crate) fn vet_url(raw: &str, policy: &NetworkPolicy, what: &str) -> Result<U
 }
 
 /// An HTTP client for tool requests: the policy's resolver, no redirects, no proxy.
-pub(crate) fn client(policy: &NetworkPolicy, connect_timeout: Duration) -> Result<reqwest_tools::Client, String> {
+pub(crate) fn client(policy: &NetworkPolicy, connect_timeout: Duration) -> Result<reqwest::Client, String> {
     // This reqwest is built without a crypto provider of its own (no aws-lc); it takes the
     // process default, which must be installed before the first client. An error only means
     // it was installed already.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest_tools::Client::builder()
+    crate::egress::tls::install_crypto_provider();
+    reqwest::Client::builder()
         .connect_timeout(connect_timeout)
-        .redirect(reqwest_tools::redirect::Policy::none())
+        .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .dns_resolver(Arc::new(PolicyResolver { policy: Arc::new(policy.clone()) }))
         .user_agent(concat!("voiceblox/", env!("CARGO_PKG_VERSION")))
@@ -124,7 +124,7 @@ pub(crate) fn describe(causes: &[&(dyn std::error::Error + 'static)], url: &Url,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::HostPattern;
+    use crate::egress::HostPattern;
 
     fn vet(raw: &str, policy: &NetworkPolicy) -> Result<Url, ToolError> {
         vet_url(raw, policy, "MCP server")

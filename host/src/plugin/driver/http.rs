@@ -11,10 +11,10 @@ use tokio::sync::mpsc;
 
 use super::super::bindings::latest::types::{Header, HttpRequest, HttpResponse, Input, ProviderError};
 use super::super::error::StreamError;
-use super::super::policy::{NetworkPolicy, PolicyError, Target};
-use super::super::secret::{API_KEY_PLACEHOLDER, BodyScrubber, Secret, placement};
 use super::super::untrusted::clean;
 use super::{IoEvent, status};
+use crate::egress::policy::{NetworkPolicy, PolicyError, Target};
+use crate::egress::secret::{API_KEY_PLACEHOLDER, BodyScrubber, Secret, placement};
 use crate::error_text::chain;
 
 /// Time limits of provider I/O.
@@ -94,7 +94,7 @@ impl HttpIo {
         // tungstenite builds its TLS config from the process default; with a second provider
         // linked in (a later dependency's aws-lc-rs) that would panic instead of choosing.
         // An error only means a provider was installed already, which is what we want.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::egress::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .read_timeout(timeouts.idle)

@@ -23,9 +23,9 @@ use super::bindings::latest::types::{Action, Event, Input, ProviderError, RateLi
 use super::error::StreamError;
 use super::instance::GuestStream;
 use super::limits::StreamLimits;
-use super::policy::StreamGrant;
-use super::secret::{Secret, placement};
 use super::untrusted::clean;
+use crate::egress::policy::StreamGrant;
+use crate::egress::secret::{Secret, placement};
 
 /// What the pipeline feeds a stream.
 #[derive(Debug, Clone)]
@@ -246,7 +246,7 @@ impl Driver {
                     Ok(prepared) => prepared,
                     Err(message) => return self.fail(self.contract(&message)),
                 };
-                tracing::debug!(id, url = %super::policy::redact_url(prepared.url_for_logs()), "http request");
+                tracing::debug!(id, url = %crate::egress::policy::redact_url(prepared.url_for_logs()), "http request");
                 let io = self.io.clone();
                 let tx = self.io_tx.clone();
                 let secret = self.secret.clone();
@@ -351,7 +351,7 @@ impl Driver {
         StreamError::Contract { plugin: self.guest.plugin().name().to_string(), message: message.to_string() }
     }
 
-    fn denied(&self, source: super::policy::PolicyError) -> StreamError {
+    fn denied(&self, source: crate::egress::policy::PolicyError) -> StreamError {
         StreamError::Denied { plugin: self.guest.plugin().name().to_string(), source }
     }
 }

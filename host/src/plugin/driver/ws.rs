@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::super::bindings::latest::types::{Input, ProviderError, WsClose, WsMessage};
 use super::super::error::StreamError;
-use super::super::policy::Target;
-use super::super::secret::{Secret, placement};
 use super::http::{HttpIo, StreamErrorKind, from_status, resolve_vetted, retry_after_ms};
 use super::{IoEvent, ws_closed, ws_message_input};
+use crate::egress::policy::Target;
+use crate::egress::secret::{Secret, placement};
 use crate::error_text::chain;
 
 /// What the driver asks of the WebSocket task.

@@ -27,6 +27,7 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     pub fn new(credentials: LiveKitCredentials) -> Self {
+        crate::egress::tls::install_crypto_provider();
         let api = LiveKitApi::with_api_key(credentials.url(), credentials.api_key(), credentials.api_secret())
             .with_request_timeout(REQUEST_TIMEOUT);
         Self { credentials, api }

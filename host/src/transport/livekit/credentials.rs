@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::plugin::secret::Secret;
+use crate::egress::secret::Secret;
 
 pub const URL_VAR: &str = "LIVEKIT_URL";
 pub const API_KEY_VAR: &str = "LIVEKIT_API_KEY";

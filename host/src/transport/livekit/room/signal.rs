@@ -69,7 +69,7 @@ pub async fn connect(url: &url::Url, token: &str) -> Result<(Socket, SocketAddr)
     let _ = tcp.set_nodelay(true);
     let server = tcp.peer_addr().map_err(|e| RoomError::Unreachable(e.to_string()))?;
     // wss shares the host's TLS stack: rustls with ring (no second crypto provider).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::egress::tls::install_crypto_provider();
     let config = tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE));
     match tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config), None).await {
         Ok((socket, _response)) => Ok((socket, server)),

@@ -39,7 +39,7 @@ async fn speak_streams_pcm_at_the_requested_rate_in_odd_chunks() -> Result<()> {
 #[tokio::test]
 async fn speak_checks_key_query_and_body() -> Result<()> {
     let fake = deepgram::start(DeepgramScript::new().api_key(KEY).speak(SpeakScript::error(429)));
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let url = |query: &str| format!("{}{SPEAK_PATH}?{query}", fake.base_url());
     let auth = format!("Token {KEY}");
 

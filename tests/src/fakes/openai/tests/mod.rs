@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 const KEY: &str = "sk-test-0123456789";
 
 fn client() -> reqwest::Client {
-    reqwest::Client::new()
+    crate::http_client()
 }
 
 /// The `data:` payloads of an SSE body, in order.

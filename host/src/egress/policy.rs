@@ -24,7 +24,7 @@ pub struct HostPattern {
 impl HostPattern {
     pub fn parse(text: &str) -> Result<Self, PolicyError> {
         let text = text.trim().to_ascii_lowercase();
-        let bad = || PolicyError::BadPattern(super::untrusted::clean(&text).into_owned());
+        let bad = || PolicyError::BadPattern(crate::plugin::untrusted::clean(&text).into_owned());
         let (host, port) = split_host_port(&text).ok_or_else(bad)?;
         let (host, wildcard) = match host.strip_prefix("*.") {
             Some(rest) => (rest.to_string(), true),

@@ -1,0 +1,21 @@
+//! Every request voiceblox sends out — plugin HTTP requests and WebSocket connections,
+//! webhooks, the post-call webhook, MCP servers, Exa search — goes through this module.
+//!
+//! 1. **Grant**: what a caller may reach. A plugin stream may reach the hosts its plugin
+//!    declared and the operator allowed, and the base URL the operator configured for it; a
+//!    URL from an AgentConfig (a webhook, an MCP server) is its own grant.
+//! 2. **Policy** ([`policy`]): the grant checked against the operator's allow-list, and every
+//!    address vetted — literal IPs at once, names when they resolve ([`resolver`]), so no
+//!    request reaches a loopback, private or link-local address the operator did not allow.
+//! 3. **Secrets** ([`secret`]): the provider key is filled in here and only here, where the
+//!    request may carry it (header values, query values, the first WebSocket text frame).
+//! 4. **Send**: [`Egress::send`] and [`Egress::connect`] take only an [`Authorized`] request,
+//!    which only [`Egress::authorize`] makes. One HTTP client (one reqwest), no redirects, no
+//!    proxies: either would let a request reach an address the resolver never saw.
+
+pub mod policy;
+pub mod secret;
+pub mod tls;
+
+pub use policy::{HostPattern, NetworkPolicy, PolicyError};
+pub use secret::Secret;
