@@ -7,12 +7,17 @@ use std::time::Duration;
 use serde_json::json;
 use voiceblox_host::config::secret::ApiKey;
 use voiceblox_host::config::tools::{ExaConfig, McpAuthType, McpServerConfig};
-use voiceblox_host::egress::{HostPattern, NetworkPolicy};
+use voiceblox_host::egress::{Egress, HostPattern, NetworkPolicy};
 use voiceblox_host::flow::tools::exa::ExaSearch;
 use voiceblox_host::flow::tools::mcp::{McpServer, McpTimeouts};
 use voiceblox_host::flow::tools::{ToolError, ToolSpec};
 use voiceblox_tests::fakes::exa::{ExaFake, ExaPage};
 use voiceblox_tests::fakes::mcp::{McpAuth, McpFake, ToolCall};
+
+/// The way out the session would have under `policy`.
+fn egress(policy: NetworkPolicy) -> Egress {
+    Egress::new(std::sync::Arc::new(policy), Default::default()).expect("egress")
+}
 
 /// The operator's word that loopback may be reached (the fakes listen there).
 fn loopback_allowed() -> NetworkPolicy {
@@ -24,7 +29,7 @@ fn server(url: String, auth_type: McpAuthType, auth_value: Option<&str>) -> McpS
 }
 
 async fn connect(config: &McpServerConfig) -> Result<McpServer, ToolError> {
-    McpServer::connect(config, &loopback_allowed(), McpTimeouts::default()).await
+    McpServer::connect(config, &egress(loopback_allowed()), McpTimeouts::default()).await
 }
 
 fn names(tools: &[ToolSpec]) -> BTreeSet<&str> {
@@ -91,7 +96,7 @@ async fn mcp_error_results_and_slow_tools_fail_the_call() {
     let fake = McpFake::start(McpAuth::None);
     let timeouts = McpTimeouts { call: Duration::from_secs(1), ..McpTimeouts::default() };
     let config = server(fake.url(), McpAuthType::None, None);
-    let mcp = McpServer::connect(&config, &loopback_allowed(), timeouts).await.expect("connect");
+    let mcp = McpServer::connect(&config, &egress(loopback_allowed()), timeouts).await.expect("connect");
 
     let err = mcp.call("charge_card", json!({"amount_cents": 1250})).await.unwrap_err();
     assert_eq!(
@@ -159,20 +164,21 @@ async fn mcp_private_addresses_need_the_operator() {
     let config = server(fake.url(), McpAuthType::None, None);
 
     // A literal loopback address, refused before any connection.
-    let err = McpServer::connect(&config, &NetworkPolicy::default(), McpTimeouts::default()).await.unwrap_err();
+    let err = McpServer::connect(&config, &egress(NetworkPolicy::default()), McpTimeouts::default()).await.unwrap_err();
     let ToolError::Denied(message) = &err else { panic!("{err}") };
     assert!(message.contains("non-public address 127.0.0.1"), "{message}");
 
     // A name resolving to loopback, refused by the resolver.
     let by_name = server(format!("http://localhost:{}/mcp", fake.addr().port()), McpAuthType::None, None);
-    let err = McpServer::connect(&by_name, &NetworkPolicy::default(), McpTimeouts::default()).await.unwrap_err();
+    let err =
+        McpServer::connect(&by_name, &egress(NetworkPolicy::default()), McpTimeouts::default()).await.unwrap_err();
     let ToolError::Denied(message) = &err else { panic!("{err}") };
     assert!(message.contains("localhost resolves to the non-public address"), "{message}");
     assert!(fake.requests().is_empty(), "nothing reached the server");
 
     // Allowed by name, the same server works.
     let policy = NetworkPolicy::default().allow(HostPattern::parse("localhost").expect("pattern"));
-    let mcp = McpServer::connect(&by_name, &policy, McpTimeouts::default()).await.expect("connect");
+    let mcp = McpServer::connect(&by_name, &egress(policy), McpTimeouts::default()).await.expect("connect");
     assert_eq!(mcp.tools().len(), 4);
 
     let err = connect(&server("file:///etc/passwd".into(), McpAuthType::None, None)).await.unwrap_err();
@@ -196,7 +202,7 @@ async fn exa_search_returns_titles_and_urls() {
     let fake = ExaFake::start(Some("exa-key-9911"), pages());
     let config = ExaConfig { api_key: Some(ApiKey::new("exa-key-9911")), num_results: Some(2) };
     let no_env = |_: &str| None;
-    let exa = ExaSearch::new(&config, &no_env, Some(&fake.base_url()), &loopback_allowed()).expect("exa");
+    let exa = ExaSearch::new(&config, &no_env, Some(&fake.base_url()), &egress(loopback_allowed())).expect("exa");
 
     let text = exa.call(json!({"query": "rust book"})).await.expect("search");
     assert_eq!(
@@ -222,7 +228,8 @@ async fn exa_search_returns_titles_and_urls() {
 async fn exa_key_from_env_and_clear_key_errors() {
     let fake = ExaFake::start(Some("exa-key-right"), pages());
     let env = |name: &str| (name == "EXA_API_KEY").then(|| "exa-key-wrong".to_string());
-    let exa = ExaSearch::new(&ExaConfig::default(), &env, Some(&fake.base_url()), &loopback_allowed()).expect("exa");
+    let exa =
+        ExaSearch::new(&ExaConfig::default(), &env, Some(&fake.base_url()), &egress(loopback_allowed())).expect("exa");
     let err = exa.call(json!({"query": "rust"})).await.unwrap_err();
     let ToolError::Failed { tool, message } = &err else { panic!("{err}") };
     assert_eq!(tool, "web_search");
@@ -230,12 +237,13 @@ async fn exa_key_from_env_and_clear_key_errors() {
     assert_eq!(fake.search_requests()[0].header("x-api-key"), Some("exa-key-wrong"));
 
     let no_env = |_: &str| None;
-    let err = ExaSearch::new(&ExaConfig::default(), &no_env, Some(&fake.base_url()), &loopback_allowed()).unwrap_err();
+    let err = ExaSearch::new(&ExaConfig::default(), &no_env, Some(&fake.base_url()), &egress(loopback_allowed()))
+        .unwrap_err();
     assert!(matches!(err, ToolError::MissingKey { .. }), "{err}");
     assert!(err.to_string().contains("EXA_API_KEY"), "{err}");
 
     // The fake's loopback origin is refused unless the operator allowed it.
     let config = ExaConfig { api_key: Some(ApiKey::new("k")), num_results: None };
-    let err = ExaSearch::new(&config, &no_env, Some(&fake.base_url()), &NetworkPolicy::default()).unwrap_err();
+    let err = ExaSearch::new(&config, &no_env, Some(&fake.base_url()), &egress(NetworkPolicy::default())).unwrap_err();
     assert!(matches!(err, ToolError::Denied(_)), "{err}");
 }

@@ -13,9 +13,17 @@
 //!    which only [`Egress::authorize`] makes. One HTTP client (one reqwest), no redirects, no
 //!    proxies: either would let a request reach an address the resolver never saw.
 
+mod client;
+pub(crate) mod mcp;
 pub mod policy;
+mod request;
+mod resolver;
 pub mod secret;
 pub mod tls;
+mod ws;
 
-pub use policy::{HostPattern, NetworkPolicy, PolicyError};
+pub use client::{Egress, Timeouts, denial};
+pub use policy::{HostPattern, NetworkPolicy, PolicyError, StreamGrant};
+pub use request::{Authorized, EgressError, Grant, Outgoing};
 pub use secret::Secret;
+pub use ws::{WsConnectError, WsSocket};

@@ -226,7 +226,7 @@ impl Conversation {
         if let Some(url) = config.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) {
             let payload =
                 PostCallPayload { conversation: self.history.transcript(), structured_output: structured.as_ref() };
-            if let Err(error) = webhook::post(self.ctx.runtime.http(), url, &payload).await {
+            if let Err(error) = webhook::post(self.ctx.runtime.egress(), url, &payload).await {
                 tracing::warn!(%error, "post-call webhook failed");
                 self.ctx.emit(AgentEvent::error(ErrorCode::PostCallFailed, error.to_string()));
             }

@@ -48,8 +48,8 @@ impl ToolProvider for ExaSearch {
 
 pub async fn tools(config: &AgentConfig, runtime: &PluginRuntime, sink: &dyn EventSink) -> Toolbox {
     let mut toolbox = Toolbox::default();
-    let policy = runtime.policy();
-    let connecting = config.mcp_servers.iter().map(|server| McpServer::connect(server, policy, McpTimeouts::default()));
+    let egress = runtime.egress();
+    let connecting = config.mcp_servers.iter().map(|server| McpServer::connect(server, egress, McpTimeouts::default()));
     for (server, connected) in config.mcp_servers.iter().zip(join_all(connecting).await) {
         match connected {
             Ok(connection) => {
@@ -69,7 +69,7 @@ pub async fn tools(config: &AgentConfig, runtime: &PluginRuntime, sink: &dyn Eve
     if let Some(exa) = config.exa_configs.first() {
         let env = |name: &str| runtime.env_var(name);
         let base_url = runtime.env_var(EXA_BASE_URL_VAR);
-        match ExaSearch::new(exa, &env, base_url.as_deref(), policy) {
+        match ExaSearch::new(exa, &env, base_url.as_deref(), egress) {
             Ok(search) => toolbox.add(Arc::new(search)),
             Err(error) => sink.emit(AgentEvent::error(ErrorCode::ToolFailed, format!("Exa search: {error}"))),
         }

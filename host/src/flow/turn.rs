@@ -280,7 +280,7 @@ impl Turn {
             step_id: &step.id,
             agent_name: &self.watcher.config().agent_name,
         };
-        if let Err(error) = webhook::post(self.ctx.runtime.http(), url, &payload).await {
+        if let Err(error) = webhook::post(self.ctx.runtime.egress(), url, &payload).await {
             tracing::warn!(step = %step.id, %error, "webhook step failed; the call goes on");
             self.ctx.emit(AgentEvent::error(ErrorCode::WebhookFailed, error.to_string()));
         }

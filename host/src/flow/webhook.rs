@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::history::Entry;
 use crate::egress::policy::{PolicyError, redact_url};
-use crate::plugin::driver::HttpIo;
+use crate::egress::{Egress, EgressError, Grant, Outgoing};
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,25 +36,26 @@ pub struct StepPayload<'a> {
 }
 
 /// POSTs `body` as JSON; any 2xx is success.
-pub async fn post(io: &HttpIo, url: &str, body: &impl Serialize) -> Result<(), WebhookError> {
+pub async fn post(egress: &Egress, url: &str, body: &impl Serialize) -> Result<(), WebhookError> {
     let shown = redact_url(url);
-    io.policy().authorize_config_url(url).map_err(|source| WebhookError::Denied { url: shown.clone(), source })?;
     let body =
         serde_json::to_vec(body).map_err(|e| WebhookError::Transport { url: shown.clone(), message: e.to_string() })?;
-    let send = io
-        .client()
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .timeout(WEBHOOK_TIMEOUT)
-        .send();
-    let response = send.await.map_err(|error| {
-        if error.is_timeout() {
-            WebhookError::Timeout { url: shown.clone() }
-        } else {
-            WebhookError::Transport { url: shown.clone(), message: crate::error_text::chain(&error) }
-        }
+    let request = Outgoing::post(url, body).header("content-type", "application/json");
+    let authorized = egress.authorize(Grant::ConfigUrl, request, None).map_err(|error| match error {
+        EgressError::Denied(source) => WebhookError::Denied { url: shown.clone(), source },
+        other => WebhookError::Transport { url: shown.clone(), message: other.to_string() },
     })?;
+    let response = match tokio::time::timeout(WEBHOOK_TIMEOUT, egress.send(authorized)).await {
+        Err(_) => return Err(WebhookError::Timeout { url: shown }),
+        Ok(Err(error)) if error.is_timeout() => return Err(WebhookError::Timeout { url: shown }),
+        Ok(Err(error)) => {
+            return Err(match crate::egress::denial(&error) {
+                Some(source) => WebhookError::Denied { url: shown, source: source.clone() },
+                None => WebhookError::Transport { url: shown, message: crate::error_text::chain(&error) },
+            });
+        }
+        Ok(Ok(response)) => response,
+    };
     let status = response.status();
     if !status.is_success() {
         return Err(WebhookError::Status { url: shown, status: status.as_u16() });

@@ -7,12 +7,13 @@
 use std::sync::Arc;
 
 use super::bindings::latest::types::{Kind, ProviderConfig};
-use super::driver::{self, HttpIo, StreamHandle, Timeouts};
+use super::driver::{self, StreamHandle, Timeouts};
 use super::error::StreamError;
 use super::instance::OpenRequest;
 use super::loaded::{Plugin, kind_name};
 use super::provider_policy::ProviderPolicy;
 use super::registry::PluginRegistry;
+use crate::egress::Egress;
 use crate::egress::policy::{HostPattern, NetworkPolicy, StreamGrant};
 use crate::egress::secret::{API_KEY_PLACEHOLDER, Secret};
 
@@ -40,7 +41,7 @@ pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct PluginRuntime {
     registry: Arc<PluginRegistry>,
     policy: Arc<NetworkPolicy>,
-    io: HttpIo,
+    io: Egress,
     env: EnvLookup,
     providers: Arc<ProviderPolicy>,
 }
@@ -48,7 +49,7 @@ pub struct PluginRuntime {
 impl PluginRuntime {
     pub fn new(registry: PluginRegistry, policy: NetworkPolicy, timeouts: Timeouts) -> Result<Self, StreamError> {
         let policy = Arc::new(policy);
-        let io = HttpIo::new(policy.clone(), timeouts)?;
+        let io = Egress::new(policy.clone(), timeouts).map_err(StreamError::Io)?;
         Ok(Self {
             registry: Arc::new(registry),
             policy,
@@ -99,8 +100,8 @@ impl PluginRuntime {
         &self.registry
     }
 
-    /// The shared HTTP client and policy, for the host's own requests (webhooks, tools).
-    pub fn http(&self) -> &HttpIo {
+    /// The way out for every request, the host's own too (webhooks, tools).
+    pub fn egress(&self) -> &Egress {
         &self.io
     }
 

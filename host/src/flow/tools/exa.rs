@@ -13,8 +13,8 @@ use url::Url;
 
 use super::{ToolError, ToolSpec, net};
 use crate::config::tools::{EXA_KEY_VAR, ExaConfig};
-use crate::egress::policy::NetworkPolicy;
-use crate::egress::secret::Secret;
+use crate::egress::secret::{API_KEY_PLACEHOLDER, Secret};
+use crate::egress::{Egress, Grant, Outgoing};
 
 /// Exa's API origin.
 pub const EXA_BASE_URL: &str = "https://api.exa.ai";
@@ -28,13 +28,12 @@ const MAX_NUM_RESULTS: u32 = 100;
 const TEXT_CHARACTERS: u32 = 1_000;
 /// Characters of page text the LLM sees per result.
 const SNIPPET_CHARACTERS: usize = 300;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Exa's `auto` search with contents usually answers within a few seconds.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The `web_search` tool of one session.
 pub struct ExaSearch {
-    client: reqwest::Client,
+    egress: Egress,
     endpoint: Url,
     key: Secret,
     num_results: u32,
@@ -57,7 +56,7 @@ impl ExaSearch {
         config: &ExaConfig,
         env: &dyn Fn(&str) -> Option<String>,
         base_url: Option<&str>,
-        policy: &NetworkPolicy,
+        egress: &Egress,
     ) -> Result<Self, ToolError> {
         let key = match &config.api_key {
             Some(key) => key.secret().clone(),
@@ -66,12 +65,19 @@ impl ExaSearch {
                 .map(|value| Secret::new(value.trim()))
                 .ok_or_else(|| ToolError::MissingKey { tool: TOOL_NAME.to_string(), env: EXA_KEY_VAR })?,
         };
-        let base = net::vet_url(base_url.unwrap_or(EXA_BASE_URL), policy, "Exa")?;
+        let base = base_url.unwrap_or(EXA_BASE_URL).trim();
+        let base = Url::parse(base).map_err(|e| ToolError::Denied(format!("Exa: bad URL `{base}`: {e}")))?;
         let endpoint = search_endpoint(&base);
-        let client = net::client(policy, CONNECT_TIMEOUT)
-            .map_err(|message| ToolError::Connect { server: "Exa".into(), message })?;
-        let num_results = config.num_results.unwrap_or(DEFAULT_NUM_RESULTS).clamp(1, MAX_NUM_RESULTS);
-        Ok(Self { client, endpoint, key, num_results, timeout: CALL_TIMEOUT })
+        let search = Self {
+            egress: egress.clone(),
+            endpoint,
+            key,
+            num_results: config.num_results.unwrap_or(DEFAULT_NUM_RESULTS).clamp(1, MAX_NUM_RESULTS),
+            timeout: CALL_TIMEOUT,
+        };
+        // Refused now rather than at the first search: the operator sees it when the session starts.
+        search.request(Vec::new())?;
+        Ok(search)
     }
 
     /// Replaces the per-search time limit.
@@ -110,18 +116,9 @@ impl ExaSearch {
             "numResults": self.num_results,
             "contents": {"text": {"maxCharacters": TEXT_CHARACTERS}},
         });
-        let mut key = http::HeaderValue::from_str(self.key.expose())
-            .map_err(|_| failed(format!("the {EXA_KEY_VAR} value is not a valid HTTP header value")))?;
-        key.set_sensitive(true);
-        let request = self
-            .client
-            .post(self.endpoint.clone())
-            .header("x-api-key", key)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send();
+        let request = self.request(body.to_string().into_bytes())?;
         let exchange = async {
-            let response = request.await?;
+            let response = self.egress.send(request).await?;
             let status = response.status();
             let bytes = response.bytes().await?;
             Ok::<_, reqwest::Error>((status, bytes))
@@ -144,6 +141,17 @@ impl ExaSearch {
             "Exa search"
         );
         Ok(format_results(query, &response.results))
+    }
+
+    /// A search request through the egress, the key filled into `x-api-key` there.
+    fn request(&self, body: Vec<u8>) -> Result<crate::egress::Authorized, ToolError> {
+        let request = Outgoing::post(self.endpoint.as_str(), body)
+            .header("x-api-key", API_KEY_PLACEHOLDER)
+            .header("content-type", "application/json");
+        self.egress.authorize(Grant::ConfigUrl, request, Some(&self.key)).map_err(|error| match error {
+            crate::egress::EgressError::Denied(denied) => ToolError::Denied(format!("Exa: {denied}")),
+            _ => failed(format!("the {EXA_KEY_VAR} value is not a valid HTTP header value")),
+        })
     }
 
     fn transport_failure(&self, error: &reqwest::Error) -> ToolError {
@@ -322,14 +330,14 @@ mod tests {
 
     #[test]
     fn the_key_comes_from_config_then_env() {
-        let policy = NetworkPolicy::default();
+        let egress = Egress::new(std::sync::Arc::new(Default::default()), Default::default()).unwrap();
         let no_env = |_: &str| None;
-        let err = ExaSearch::new(&ExaConfig::default(), &no_env, None, &policy).unwrap_err();
+        let err = ExaSearch::new(&ExaConfig::default(), &no_env, None, &egress).unwrap_err();
         assert!(err.to_string().contains("EXA_API_KEY"), "{err}");
         let env = |name: &str| (name == EXA_KEY_VAR).then(|| "env-key".to_string());
-        assert!(ExaSearch::new(&ExaConfig::default(), &env, None, &policy).is_ok());
+        assert!(ExaSearch::new(&ExaConfig::default(), &env, None, &egress).is_ok());
         let config = ExaConfig { api_key: Some(ApiKey::new("cfg-key")), num_results: Some(500) };
-        let search = ExaSearch::new(&config, &no_env, None, &policy).unwrap();
+        let search = ExaSearch::new(&config, &no_env, None, &egress).unwrap();
         assert_eq!(search.key.expose(), "cfg-key");
         assert_eq!(search.num_results, MAX_NUM_RESULTS);
         assert_eq!(search.endpoint.as_str(), "https://api.exa.ai/search");

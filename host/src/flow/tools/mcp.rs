@@ -6,7 +6,6 @@
 //! ([`super::net`]) before any connection. The credential travels as `Authorization: Bearer`
 //! or `x-api-key` and is scrubbed from every error; it is never logged.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rmcp::model::{
@@ -14,15 +13,16 @@ use rmcp::model::{
     ResourceContents, Tool,
 };
 use rmcp::service::{ClientInitializeError, RunningService, ServiceError};
-use rmcp::transport::streamable_http_client::{StreamableHttpClientTransportConfig, StreamableHttpError};
-use rmcp::transport::{DynamicTransportError, StreamableHttpClientTransport};
+use rmcp::transport::DynamicTransportError;
+use rmcp::transport::streamable_http_client::StreamableHttpError;
 use rmcp::{RoleClient, ServiceExt};
 use url::Url;
 
 use super::{ToolError, ToolSpec, net};
 use crate::config::tools::{McpAuthType, McpServerConfig};
-use crate::egress::policy::{NetworkPolicy, redact_url};
-use crate::egress::secret::Secret;
+use crate::egress::policy::redact_url;
+use crate::egress::secret::{API_KEY_PLACEHOLDER, Secret};
+use crate::egress::{Egress, EgressError, Grant, Outgoing};
 
 /// Time limits of an MCP session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,18 +59,17 @@ impl std::fmt::Debug for McpServer {
 
 impl McpServer {
     /// Opens a session with the server (`initialize`), then lists its tools.
-    pub async fn connect(
-        config: &McpServerConfig,
-        policy: &NetworkPolicy,
-        timeouts: McpTimeouts,
-    ) -> Result<Self, ToolError> {
+    pub async fn connect(config: &McpServerConfig, egress: &Egress, timeouts: McpTimeouts) -> Result<Self, ToolError> {
         let label = redact_url(config.server_url.trim());
-        let url = net::vet_url(&config.server_url, policy, &format!("MCP server {label}"))?;
         let connect_error = |message: String| ToolError::Connect { server: label.clone(), message };
         let secret = config.auth_value.as_ref().map(|key| key.secret().clone());
-        let transport_config = transport_config(&url, config.auth_type, secret.as_ref()).map_err(connect_error)?;
-        let client = net::client(policy, timeouts.connect).map_err(connect_error)?;
-        let transport = StreamableHttpClientTransport::with_client(client, transport_config);
+        let request = request(config.server_url.trim(), config.auth_type, secret.is_some()).map_err(connect_error)?;
+        let authorized = egress.authorize(Grant::ConfigUrl, request, secret.as_ref()).map_err(|error| match error {
+            EgressError::Denied(denied) => ToolError::Denied(format!("MCP server {label}: {denied}")),
+            other => connect_error(other.to_string()),
+        })?;
+        let url = Url::parse(authorized.url_for_logs()).map_err(|e| connect_error(e.to_string()))?;
+        let transport = egress.mcp_transport(authorized);
         let handshake = client_config().serve(transport);
         let session = match tokio::time::timeout(timeouts.connect, handshake).await {
             Err(_) => return Err(connect_error(format!("no answer within {} s", timeouts.connect.as_secs()))),
@@ -142,31 +141,16 @@ fn client_config() -> ClientConfig {
     ClientConfig::new(ClientCapabilities::default(), Implementation::new("voiceblox", env!("CARGO_PKG_VERSION")))
 }
 
-/// The transport settings, the credential placed as the auth type asks.
-fn transport_config(
-    url: &Url,
-    auth: McpAuthType,
-    secret: Option<&Secret>,
-) -> Result<StreamableHttpClientTransportConfig, String> {
-    let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str()).reinit_on_expired_session(true);
-    let value = match (auth, secret) {
-        (McpAuthType::None, _) => return Ok(config),
-        (_, Some(secret)) => secret.expose(),
-        (_, None) => return Err(format!("authType {} needs an authValue", auth_name(auth))),
-    };
-    match auth {
-        McpAuthType::None => {}
-        // rmcp writes `Authorization: Bearer <value>` itself.
-        McpAuthType::Bearer => config = config.auth_header(value),
-        McpAuthType::ApiKey => {
-            let mut header = http::HeaderValue::from_str(value)
-                .map_err(|_| "the authValue is not a valid HTTP header value".to_string())?;
-            header.set_sensitive(true);
-            let name = http::HeaderName::from_static("x-api-key");
-            config = config.custom_headers(HashMap::from([(name, header)]));
-        }
+/// The request the session is opened with: the credential placed as the auth type asks
+/// (`{{api-key}}`, filled in by the egress).
+fn request(url: &str, auth: McpAuthType, has_secret: bool) -> Result<Outgoing, String> {
+    let request = Outgoing::post(url, Vec::new());
+    match (auth, has_secret) {
+        (McpAuthType::None, _) => Ok(request),
+        (_, false) => Err(format!("authType {} needs an authValue", auth_name(auth))),
+        (McpAuthType::Bearer, true) => Ok(request.header("authorization", format!("Bearer {API_KEY_PLACEHOLDER}"))),
+        (McpAuthType::ApiKey, true) => Ok(request.header("x-api-key", API_KEY_PLACEHOLDER)),
     }
-    Ok(config)
 }
 
 fn auth_name(auth: McpAuthType) -> &'static str {
@@ -372,17 +356,22 @@ mod tests {
 
     #[test]
     fn credentials_go_where_the_auth_type_says() {
-        let url = Url::parse("https://mcp.example.com/mcp").unwrap();
+        use crate::egress::mcp::mcp_config;
+        let egress = Egress::new(std::sync::Arc::new(Default::default()), Default::default()).unwrap();
         let secret = Secret::new("k-123");
-        let bearer = transport_config(&url, McpAuthType::Bearer, Some(&secret)).unwrap();
+        let config = |auth| {
+            let request = request("https://mcp.example.com/mcp", auth, true).unwrap();
+            mcp_config(&egress.authorize(Grant::ConfigUrl, request, Some(&secret)).unwrap())
+        };
+        let bearer = config(McpAuthType::Bearer);
         assert_eq!(bearer.auth_header.as_deref(), Some("k-123"));
         assert!(bearer.custom_headers.is_empty());
-        let api_key = transport_config(&url, McpAuthType::ApiKey, Some(&secret)).unwrap();
+        let api_key = config(McpAuthType::ApiKey);
         assert_eq!(api_key.auth_header, None);
         assert_eq!(api_key.custom_headers[&http::HeaderName::from_static("x-api-key")], "k-123");
-        let none = transport_config(&url, McpAuthType::None, Some(&secret)).unwrap();
+        let none = config(McpAuthType::None);
         assert!(none.auth_header.is_none() && none.custom_headers.is_empty());
-        let missing = transport_config(&url, McpAuthType::ApiKey, None).unwrap_err();
+        let missing = request("https://mcp.example.com/mcp", McpAuthType::ApiKey, false).unwrap_err();
         assert_eq!(missing, "authType api_key needs an authValue");
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-pub use http::{HttpIo, Timeouts};
+pub use crate::egress::Timeouts;
 
 use super::bindings::latest::types::{Action, Event, Input, ProviderError, RateLimit, WsClose, WsMessage};
 use super::error::StreamError;
@@ -25,7 +25,8 @@ use super::instance::GuestStream;
 use super::limits::StreamLimits;
 use super::untrusted::clean;
 use crate::egress::policy::StreamGrant;
-use crate::egress::secret::{Secret, placement};
+use crate::egress::secret::Secret;
+use crate::egress::{Egress, EgressError, Grant, Outgoing};
 
 /// What the pipeline feeds a stream.
 #[derive(Debug, Clone)]
@@ -93,7 +94,7 @@ pub(super) fn spawn(
     provider: String,
     grant: StreamGrant,
     secret: Option<Secret>,
-    io: HttpIo,
+    io: Egress,
 ) -> StreamHandle {
     let (input_tx, input_rx) = mpsc::channel(CHANNEL_DEPTH);
     let (output_tx, output_rx) = mpsc::channel(CHANNEL_DEPTH);
@@ -125,7 +126,7 @@ struct Driver {
     provider: String,
     grant: StreamGrant,
     secret: Option<Secret>,
-    io: HttpIo,
+    io: Egress,
     output: mpsc::Sender<StreamOutput>,
     io_tx: mpsc::Sender<IoEvent>,
     io_rx: mpsc::Receiver<IoEvent>,
@@ -238,21 +239,23 @@ impl Driver {
                 if let Err(error) = self.count_start() {
                     return self.fail(error);
                 }
-                let target = match self.io.policy().authorize(&self.grant, &request.url) {
-                    Ok(target) => target,
-                    Err(source) => return self.fail(self.denied(source)),
+                let outgoing = Outgoing {
+                    method: request.method,
+                    url: request.url,
+                    headers: request.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                    body: request.body,
                 };
-                let prepared = match http::prepare(request, target, self.secret.as_ref()) {
-                    Ok(prepared) => prepared,
-                    Err(message) => return self.fail(self.contract(&message)),
+                let authorized = match self.authorize(outgoing) {
+                    Ok(authorized) => authorized,
+                    Err(error) => return self.fail(error),
                 };
-                tracing::debug!(id, url = %crate::egress::policy::redact_url(prepared.url_for_logs()), "http request");
+                tracing::debug!(id, url = %crate::egress::policy::redact_url(authorized.url_for_logs()), "http request");
                 let io = self.io.clone();
                 let tx = self.io_tx.clone();
                 let secret = self.secret.clone();
                 let provider = self.provider.clone();
                 self.in_flight += 1;
-                self.tasks.spawn(async move { io.run(id, prepared, secret, provider, tx).await });
+                self.tasks.spawn(async move { http::run(io, id, authorized, secret, provider, tx).await });
             }
             Action::WsConnect(connect) => {
                 if self.ws.is_some() {
@@ -261,17 +264,15 @@ impl Driver {
                 if let Err(error) = self.count_start() {
                     return self.fail(error);
                 }
-                let target = match self.io.policy().authorize(&self.grant, &connect.url) {
-                    Ok(target) => target,
-                    Err(source) => return self.fail(self.denied(source)),
+                let outgoing = Outgoing {
+                    method: "GET".into(),
+                    url: connect.url,
+                    headers: connect.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                    body: Vec::new(),
                 };
-                let headers = match http::filled_headers(connect.headers, self.secret.as_ref()) {
-                    Ok(headers) => headers,
-                    Err(message) => return self.fail(self.contract(&message)),
-                };
-                let url = match placement::fill_url(self.secret.as_ref(), &target.url) {
-                    Ok(url) => url,
-                    Err(error) => return self.fail(self.contract(&error.to_string())),
+                let authorized = match self.authorize(outgoing) {
+                    Ok(authorized) => authorized,
+                    Err(error) => return self.fail(error),
                 };
                 let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
                 self.ws = Some(tx);
@@ -279,8 +280,7 @@ impl Driver {
                 let events = self.io_tx.clone();
                 let secret = self.secret.clone();
                 let provider = self.provider.clone();
-                let handshake = ws::Handshake { target, url, headers };
-                self.tasks.spawn(async move { ws::run(io, handshake, secret, provider, events, rx).await });
+                self.tasks.spawn(async move { ws::run(io, authorized, secret, provider, events, rx).await });
             }
             Action::WsSend(message) => return self.ws_command(ws::Command::Send(message)).await,
             Action::WsClose(close) => return self.ws_command(ws::Command::Close(close)).await,
@@ -351,8 +351,14 @@ impl Driver {
         StreamError::Contract { plugin: self.guest.plugin().name().to_string(), message: message.to_string() }
     }
 
-    fn denied(&self, source: crate::egress::policy::PolicyError) -> StreamError {
-        StreamError::Denied { plugin: self.guest.plugin().name().to_string(), source }
+    /// The plugin's request through the egress: a refused destination is a denial, a
+    /// malformed request (or a key where it may not stand) a contract violation.
+    fn authorize(&self, request: Outgoing) -> Result<crate::egress::Authorized, StreamError> {
+        let plugin = self.guest.plugin().name().to_string();
+        self.io.authorize(Grant::Stream(&self.grant), request, self.secret.as_ref()).map_err(|error| match error {
+            EgressError::Denied(source) => StreamError::Denied { plugin, source },
+            EgressError::Invalid(message) => self.contract(&message),
+        })
     }
 }
 

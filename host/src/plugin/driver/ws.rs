@@ -1,20 +1,17 @@
-//! The stream's WebSocket: connect to a vetted address, then relay frames both ways.
+//! The stream's WebSocket: opened through the egress, then frames relayed both ways with the
+//! key scrubbed from everything the plugin sees.
 
-use futures_util::{SinkExt, StreamExt};
-use http::HeaderMap;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::super::bindings::latest::types::{Input, ProviderError, WsClose, WsMessage};
 use super::super::error::StreamError;
-use super::http::{HttpIo, StreamErrorKind, from_status, resolve_vetted, retry_after_ms};
+use super::http::{from_status, retry_after_ms};
 use super::{IoEvent, ws_closed, ws_message_input};
-use crate::egress::policy::Target;
-use crate::egress::secret::{Secret, placement};
+use crate::egress::secret::Secret;
+use crate::egress::{Authorized, Egress, WsConnectError, WsSocket};
 use crate::error_text::chain;
 
 /// What the driver asks of the WebSocket task.
@@ -24,19 +21,16 @@ pub enum Command {
     Close(WsClose),
 }
 
-/// Largest message accepted from a provider.
-const MAX_MESSAGE: usize = 16 << 20;
-
 pub(super) async fn run(
-    io: HttpIo,
-    handshake: Handshake,
+    io: Egress,
+    request: Authorized,
     secret: Option<Secret>,
     provider: String,
     events: mpsc::Sender<IoEvent>,
     mut commands: mpsc::Receiver<Command>,
 ) {
     let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.clone(), error });
-    let connect = connect(&io, handshake, secret.as_ref(), &provider);
+    let connect = connect(&io, request, secret.as_ref(), &provider);
     let mut socket = match tokio::time::timeout(io.timeouts().connect, connect).await {
         Ok(Ok(socket)) => socket,
         Ok(Err(event)) => {
@@ -53,7 +47,6 @@ pub(super) async fn run(
         return;
     }
     let mut closing = false;
-    let mut first_text = true;
     loop {
         tokio::select! {
             frame = socket.next() => {
@@ -86,10 +79,7 @@ pub(super) async fn run(
             }
             command = commands.recv(), if !closing => {
                 let result = match command {
-                    Some(Command::Send(WsMessage::Text(text))) => {
-                        let text = placement::fill_ws_text(secret.as_ref(), text, std::mem::take(&mut first_text));
-                        socket.send(Message::Text(text.into())).await
-                    }
+                    Some(Command::Send(WsMessage::Text(text))) => socket.send(Message::Text(text.into())).await,
                     Some(Command::Send(WsMessage::Binary(bytes))) => socket.send(Message::Binary(bytes.into())).await,
                     Some(Command::Close(close)) => {
                         closing = true;
@@ -112,52 +102,20 @@ pub(super) async fn run(
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
-
-/// A connection that passed the policy: where to, and the handshake's URL and headers with the
-/// key already filled in where it may stand.
-pub(super) struct Handshake {
-    pub target: Target,
-    pub url: String,
-    pub headers: HeaderMap,
-}
-
 async fn connect(
-    io: &HttpIo,
-    Handshake { target, url, headers }: Handshake,
+    io: &Egress,
+    request: Authorized,
     secret: Option<&Secret>,
     provider: &str,
-) -> Result<Socket, IoEvent> {
+) -> Result<WsSocket, IoEvent> {
     let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.to_string(), error });
-    let target = &target;
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| fail(ProviderError::InvalidRequest(Secret::scrub(secret, &e.to_string()))))?;
-    request.headers_mut().extend(headers);
-    let addrs = resolve_vetted(io.policy(), target).await.map_err(|kind| match kind {
-        StreamErrorKind::Denied(source) => {
-            IoEvent::Failed(StreamError::Denied { plugin: provider.to_string(), source })
+    io.connect(request).await.map_err(|error| match error {
+        WsConnectError::Denied(source) => IoEvent::Failed(StreamError::Denied { plugin: provider.to_string(), source }),
+        WsConnectError::Unavailable(message) => fail(ProviderError::Unavailable(Secret::scrub(secret, &message))),
+        WsConnectError::Invalid(message) => fail(ProviderError::InvalidRequest(Secret::scrub(secret, &message))),
+        WsConnectError::Refused { status, retry_after, body } => {
+            let retry = retry_after_ms(retry_after.as_deref());
+            fail(from_status(status, retry, &Secret::scrub(secret, &body)))
         }
-        StreamErrorKind::Connect(message) => fail(ProviderError::Unavailable(message)),
-    })?;
-    let tcp = TcpStream::connect(&addrs[..])
-        .await
-        .map_err(|e| fail(ProviderError::Unavailable(format!("could not connect to {}: {e}", target.host))))?;
-    let _ = tcp.set_nodelay(true);
-    let config = tungstenite::protocol::WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE));
-    match tokio_tungstenite::client_async_tls_with_config(request, tcp, Some(config), None).await {
-        Ok((socket, _response)) => Ok(socket),
-        Err(tungstenite::Error::Http(response)) => {
-            let status = response.status().as_u16();
-            let retry = retry_after_ms(response.headers().get("retry-after").and_then(|v| v.to_str().ok()));
-            let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-            let body = Secret::scrub(secret, &body);
-            Err(fail(from_status(status, retry, &body)))
-        }
-        Err(error) => Err(fail(ProviderError::Unavailable(Secret::scrub(
-            secret,
-            &format!("WebSocket handshake: {}", chain(&error)),
-        )))),
-    }
+    })
 }
