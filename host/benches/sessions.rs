@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+use voiceblox_host::audio::AudioIo;
 use voiceblox_host::audio::{AudioFrame, EarshotVad, FramePeriod, StreamResampler, Vad, VadConfig};
 use voiceblox_host::config::AgentConfig;
 use voiceblox_host::egress::{HostPattern, NetworkPolicy};
@@ -22,7 +23,7 @@ use voiceblox_host::flow::{FlowContext, Toolbox};
 use voiceblox_host::plugin::{
     CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
-use voiceblox_host::voice::{self, VoiceIo, VoiceOptions};
+use voiceblox_host::voice::{self, VoiceOptions};
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
 
@@ -172,7 +173,13 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
                         }
                     }
                 });
-                voice::run(ctx, VoiceOptions::default(), VoiceIo { input: input_rx, output: output_tx }).await;
+                voice::run(
+                    ctx,
+                    VoiceOptions::default(),
+                    AudioIo { input: input_rx, output: output_tx },
+                    Default::default(),
+                )
+                .await;
                 feeder.abort();
                 drain.abort();
             }));

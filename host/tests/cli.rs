@@ -857,6 +857,7 @@ async fn worker_registers_serves_health_and_drains_on_sigterm() {
     });
 
     livekit.wait_for("the worker's registration", |lk| lk.agent_workers().into_iter().next()).await;
+    voiceblox_host::egress::tls::install_crypto_provider();
     let healthz = reqwest::get(format!("http://{health}/healthz")).await.unwrap();
     assert_eq!(healthz.status(), 200);
     let metrics = reqwest::get(format!("http://{health}/metrics")).await.unwrap().text().await.unwrap();

@@ -12,8 +12,9 @@ use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use voiceblox_host::agent::{self, AgentError, AgentJob, LinkError, Presence, RoomLink};
+use voiceblox_host::agent::{self, AgentError, AgentJob};
 use voiceblox_host::events::AgentState;
+use voiceblox_host::transport::{LinkError, Presence, UserLink, UserSide};
 use voiceblox_host::voice::Ending;
 use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript};
 
@@ -80,7 +81,7 @@ impl MemoryRoom {
     }
 }
 
-impl RoomLink for MemoryRoom {
+impl UserLink for MemoryRoom {
     fn publish_event(&self, json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>> {
         Box::pin(async move {
             if self.refuse_events {
@@ -131,7 +132,8 @@ fn start(job: AgentJob, metadata: String, room: MemoryRoom) -> Running {
     let (presence, presence_rx) = mpsc::channel(8);
     let stop = CancellationToken::new();
     let (link, stop_job) = (room.clone(), stop.clone());
-    let task = tokio::spawn(async move { agent::run(job, &metadata, link, presence_rx, stop_job).await });
+    let side = UserSide { link, presence: presence_rx, audio: None };
+    let task = tokio::spawn(async move { agent::run(job, &metadata, side, stop_job).await });
     Running { room, presence, stop, task }
 }
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use voiceblox_host::agent::text;
 use voiceblox_host::config::AgentConfig;
 use voiceblox_host::events::{AgentEvent, CollectSink, ErrorCode};
 use voiceblox_host::flow::{Conversation, FlowContext, Toolbox};
-use voiceblox_host::transport::console::text;
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
 
 fn context(

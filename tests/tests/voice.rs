@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use voiceblox_host::audio::AudioIo;
 use voiceblox_host::audio::{AudioFrame, FramePeriod};
 use voiceblox_host::config::AgentConfig;
 use voiceblox_host::events::{AgentEvent, AgentState, EventSink, Role};
 use voiceblox_host::flow::{FlowContext, Toolbox};
 use voiceblox_host::voice::Ending;
-use voiceblox_host::voice::{self, VoiceIo, VoiceOptions};
+use voiceblox_host::voice::{self, VoiceOptions};
 use voiceblox_tests::audio::{
     LIBRIVOX_TEXT as SPEECH_TEXT, librivox as speech, librivox_timeline as timeline, silence_samples,
 };
@@ -108,7 +109,8 @@ async fn run(fakes: &Fakes, config: AgentConfig, input: Vec<i16>) -> Run {
             }
         }
     });
-    let session = voice::run(ctx, VoiceOptions::default(), VoiceIo { input: input_rx, output: output_tx });
+    let session =
+        voice::run(ctx, VoiceOptions::default(), AudioIo { input: input_rx, output: output_tx }, Default::default());
     let ending = tokio::time::timeout(Duration::from_secs(60), session).await.expect("session did not end");
     feeder.abort();
     let frames = recorder.await.unwrap();

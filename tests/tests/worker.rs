@@ -229,11 +229,11 @@ async fn a_dispatched_job_is_offered_assigned_run_and_reported() {
 
     // Health and metrics while registered.
     let base = format!("http://{}", health.local_addr());
-    let healthz = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    let healthz = voiceblox_tests::http_client().get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(healthz.status(), 200);
     let body: serde_json::Value = healthz.json().await.unwrap();
     assert_eq!((body["state"].as_str(), body["workerId"].as_str()), (Some("registered"), Some(worker_id.as_str())));
-    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    let metrics = voiceblox_tests::http_client().get(format!("{base}/metrics")).send().await.unwrap();
     assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = metrics.text().await.unwrap();
     for line in ["voiceblox_worker_jobs_started_total 1", "voiceblox_worker_jobs_succeeded_total 1"] {
@@ -245,7 +245,7 @@ async fn a_dispatched_job_is_offered_assigned_run_and_reported() {
     let metrics = worker.metrics.clone();
     worker.finished().await.unwrap();
     assert!(matches!(metrics.state(), ConnectionState::Stopped { .. }));
-    let healthz = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    let healthz = voiceblox_tests::http_client().get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(healthz.status(), 503);
 }
 
@@ -436,7 +436,7 @@ async fn the_fake_refuses_tokens_without_the_agent_grant_and_plain_requests() {
     assert_eq!(response.status(), 401);
     let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
     assert_eq!(body, "no permissions to access the room");
-    let plain = reqwest::get(format!("{}/agent", livekit.http_url())).await.unwrap();
+    let plain = voiceblox_tests::http_client().get(format!("{}/agent", livekit.http_url())).send().await.unwrap();
     assert_eq!(plain.status(), 404);
 }
 

@@ -1,24 +1,23 @@
-//! An agent inside a LiveKit room: what runs a voice session once the agent has joined.
+//! The agent: what runs a session on the user's side a transport hands over
+//! ([`crate::transport::UserSide`]).
 //!
-//! - [`RoomLink`]: what a session needs of its room (publish an event, show its state); the
-//!   LiveKit room client implements it, and so can an in-memory room in tests.
-//! - [`RoomPublisher`]: the session's event sink, publishing each event in order on
-//!   `voiceblox.agent.events` and keeping the `lk.agent.state` attribute current.
-//! - [`run`]: wait for the user, read the AgentConfig from the room metadata, run the voice
-//!   session until it ends, the user leaves or the job is stopped.
-//!
+//! - [`RoomPublisher`]: the session's event sink, publishing each event in order through the
+//!   link and keeping the agent's state shown.
+//! - [`run`]: wait for the user, take the AgentConfig (validated by the caller, or read from
+//!   the room metadata), run the voice session until it ends, the user leaves or the job is
+//!   stopped.
 //! - [`join_and_run`]: all of it in a LiveKit room: join with a token, run, leave.
+//! - [`text`]: a text session (the console's `--text`): lines in, the agent's words out.
 //!
 //! The same code serves the worker's jobs and the server's in-process sessions.
 
 mod error;
-mod link;
 mod livekit;
 mod publisher;
 mod session;
+pub mod text;
 
 pub use self::error::AgentError;
-pub use self::link::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, RoomLink};
-pub use self::livekit::{JoinError, LiveKitLink, join_and_run};
+pub use self::livekit::{JoinError, join_and_run};
 pub use self::publisher::RoomPublisher;
 pub use self::session::{AgentJob, USER_WAIT, run};

@@ -5,8 +5,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::link::RoomLink;
 use crate::events::{AgentEvent, EventSink};
+use crate::transport::UserLink;
 
 /// Events queued for the room before `emit` starts dropping them: about a minute of a busy
 /// session's events, so only a room that has stopped taking them loses any.
@@ -29,7 +29,7 @@ pub struct PublisherTask {
 }
 
 impl RoomPublisher {
-    pub fn spawn(link: Arc<dyn RoomLink>) -> (Self, PublisherTask) {
+    pub fn spawn(link: Arc<dyn UserLink>) -> (Self, PublisherTask) {
         let (queue, events) = mpsc::channel(EVENT_QUEUE);
         let (done, finish) = oneshot::channel();
         let failures = Arc::new(AtomicU64::new(0));
@@ -70,7 +70,7 @@ impl PublisherTask {
 }
 
 async fn publish(
-    link: Arc<dyn RoomLink>,
+    link: Arc<dyn UserLink>,
     mut events: mpsc::Receiver<AgentEvent>,
     mut finish: oneshot::Receiver<()>,
     failures: Arc<AtomicU64>,
@@ -93,7 +93,7 @@ async fn publish(
     }
 }
 
-async fn send(link: &dyn RoomLink, event: AgentEvent, failures: &AtomicU64) {
+async fn send(link: &dyn UserLink, event: AgentEvent, failures: &AtomicU64) {
     if let Err(error) = link.publish_event(event.to_json().into_bytes()).await {
         failures.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(%error, "could not publish an agent event");
@@ -109,14 +109,14 @@ async fn send(link: &dyn RoomLink, event: AgentEvent, failures: &AtomicU64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::link::LinkError;
     use crate::events::AgentState;
+    use crate::transport::LinkError;
     use futures_util::future::BoxFuture;
 
     /// A room that takes nothing: every publish waits forever.
     struct StuckRoom;
 
-    impl RoomLink for StuckRoom {
+    impl UserLink for StuckRoom {
         fn publish_event(&self, _json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>> {
             Box::pin(std::future::pending())
         }

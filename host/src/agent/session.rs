@@ -6,16 +6,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::error::AgentError;
-use super::link::{Presence, RoomLink};
 use super::publisher::RoomPublisher;
-use crate::audio::AudioFrame;
-use crate::config::{AgentConfig, ConfigError, validate};
+use crate::audio::AudioIo;
+use crate::config::{Medium, ValidConfig};
 use crate::error_text;
 use crate::events::{AgentEvent, AgentState, ErrorCode, EventSink, FanOutSink};
 use crate::flow::{FlowContext, setup};
 use crate::plugin::PluginRuntime;
 use crate::providers::RuntimeCatalog;
-use crate::voice::{self, Ending, VoiceIo, VoiceOptions};
+use crate::transport::{Presence, UserSide};
+use crate::voice::{self, Ending, VoiceOptions};
 
 /// How long an agent waits in an empty room for its user before giving up.
 pub const USER_WAIT: Duration = Duration::from_secs(120);
@@ -27,6 +27,9 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// One agent session to run in a room the agent has joined.
 pub struct AgentJob {
     pub runtime: PluginRuntime,
+    /// The config, when whoever started the job validated it already (the server, for an
+    /// in-process agent); otherwise it is read from the room metadata.
+    pub config: Option<ValidConfig>,
     pub options: VoiceOptions,
     /// Also receives every event (the worker's metrics).
     pub observer: Option<Arc<dyn EventSink>>,
@@ -35,30 +38,35 @@ pub struct AgentJob {
 
 impl AgentJob {
     pub fn new(runtime: PluginRuntime) -> Self {
-        Self { runtime, options: VoiceOptions::default(), observer: None, user_wait: USER_WAIT }
+        Self { runtime, config: None, options: VoiceOptions::default(), observer: None, user_wait: USER_WAIT }
     }
 }
 
-/// Runs the session: reads the config from the room `metadata`, waits for a user, talks until
-/// the conversation ends, the last user leaves, the room closes or `stop` fires (then the
-/// post-call steps still run). A refused config fails at once; it is reported in the room as an
-/// `error` event when a user is there or comes within a few seconds.
+/// Runs the session on the user's side a transport handed over: takes the job's config (or
+/// reads it from the room `metadata`), waits for a user, talks until the conversation ends,
+/// the last user leaves, the room closes or `stop` fires (then the post-call steps still
+/// run). A refused config fails at once; it is reported to the user as an `error` event when
+/// one is there or comes within a few seconds.
 ///
-/// Leaving the room is the caller's: it owns the connection.
+/// Leaving is the caller's: it owns the connection.
 pub async fn run(
-    job: AgentJob,
+    mut job: AgentJob,
     metadata: &str,
-    link: Arc<dyn RoomLink>,
-    mut presence: mpsc::Receiver<Presence>,
+    side: UserSide,
     stop: CancellationToken,
 ) -> Result<Ending, AgentError> {
+    let UserSide { link, mut presence, audio } = side;
     // Before anyone is here, LiveKit UIs still show the agent as starting.
     if let Err(error) = link.set_agent_state(AgentState::Initializing).await {
         tracing::warn!(%error, "could not set the agent state attribute");
     }
     let mut users = BTreeSet::new();
-    let config = match parse(metadata, &job.runtime) {
-        Ok(config) => Arc::new(config),
+    let parsed = match job.config.take() {
+        Some(config) => Ok(config),
+        None => parse(metadata, &job.runtime),
+    };
+    let config = match parsed {
+        Ok(config) => config.into_config(),
         Err(error) => {
             let message = error_text::chain(&error);
             tracing::warn!(%message, "session refused");
@@ -88,23 +96,33 @@ pub async fn run(
 
     let tools = setup::tools(&config, &job.runtime, sink.as_ref()).await;
     let ctx = Arc::new(FlowContext::new(config, job.runtime, tools, sink));
-    let (input_tx, input) = mpsc::channel::<AudioFrame>(16);
-    let (output, mut agent_audio) = mpsc::channel::<AudioFrame>(64);
-    // The agent's audio track arrives with Opus publishing; until then its voice goes nowhere.
-    let drain = tokio::spawn(async move { while agent_audio.recv().await.is_some() {} });
-
-    let session = voice::run(ctx, job.options, VoiceIo { input, output });
+    // A transport without audio yet (LiveKit rooms before Opus) gets a microphone that stays
+    // silent and a speaker that plays nowhere.
+    let (audio, ends) = match audio {
+        Some(audio) => (audio, None),
+        None => {
+            let (audio, ends) = AudioIo::pair();
+            (audio, Some(ends))
+        }
+    };
+    let drain = ends.map(|ends| {
+        let (microphone, mut speaker) = (ends.microphone, ends.speaker);
+        tokio::spawn(async move {
+            let _microphone = microphone;
+            while speaker.recv().await.is_some() {}
+        })
+    });
+    let hangup = CancellationToken::new();
+    let session = voice::run(ctx, job.options, audio, hangup.clone());
     tokio::pin!(session);
-    // Dropping the microphone ends the session the way a user hanging up does.
-    let mut microphone = Some(input_tx);
     let ending = loop {
         tokio::select! {
             ending = &mut session => break ending,
-            _ = stop.cancelled(), if microphone.is_some() => {
+            _ = stop.cancelled(), if !hangup.is_cancelled() => {
                 tracing::info!("agent stopped");
-                microphone = None;
+                hangup.cancel();
             }
-            change = presence.recv(), if microphone.is_some() => match change {
+            change = presence.recv(), if !hangup.is_cancelled() => match change {
                 Some(Presence::UserJoined(identity)) => {
                     users.insert(identity);
                 }
@@ -112,19 +130,20 @@ pub async fn run(
                     users.remove(&identity);
                     if users.is_empty() {
                         tracing::info!(%identity, "the last user left");
-                        microphone = None;
+                        hangup.cancel();
                     }
                 }
                 Some(Presence::Closed(reason)) => {
                     tracing::info!(%reason, "the agent is out of the room");
-                    microphone = None;
+                    hangup.cancel();
                 }
-                None => microphone = None,
+                None => hangup.cancel(),
             },
         }
     };
-    drop(microphone);
-    drain.abort();
+    if let Some(drain) = drain {
+        drain.abort();
+    }
     publishing.finish(FLUSH_TIMEOUT).await;
     Ok(ending)
 }
@@ -156,14 +175,13 @@ async fn wait_for_user(
     }
 }
 
-fn parse(metadata: &str, runtime: &PluginRuntime) -> Result<AgentConfig, AgentError> {
+fn parse(metadata: &str, runtime: &PluginRuntime) -> Result<ValidConfig, AgentError> {
     if metadata.trim().is_empty() {
         return Err(AgentError::NoMetadata);
     }
-    let config = AgentConfig::from_json(metadata).map_err(AgentError::InvalidConfig)?;
-    let warnings =
-        ConfigError::check(validate(&config, &RuntimeCatalog(runtime))).map_err(AgentError::InvalidConfig)?;
-    for warning in &warnings {
+    let config =
+        ValidConfig::parse(metadata, &RuntimeCatalog(runtime), Medium::Voice).map_err(AgentError::InvalidConfig)?;
+    for warning in config.warnings() {
         tracing::info!(%warning, "agent config warning");
     }
     Ok(config)

@@ -28,11 +28,13 @@
 //! ```
 
 mod frame;
+mod io;
 mod prefix;
 mod resample;
 pub mod vad;
 
 pub use self::frame::{AudioFrame, FrameError, FramePeriod};
+pub use self::io::{AudioEnds, AudioIo, MICROPHONE_QUEUE, SPEAKER_QUEUE};
 pub use self::prefix::PrefixBuffer;
 pub use self::resample::{ResampleError, StreamResampler};
 pub use self::vad::{EarshotVad, SpeechGate, VAD_SAMPLE_RATE, Vad, VadConfig, VadError, VadEvent};

@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use voiceblox_host::config::{self, Severity};
+use tokio_util::sync::CancellationToken;
+use voiceblox_host::agent::text;
+use voiceblox_host::config::{Medium, Severity, ValidConfig};
 use voiceblox_host::events::{EventSink, JsonLinesSink};
 use voiceblox_host::flow::{Conversation, FlowContext};
 use voiceblox_host::plugin::PluginOptions;
 use voiceblox_host::providers::RuntimeCatalog;
-use voiceblox_host::transport::console::{text, wav};
+use voiceblox_host::transport::console::wav;
+use voiceblox_host::voice::{self, VoiceOptions};
 
 #[derive(Args, Debug)]
 pub struct ConsoleArgs {
@@ -42,24 +45,23 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
         eprintln!("warning: {failure}");
     }
     let json = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    let catalog = RuntimeCatalog(&runtime);
-    let mut problems = match config::AgentConfig::from_json(&json) {
-        Ok(parsed) => config::validate(&parsed, &catalog),
-        Err(error) => error.problems,
+    let medium = if args.text { Medium::Text } else { Medium::Voice };
+    let agent = match ValidConfig::parse(&json, &RuntimeCatalog(&runtime), medium) {
+        Ok(valid) => {
+            for warning in valid.warnings() {
+                eprintln!("{}: {warning}", args.config.display());
+            }
+            valid.into_config()
+        }
+        Err(error) => {
+            for problem in &error.problems {
+                eprintln!("{}: {problem}", args.config.display());
+            }
+            let errors = error.problems.iter().filter(|p| p.severity == Severity::Error).count();
+            eprintln!("{}: refused ({errors} error(s)); the session did not start", args.config.display());
+            return Ok(ExitCode::from(2));
+        }
     };
-    if args.text {
-        // Speech providers are not used in text: their problems do not stop a text session.
-        problems.retain(|p| !(p.path.starts_with("tts") || p.path.starts_with("stt")));
-    }
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
-    for problem in &problems {
-        eprintln!("{}: {problem}", args.config.display());
-    }
-    if errors > 0 {
-        eprintln!("{}: refused ({errors} error(s)); the session did not start", args.config.display());
-        return Ok(ExitCode::from(2));
-    }
-    let agent = Arc::new(config::AgentConfig::from_json(&json)?);
     let sink: Arc<dyn EventSink> = match &args.events {
         Some(path) => {
             let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
@@ -74,7 +76,13 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
         let prompt = std::io::stdin().is_terminal();
         text::run(Conversation::new(ctx), stdin, &mut std::io::stdout(), prompt).await?;
     } else if let (Some(input), Some(output)) = (&args.input, &args.output) {
-        let ending = wav::run(ctx, input, output).await?;
+        let frames = wav::read_frames(input)?;
+        let (sink, state) = wav::watch_state(ctx.sink.clone());
+        let ctx = Arc::new(ctx.with_sink(sink));
+        let options = VoiceOptions::default();
+        let (audio, call) = wav::WavCall::start(frames, options.output_rate, state);
+        let ending = voice::run(ctx, options, audio, CancellationToken::new()).await;
+        call.finish(output).await?;
         eprintln!("session ended: {ending:?}; agent audio in {}", output.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -17,6 +17,7 @@ pub mod provider;
 pub mod secret;
 pub mod step;
 pub mod tools;
+pub mod valid;
 pub mod validate;
 
 pub use agent::AgentConfig;
@@ -27,6 +28,7 @@ pub use provider::{LLMConfig, ProviderKind, STTConfig, TTSConfig};
 pub use secret::ApiKey;
 pub use step::{ConversationStep, StepKind};
 pub use tools::{ExaConfig, McpAuthType, McpServerConfig};
+pub use valid::{Medium, ValidConfig};
 pub use validate::{validate, validate_structure};
 
 /// A config that passed validation, with the warnings worth showing its author.

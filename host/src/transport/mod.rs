@@ -1,6 +1,10 @@
-//! How a session meets its user: the console (text or WAV files) now; the LiveKit control plane
-//! (rooms, dispatch, tokens) and the room client (`/rtc`, str0m peers) in [`livekit`]; direct
-//! WebRTC next.
+//! How a session meets its user. [`link`] is the seam every transport implements (audio
+//! both ways, events out, presence); the transports are the console's WAV files
+//! ([`console`]) and LiveKit ([`livekit`]: the control plane apart from the room client);
+//! direct WebRTC next. Transports import neither the voice loop nor the step engine.
 
 pub mod console;
+pub mod link;
 pub mod livekit;
+
+pub use link::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, UserLink, UserSide};

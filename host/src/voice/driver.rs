@@ -7,29 +7,22 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
 
 use super::machine::{
     ConversationAction, Ending, Input, Output, Reply, SttAction, TtsAction, VoiceMachine, VoiceParams,
 };
 use super::options::VoiceOptions;
-use crate::audio::{AudioFrame, EarshotVad};
+use crate::audio::{AudioFrame, AudioIo, EarshotVad};
 use crate::events::{AgentEvent, ErrorCode};
 use crate::flow::{Conversation, FlowContext};
 use crate::plugin::StreamError;
 use crate::providers::stt::Transcription;
 use crate::providers::{Speaker, SttChunk, Synthesis, Transcriber, TtsChunk, settings};
 
-/// A session's audio connection to its user.
-pub struct VoiceIo {
-    /// The user's microphone, any rate and channel count. Closing it ends the session.
-    pub input: mpsc::Receiver<AudioFrame>,
-    /// The agent's voice: 20 ms mono frames at `VoiceOptions::output_rate`, sent in real time.
-    /// A full channel drops the frame (counted and logged): late audio is worse than a gap.
-    pub output: mpsc::Sender<AudioFrame>,
-}
-
-/// Runs the session to its end, then the post-call steps.
-pub async fn run(ctx: Arc<FlowContext>, options: VoiceOptions, io: VoiceIo) -> Ending {
+/// Runs the session to its end, then the post-call steps. `hangup` ends it as the user
+/// leaving does (the job was stopped, the last user left the room).
+pub async fn run(ctx: Arc<FlowContext>, options: VoiceOptions, io: AudioIo, hangup: CancellationToken) -> Ending {
     let config = ctx.config.clone();
     let speaker =
         Speaker::new(ctx.runtime.clone(), settings::tts(&config.tts, &config.language), config.tts.voice_id.clone());
@@ -65,7 +58,7 @@ pub async fn run(ctx: Arc<FlowContext>, options: VoiceOptions, io: VoiceIo) -> E
         answers: Vec::new(),
         dropped: Dropped::default(),
     };
-    let ending = driver.run(io.input).await;
+    let ending = driver.run(io.input, hangup).await;
     driver.dropped.report();
     driver.conversation.post_call().await;
     ending
@@ -114,7 +107,7 @@ impl Dropped {
 }
 
 impl Driver {
-    async fn run(&mut self, mut input: mpsc::Receiver<AudioFrame>) -> Ending {
+    async fn run(&mut self, mut input: mpsc::Receiver<AudioFrame>, hangup: CancellationToken) -> Ending {
         loop {
             let deadline = loop {
                 match self.machine.poll_output() {
@@ -132,6 +125,7 @@ impl Driver {
             }
             let happened = tokio::select! {
                 frame = input.recv() => frame.map_or(Input::MicClosed, Input::Mic),
+                () = hangup.cancelled() => Input::MicClosed,
                 result = next_stt(&mut self.stt) => match result {
                     Some(Ok(chunk)) => Input::Stt(chunk),
                     Some(Err(error)) => {

@@ -17,6 +17,6 @@ pub mod playout;
 pub mod sentences;
 pub mod speakable;
 
-pub use self::driver::{VoiceIo, run};
+pub use self::driver::run;
 pub use self::machine::{Ending, VoiceMachine};
 pub use self::options::VoiceOptions;

@@ -1,6 +1,7 @@
 //! Getting an agent into a room whose metadata already holds its AgentConfig.
 
 use voiceblox_host::agent::{self, AgentJob};
+use voiceblox_host::config::ValidConfig;
 use voiceblox_host::error_text;
 use voiceblox_host::plugin::PluginRuntime;
 use voiceblox_host::transport::livekit::{AGENT_NAME, ControlPlane};
@@ -14,6 +15,9 @@ pub struct LocalAgent<'a> {
     pub sessions: &'a LocalSessions,
     /// The server's plugins, with the request's keys standing in for its environment.
     pub runtime: PluginRuntime,
+    /// The request's config as the API validated it: the agent runs this, not a second parse
+    /// of the room metadata.
+    pub config: ValidConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +50,7 @@ impl AgentLauncher {
                 let identity = format!("agent-{room}");
                 let token = control.agent_token(room, &identity).map_err(ApiError::livekit)?;
                 let url = control.credentials().url().to_string();
-                let job = AgentJob::new(local.runtime);
+                let job = AgentJob { config: Some(local.config), ..AgentJob::new(local.runtime) };
                 let name = room.to_string();
                 local.sessions.spawn(room, move |stop| async move {
                     let room = name;

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::Serialize;
-use voiceblox_host::config::{AgentConfig, ConfigError, validate};
+use voiceblox_host::config::{Medium, ValidConfig};
 use voiceblox_host::providers::RuntimeCatalog;
 use voiceblox_host::transport::livekit::{self as livekit, BROWSER_TOKEN_TTL, ControlError, ControlPlane};
 
@@ -36,7 +36,7 @@ pub struct Started {
 
 pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<Started>, ApiError> {
     let request = request::parse(&body)?;
-    check_config(&state, &request)?;
+    let config = check_config(&state, &request)?;
     let control = control_plane(&state, &request.livekit)?;
 
     let room = livekit::room_name();
@@ -49,7 +49,8 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
     control.create_room(&room, &metadata).await.map_err(ApiError::livekit)?;
 
     let launcher = AgentLauncher::for_mode(state.sessions.mode);
-    let local = LocalAgent { sessions: &state.local, runtime: session_runtime(&state.runtime, &request.api_keys) };
+    let local =
+        LocalAgent { sessions: &state.local, runtime: session_runtime(&state.runtime, &request.api_keys), config };
     if let Err(error) = launcher.launch(&control, &room, local).await {
         // No agent is coming: the room would sit empty until LiveKit's timeout.
         if let Err(cleanup) = control.delete_room(&room).await {
@@ -64,19 +65,18 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
 /// Parses and validates the config against the loaded plugins, the environment and the
 /// request's `apiKeys` (keys only when this process runs the agent); every problem is reported
 /// at once.
-fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<(), ApiError> {
-    let config =
-        AgentConfig::from_json(&request.config.to_string()).map_err(|e| ApiError::invalid_config(e.problems))?;
+fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<ValidConfig, ApiError> {
     let catalog = RequestCatalog {
         inner: &RuntimeCatalog(&state.runtime),
         keys: &request.api_keys,
         keys_elsewhere: state.sessions.mode == RuntimeMode::Worker,
     };
-    let warnings = ConfigError::check(validate(&config, &catalog)).map_err(|e| ApiError::invalid_config(e.problems))?;
-    for warning in &warnings {
+    let config = ValidConfig::parse(&request.config.to_string(), &catalog, Medium::Voice)
+        .map_err(|e| ApiError::invalid_config(e.problems))?;
+    for warning in config.warnings() {
         tracing::info!(%warning, "agent config warning");
     }
-    Ok(())
+    Ok(config)
 }
 
 /// How long `DELETE` waits for an in-process session's post-call steps before deleting the room.

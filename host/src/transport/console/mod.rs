@@ -1,8 +1,8 @@
 //! Console mode: a whole session run locally, without a room.
 //!
-//! - [`text`]: type the user's turns, read the agent's replies (no STT/TTS).
-//! - [`wav`]: user audio from a WAV file in, the agent's audio to a WAV file out, through the
-//!   full voice loop (VAD, STT, turn-taking, interruptions, TTS) in real time.
+//! - [`wav`]: the user's audio played from a WAV file in real time, the agent's audio written
+//!   to a WAV file on the same timeline.
+//!
+//! (The text console, lines in and words out, is a session of its own: `crate::agent::text`.)
 
-pub mod text;
 pub mod wav;

@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
-use crate::audio::{AudioFrame, FramePeriod};
+use crate::audio::{AudioFrame, AudioIo, FramePeriod};
 use crate::events::{AgentEvent, AgentState, EventSink};
-use crate::flow::FlowContext;
-use crate::voice::Ending;
-use crate::voice::{self, VoiceIo, VoiceOptions};
 
 /// How long the agent must sit listening after the input ended before the session stops.
 pub const IDLE_AFTER_INPUT: Duration = Duration::from_millis(2500);
@@ -33,7 +31,13 @@ pub enum WavError {
     Write { path: String, source: hound::Error },
 }
 
-/// A sink that also tracks the agent's state for the feeder.
+/// Passes events on to `inner` and keeps the agent's latest state, which the call needs to
+/// know when the agent has answered the last turn.
+pub fn watch_state(inner: Arc<dyn EventSink>) -> (Arc<dyn EventSink>, watch::Receiver<AgentState>) {
+    let (state, watched) = watch::channel(AgentState::Initializing);
+    (Arc::new(StateTee { inner, state }), watched)
+}
+
 struct StateTee {
     inner: Arc<dyn EventSink>,
     state: watch::Sender<AgentState>,
@@ -68,36 +72,43 @@ pub fn read_frames(path: &Path) -> Result<Vec<AudioFrame>, WavError> {
     whole.chunks(FramePeriod::Ms20).map_err(|e| WavError::Format { path: shown, detail: e.to_string() })
 }
 
-/// Runs a session from `input` to `output`. The context's sink receives the events.
-pub async fn run(ctx: Arc<FlowContext>, input: &Path, output: &Path) -> Result<Ending, WavError> {
-    let frames = read_frames(input)?;
-    let options = VoiceOptions::default();
-    let (state_tx, state_rx) = watch::channel(AgentState::Initializing);
-    let tee: Arc<dyn EventSink> = Arc::new(StateTee { inner: ctx.sink.clone(), state: state_tx });
-    let ctx = Arc::new(ctx.with_sink(tee));
-    let (input_tx, input_rx) = mpsc::channel(16);
-    let (output_tx, mut output_rx) = mpsc::channel::<AudioFrame>(64);
-    let started = Instant::now();
-    let rate = options.output_rate;
-    let feeder = tokio::spawn(feed(frames, input_tx, state_rx));
-    let recorder = tokio::spawn(async move {
-        let mut samples: Vec<i16> = Vec::new();
-        while let Some(frame) = output_rx.recv().await {
-            // Place each frame at its time on the session's clock.
-            let at = (started.elapsed().as_secs_f64() * f64::from(rate)) as usize;
-            let at = at.saturating_sub(frame.samples().len());
-            if samples.len() < at {
-                samples.resize(at, 0);
+/// A console call: the user's recording played into a session, the agent's audio recorded.
+pub struct WavCall {
+    feeder: JoinHandle<()>,
+    recorder: JoinHandle<Vec<i16>>,
+    rate: u32,
+}
+
+impl WavCall {
+    /// Starts playing `frames` in real time; the session gets the returned audio. The agent's
+    /// audio is recorded at `output_rate` until the session drops its side.
+    pub fn start(frames: Vec<AudioFrame>, output_rate: u32, state: watch::Receiver<AgentState>) -> (AudioIo, Self) {
+        let (audio, ends) = AudioIo::pair();
+        let started = Instant::now();
+        let feeder = tokio::spawn(feed(frames, ends.microphone, state));
+        let mut speaker = ends.speaker;
+        let recorder = tokio::spawn(async move {
+            let mut samples: Vec<i16> = Vec::new();
+            while let Some(frame) = speaker.recv().await {
+                // Place each frame at its time on the session's clock.
+                let at = (started.elapsed().as_secs_f64() * f64::from(output_rate)) as usize;
+                let at = at.saturating_sub(frame.samples().len());
+                if samples.len() < at {
+                    samples.resize(at, 0);
+                }
+                samples.extend_from_slice(frame.samples());
             }
-            samples.extend_from_slice(frame.samples());
-        }
-        samples
-    });
-    let ending = voice::run(ctx, options, VoiceIo { input: input_rx, output: output_tx }).await;
-    feeder.abort();
-    let samples = recorder.await.unwrap_or_default();
-    write(output, &samples, rate)?;
-    Ok(ending)
+            samples
+        });
+        (audio, Self { feeder, recorder, rate: output_rate })
+    }
+
+    /// After the session: stops playing and writes what the agent said to `output`.
+    pub async fn finish(self, output: &Path) -> Result<(), WavError> {
+        self.feeder.abort();
+        let samples = self.recorder.await.unwrap_or_default();
+        write(output, &samples, self.rate)
+    }
 }
 
 /// Plays the frames in real time, then silence until the agent has been idle long enough.

@@ -12,6 +12,7 @@
 pub mod control;
 pub mod credentials;
 pub mod error;
+pub mod link;
 pub mod names;
 pub mod room;
 pub mod token;

@@ -1,0 +1,45 @@
+//! The seam between a session and its user's side: a LiveKit room, the console, and next a
+//! direct WebRTC link. A transport hands the session a [`UserSide`] — the user's audio in
+//! and the agent's out, a way to publish events and show the agent's state, and who is
+//! there — and the session runs the same whatever is behind it.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use crate::audio::AudioIo;
+use crate::events::AgentState;
+
+/// A failed operation on the user's side (the transport's error, as text and source).
+pub type LinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The participant attribute LiveKit's agent UIs read the agent's state from.
+pub const AGENT_STATE_ATTRIBUTE: &str = "lk.agent.state";
+
+/// How a session tells its user what happens.
+pub trait UserLink: Send + Sync + 'static {
+    /// Publishes one event (its JSON) reliably (LiveKit: on `voiceblox.agent.events`).
+    fn publish_event(&self, json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>>;
+    /// Shows the agent's state (LiveKit: the [`AGENT_STATE_ATTRIBUTE`]).
+    fn set_agent_state(&self, state: AgentState) -> BoxFuture<'_, Result<(), LinkError>>;
+}
+
+/// Who is there, as the session needs to know it. A transport reports the users already
+/// present when the agent arrived first, then changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// A user (not another agent) is there.
+    UserJoined(String),
+    UserLeft(String),
+    /// The agent is out (the room was deleted, the server removed it, the link died).
+    Closed(String),
+}
+
+/// Everything a transport gives a session.
+pub struct UserSide {
+    pub link: Arc<dyn UserLink>,
+    pub presence: mpsc::Receiver<Presence>,
+    /// The user's audio and the agent's; `None` while the transport carries no audio.
+    pub audio: Option<AudioIo>,
+}

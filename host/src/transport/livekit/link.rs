@@ -1,0 +1,93 @@
+//! A joined LiveKit room as a session's [`UserSide`]: events published on
+//! `voiceblox.agent.events`, the agent's state in `lk.agent.state`, and the room's
+//! participants turned into who-is-here changes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::future::BoxFuture;
+use livekit_protocol as proto;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::room::{Room, RoomEvent};
+use crate::events::{AgentState, EVENTS_TOPIC};
+use crate::transport::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, UserLink, UserSide};
+
+/// A joined room as a session's [`UserLink`].
+pub struct LiveKitLink(pub Room);
+
+impl UserLink for LiveKitLink {
+    fn publish_event(&self, json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>> {
+        Box::pin(async move { Ok(self.0.publish_data(json, EVENTS_TOPIC, true).await?) })
+    }
+
+    fn set_agent_state(&self, state: AgentState) -> BoxFuture<'_, Result<(), LinkError>> {
+        let attributes = HashMap::from([(AGENT_STATE_ATTRIBUTE.to_string(), state.as_str().to_string())]);
+        Box::pin(async move { Ok(self.0.set_attributes(attributes).await?) })
+    }
+}
+
+/// The room's side of a session, and how it ended once it has.
+pub struct RoomSide {
+    pub side: UserSide,
+    /// The disconnect reason, once the room ended.
+    pub ended: Arc<Mutex<Option<String>>>,
+    /// Watches the room's events; abort it when the session is over.
+    pub watcher: JoinHandle<()>,
+}
+
+impl RoomSide {
+    pub fn ended(&self) -> Option<String> {
+        self.ended.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// The user's side of a session in `room`, whose events arrive on `events`. The room carries
+/// no audio yet.
+pub fn user_side(room: &Room, events: mpsc::Receiver<RoomEvent>) -> RoomSide {
+    let (presence_tx, presence) = mpsc::channel(16);
+    let ended = Arc::new(Mutex::new(None));
+    let watcher = tokio::spawn(watch_presence(room.remote_participants(), events, presence_tx, ended.clone()));
+    let side = UserSide { link: Arc::new(LiveKitLink(room.clone())), presence, audio: None };
+    RoomSide { side, ended, watcher }
+}
+
+/// Whether a participant is someone the agent talks to: a browser or a phone caller, not
+/// another agent or a recorder.
+fn is_user(participant: &proto::ParticipantInfo) -> bool {
+    use proto::participant_info::Kind;
+    !matches!(Kind::try_from(participant.kind), Ok(Kind::Agent | Kind::Egress))
+}
+
+/// Turns the room's events into who-is-here changes for the session, starting with the users
+/// already present when the agent joined. The reason the room ended, if it did, goes to
+/// `ended`.
+async fn watch_presence(
+    present: Vec<proto::ParticipantInfo>,
+    mut events: mpsc::Receiver<RoomEvent>,
+    presence: mpsc::Sender<Presence>,
+    ended: Arc<Mutex<Option<String>>>,
+) {
+    for participant in present.iter().filter(|p| is_user(p)) {
+        if presence.send(Presence::UserJoined(participant.identity.clone())).await.is_err() {
+            return;
+        }
+    }
+    while let Some(event) = events.recv().await {
+        let change = match event {
+            RoomEvent::ParticipantConnected(p) if is_user(&p) => Presence::UserJoined(p.identity),
+            RoomEvent::ParticipantDisconnected(p) if is_user(&p) => Presence::UserLeft(p.identity),
+            RoomEvent::Disconnected { reason } => {
+                *ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
+                Presence::Closed(reason)
+            }
+            _ => continue,
+        };
+        let closed = matches!(change, Presence::Closed(_));
+        if presence.send(change).await.is_err() || closed {
+            return;
+        }
+    }
+    let _ = presence.send(Presence::Closed("the room connection ended".into())).await;
+}
