@@ -315,7 +315,7 @@ fn dg_stt_streaming() -> dg::listen::Listen {
 }
 
 async fn open_session_stream(plugin: &Arc<Plugin>, provider: &str, model: &str, request: OpenRequest) -> GuestStream {
-    let instance = plugin.instantiate().await.expect("instantiate");
+    let instance = voiceblox_host::plugin::PluginInstance::new(plugin).await.expect("instantiate");
     instance.open(&config(provider, model), &request).await.expect("open")
 }
 

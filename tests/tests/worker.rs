@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::{AGENT_NAME, ControlPlane, LiveKitCredentials};
 use voiceblox_host::worker::{
-    Backoff, ConnectionState, HealthServer, JobAssignment, JobRunner, Worker, WorkerConfig, WorkerError, WorkerMetrics,
+    Backoff, ConnectionState, HealthServer, JobAssignment, JobFailure, JobOutcome, JobRunner, Worker, WorkerConfig,
+    WorkerError, WorkerMetrics,
 };
 use voiceblox_tests::fakes::livekit::{AgentJob, AgentTimeouts, FakeLiveKit};
 
@@ -60,7 +61,7 @@ impl TestRunner {
 }
 
 impl JobRunner for TestRunner {
-    fn run(&self, assignment: JobAssignment, stop: CancellationToken) -> BoxFuture<'static, Result<(), String>> {
+    fn run(&self, assignment: JobAssignment, stop: CancellationToken) -> BoxFuture<'static, JobOutcome> {
         let seen = self.seen.clone();
         let mut release = self.release.subscribe();
         let behaviour = assignment.job.metadata.clone();
@@ -72,7 +73,7 @@ impl JobRunner for TestRunner {
         Box::pin(async move {
             match behaviour.as_str() {
                 "ok" => Ok(()),
-                "fail" => Err("config refused: steps[0]".into()),
+                "fail" => Err(JobFailure::Failed("config refused: steps[0]".into())),
                 "panic" => panic!("runner exploded"),
                 "hold" => {
                     tokio::select! {
@@ -83,7 +84,7 @@ impl JobRunner for TestRunner {
                         }
                     }
                 }
-                other => Err(format!("unknown behaviour {other:?}")),
+                other => Err(JobFailure::Failed(format!("unknown behaviour {other:?}").into())),
             }
         })
     }

@@ -92,14 +92,7 @@ impl Egress {
 /// The policy refusal inside a failed request's error chain (a name that resolved to a
 /// non-public address), if that is why it failed.
 pub fn denial<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a super::PolicyError> {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<super::PolicyError>() {
-            return Some(found);
-        }
-        current = e.source();
-    }
-    None
+    crate::error_text::find(&crate::error_text::causes(error, |_| None))
 }
 
 #[cfg(test)]

@@ -35,6 +35,16 @@ impl AgentState {
     }
 }
 
+/// Where a tool comes from, as `tool_call.source` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolSource {
+    Mcp,
+    Exa,
+    /// The step engine's own tools (`step_complete`).
+    Flow,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -54,7 +64,7 @@ pub enum AgentEvent {
     ToolCall {
         call_id: String,
         tool_name: String,
-        source: crate::flow::tools::ToolSource,
+        source: ToolSource,
         arguments: serde_json::Value,
     },
     ToolResult {
@@ -172,7 +182,7 @@ mod tests {
             value(AgentEvent::ToolCall {
                 call_id: "c1".into(),
                 tool_name: "lookup".into(),
-                source: crate::flow::tools::ToolSource::Mcp,
+                source: ToolSource::Mcp,
                 arguments: json!({"id": 4}),
             }),
             json!({"type": "tool_call", "callId": "c1", "toolName": "lookup", "source": "mcp", "arguments": {"id": 4}})

@@ -9,9 +9,10 @@ use futures_util::future::{BoxFuture, join_all};
 use super::toolbox::{ToolProvider, Toolbox};
 use super::tools::exa::ExaSearch;
 use super::tools::mcp::{McpServer, McpTimeouts};
-use super::tools::{ToolError, ToolSource, ToolSpec};
+use super::tools::{ToolError, ToolSpec};
 use crate::config::AgentConfig;
 use crate::egress::policy::redact_url;
+use crate::events::ToolSource;
 use crate::events::{AgentEvent, ErrorCode, EventSink};
 use crate::plugin::PluginRuntime;
 

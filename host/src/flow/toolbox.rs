@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use super::tools::{ToolError, ToolSource, ToolSpec};
+use super::tools::{ToolError, ToolSpec};
+use crate::events::ToolSource;
 use crate::plugin::llm::ToolDefinition;
 
 /// The step engine's tool for ending an opentalk step.

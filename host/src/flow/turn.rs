@@ -408,7 +408,7 @@ impl Turn {
             call_id: call.id.clone(),
             tool_name: call.name.clone(),
             // A tool the LLM made up is answered by the step engine (with an error).
-            source: provider.map_or(super::tools::ToolSource::Flow, |p| p.source()),
+            source: provider.map_or(crate::events::ToolSource::Flow, |p| p.source()),
             arguments: arguments.clone(),
         });
         let Some(provider) = provider else {

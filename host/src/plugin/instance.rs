@@ -38,8 +38,16 @@ pub struct PluginInstance {
 }
 
 impl PluginInstance {
-    pub(super) fn new(plugin: Arc<Plugin>, store: Store<StoreState>, instance: Instance) -> Self {
-        Self { plugin, store, instance }
+    /// A fresh, sandboxed instance of `plugin` (one per stream: a trap poisons only it).
+    pub async fn new(plugin: &Arc<Plugin>) -> Result<Self, StreamError> {
+        let engine = plugin.engine();
+        let mut store = sandbox::sandboxed_store(engine.engine(), plugin.name(), engine.limits());
+        let instance = plugin
+            .pre()
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| StreamError::Instantiate { plugin: plugin.name().to_string(), message: format!("{e:#}") })?;
+        Ok(Self { plugin: plugin.clone(), store, instance })
     }
 
     /// Opens the stream; the adapter may refuse the request with a provider error.

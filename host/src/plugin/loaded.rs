@@ -9,9 +9,8 @@ use super::bindings::latest::{self, Exports, types};
 use super::cache::CompileCache;
 use super::contract;
 use super::engine::PluginEngine;
-use super::error::{PluginError, StreamError};
+use super::error::PluginError;
 use super::fault;
-use super::instance::PluginInstance;
 use super::store::{StoreState, arm, sandboxed_store};
 use super::untrusted::{clean, is_plain_id, is_plain_name};
 use crate::egress::policy::HostPattern;
@@ -88,15 +87,9 @@ impl Plugin {
         self.info.providers.iter().find(|p| p.id == id)
     }
 
-    /// A fresh, sandboxed instance (one per stream: a trap poisons only it).
-    pub async fn instantiate(self: &Arc<Self>) -> Result<PluginInstance, StreamError> {
-        let mut store = sandboxed_store(self.engine.engine(), self.name(), self.engine.limits());
-        let instance = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| StreamError::Instantiate { plugin: self.name().to_string(), message: format!("{e:#}") })?;
-        Ok(PluginInstance::new(self.clone(), store, instance))
+    /// The pre-linked component, for [`super::PluginInstance::new`].
+    pub(super) fn pre(&self) -> &InstancePre<StoreState> {
+        &self.pre
     }
 
     pub(super) fn exports(&self) -> &Exports {

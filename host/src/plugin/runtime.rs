@@ -10,6 +10,7 @@ use super::bindings::latest::types::{Kind, ProviderConfig};
 use super::driver::{self, StreamHandle, Timeouts};
 use super::error::StreamError;
 use super::instance::OpenRequest;
+use super::instance::PluginInstance;
 use super::loaded::{Plugin, kind_name};
 use super::provider_policy::ProviderPolicy;
 use super::registry::PluginRegistry;
@@ -163,7 +164,7 @@ impl PluginRuntime {
             language: settings.language.clone(),
             options: serde_json::Value::Object(settings.options.clone()).to_string(),
         };
-        let guest = plugin.instantiate().await?.open(&config, &request).await?;
+        let guest = PluginInstance::new(&plugin).await?.open(&config, &request).await?;
         Ok(driver::spawn(guest, settings.provider.clone(), grant, secret, self.io.clone()))
     }
 }

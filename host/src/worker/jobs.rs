@@ -24,18 +24,50 @@ pub struct JobAssignment {
     pub url: String,
 }
 
+/// Why a job failed; reported as `JS_FAILED { error }` with its causes on one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobFailure {
+    /// The runner said why.
+    #[error("{0}")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the job panicked: {0}")]
+    Panicked(String),
+    #[error("the job was cancelled: it did not stop in time")]
+    Cancelled,
+}
+
+impl JobFailure {
+    /// The runner's error as a failure.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Failed(Box::new(error))
+    }
+
+    /// The metrics label: `failed`, `panicked` or `cancelled`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Failed(_) => "failed",
+            Self::Panicked(_) => "panicked",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How a job ended.
+pub type JobOutcome = Result<(), JobFailure>;
+
 /// What runs a job: joins the room and runs the voice agent until the session ends.
 pub trait JobRunner: Send + Sync + 'static {
     /// Runs one job to its end; `stop` fires on termination or when the drain timeout expires.
-    /// `Ok` reports `JS_SUCCESS`; `Err(reason)` reports `JS_FAILED { error: reason }`.
-    fn run(&self, assignment: JobAssignment, stop: CancellationToken) -> BoxFuture<'static, Result<(), String>>;
+    /// `Ok` reports `JS_SUCCESS`; a failure reports `JS_FAILED`.
+    fn run(&self, assignment: JobAssignment, stop: CancellationToken) -> BoxFuture<'static, JobOutcome>;
 }
 
 /// What a job task tells the worker.
 #[derive(Debug)]
 pub(crate) enum JobEvent {
     Started { job_id: String },
-    Ended { job_id: String, outcome: Result<(), String> },
+    Ended { job_id: String, outcome: JobOutcome },
 }
 
 struct RunningJob {
@@ -79,7 +111,7 @@ impl Jobs {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.runner.run(assignment, stop.clone())))
                 .unwrap_or_else(|payload| {
                     let message = panic_text(payload.as_ref());
-                    Box::pin(async move { Err(format!("the job panicked: {message}")) })
+                    Box::pin(async move { Err(JobFailure::Panicked(message)) })
                 });
         // The session runs in a task of its own, so its panic is a JoinError here, not ours.
         let inner = tokio::spawn(session);
@@ -93,8 +125,8 @@ impl Jobs {
             let _ = events.send(JobEvent::Started { job_id: id.clone() }).await;
             let outcome = match inner.await {
                 Ok(outcome) => outcome,
-                Err(error) if error.is_panic() => Err(format!("the job panicked: {}", panic_message(error))),
-                Err(_) => Err("the job was cancelled: it did not stop in time".to_string()),
+                Err(error) if error.is_panic() => Err(JobFailure::Panicked(panic_message(error))),
+                Err(_) => Err(JobFailure::Cancelled),
             };
             let _ = events.send(JobEvent::Ended { job_id: id, outcome }).await;
         });
@@ -123,12 +155,12 @@ impl Jobs {
     }
 
     /// A job's task reported its end.
-    pub(crate) fn ended(&mut self, job_id: &str, outcome: &Result<(), String>) {
+    pub(crate) fn ended(&mut self, job_id: &str, outcome: &JobOutcome) {
         if self.running.remove(job_id).is_some() {
             self.metrics.job_ended(outcome);
             match outcome {
                 Ok(()) => tracing::info!(job_id, "job succeeded"),
-                Err(error) => tracing::warn!(job_id, %error, "job failed"),
+                Err(error) => tracing::warn!(job_id, error = %crate::error_text::chain(error), "job failed"),
             }
         }
     }

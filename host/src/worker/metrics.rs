@@ -188,7 +188,7 @@ impl WorkerMetrics {
         self.0.running.inc();
     }
 
-    pub(crate) fn job_ended(&self, outcome: &Result<(), String>) {
+    pub(crate) fn job_ended(&self, outcome: &super::jobs::JobOutcome) {
         self.0.running.dec();
         match outcome {
             Ok(()) => self.0.jobs_succeeded.inc(),
@@ -258,7 +258,7 @@ mod tests {
         metrics.observe_event(&AgentEvent::error(ErrorCode::TtsFailed, "503"));
         metrics.job_started();
         metrics.job_started();
-        metrics.job_ended(&Err("boom".into()));
+        metrics.job_ended(&Err(super::super::jobs::JobFailure::Cancelled));
         metrics.set_state(ConnectionState::Registered { worker_id: "AW_1".into() });
         let text = metrics.render();
         for line in [

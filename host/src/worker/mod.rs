@@ -20,7 +20,7 @@
 //! struct Echo;
 //! impl JobRunner for Echo {
 //!     fn run(&self, job: JobAssignment, stop: tokio_util::sync::CancellationToken)
-//!         -> futures_util::future::BoxFuture<'static, Result<(), String>> {
+//!         -> futures_util::future::BoxFuture<'static, JobOutcome> {
 //!         Box::pin(async move { stop.cancelled().await; Ok(()) })
 //!     }
 //! }
@@ -44,7 +44,7 @@ use crate::transport::livekit::LiveKitCredentials;
 
 pub use self::connection::Backoff;
 pub use self::health::{DEFAULT_HEALTH_ADDR, HealthServer};
-pub use self::jobs::{JobAssignment, JobRunner};
+pub use self::jobs::{JobAssignment, JobFailure, JobOutcome, JobRunner};
 pub use self::metrics::{ConnectionState, WorkerMetrics};
 pub use self::protocol::{Command, ProtocolError, WorkerOptions, WorkerProtocol};
 pub use self::sessions::SessionRunner;

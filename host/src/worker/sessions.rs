@@ -5,10 +5,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-use super::jobs::{JobAssignment, JobRunner};
+use super::jobs::{JobAssignment, JobFailure, JobOutcome, JobRunner};
 use super::metrics::WorkerMetrics;
 use crate::agent::{self, AgentJob};
-use crate::error_text;
 use crate::plugin::PluginRuntime;
 use crate::voice::VoiceOptions;
 
@@ -26,7 +25,7 @@ impl SessionRunner {
 }
 
 impl JobRunner for SessionRunner {
-    fn run(&self, assignment: JobAssignment, stop: CancellationToken) -> BoxFuture<'static, Result<(), String>> {
+    fn run(&self, assignment: JobAssignment, stop: CancellationToken) -> BoxFuture<'static, JobOutcome> {
         let mut job = AgentJob::new(self.runtime.clone());
         job.options = self.options.clone();
         job.observer = Some(Arc::new(self.metrics.clone()));
@@ -37,7 +36,7 @@ impl JobRunner for SessionRunner {
                     tracing::info!(%room, ?ending, "session ended");
                     Ok(())
                 }
-                Err(error) => Err(error_text::chain(&error)),
+                Err(error) => Err(JobFailure::new(error)),
             }
         })
     }

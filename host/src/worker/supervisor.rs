@@ -197,7 +197,8 @@ impl State {
             JobEvent::Started { job_id } => self.protocol.job_running(&job_id),
             JobEvent::Ended { job_id, outcome } => {
                 self.jobs.ended(&job_id, &outcome);
-                self.protocol.job_ended(&job_id, outcome)
+                // On the wire a failure is its text, causes included.
+                self.protocol.job_ended(&job_id, outcome.map_err(|error| crate::error_text::chain(&error)))
             }
         };
         self.execute(commands).await;

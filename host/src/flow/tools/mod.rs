@@ -9,8 +9,6 @@ pub mod exa;
 pub mod mcp;
 mod net;
 
-use serde::Serialize;
-
 /// What the LLM is told about a tool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolSpec {
@@ -18,16 +16,6 @@ pub struct ToolSpec {
     pub description: String,
     /// JSON Schema of the arguments object.
     pub parameters: serde_json::Value,
-}
-
-/// Where a tool comes from, as `tool_call.source` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ToolSource {
-    Mcp,
-    Exa,
-    /// The step engine's own tools (`step_complete`).
-    Flow,
 }
 
 /// Why a tool call failed; the message is shown to the LLM and in `tool_result.error`, so it

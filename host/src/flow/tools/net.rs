@@ -7,41 +7,16 @@ use url::Url;
 use crate::egress::policy::{PolicyError, redact_url};
 use crate::egress::secret::Secret;
 
-/// The causes of `error`, outermost first. `inner` steps into errors that hold a cause
-/// without reporting it as `source()` (rmcp's `StreamableHttpError::Client`).
-pub(crate) fn causes<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-    inner: impl Fn(&'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn std::error::Error + 'static)>,
-) -> Vec<&'a (dyn std::error::Error + 'static)> {
-    let mut found = Vec::new();
-    let mut current = Some(error);
-    while let Some(e) = current {
-        found.push(e);
-        current = e.source().or_else(|| inner(e));
-    }
-    found
-}
+pub(crate) use crate::error_text::causes;
 
 /// The policy refusal among `causes`, if a request was refused at resolution.
 pub(crate) fn denial(causes: &[&(dyn std::error::Error + 'static)]) -> Option<PolicyError> {
-    causes.iter().find_map(|e| e.downcast_ref::<PolicyError>()).cloned()
+    crate::error_text::find::<PolicyError>(causes).cloned()
 }
 
 /// The causes on one line, safe to show: the secret scrubbed, the URL without its query.
 pub(crate) fn describe(causes: &[&(dyn std::error::Error + 'static)], url: &Url, secret: Option<&Secret>) -> String {
-    let mut text = String::new();
-    for cause in causes {
-        let line = cause.to_string();
-        // Wrappers repeat their cause in their own text; keep each piece once.
-        if text.contains(&line) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&line);
-    }
-    let text = text.replace(url.as_str(), &redact_url(url.as_str()));
+    let text = crate::error_text::join(causes).replace(url.as_str(), &redact_url(url.as_str()));
     Secret::scrub(secret, &text)
 }
 
