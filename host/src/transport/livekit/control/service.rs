@@ -6,7 +6,7 @@ use livekit_api::services::LiveKitApi;
 use livekit_api::services::room::CreateRoomOptions;
 use livekit_protocol as proto;
 
-use super::credentials::LiveKitCredentials;
+use crate::transport::livekit::credentials::LiveKitCredentials;
 use super::error::ControlError;
 use super::token;
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
 
-use super::credentials::LiveKitCredentials;
+use crate::transport::livekit::credentials::LiveKitCredentials;
 use super::error::ControlError;
 
 /// Long enough to connect (a token is checked on join, not afterwards), short enough that a
