@@ -16,7 +16,7 @@ pub struct Timeouts {
     pub connect: Duration,
     /// From sending a request to its response head.
     pub response: Duration,
-    /// Silence allowed between two body chunks.
+    /// Silence allowed between two body chunks of a plugin's response.
     pub idle: Duration,
 }
 
@@ -45,7 +45,8 @@ impl Egress {
         super::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
-            .read_timeout(timeouts.idle)
+            // No read timeout on the client: an MCP server's event stream may rest for minutes.
+            // Each caller bounds its own waits (the plugin driver: `idle` between body chunks).
             .pool_idle_timeout(Duration::from_secs(90))
             .http2_adaptive_window(true)
             .redirect(reqwest::redirect::Policy::none())

@@ -49,8 +49,14 @@ pub(super) async fn run(
         return;
     }
     let mut response = response;
+    let idle = io.timeouts().idle;
     loop {
-        match response.chunk().await {
+        let Ok(chunk) = tokio::time::timeout(idle, response.chunk()).await else {
+            let message = format!("no data for {} s in the middle of the response", idle.as_secs());
+            let _ = events.send(fail(ProviderError::Timeout(message))).await;
+            return;
+        };
+        match chunk {
             Ok(Some(chunk)) => {
                 let chunk = scrubber.push(&chunk);
                 if !chunk.is_empty() && events.send(IoEvent::Input(Input::HttpBody((id, chunk)))).await.is_err() {
