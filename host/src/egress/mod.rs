@@ -5,7 +5,7 @@
 //!    declared and the operator allowed, and the base URL the operator configured for it; a
 //!    URL from an AgentConfig (a webhook, an MCP server) is its own grant.
 //! 2. **Policy** ([`policy`]): the grant checked against the operator's allow-list, and every
-//!    address vetted — literal IPs at once, names when they resolve ([`resolver`]), so no
+//!    address vetted — literal IPs at once, names when they resolve (the one resolver), so no
 //!    request reaches a loopback, private or link-local address the operator did not allow.
 //! 3. **Secrets** ([`secret`]): the provider key is filled in here and only here, where the
 //!    request may carry it (header values, query values, the first WebSocket text frame).

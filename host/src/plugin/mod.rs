@@ -11,12 +11,14 @@
 //!    ([`provider_policy`]); names and ids must be plain ([`untrusted`]).
 //! 3. [`PluginRuntime::open`] resolves a provider's key and base URL, instantiates the plugin
 //!    in a fresh sandboxed Store ([`store`], [`limits`]) and starts the stream's [`driver`],
-//!    which performs the adapter's HTTP and WebSocket actions through the network [`policy`],
-//!    fills keys in only where they may stand and scrubs them from all that comes back
-//!    ([`secret`]), and holds each stream to its bounds ([`limits`], [`cpu`]).
+//!    which performs the adapter's HTTP and WebSocket actions through the egress
+//!    ([`crate::egress`]: the network policy, keys filled in only where they may stand),
+//!    scrubs keys from all that comes back, and holds each stream to its bounds ([`limits`],
+//!    [`cpu`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use voiceblox_host::egress::NetworkPolicy;
 //! use voiceblox_host::plugin::*;
 //! let engine = PluginEngine::new(SandboxLimits::default())?;
 //! let registry = PluginRegistry::load_dir(&engine, &CompileCache::new(None), &default_plugins_dir()).await;
