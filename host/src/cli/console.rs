@@ -1,6 +1,6 @@
 //! `voiceblox-host console`: run a whole session locally, in text or from/to WAV files.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,14 +8,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
-use voiceblox_host::agent::text;
+use voiceblox_host::agent::{self, AgentJob, text};
 use voiceblox_host::config::{Medium, Severity, ValidConfig};
 use voiceblox_host::events::{EventSink, JsonLinesSink};
 use voiceblox_host::flow::{Conversation, FlowContext};
 use voiceblox_host::plugin::PluginOptions;
 use voiceblox_host::providers::RuntimeCatalog;
 use voiceblox_host::transport::console::wav;
-use voiceblox_host::voice::{self, VoiceOptions};
+use voiceblox_host::voice::VoiceOptions;
 
 #[derive(Args, Debug)]
 pub struct ConsoleArgs {
@@ -46,12 +46,12 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
     }
     let json = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let medium = if args.text { Medium::Text } else { Medium::Voice };
-    let agent = match ValidConfig::parse(&json, &RuntimeCatalog(&runtime), medium) {
+    let valid = match ValidConfig::parse(&json, &RuntimeCatalog(&runtime), medium) {
         Ok(valid) => {
             for warning in valid.warnings() {
                 eprintln!("{}: {warning}", args.config.display());
             }
-            valid.into_config()
+            valid
         }
         Err(error) => {
             for problem in &error.problems {
@@ -62,26 +62,28 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
             return Ok(ExitCode::from(2));
         }
     };
-    let sink: Arc<dyn EventSink> = match &args.events {
+    let events: Box<dyn Write + Send> = match &args.events {
         Some(path) => {
             let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            Arc::new(JsonLinesSink::new(std::io::BufWriter::new(file)))
+            Box::new(std::io::BufWriter::new(file))
         }
-        None => Arc::new(JsonLinesSink::new(std::io::stderr())),
+        None => Box::new(std::io::stderr()),
     };
-    let tools = voiceblox_host::flow::setup::tools(&agent, &runtime, sink.as_ref()).await;
-    let ctx = Arc::new(FlowContext::new(agent, runtime, tools, sink));
     if args.text {
+        let sink: Arc<dyn EventSink> = Arc::new(JsonLinesSink::new(events));
+        let agent = valid.into_config();
+        let tools = voiceblox_host::flow::setup::tools(&agent, &runtime, sink.as_ref()).await;
+        let ctx = Arc::new(FlowContext::new(agent, runtime, tools, sink));
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
         let prompt = std::io::stdin().is_terminal();
         text::run(Conversation::new(ctx), stdin, &mut std::io::stdout(), prompt).await?;
     } else if let (Some(input), Some(output)) = (&args.input, &args.output) {
+        // The same session as in a room, on the console's user side.
         let frames = wav::read_frames(input)?;
-        let (sink, state) = wav::watch_state(ctx.sink.clone());
-        let ctx = Arc::new(ctx.with_sink(sink));
-        let options = VoiceOptions::default();
-        let (audio, call) = wav::WavCall::start(frames, options.output_rate, state);
-        let ending = voice::run(ctx, options, audio, CancellationToken::new()).await;
+        let voice = VoiceOptions::default();
+        let (side, call) = wav::WavCall::start(frames, voice.output_rate, events);
+        let job = AgentJob { config: Some(valid), options: voice, ..AgentJob::new(runtime) };
+        let ending = agent::run(job, "", side, CancellationToken::new()).await?;
         call.finish(output).await?;
         eprintln!("session ended: {ending:?}; agent audio in {}", output.display());
     }

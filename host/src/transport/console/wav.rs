@@ -1,19 +1,24 @@
-//! The WAV console: the user's audio is read from a file and played into the session in real
-//! time; the agent's audio is written to a file on the same timeline (silence where the agent
-//! is quiet), so the two files line up in any audio editor.
+//! The WAV console as a session's user side: the user's audio is read from a file and played
+//! into the session in real time; the agent's audio is written to a file on the same timeline
+//! (silence where the agent is quiet), so the two files line up in any audio editor; events are
+//! written as JSON lines.
 //!
-//! When the input file ends, silence follows until the agent has been listening for
-//! [`IDLE_AFTER_INPUT`] (it answered the last turn), then the "user" hangs up.
+//! The "user" is there from the start. When the input file ends, silence follows until the
+//! agent has been listening for [`IDLE_AFTER_INPUT`] (it answered the last turn), then the user
+//! hangs up.
 
+use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::audio::{AudioFrame, AudioIo, FramePeriod};
-use crate::events::{AgentEvent, AgentState, EventSink};
+use crate::events::AgentState;
+use crate::transport::{LinkError, Presence, UserLink, UserSide};
 
 /// How long the agent must sit listening after the input ended before the session stops.
 pub const IDLE_AFTER_INPUT: Duration = Duration::from_millis(2500);
@@ -31,24 +36,22 @@ pub enum WavError {
     Write { path: String, source: hound::Error },
 }
 
-/// Passes events on to `inner` and keeps the agent's latest state, which the call needs to
-/// know when the agent has answered the last turn.
-pub fn watch_state(inner: Arc<dyn EventSink>) -> (Arc<dyn EventSink>, watch::Receiver<AgentState>) {
-    let (state, watched) = watch::channel(AgentState::Initializing);
-    (Arc::new(StateTee { inner, state }), watched)
-}
-
-struct StateTee {
-    inner: Arc<dyn EventSink>,
+/// The console's link: each event a line of JSON; the agent's state kept for the feeder.
+struct ConsoleLink {
+    events: Mutex<Box<dyn Write + Send>>,
     state: watch::Sender<AgentState>,
 }
 
-impl EventSink for StateTee {
-    fn emit(&self, event: AgentEvent) {
-        if let AgentEvent::AgentState { state } = &event {
-            self.state.send_replace(*state);
-        }
-        self.inner.emit(event);
+impl UserLink for ConsoleLink {
+    fn publish_event(&self, json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>> {
+        let mut out = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let written = out.write_all(&json).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush());
+        Box::pin(std::future::ready(written.map_err(LinkError::from)))
+    }
+
+    fn set_agent_state(&self, state: AgentState) -> BoxFuture<'_, Result<(), LinkError>> {
+        self.state.send_replace(state);
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -77,21 +80,30 @@ pub struct WavCall {
     feeder: JoinHandle<()>,
     recorder: JoinHandle<Vec<i16>>,
     rate: u32,
+    /// Held so the session does not take the console for gone.
+    _presence: mpsc::Sender<Presence>,
 }
 
 impl WavCall {
-    /// Starts playing `frames` in real time; the session gets the returned audio. The agent's
-    /// audio is recorded at `output_rate` until the session drops its side.
-    pub fn start(frames: Vec<AudioFrame>, output_rate: u32, state: watch::Receiver<AgentState>) -> (AudioIo, Self) {
+    /// The session's user side: `frames` played in real time once the conversation starts, the
+    /// agent's audio recorded at `output_rate` until the session drops its side, events written
+    /// to `events`.
+    pub fn start(frames: Vec<AudioFrame>, output_rate: u32, events: Box<dyn Write + Send>) -> (UserSide, Self) {
+        let (state, watched) = watch::channel(AgentState::Initializing);
+        let link = Arc::new(ConsoleLink { events: Mutex::new(events), state });
+        let (presence_tx, presence) = mpsc::channel(1);
+        // Room for one message in a fresh channel: this cannot fail.
+        let _ = presence_tx.try_send(Presence::UserJoined("console".into()));
         let (audio, ends) = AudioIo::pair();
-        let started = Instant::now();
-        let feeder = tokio::spawn(feed(frames, ends.microphone, state));
+        let started = Arc::new(OnceLock::new());
+        let feeder = tokio::spawn(feed(frames, ends.microphone, watched, started.clone()));
         let mut speaker = ends.speaker;
         let recorder = tokio::spawn(async move {
             let mut samples: Vec<i16> = Vec::new();
             while let Some(frame) = speaker.recv().await {
-                // Place each frame at its time on the session's clock.
-                let at = (started.elapsed().as_secs_f64() * f64::from(output_rate)) as usize;
+                // Place each frame at its time on the input's timeline.
+                let since = started.get().map_or(Duration::ZERO, Instant::elapsed);
+                let at = (since.as_secs_f64() * f64::from(output_rate)) as usize;
                 let at = at.saturating_sub(frame.samples().len());
                 if samples.len() < at {
                     samples.resize(at, 0);
@@ -100,7 +112,8 @@ impl WavCall {
             }
             samples
         });
-        (audio, Self { feeder, recorder, rate: output_rate })
+        let side = UserSide { link, presence, audio: Some(audio) };
+        (side, Self { feeder, recorder, rate: output_rate, _presence: presence_tx })
     }
 
     /// After the session: stops playing and writes what the agent said to `output`.
@@ -111,8 +124,18 @@ impl WavCall {
     }
 }
 
-/// Plays the frames in real time, then silence until the agent has been idle long enough.
-async fn feed(frames: Vec<AudioFrame>, input: mpsc::Sender<AudioFrame>, state: watch::Receiver<AgentState>) {
+/// Once the conversation has started, plays the frames in real time, then silence until the
+/// agent has been idle long enough.
+async fn feed(
+    frames: Vec<AudioFrame>,
+    input: mpsc::Sender<AudioFrame>,
+    mut state: watch::Receiver<AgentState>,
+    started: Arc<OnceLock<Instant>>,
+) {
+    if state.wait_for(|s| *s != AgentState::Initializing).await.is_err() {
+        return;
+    }
+    let _ = started.set(Instant::now());
     let Some(first) = frames.first() else { return };
     let (rate, channels) = (first.sample_rate(), first.channels());
     let mut tick = tokio::time::interval(FramePeriod::Ms20.duration());

@@ -6,9 +6,9 @@ use livekit_api::services::LiveKitApi;
 use livekit_api::services::room::CreateRoomOptions;
 use livekit_protocol as proto;
 
-use crate::transport::livekit::credentials::LiveKitCredentials;
 use super::error::ControlError;
 use super::token;
+use crate::transport::livekit::credentials::LiveKitCredentials;
 
 /// The agent name voiceblox workers register and the server dispatches to; shared with every
 /// Voiceblox app, so either side interoperates with the other's.

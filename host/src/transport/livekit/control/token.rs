@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
 
-use crate::transport::livekit::credentials::LiveKitCredentials;
 use super::error::ControlError;
+use crate::transport::livekit::credentials::LiveKitCredentials;
 
 /// Long enough to connect (a token is checked on join, not afterwards), short enough that a
 /// leaked one is soon useless.
