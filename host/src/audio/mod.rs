@@ -29,6 +29,7 @@
 
 mod frame;
 mod io;
+pub mod jitter;
 pub mod opus;
 mod prefix;
 mod resample;
