@@ -31,6 +31,7 @@ mod frame;
 mod io;
 pub mod jitter;
 pub mod opus;
+pub mod outgoing;
 mod prefix;
 mod resample;
 pub mod vad;

@@ -47,6 +47,13 @@ impl OpusEncoder {
         Ok(Self { inner, packet: vec![0; MAX_PACKET_BYTES] })
     }
 
+    /// [`Self::voice`] with discontinuous transmission: silence goes out as 1-byte packets.
+    pub fn voice_with_dtx(bitrate_bps: i32) -> Result<Self, OpusError> {
+        let mut encoder = Self::voice(bitrate_bps)?;
+        encoder.inner.use_dtx = true;
+        Ok(encoder)
+    }
+
     /// One 20 ms frame in, one packet out (valid until the next call).
     pub fn encode(&mut self, pcm: &[i16]) -> Result<&[u8], OpusError> {
         if pcm.len() != FRAME_SAMPLES {

@@ -1,0 +1,85 @@
+//! The agent's voice as an Opus stream, sans-I/O: one packet per 20 ms tick whether the agent
+//! speaks or not, so the receiver's clock never stalls. RTP time advances by one frame per tick
+//! (continuous across silence); silence is coded with DTX (a 1-byte packet once the encoder has
+//! heard enough of it); the first packet of each talkspurt carries the marker bit.
+
+use super::opus::{FRAME_SAMPLES, OpusEncoder, OpusError, VOICE_BITRATE};
+
+/// One packet to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutgoingPacket<'a> {
+    /// RTP timestamp (48 kHz clock).
+    pub rtp_time: u32,
+    /// The first packet after silence.
+    pub marker: bool,
+    pub payload: &'a [u8],
+}
+
+pub struct OutgoingVoice {
+    encoder: OpusEncoder,
+    rtp_time: u32,
+    speaking: bool,
+    silence: Vec<i16>,
+}
+
+impl std::fmt::Debug for OutgoingVoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingVoice").field("rtp_time", &self.rtp_time).finish_non_exhaustive()
+    }
+}
+
+impl OutgoingVoice {
+    /// Starts at `rtp_time` (a random value, as RTP asks).
+    pub fn new(rtp_time: u32) -> Result<Self, OpusError> {
+        let encoder = OpusEncoder::voice_with_dtx(VOICE_BITRATE)?;
+        Ok(Self { encoder, rtp_time, speaking: false, silence: vec![0; FRAME_SAMPLES] })
+    }
+
+    /// The tick's packet: the agent's 20 ms frame, or silence when it has none (paused, quiet,
+    /// interrupted: the next tick is silent, so audible output stops within one frame).
+    pub fn tick(&mut self, frame: Option<&[i16]>) -> Result<OutgoingPacket<'_>, OpusError> {
+        let marker = frame.is_some() && !self.speaking;
+        self.speaking = frame.is_some();
+        let rtp_time = self.rtp_time;
+        self.rtp_time = self.rtp_time.wrapping_add(FRAME_SAMPLES as u32);
+        let payload = self.encoder.encode(frame.unwrap_or(&self.silence))?;
+        Ok(OutgoingPacket { rtp_time, marker, payload })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::opus::OpusDecoder;
+
+    fn tone(n: usize) -> Vec<i16> {
+        (0..n).map(|i| ((i as f64 * 440.0 * std::f64::consts::TAU / 48_000.0).sin() * 8000.0) as i16).collect()
+    }
+
+    #[test]
+    fn one_packet_per_tick_with_continuous_time_markers_on_talkspurts_and_dtx_in_silence() {
+        let mut voice = OutgoingVoice::new(u32::MAX - 960).unwrap();
+        let speech = tone(FRAME_SAMPLES);
+        let mut decoder = OpusDecoder::new().unwrap();
+        let mut log = Vec::new();
+        // 5 frames of speech, 50 of silence, 3 of speech.
+        let script: Vec<bool> = [vec![true; 5], vec![false; 50], vec![true; 3]].concat();
+        for speaks in script {
+            let packet = voice.tick(speaks.then_some(&speech[..])).unwrap();
+            let loud = decoder.decode(packet.payload).unwrap().iter().any(|s| s.unsigned_abs() > 1000);
+            log.push((packet.rtp_time, packet.marker, packet.payload.len(), loud));
+        }
+        // RTP time steps by one frame every tick, across silence and the 32-bit wrap.
+        for pair in log.windows(2) {
+            assert_eq!(pair[1].0, pair[0].0.wrapping_add(960));
+        }
+        let markers: Vec<usize> = log.iter().enumerate().filter(|(_, l)| l.1).map(|(i, _)| i).collect();
+        assert_eq!(markers, [0, 55], "a marker on each talkspurt's first packet");
+        // Speech is heard; the silence after it shrinks to DTX packets (1 byte, with a few-byte
+        // comfort-noise update now and then).
+        assert!(log[1..5].iter().all(|l| l.3));
+        assert!(log[30..55].iter().all(|l| l.2 <= 8 && !l.3), "{:?}", &log[30..55]);
+        assert!(log[30..55].iter().filter(|l| l.2 == 1).count() >= 20);
+        assert!(log[56..].iter().all(|l| l.3));
+    }
+}
