@@ -77,6 +77,11 @@ impl Authorized {
         &self.url_for_logs
     }
 
+    /// The key filled into this request, for scrubbing what comes back.
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
+    }
+
     pub(super) fn new(outgoing: Outgoing, target: Target, secret: Option<&Secret>) -> Result<Self, EgressError> {
         let method = Method::from_bytes(outgoing.method.as_bytes())
             .map_err(|_| EgressError::Invalid(format!("bad HTTP method `{}`", clean(&outgoing.method))))?;

@@ -77,8 +77,8 @@ impl Transcriber {
 }
 
 impl Transcription {
-    /// A sender for audio that never waits: a full queue drops the frame (logged) rather than
-    /// stall the audio loop.
+    /// Sends audio without waiting: false when the queue is full and the frame was not taken
+    /// (the voice driver counts those) rather than stall the audio loop.
     pub fn push(&self, samples: Vec<i16>) -> bool {
         self.input.try_send(StreamInput::Audio(samples)).is_ok()
     }

@@ -155,7 +155,7 @@ impl ExaSearch {
     }
 
     fn transport_failure(&self, error: &reqwest::Error) -> ToolError {
-        let causes = net::causes(error, |_| None);
+        let causes = crate::error_text::causes(error, |_| None);
         if let Some(denied) = net::denial(&causes) {
             return ToolError::Denied(format!("Exa: {denied}"));
         }

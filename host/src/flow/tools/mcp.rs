@@ -286,7 +286,7 @@ fn transport_message(
 }
 
 fn init_failure(error: &ClientInitializeError, label: &str, url: &Url, secret: Option<&Secret>) -> ToolError {
-    let causes = net::causes(error, rmcp_inner);
+    let causes = crate::error_text::causes(error, rmcp_inner);
     match transport_message(&causes, url, secret) {
         Ok(message) => ToolError::Connect { server: label.to_string(), message },
         Err(denied) => denied,
@@ -297,7 +297,7 @@ fn service_failure(error: &ServiceError, url: &Url, secret: Option<&Secret>) -> 
     if let ServiceError::McpError(data) = error {
         return Secret::scrub(secret, &format!("{} (JSON-RPC error {})", data.message, data.code.0));
     }
-    let causes = net::causes(error, rmcp_inner);
+    let causes = crate::error_text::causes(error, rmcp_inner);
     transport_message(&causes, url, secret).unwrap_or_else(|denied| denied.to_string())
 }
 

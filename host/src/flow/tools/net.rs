@@ -7,8 +7,6 @@ use url::Url;
 use crate::egress::policy::{PolicyError, redact_url};
 use crate::egress::secret::Secret;
 
-pub(crate) use crate::error_text::causes;
-
 /// The policy refusal among `causes`, if a request was refused at resolution.
 pub(crate) fn denial(causes: &[&(dyn std::error::Error + 'static)]) -> Option<PolicyError> {
     crate::error_text::find::<PolicyError>(causes).cloned()
@@ -23,6 +21,7 @@ pub(crate) fn describe(causes: &[&(dyn std::error::Error + 'static)], url: &Url,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error_text::causes;
 
     #[test]
     fn descriptions_hide_the_query_and_the_secret() {

@@ -11,15 +11,9 @@ use crate::egress::{Authorized, Egress, denial};
 use crate::error_text::chain;
 
 /// Performs one request and reports its head, body chunks and end (or failure).
-pub(super) async fn run(
-    io: Egress,
-    id: u32,
-    request: Authorized,
-    secret: Option<Secret>,
-    provider: String,
-    events: mpsc::Sender<IoEvent>,
-) {
+pub(super) async fn run(io: Egress, id: u32, request: Authorized, provider: String, events: mpsc::Sender<IoEvent>) {
     let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.clone(), error });
+    let secret = request.secret().cloned();
     let response = match tokio::time::timeout(io.timeouts().response, io.send(request)).await {
         Err(_) => {
             let message = format!("no response within {} s", io.timeouts().response.as_secs());

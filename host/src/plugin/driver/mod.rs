@@ -252,10 +252,9 @@ impl Driver {
                 tracing::debug!(id, url = %crate::egress::policy::redact_url(authorized.url_for_logs()), "http request");
                 let io = self.io.clone();
                 let tx = self.io_tx.clone();
-                let secret = self.secret.clone();
                 let provider = self.provider.clone();
                 self.in_flight += 1;
-                self.tasks.spawn(async move { http::run(io, id, authorized, secret, provider, tx).await });
+                self.tasks.spawn(async move { http::run(io, id, authorized, provider, tx).await });
             }
             Action::WsConnect(connect) => {
                 if self.ws.is_some() {
@@ -278,9 +277,8 @@ impl Driver {
                 self.ws = Some(tx);
                 let io = self.io.clone();
                 let events = self.io_tx.clone();
-                let secret = self.secret.clone();
                 let provider = self.provider.clone();
-                self.tasks.spawn(async move { ws::run(io, authorized, secret, provider, events, rx).await });
+                self.tasks.spawn(async move { ws::run(io, authorized, provider, events, rx).await });
             }
             Action::WsSend(message) => return self.ws_command(ws::Command::Send(message)).await,
             Action::WsClose(close) => return self.ws_command(ws::Command::Close(close)).await,

@@ -24,12 +24,12 @@ pub enum Command {
 pub(super) async fn run(
     io: Egress,
     request: Authorized,
-    secret: Option<Secret>,
     provider: String,
     events: mpsc::Sender<IoEvent>,
     mut commands: mpsc::Receiver<Command>,
 ) {
     let fail = |error: ProviderError| IoEvent::Failed(StreamError::Provider { provider: provider.clone(), error });
+    let secret = request.secret().cloned();
     let connect = connect(&io, request, secret.as_ref(), &provider);
     let mut socket = match tokio::time::timeout(io.timeouts().connect, connect).await {
         Ok(Ok(socket)) => socket,

@@ -213,8 +213,7 @@ pub struct VoiceMachine {
     /// allowInterruption=false: the user's audio is being ignored while the agent speaks.
     ignoring: bool,
     // ---- the step engine's reply
-    reply_running: bool,
-    /// The step engine has produced every word of the current turn.
+    /// The step engine has produced every word of the current turn (or was cancelled).
     turn_done: bool,
     conversation_ended: bool,
     timer_deadline: Option<Instant>,
@@ -252,7 +251,6 @@ impl VoiceMachine {
             stt_failures: 0,
             batch_open: false,
             ignoring: false,
-            reply_running: false,
             turn_done: true,
             conversation_ended: false,
             timer_deadline: None,
@@ -345,14 +343,14 @@ impl VoiceMachine {
 
     /// The agent has something in progress: a reply being generated or audio to play.
     fn busy(&self) -> bool {
-        self.reply_running || !self.turn_done || self.playout.is_active() || self.tts_open
+        !self.turn_done || self.playout.is_active() || self.tts_open
     }
 
     /// A reply was asked of the conversation, which announces `thinking` itself (before its
     /// task can emit anything, so the order is the same on every run).
     fn reply_started(&mut self, now: Instant) {
-        self.reply_running = !self.conversation_ended;
-        self.turn_done = false;
+        // An ended conversation starts no reply: nothing will come to wait for.
+        self.turn_done = self.conversation_ended;
         self.state = AgentState::Thinking;
         self.turn = TurnClock { committed: Some(now), ..Default::default() };
     }

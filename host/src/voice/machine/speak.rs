@@ -30,7 +30,6 @@ impl VoiceMachine {
                 if self.tts_open {
                     self.out.push_back(Output::Tts(TtsAction::End));
                 }
-                self.reply_running = false;
                 self.turn_done = true;
             }
         }

@@ -27,7 +27,6 @@ impl VoiceMachine {
     fn interrupt(&mut self, now: Instant) {
         tracing::debug!("interrupted");
         self.cancel_reply();
-        self.turn_done = true;
         self.turn.interrupted = true;
         self.playout.pause();
         if self.playout.has_audio() && self.detector.words() == 0 {
@@ -40,7 +39,7 @@ impl VoiceMachine {
 
     fn cancel_reply(&mut self) {
         self.out.push_back(Output::Conversation(ConversationAction::Cancel));
-        self.reply_running = false;
+        self.turn_done = true;
         self.drop_reply_audio();
     }
 
@@ -94,7 +93,7 @@ impl VoiceMachine {
             self.playout.resume();
             self.detector.reset();
         }
-        if !self.play(now) && self.turn_done && !self.tts_open && !self.playout.is_active() && !self.reply_running {
+        if !self.play(now) && self.turn_done && !self.tts_open && !self.playout.is_active() {
             if matches!(self.state, AgentState::Speaking | AgentState::Thinking) {
                 self.commit_heard();
                 self.emit_metrics();

@@ -269,17 +269,20 @@ impl RoomSession {
         }
         // Sending on an open channel queued datagrams; they go out now, not at the next input.
         self.transmit(PeerRole::Publisher);
-        let (expired, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| now >= p.deadline);
-        self.pending = waiting;
-        for pending in expired {
-            let after = self.publish_timeout;
-            let result = Err(RoomError::Timeout { what: "open the publisher data channel", after });
-            self.out.push_back(Output::Done { id: pending.id, result });
+        // This runs after every datagram: the rest costs nothing unless something waits.
+        if self.pending.iter().any(|p| now >= p.deadline) {
+            let (expired, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| now >= p.deadline);
+            self.pending = waiting;
+            for pending in expired {
+                let after = self.publish_timeout;
+                let result = Err(RoomError::Timeout { what: "open the publisher data channel", after });
+                self.out.push_back(Output::Done { id: pending.id, result });
+            }
         }
-        let flushed = self.pending.is_empty() && self.publisher.buffered() == 0;
-        if self.leaving.is_some_and(|(_, by)| flushed || now >= by)
-            && let Some((id, _)) = self.leaving.take()
+        if let Some((id, by)) = self.leaving
+            && (now >= by || (self.pending.is_empty() && self.publisher.buffered() == 0))
         {
+            self.leaving = None;
             return Err(End { reason: "CLIENT_INITIATED".into(), leave: Some(id) });
         }
         Ok(())
