@@ -154,6 +154,43 @@ pub fn librivox_timeline(speech_at_ms: u64, total_ms: u64) -> Vec<i16> {
     samples
 }
 
+/// The LibriVox recording at 48 kHz (Opus's rate), padded to whole 20 ms frames.
+pub fn librivox_48k() -> Vec<i16> {
+    use voiceblox_host::audio::{AudioFrame, StreamResampler};
+    let mut up = StreamResampler::new(16_000, 48_000, 1).expect("16 to 48 kHz");
+    let frame = AudioFrame::new(librivox(), 16_000, 1).expect("a mono frame");
+    let mut out = up.process(&frame).expect("resampled").into_samples();
+    out.extend(up.flush().expect("flushed").samples());
+    out.resize(out.len().div_ceil(960) * 960, 0);
+    out
+}
+
+/// The level of each `frame`-sample block: the speech's shape over time.
+pub fn envelope(samples: &[i16], frame: usize) -> Vec<f64> {
+    samples.chunks(frame).map(rms).collect()
+}
+
+/// How well `received` follows `sent` in loudness over time, whatever the delay: Pearson's
+/// correlation of their [`envelope`]s at the best lag of up to `max_lag` blocks of `received`
+/// behind `sent`. Returns (lag in blocks, correlation). A network path that carries the speech
+/// scores near 1; silence, noise or a different recording near 0.
+pub fn envelope_match(sent: &[i16], received: &[i16], frame: usize, max_lag: usize) -> (usize, f64) {
+    let (a, b) = (envelope(sent, frame), envelope(received, frame));
+    let pearson = |lag: usize| {
+        let n = a.len().min(b.len().saturating_sub(lag));
+        if n < 2 {
+            return 0.0;
+        }
+        let (x, y) = (&a[..n], &b[lag..lag + n]);
+        let (mx, my) = (x.iter().sum::<f64>() / n as f64, y.iter().sum::<f64>() / n as f64);
+        let cov: f64 = x.iter().zip(y).map(|(p, q)| (p - mx) * (q - my)).sum();
+        let vx: f64 = x.iter().map(|p| (p - mx).powi(2)).sum();
+        let vy: f64 = y.iter().map(|q| (q - my).powi(2)).sum();
+        cov / (vx * vy).sqrt().max(f64::MIN_POSITIVE)
+    };
+    (0..=max_lag).map(|lag| (lag, pearson(lag))).max_by(|x, y| x.1.total_cmp(&y.1)).unwrap_or((0, 0.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +226,18 @@ mod tests {
         std::fs::remove_file(&path)?;
         assert_eq!(from_disk?.samples, samples);
         Ok(())
+    }
+
+    #[test]
+    fn the_envelope_match_finds_the_delay_and_tells_speech_from_silence() {
+        let speech = librivox_48k();
+        let mut delayed = silence_samples(48_000, 100);
+        delayed.extend(&speech);
+        let (lag, r) = envelope_match(&speech, &delayed, 960, 20);
+        assert_eq!(lag, 5);
+        assert!(r > 0.999, "{r}");
+        let noise: Vec<i16> = (0..speech.len()).map(|i| ((i * 7919) % 2000) as i16 - 1000).collect();
+        assert!(envelope_match(&speech, &noise, 960, 20).1 < 0.3);
     }
 
     #[test]

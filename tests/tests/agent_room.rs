@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use voiceblox_host::agent::{self, AgentError, AgentJob};
+use voiceblox_host::audio::{AudioEnds, AudioIo};
 use voiceblox_host::events::AgentState;
 use voiceblox_host::transport::{LinkError, Presence, UserLink, UserSide};
 use voiceblox_host::voice::Ending;
@@ -123,6 +124,8 @@ async fn job(openai: &OpenAiFake) -> (AgentJob, tempfile::TempDir) {
 struct Running {
     room: Arc<MemoryRoom>,
     presence: mpsc::Sender<Presence>,
+    /// The user's microphone, kept open (closing it hangs up) but silent.
+    _audio: AudioEnds,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<Result<Ending, AgentError>>,
 }
@@ -132,9 +135,10 @@ fn start(job: AgentJob, metadata: String, room: MemoryRoom) -> Running {
     let (presence, presence_rx) = mpsc::channel(8);
     let stop = CancellationToken::new();
     let (link, stop_job) = (room.clone(), stop.clone());
-    let side = UserSide { link, presence: presence_rx, audio: None };
+    let (audio, ends) = AudioIo::pair();
+    let side = UserSide { link, presence: presence_rx, audio };
     let task = tokio::spawn(async move { agent::run(job, &metadata, side, stop_job).await });
-    Running { room, presence, stop, task }
+    Running { room, presence, _audio: ends, stop, task }
 }
 
 async fn ended(running: Running) -> (Arc<MemoryRoom>, Result<Ending, AgentError>) {

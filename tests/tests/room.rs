@@ -7,9 +7,11 @@ use std::time::Duration;
 use livekit_protocol as proto;
 use serde_json::json;
 use tokio::sync::mpsc;
+use voiceblox_host::audio::AudioFrame;
 use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::room::{Room, RoomError, RoomEvent, RoomOptions};
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
+use voiceblox_tests::audio::{envelope_match, librivox_48k, rms};
 use voiceblox_tests::fakes::livekit::{FakeLiveKit, sign_jwt};
 
 const KEY: &str = "APIroom";
@@ -238,4 +240,62 @@ async fn a_malformed_frame_makes_the_server_close_the_socket() {
     .await;
     assert!(closed.is_ok(), "the server kept the socket open");
     livekit.wait_until("the departure", WAIT, |fake| fake.rtc_participant("probe").is_some_and(|p| !p.connected)).await;
+}
+
+/// Sends `samples` (48 kHz mono) into `output` as 20 ms frames on a real 20 ms clock, as the
+/// voice loop paces the agent's speech.
+async fn speak(output: mpsc::Sender<AudioFrame>, samples: Vec<i16>) {
+    let mut clock = tokio::time::interval(Duration::from_millis(20));
+    for frame in samples.chunks(960) {
+        clock.tick().await;
+        output.send(AudioFrame::new(frame.to_vec(), 48_000, 1).unwrap()).await.unwrap();
+    }
+}
+
+/// The next `count` frames of `input`, joined.
+async fn hear(input: &mut mpsc::Receiver<AudioFrame>, count: usize) -> Vec<i16> {
+    let mut heard = Vec::new();
+    for _ in 0..count {
+        let frame = tokio::time::timeout(WAIT, input.recv()).await.expect("audio stopped").expect("audio ended");
+        assert_eq!((frame.sample_rate(), frame.channels()), (48_000, 1));
+        heard.extend(frame.samples());
+    }
+    heard
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speech_crosses_the_sfu_as_opus_both_ways_at_once() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    create_room(&livekit, "voiceblox-audio", AGENT_CONFIG).await;
+    let (user, _user_events) = livekit.join("voiceblox-audio", "user-1").await.unwrap();
+    let (agent, _agent_events) = livekit.join("voiceblox-audio", "agent-AJ_1").await.unwrap();
+
+    // The agent listens to the first user; the user names whom to hear.
+    let mut agent_audio = agent.start_audio(None).await.unwrap();
+    let mut user_audio = user.start_audio(Some("agent-AJ_1".into())).await.unwrap();
+    livekit
+        .wait_until("both tracks published", WAIT, |lk| {
+            lk.published_tracks("agent-AJ_1").len() == 1 && lk.published_tracks("user-1").len() == 1
+        })
+        .await;
+    let track = &livekit.published_tracks("agent-AJ_1")[0];
+    assert_eq!((track.r#type, track.source), (proto::TrackType::Audio as i32, proto::TrackSource::Microphone as i32));
+    assert!(track.sid.starts_with("TR_"), "{}", track.sid);
+
+    // Both talk at once. Each hears the other's speech, shaped as it was said, after the
+    // silence since its track started (up to 2 s on a slow machine).
+    let speech = librivox_48k();
+    let frames = speech.len() / 960;
+    tokio::spawn(speak(user_audio.output.clone(), speech.clone()));
+    tokio::spawn(speak(agent_audio.output.clone(), speech.clone()));
+    let (heard_by_agent, heard_by_user) =
+        tokio::join!(hear(&mut agent_audio.input, frames + 100), hear(&mut user_audio.input, frames + 100));
+    let (lag, r) = envelope_match(&speech, &heard_by_agent, 960, 100);
+    assert!(r > 0.9, "the agent heard the user with envelope correlation {r:.3} (lag {lag} frames)");
+    let (lag, r) = envelope_match(&speech, &heard_by_user, 960, 100);
+    assert!(r > 0.9, "the user heard the agent with envelope correlation {r:.3} (lag {lag} frames)");
+    assert!(rms(&heard_by_user) > 0.3 * rms(&speech), "the agent's speech arrives at its level");
+
+    user.leave().await.unwrap();
+    agent.leave().await.unwrap();
 }

@@ -29,7 +29,14 @@ const ENDED_ON_PURPOSE: &[&str] = &["CLIENT_INITIATED", "ROOM_DELETED", "ROOM_CL
 pub async fn join_and_run(url: &str, token: &str, job: AgentJob, stop: CancellationToken) -> Result<Ending, JoinError> {
     let (room, events) = Room::connect(url, token, RoomOptions::default()).await?;
     let metadata = room.metadata();
-    let side = user_side(&room, events);
+    let audio = match room.start_audio(None).await {
+        Ok(audio) => audio,
+        Err(error) => {
+            let _ = room.leave().await;
+            return Err(error.into());
+        }
+    };
+    let side = user_side(&room, events, audio);
     let (ended, watcher) = (side.ended.clone(), side.watcher);
     let result = session::run(job, &metadata, side.side, stop).await;
     watcher.abort();

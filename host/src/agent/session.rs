@@ -7,7 +7,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::AgentError;
 use super::publisher::RoomPublisher;
-use crate::audio::AudioIo;
 use crate::config::{Medium, ValidConfig};
 use crate::error_text;
 use crate::events::{AgentEvent, AgentState, ErrorCode, EventSink, FanOutSink};
@@ -96,22 +95,6 @@ pub async fn run(
 
     let tools = setup::tools(&config, &job.runtime, sink.as_ref()).await;
     let ctx = Arc::new(FlowContext::new(config, job.runtime, tools, sink));
-    // A transport without audio yet (LiveKit rooms before Opus) gets a microphone that stays
-    // silent and a speaker that plays nowhere.
-    let (audio, ends) = match audio {
-        Some(audio) => (audio, None),
-        None => {
-            let (audio, ends) = AudioIo::pair();
-            (audio, Some(ends))
-        }
-    };
-    let drain = ends.map(|ends| {
-        let (microphone, mut speaker) = (ends.microphone, ends.speaker);
-        tokio::spawn(async move {
-            let _microphone = microphone;
-            while speaker.recv().await.is_some() {}
-        })
-    });
     let hangup = CancellationToken::new();
     let session = voice::run(ctx, job.options, audio, hangup.clone());
     tokio::pin!(session);
@@ -141,9 +124,6 @@ pub async fn run(
             },
         }
     };
-    if let Some(drain) = drain {
-        drain.abort();
-    }
     publishing.finish(FLUSH_TIMEOUT).await;
     Ok(ending)
 }

@@ -13,7 +13,11 @@
 //!   restarts with them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A packet's payload, shared with the WebRTC stack that received it (no copy per packet).
+pub type Payload = Arc<[u8]>;
 
 /// One 20 ms frame.
 pub const FRAME: Duration = Duration::from_millis(20);
@@ -41,10 +45,10 @@ impl Default for JitterConfig {
 /// What one 20 ms slot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Slot {
-    Packet(Vec<u8>),
+    Packet(Payload),
     /// The packet is missing; `next` is the following packet if it has arrived (for FEC).
     Lost {
-        next: Option<Vec<u8>>,
+        next: Option<Payload>,
     },
 }
 
@@ -62,7 +66,7 @@ pub struct JitterStats {
 #[derive(Debug)]
 pub struct JitterBuffer {
     config: JitterConfig,
-    queue: BTreeMap<u64, Vec<u8>>,
+    queue: BTreeMap<u64, Payload>,
     /// Extended sequence number of the next slot to play.
     next: Option<u64>,
     /// The newest extended sequence number seen (for unwrapping).
@@ -92,7 +96,7 @@ impl JitterBuffer {
     }
 
     /// A packet arrived at `now`.
-    pub fn push(&mut self, seq: u16, payload: Vec<u8>, now: Instant) {
+    pub fn push(&mut self, seq: u16, payload: Payload, now: Instant) {
         let seq = self.extend(seq);
         self.stats.received += 1;
         if self.next.is_some_and(|next| seq < next) {
@@ -190,8 +194,8 @@ mod tests {
         out
     }
 
-    fn packet(n: u8) -> Vec<u8> {
-        vec![n]
+    fn packet(n: u8) -> Payload {
+        Payload::from([n])
     }
 
     #[test]

@@ -2,14 +2,17 @@
 //! speaks or not, so the receiver's clock never stalls. RTP time advances by one frame per tick
 //! (continuous across silence); silence is coded with DTX (a 1-byte packet once the encoder has
 //! heard enough of it); the first packet of each talkspurt carries the marker bit.
+//!
+//! Time is kept as a 64-bit count of 48 kHz samples that never wraps; the RTP timestamp is its
+//! low 32 bits (str0m takes the 64-bit media time and does the truncation itself).
 
 use super::opus::{FRAME_SAMPLES, OpusEncoder, OpusError, VOICE_BITRATE};
 
 /// One packet to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutgoingPacket<'a> {
-    /// RTP timestamp (48 kHz clock).
-    pub rtp_time: u32,
+    /// Media time in 48 kHz samples since the stream's start value (RTP: the low 32 bits).
+    pub media_time: u64,
     /// The first packet after silence.
     pub marker: bool,
     pub payload: &'a [u8],
@@ -17,22 +20,22 @@ pub struct OutgoingPacket<'a> {
 
 pub struct OutgoingVoice {
     encoder: OpusEncoder,
-    rtp_time: u32,
+    media_time: u64,
     speaking: bool,
     silence: Vec<i16>,
 }
 
 impl std::fmt::Debug for OutgoingVoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutgoingVoice").field("rtp_time", &self.rtp_time).finish_non_exhaustive()
+        f.debug_struct("OutgoingVoice").field("media_time", &self.media_time).finish_non_exhaustive()
     }
 }
 
 impl OutgoingVoice {
-    /// Starts at `rtp_time` (a random value, as RTP asks).
-    pub fn new(rtp_time: u32) -> Result<Self, OpusError> {
+    /// Starts at `media_time` (its low 32 bits random, as RTP asks).
+    pub fn new(media_time: u64) -> Result<Self, OpusError> {
         let encoder = OpusEncoder::voice_with_dtx(VOICE_BITRATE)?;
-        Ok(Self { encoder, rtp_time, speaking: false, silence: vec![0; FRAME_SAMPLES] })
+        Ok(Self { encoder, media_time, speaking: false, silence: vec![0; FRAME_SAMPLES] })
     }
 
     /// The tick's packet: the agent's 20 ms frame, or silence when it has none (paused, quiet,
@@ -40,10 +43,10 @@ impl OutgoingVoice {
     pub fn tick(&mut self, frame: Option<&[i16]>) -> Result<OutgoingPacket<'_>, OpusError> {
         let marker = frame.is_some() && !self.speaking;
         self.speaking = frame.is_some();
-        let rtp_time = self.rtp_time;
-        self.rtp_time = self.rtp_time.wrapping_add(FRAME_SAMPLES as u32);
+        let media_time = self.media_time;
+        self.media_time += FRAME_SAMPLES as u64;
         let payload = self.encoder.encode(frame.unwrap_or(&self.silence))?;
-        Ok(OutgoingPacket { rtp_time, marker, payload })
+        Ok(OutgoingPacket { media_time, marker, payload })
     }
 }
 
@@ -58,7 +61,7 @@ mod tests {
 
     #[test]
     fn one_packet_per_tick_with_continuous_time_markers_on_talkspurts_and_dtx_in_silence() {
-        let mut voice = OutgoingVoice::new(u32::MAX - 960).unwrap();
+        let mut voice = OutgoingVoice::new(u64::from(u32::MAX) - 960).unwrap();
         let speech = tone(FRAME_SAMPLES);
         let mut decoder = OpusDecoder::new().unwrap();
         let mut log = Vec::new();
@@ -67,7 +70,7 @@ mod tests {
         for speaks in script {
             let packet = voice.tick(speaks.then_some(&speech[..])).unwrap();
             let loud = decoder.decode(packet.payload).unwrap().iter().any(|s| s.unsigned_abs() > 1000);
-            log.push((packet.rtp_time, packet.marker, packet.payload.len(), loud));
+            log.push((packet.media_time as u32, packet.marker, packet.payload.len(), loud));
         }
         // RTP time steps by one frame every tick, across silence and the 32-bit wrap.
         for pair in log.windows(2) {

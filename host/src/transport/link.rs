@@ -40,6 +40,6 @@ pub enum Presence {
 pub struct UserSide {
     pub link: Arc<dyn UserLink>,
     pub presence: mpsc::Receiver<Presence>,
-    /// The user's audio and the agent's; `None` while the transport carries no audio.
-    pub audio: Option<AudioIo>,
+    /// The user's audio and the agent's.
+    pub audio: AudioIo,
 }

@@ -112,7 +112,7 @@ impl WavCall {
             }
             samples
         });
-        let side = UserSide { link, presence, audio: Some(audio) };
+        let side = UserSide { link, presence, audio };
         (side, Self { feeder, recorder, rate: output_rate, _presence: presence_tx })
     }
 

@@ -10,7 +10,8 @@ use livekit_protocol as proto;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::room::{Room, RoomEvent};
+use super::room::{Room, RoomEvent, is_user};
+use crate::audio::AudioIo;
 use crate::events::{AgentState, EVENTS_TOPIC};
 use crate::transport::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, UserLink, UserSide};
 
@@ -43,21 +44,14 @@ impl RoomSide {
     }
 }
 
-/// The user's side of a session in `room`, whose events arrive on `events`. The room carries
-/// no audio yet.
-pub fn user_side(room: &Room, events: mpsc::Receiver<RoomEvent>) -> RoomSide {
+/// The user's side of a session in `room`, whose events arrive on `events` and whose audio
+/// [`Room::start_audio`] started.
+pub fn user_side(room: &Room, events: mpsc::Receiver<RoomEvent>, audio: AudioIo) -> RoomSide {
     let (presence_tx, presence) = mpsc::channel(16);
     let ended = Arc::new(Mutex::new(None));
     let watcher = tokio::spawn(watch_presence(room.remote_participants(), events, presence_tx, ended.clone()));
-    let side = UserSide { link: Arc::new(LiveKitLink(room.clone())), presence, audio: None };
+    let side = UserSide { link: Arc::new(LiveKitLink(room.clone())), presence, audio };
     RoomSide { side, ended, watcher }
-}
-
-/// Whether a participant is someone the agent talks to: a browser or a phone caller, not
-/// another agent or a recorder.
-fn is_user(participant: &proto::ParticipantInfo) -> bool {
-    use proto::participant_info::Kind;
-    !matches!(Kind::try_from(participant.kind), Ok(Kind::Agent | Kind::Egress))
 }
 
 /// Turns the room's events into who-is-here changes for the session, starting with the users

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::StreamExt as _;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::RoomError;
@@ -15,14 +16,17 @@ use super::session::{self, CommandId, Input, Output, RoomSession};
 use super::signal::{self, Socket};
 use super::udp::PeerSocket;
 use super::{PrimaryState, RoomEvent, Snapshot, lock};
+use crate::audio::{AudioEnds, AudioFrame};
 use crate::error_text::chain;
 
 pub(super) type Done = oneshot::Sender<Result<(), RoomError>>;
 
-/// A caller's command with the channel its answer goes back on.
+/// A caller's command with the channel its answer goes back on, and for `StartAudio` the
+/// transport's ends of the session's audio.
 pub(super) struct Command {
     pub command: session::Command,
     pub done: Done,
+    pub audio: Option<AudioEnds>,
 }
 
 pub(super) struct Driver {
@@ -34,6 +38,48 @@ pub(super) struct Driver {
     pub events: mpsc::Sender<RoomEvent>,
     pub commands: mpsc::Receiver<Command>,
     pub primary: watch::Sender<PrimaryState>,
+    pub audio: DriverAudio,
+}
+
+/// The room's ends of the session's audio, once started.
+#[derive(Default)]
+pub(super) struct DriverAudio {
+    microphone: Option<mpsc::Sender<AudioFrame>>,
+    speaker: Option<mpsc::Receiver<AudioFrame>>,
+    /// Microphone frames dropped because the voice loop was behind.
+    dropped: u64,
+}
+
+impl DriverAudio {
+    fn attach(&mut self, ends: AudioEnds) {
+        self.microphone = Some(ends.microphone);
+        self.speaker = Some(ends.speaker);
+    }
+
+    fn deliver(&mut self, frame: AudioFrame) {
+        let Some(microphone) = &self.microphone else { return };
+        match microphone.try_send(frame) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.dropped += 1;
+                // The first, then every 50th (a second of frames): a stall is logged, not spammed.
+                if self.dropped % 50 == 1 {
+                    tracing::warn!(dropped = self.dropped, "the voice loop is behind; microphone frame dropped");
+                }
+            }
+            Err(TrySendError::Closed(_)) => self.microphone = None,
+        }
+    }
+
+    /// The agent's next frame; pending forever once the voice loop is gone.
+    async fn next_speech(&mut self) -> Option<AudioFrame> {
+        let Some(speaker) = self.speaker.as_mut() else { return std::future::pending().await };
+        let frame = speaker.recv().await;
+        if frame.is_none() {
+            self.speaker = None;
+        }
+        frame
+    }
 }
 
 /// The session's clock: tokio's, so a test may pause it.
@@ -70,6 +116,7 @@ impl Driver {
                     Output::Event(event) => {
                         let _ = self.events.send(event).await;
                     }
+                    Output::Microphone(frame) => self.audio.deliver(frame),
                     Output::Done { id, result } => {
                         if let Some(done) = waiting.remove(&id) {
                             let _ = done.send(result);
@@ -97,13 +144,17 @@ impl Driver {
                     None => Input::SignalLost("the server closed the signalling connection".into()),
                 },
                 command = self.commands.recv() => match command {
-                    Some(Command { command, done }) => {
+                    Some(Command { command, done, audio }) => {
+                        if let Some(ends) = audio {
+                            self.audio.attach(ends);
+                        }
                         next_id += 1;
                         waiting.insert(next_id, done);
                         Input::Command(next_id, command)
                     }
                     None => Input::HandlesGone,
                 },
+                Some(frame) = self.audio.next_speech() => Input::AgentAudio(frame),
                 Ok(()) = self.publisher.readable() => {
                     self.receive(PeerRole::Publisher);
                     continue;

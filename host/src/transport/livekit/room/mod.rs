@@ -8,7 +8,9 @@
 //!    session's driver waits when the channel is full.
 //! 3. [`Room::publish_data`] sends a `UserPacket` on `_reliable` or `_lossy`;
 //!    [`Room::set_attributes`] updates this participant's attributes (`lk.agent.state`).
-//! 4. [`Room::leave`] says goodbye to the server and closes everything.
+//! 4. [`Room::start_audio`] publishes the agent's voice track and listens to the user's
+//!    microphone: it returns the session's [`AudioIo`] (20 ms frames at 48 kHz both ways).
+//! 5. [`Room::leave`] says goodbye to the server and closes everything.
 //!
 //! The protocol is a sans-I/O machine ([`session::RoomSession`]); one task per room (the
 //! driver) owns the WebSocket, both peers' UDP sockets and the clock, and feeds it. A
@@ -29,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+mod audio;
 pub mod data;
 mod driver;
 pub mod error;
@@ -44,10 +47,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use livekit_protocol as proto;
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use audio::{AudioStats, is_user};
 pub use data::MAX_DATA_PAYLOAD;
 pub use error::RoomError;
 
-use driver::{Command, Driver};
+use crate::audio::{AudioEnds, AudioIo};
+use driver::{Command, Driver, DriverAudio};
 use session::{RoomSession, SessionSetup};
 use udp::PeerSocket;
 
@@ -175,6 +180,7 @@ impl Room {
             events: event_tx,
             commands: command_rx,
             primary: primary_tx,
+            audio: DriverAudio::default(),
         };
         tokio::spawn(driver.run());
         // Like the SDKs: connected means the primary transport is up, so data sent to us from
@@ -254,14 +260,28 @@ impl Room {
         }
     }
 
+    /// Publishes the agent's audio track (`AddTrackRequest`, then an offer once the server
+    /// answers `track_published`) and listens to `listen_to`'s microphone, or the first user's.
+    /// Returns once the server accepted the track; the [`AudioIo`] carries 20 ms frames of
+    /// 48 kHz mono both ways (the agent's are sent as they come: the caller paces them).
+    pub async fn start_audio(&self, listen_to: Option<String>) -> Result<AudioIo, RoomError> {
+        let (io, ends) = AudioIo::pair();
+        self.call_with(session::Command::StartAudio { listen_to }, Some(ends)).await?;
+        Ok(io)
+    }
+
     fn ended(&self) -> Option<String> {
         lock(&self.shared).ended.clone()
     }
 
     async fn call(&self, command: session::Command) -> Result<(), RoomError> {
+        self.call_with(command, None).await
+    }
+
+    async fn call_with(&self, command: session::Command, audio: Option<AudioEnds>) -> Result<(), RoomError> {
         let gone = || RoomError::Disconnected { reason: self.ended().unwrap_or_else(|| "the session ended".into()) };
         let (done, answer) = oneshot::channel();
-        self.commands.send(Command { command, done }).await.map_err(|_| gone())?;
+        self.commands.send(Command { command, done, audio }).await.map_err(|_| gone())?;
         // The driver answers every command, within the publish timeout at most.
         let limit = self.options.connect_timeout + Duration::from_secs(1);
         match tokio::time::timeout(limit, answer).await {

@@ -9,9 +9,11 @@
 //! [`Peer::drive`] drains the output to its next timeout, sending what is due and returning
 //! what happened. The room session owns both peers and calls `drive` after every input.
 //!
-//! Audio seam: media arrives as `Event::MediaAdded`/`MediaData` and is sent through
-//! `Rtc::writer(mid)`; [`PeerEvent`] is where received media will surface and [`Peer`] is where
-//! a send-only Opus m-line will be added (publisher) before [`Peer::create_offer`].
+//! Audio: both peers speak Opus only. The subscriber reports each audio track the server
+//! adds ([`PeerEvent::TrackAdded`], with the msid LiveKit names the track by) and every packet
+//! as it arrives ([`PeerEvent::Audio`]), unordered: the room's jitter buffer puts them in order.
+//! The publisher carries one send-only track ([`Peer::add_audio_track`], then an offer) that
+//! [`Peer::write_audio`] feeds.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,11 +23,14 @@ use livekit_protocol as proto;
 use serde::{Deserialize, Serialize};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use super::data::{LOSSY_LABEL, RELIABLE_LABEL};
 use super::error::RoomError;
+use crate::audio::jitter::Payload;
 
 /// Which of LiveKit's two peer connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +60,19 @@ pub enum PeerEvent {
     Data {
         label: String,
         bytes: Vec<u8>,
+    },
+    /// The remote side added an audio track; LiveKit's msid stream id is
+    /// `"<participant_sid>|<track_sid>"`.
+    TrackAdded {
+        mid: Mid,
+        stream_id: String,
+    },
+    /// One Opus packet of the track `mid`, as it arrived (not reordered).
+    Audio {
+        mid: Mid,
+        /// The RTP sequence number, extended to 64 bits.
+        seq: u64,
+        payload: Payload,
     },
 }
 
@@ -88,8 +106,14 @@ pub struct Peer {
     /// Open channels by id, with their labels.
     channels: HashMap<ChannelId, String>,
     pending_offer: Option<SdpPendingOffer>,
+    /// Whether an offer was ever made (the data channels go into the first).
+    offered: bool,
     /// The first m-line's mid of the last description we made (trickled candidates name it).
     first_mid: String,
+    /// Publisher: the audio track to add at the next offer (`stream_id`, `track_id`).
+    track_to_add: Option<(String, String)>,
+    /// Publisher: the track's mid, once offered, and its Opus payload type, once answered.
+    sending: Option<(Mid, Option<Pt>)>,
     /// When str0m next wants [`Input::Timeout`]; `None`: at the next drive.
     deadline: Option<Instant>,
 }
@@ -98,7 +122,9 @@ impl Peer {
     /// A peer whose socket is bound at `local`; that address is its host candidate.
     pub fn new(role: PeerRole, local: SocketAddr, now: Instant) -> Result<Self, RoomError> {
         // str0m builds its DTLS certificate here; it only fails if the crypto backend is broken.
-        let mut rtc = Rtc::builder().build(now);
+        // Opus only (no video, no RED: LiveKit's agents ask for none); packets are handed over
+        // as they come, in any order, because the room's jitter buffer does the reordering.
+        let mut rtc = Rtc::builder().clear_codecs().enable_opus(true, false).set_reordering_size_audio(0).build(now);
         let candidate =
             Candidate::host(local, Protocol::Udp).map_err(|e| RoomError::WebRtc(format!("host candidate: {e}")))?;
         rtc.add_local_candidate(candidate);
@@ -111,7 +137,10 @@ impl Peer {
             transmits: Vec::new(),
             channels: HashMap::new(),
             pending_offer: None,
+            offered: false,
             first_mid: "0".to_string(),
+            track_to_add: None,
+            sending: None,
             deadline: Some(now),
         })
     }
@@ -120,12 +149,37 @@ impl Peer {
         self.role
     }
 
+    /// Publisher only: the agent's audio track goes into the next offer, as a send-only Opus
+    /// m-line whose msid is `stream_id track_id` (LiveKit matches the track id to the
+    /// `cid` of its `AddTrackRequest`).
+    pub fn add_audio_track(&mut self, stream_id: String, track_id: String) {
+        self.track_to_add = Some((stream_id, track_id));
+    }
+
+    /// Whether an offer is out and not answered yet (a new one must wait for the answer).
+    pub fn is_offering(&self) -> bool {
+        self.pending_offer.is_some()
+    }
+
+    /// Whether a change waits for the next offer.
+    pub fn wants_offer(&self) -> bool {
+        self.track_to_add.is_some()
+    }
+
     /// Publisher only: adds LiveKit's two data channels (`_reliable` ordered and reliable,
-    /// `_lossy` unordered without retransmits, as the SDKs create them) and returns the offer.
-    /// `None` when there is nothing to negotiate.
+    /// `_lossy` unordered without retransmits, as the SDKs create them) on the first offer, and
+    /// the audio track if one was added, and returns the offer. `None` when there is nothing
+    /// to negotiate or an offer is still unanswered.
     pub fn create_offer(&mut self) -> Option<String> {
+        if self.pending_offer.is_some() {
+            return None;
+        }
         let mut changes = self.rtc.sdp_api();
-        if self.channels.is_empty() && self.pending_offer.is_none() {
+        if let Some((stream_id, track_id)) = self.track_to_add.take() {
+            let mid = changes.add_media(MediaKind::Audio, Direction::SendOnly, Some(stream_id), Some(track_id), None);
+            self.sending = Some((mid, None));
+        }
+        if !self.offered {
             changes.add_channel_with_config(ChannelConfig {
                 label: RELIABLE_LABEL.to_string(),
                 ordered: true,
@@ -141,6 +195,7 @@ impl Peer {
         }
         let (offer, pending) = changes.apply()?;
         self.pending_offer = Some(pending);
+        self.offered = true;
         let sdp = offer.to_sdp_string();
         self.first_mid = first_mid(&sdp);
         Some(sdp)
@@ -153,8 +208,41 @@ impl Peer {
         let answer =
             SdpAnswer::from_sdp_string(sdp).map_err(|e| RoomError::Protocol(format!("bad SDP answer: {e}")))?;
         self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        if let Some((mid, pt)) = self.sending.as_mut() {
+            *pt = self
+                .rtc
+                .writer(*mid)
+                .and_then(|writer| writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()));
+            if pt.is_none() {
+                return Err(RoomError::Protocol("the publisher answer accepted no Opus for the audio track".into()));
+            }
+        }
         self.wake_ice();
         Ok(())
+    }
+
+    /// Whether the audio track is negotiated (its packets can be written).
+    pub fn can_send_audio(&self) -> bool {
+        matches!(self.sending, Some((_, Some(_))))
+    }
+
+    /// Publisher only: one Opus packet of the agent's track, sent at the next drive. `media_time`
+    /// is in 48 kHz samples; `marker` starts a talkspurt. Dropped until the track is negotiated
+    /// and connected (as str0m drops media written before ICE is up).
+    pub fn write_audio(
+        &mut self,
+        now: Instant,
+        media_time: u64,
+        marker: bool,
+        payload: &[u8],
+    ) -> Result<(), RoomError> {
+        let Some((mid, Some(pt))) = self.sending else { return Ok(()) };
+        let Some(writer) = self.rtc.writer(mid) else { return Ok(()) };
+        let time = MediaTime::new(media_time, Frequency::FORTY_EIGHT_KHZ);
+        writer
+            .start_of_talkspurt(marker)
+            .write(pt, now, time, payload)
+            .map_err(|e| RoomError::WebRtc(format!("audio track: {e}")))
     }
 
     /// Runs ICE at the next drive instead of at its next pacing tick: the remote side's
@@ -203,8 +291,9 @@ impl Peer {
         self.channels.values().any(|l| l == label)
     }
 
+    /// Whether the first offer (with the data channels) went out.
     pub fn has_negotiated(&self) -> bool {
-        self.pending_offer.is_some() || !self.channels.is_empty()
+        self.offered
     }
 
     /// Writes a binary message on the open channel `label`. `Ok(false)` when it is not open
@@ -259,6 +348,12 @@ impl Peer {
         Ok(std::mem::take(&mut self.events))
     }
 
+    /// Turns what was written (audio, channel messages) into datagrams without advancing time;
+    /// events wait for the next [`Peer::drive`].
+    pub fn flush_writes(&mut self) -> Result<(), RoomError> {
+        self.poll()
+    }
+
     /// The datagrams queued since the last call, oldest first.
     pub fn take_transmits(&mut self) -> Vec<Transmit> {
         std::mem::take(&mut self.transmits)
@@ -297,9 +392,18 @@ impl Peer {
             Event::ChannelClose(id) => {
                 self.channels.remove(&id);
             }
-            // Audio seam: `MediaAdded` (the server's offer added a participant's track; its msid
-            // stream id is "<participant_sid>|<track_sid>") and `MediaData` (Opus frames).
-            Event::MediaAdded(media) => tracing::debug!(role = ?self.role, mid = %media.mid, "media added (ignored)"),
+            Event::MediaAdded(media) if media.kind == MediaKind::Audio && media.direction == Direction::RecvOnly => {
+                let stream_id = self.rtc.media(media.mid).map(|m| m.stream_id().to_string()).unwrap_or_default();
+                tracing::debug!(role = ?self.role, mid = %media.mid, %stream_id, "audio track added");
+                events.push(PeerEvent::TrackAdded { mid: media.mid, stream_id });
+            }
+            Event::MediaAdded(media) => {
+                tracing::debug!(role = ?self.role, mid = %media.mid, kind = ?media.kind, "media not received")
+            }
+            Event::MediaData(data) => {
+                let seq = **data.seq_range.start();
+                events.push(PeerEvent::Audio { mid: data.mid, seq, payload: data.data });
+            }
             _ => {}
         }
     }

@@ -1,6 +1,6 @@
 //! A room session's protocol as a sans-I/O machine: signalling, participants, both peer
-//! connections, data packets, attributes, token refresh, keepalive and leaving. It never
-//! touches a socket or reads the clock.
+//! connections, data packets, attributes, audio both ways, token refresh, keepalive and
+//! leaving. It never touches a socket or reads the clock.
 //!
 //! 1. [`RoomSession::new`] with the join response and the addresses of the two UDP sockets
 //!    the driver has bound.
@@ -19,11 +19,13 @@ use livekit_protocol as proto;
 use proto::signal_request::Message as Request;
 use proto::signal_response::Message as Response;
 
+use super::audio::RoomAudio;
 use super::data::{self, LOSSY_LABEL, RELIABLE_LABEL};
 use super::error::RoomError;
 use super::peer::{CandidateInit, Peer, PeerEvent, PeerRole, Transmit};
 use super::signal;
 use super::{PrimaryState, RoomEvent, Snapshot};
+use crate::audio::AudioFrame;
 
 /// How long leaving waits for written data to be sent: the last events of a session (an
 /// error, a goodbye) must not be cut off by the leave that follows them.
@@ -36,8 +38,19 @@ pub type CommandId = u64;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Publish { payload: Vec<u8>, topic: String, reliable: bool },
-    SetAttributes { attributes: HashMap<String, String> },
+    Publish {
+        payload: Vec<u8>,
+        topic: String,
+        reliable: bool,
+    },
+    SetAttributes {
+        attributes: HashMap<String, String>,
+    },
+    /// Publish the agent's audio track and listen to a user's microphone (`listen_to`, an
+    /// identity, or the first user). Answered once the server has accepted the track.
+    StartAudio {
+        listen_to: Option<String>,
+    },
     Leave,
 }
 
@@ -53,6 +66,8 @@ pub enum Input {
     Command(CommandId, Command),
     /// Every handle is gone: nobody can use the room any more.
     HandlesGone,
+    /// The agent's next 20 ms of speech (48 kHz mono), sent at once: the voice loop paces it.
+    AgentAudio(AudioFrame),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +85,8 @@ pub enum Output {
         transmit: Transmit,
     },
     Event(RoomEvent),
+    /// The next 20 ms of the user's microphone (48 kHz mono), on time.
+    Microphone(AudioFrame),
     /// The answer to a command.
     Done {
         id: CommandId,
@@ -148,6 +165,9 @@ pub struct RoomSession {
     pong_deadline: Option<Instant>,
     /// A leave waiting for the data already written to go out, until this deadline.
     leaving: Option<(CommandId, Instant)>,
+    audio: RoomAudio,
+    /// `StartAudio` waiting for `track_published`, until this deadline.
+    audio_start: Option<(CommandId, Instant)>,
 }
 
 impl RoomSession {
@@ -180,6 +200,8 @@ impl RoomSession {
             ping_timeout: if join.ping_timeout > 0 { seconds(join.ping_timeout) } else { DEFAULT_PING_TIMEOUT },
             pong_deadline: None,
             leaving: None,
+            audio: RoomAudio::new(),
+            audio_start: None,
         };
         if !session.subscriber_primary || session.fast_publish {
             session.negotiate_publisher();
@@ -198,6 +220,7 @@ impl RoomSession {
             Input::Signal(message) => self.on_signal(*message, now),
             Input::SignalLost(reason) => Err(End::because(reason)),
             Input::Command(id, command) => self.on_command(id, command, now),
+            Input::AgentAudio(frame) => self.audio.agent_frame(&frame, &mut self.publisher, now).map_err(peer_failed),
             Input::HandlesGone => Err(End::because("CLIENT_INITIATED")),
         };
         self.after_input(step, now);
@@ -230,7 +253,8 @@ impl RoomSession {
             deadline = deadline.min(peer.deadline().unwrap_or(now));
         }
         let others = self.pending.iter().map(|p| p.deadline).chain(self.pong_deadline).chain(self.next_ping);
-        Output::Timeout(others.chain(self.leaving.map(|(_, by)| by)).fold(deadline, Instant::min))
+        let audio = self.audio.deadline().into_iter().chain(self.audio_start.map(|(_, by)| by));
+        Output::Timeout(others.chain(audio).chain(self.leaving.map(|(_, by)| by)).fold(deadline, Instant::min))
     }
 
     /// The snapshot the handles read, when it changed since the last call.
@@ -257,7 +281,7 @@ impl RoomSession {
         let published = self.publisher.drive(now).map_err(peer_failed)?;
         self.transmit(PeerRole::Publisher);
         for event in published {
-            self.on_peer_event(PeerRole::Publisher, event)?;
+            self.on_peer_event(PeerRole::Publisher, event, now)?;
         }
         let subscribed = match self.subscriber.as_mut() {
             Some(peer) => peer.drive(now).map_err(peer_failed)?,
@@ -265,10 +289,25 @@ impl RoomSession {
         };
         self.transmit(PeerRole::Subscriber);
         for event in subscribed {
-            self.on_peer_event(PeerRole::Subscriber, event)?;
+            self.on_peer_event(PeerRole::Subscriber, event, now)?;
         }
-        // Sending on an open channel queued datagrams; they go out now, not at the next input.
+        let out = &mut self.out;
+        self.audio.poll_microphone(now, |frame| out.push_back(Output::Microphone(frame)));
+        self.audio.poll_agent(&mut self.publisher, now).map_err(peer_failed)?;
+        // Sending on an open channel, or writing audio, queued datagrams; they go out now, not
+        // at the next input. str0m sends written media from its poll: drive it again.
+        if self.audio.is_started() {
+            self.publisher.flush_writes().map_err(peer_failed)?;
+        }
         self.transmit(PeerRole::Publisher);
+        if let Some((id, by)) = self.audio_start
+            && now >= by
+        {
+            self.audio_start = None;
+            let result =
+                Err(RoomError::Timeout { what: "publish the agent's audio track", after: self.publish_timeout });
+            self.out.push_back(Output::Done { id, result });
+        }
         // This runs after every datagram: the rest costs nothing unless something waits.
         if self.pending.iter().any(|p| now >= p.deadline) {
             let (expired, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| now >= p.deadline);
@@ -317,7 +356,7 @@ impl RoomSession {
         Ok(())
     }
 
-    fn on_peer_event(&mut self, role: PeerRole, event: PeerEvent) -> Result<(), End> {
+    fn on_peer_event(&mut self, role: PeerRole, event: PeerEvent, now: Instant) -> Result<(), End> {
         match (role, event) {
             (_, PeerEvent::Connected) => {
                 tracing::debug!(?role, "peer connection up");
@@ -346,6 +385,13 @@ impl RoomSession {
             (PeerRole::Publisher, PeerEvent::Data { .. }) => {
                 tracing::debug!("data on the publisher connection ignored (the server sends on the subscriber)");
             }
+            (PeerRole::Subscriber, PeerEvent::TrackAdded { mid, stream_id }) => {
+                self.audio.track_added(mid, &stream_id, &self.snapshot.remotes);
+            }
+            (PeerRole::Subscriber, PeerEvent::Audio { mid, seq, payload }) => self.audio.packet(mid, seq, payload, now),
+            (PeerRole::Publisher, PeerEvent::TrackAdded { .. } | PeerEvent::Audio { .. }) => {
+                tracing::debug!("media on the publisher connection ignored");
+            }
         }
         Ok(())
     }
@@ -363,7 +409,14 @@ impl RoomSession {
     fn on_signal(&mut self, message: Response, now: Instant) -> Result<(), End> {
         match message {
             Response::Offer(offer) => self.on_subscriber_offer(offer, now).map_err(peer_failed)?,
-            Response::Answer(answer) => self.publisher.accept_answer(&answer.sdp).map_err(peer_failed)?,
+            Response::Answer(answer) => {
+                self.publisher.accept_answer(&answer.sdp).map_err(peer_failed)?;
+                // The audio track was added while an offer was out: offer it now.
+                if self.publisher.wants_offer() {
+                    self.negotiate_publisher();
+                }
+            }
+            Response::TrackPublished(published) => self.on_track_published(published),
             Response::Trickle(trickle) => match signal::parse_trickle(&trickle) {
                 Ok((PeerRole::Publisher, init)) => log_candidate(self.publisher.add_remote_candidate(&init)),
                 Ok((PeerRole::Subscriber, init)) => match self.subscriber.as_mut() {
@@ -372,7 +425,10 @@ impl RoomSession {
                 },
                 Err(error) => tracing::warn!(%error, "ignored a trickled candidate"),
             },
-            Response::Update(update) => self.on_participants(update.participants),
+            Response::Update(update) => {
+                self.on_participants(update.participants);
+                self.audio.participants_changed(&self.snapshot.remotes);
+            }
             Response::RoomUpdate(update) => {
                 if let Some(room) = update.room {
                     self.snapshot.room = room;
@@ -411,6 +467,24 @@ impl RoomSession {
             self.signal(signal::trickle(PeerRole::Subscriber, &candidate));
         }
         Ok(())
+    }
+
+    /// The server accepted the agent's track: offer it, then the command is answered.
+    fn on_track_published(&mut self, published: proto::TrackPublishedResponse) {
+        if self.audio.agent_cid() != Some(published.cid.as_str()) {
+            tracing::debug!(cid = %published.cid, "track_published for a track we did not add");
+            return;
+        }
+        let sid = published.track.map(|t| t.sid).unwrap_or_default();
+        tracing::info!(track = %sid, "agent audio track published");
+        let stream_id = format!("{}|{}", self.snapshot.local.sid, sid);
+        self.publisher.add_audio_track(stream_id, published.cid);
+        if !self.publisher.is_offering() {
+            self.negotiate_publisher();
+        }
+        if let Some((id, _)) = self.audio_start.take() {
+            self.out.push_back(Output::Done { id, result: Ok(()) });
+        }
     }
 
     fn negotiate_publisher(&mut self) {
@@ -488,6 +562,31 @@ impl RoomSession {
                 };
                 self.out.push_back(Output::Signal { message: Request::UpdateMetadata(update), done: Some(id) });
             }
+            Command::StartAudio { listen_to } => {
+                if self.audio.is_started() {
+                    let result = Err(RoomError::Protocol("the room's audio is already started".into()));
+                    self.out.push_back(Output::Done { id, result });
+                    return Ok(());
+                }
+                let cid = format!("TR_voiceblox_{}", self.snapshot.local.sid);
+                // RTP asks for a random start; the clock's sub-second part is random enough.
+                let media_time = u64::from(self.started.1.subsec_nanos());
+                if let Err(error) = self.audio.start(listen_to, cid.clone(), media_time) {
+                    self.out.push_back(Output::Done { id, result: Err(error) });
+                    return Ok(());
+                }
+                self.audio.participants_changed(&self.snapshot.remotes);
+                let request = proto::AddTrackRequest {
+                    cid,
+                    name: "agent-voice".into(),
+                    r#type: proto::TrackType::Audio as i32,
+                    source: proto::TrackSource::Microphone as i32,
+                    disable_red: true,
+                    ..proto::AddTrackRequest::default()
+                };
+                self.audio_start = Some((id, now + self.publish_timeout));
+                self.signal(Request::AddTrack(request));
+            }
             Command::Leave => self.leaving = Some((id, now + LEAVE_FLUSH)),
         }
         Ok(())
@@ -510,13 +609,16 @@ impl RoomSession {
             peer.close(now);
         }
         self.transmit(PeerRole::Subscriber);
-        tracing::info!(reason = %end.reason, "left LiveKit room");
+        tracing::info!(reason = %end.reason, audio = ?self.audio.stats(), "left LiveKit room");
         self.snapshot.ended = Some(end.reason.clone());
         self.snapshot_changed = true;
         self.out.push_back(Output::Primary(PrimaryState::Ended));
         let disconnected = RoomError::Disconnected { reason: end.reason.clone() };
         for pending in std::mem::take(&mut self.pending) {
             self.out.push_back(Output::Done { id: pending.id, result: Err(disconnected.clone()) });
+        }
+        if let Some((id, _)) = self.audio_start.take() {
+            self.out.push_back(Output::Done { id, result: Err(disconnected.clone()) });
         }
         self.out.push_back(Output::Event(RoomEvent::Disconnected { reason: end.reason.clone() }));
         if let Some(id) = end.leave {

@@ -17,9 +17,15 @@
 //!   other participants (or only to `destination_identities`);
 //! - `update_metadata` merges attributes (an empty value deletes) with `canUpdateOwnMetadata`,
 //!   and the update goes to everyone, the sender included; joins and leaves go to the others;
-//! - an undecodable frame closes the socket.
+//! - an undecodable frame closes the socket;
+//! - audio tracks: `add_track` is answered with `track_published` (a `TR_` sid); once the
+//!   publisher's offer carries the track (matched by its msid track id = the `cid`), the
+//!   participant's update lists it and every other participant's subscriber is offered a
+//!   send-only Opus m-line (msid `"<participant_sid>|<track_sid>"`), late joiners in their
+//!   first offer; frames are forwarded as they arrive; `mute` updates the track.
 //!
-//! Not yet: media tracks (the "user" Opus track comes with audio), reconnects, speaker updates.
+//! Not yet: unpublishing (a track lives as long as its participant), reconnects, speaker
+//! updates, `/rtc/v1` (SDKs fall back to `/rtc` after its 404).
 
 mod peer;
 mod session;
@@ -70,7 +76,20 @@ struct Member {
 /// What one participant's session is asked to send.
 enum ToSession {
     Signal(Box<proto::signal_response::Message>),
-    Data { bytes: Vec<u8>, reliable: bool },
+    Data {
+        bytes: Vec<u8>,
+        reliable: bool,
+    },
+    /// Offer this participant the track (msid stream id, track sid).
+    Subscribe {
+        stream_id: String,
+        track_sid: String,
+    },
+    /// A frame of a track this participant subscribes to.
+    Media {
+        track_sid: String,
+        frame: peer::Frame,
+    },
 }
 
 #[derive(Default)]
@@ -80,6 +99,8 @@ struct Records {
     /// Who, when the update arrived, and the attributes after it.
     attributes: Vec<(String, Instant, HashMap<String, String>)>,
     pings: HashMap<String, usize>,
+    /// Who published which track, in order.
+    tracks: Vec<(String, proto::TrackInfo)>,
 }
 
 /// A participant that joined, as the server last knew it.
@@ -161,6 +182,12 @@ impl FakeLiveKit {
     /// instant each `update_metadata` arrived (for latency measurements).
     pub fn attribute_updates(&self) -> Vec<(String, Instant, HashMap<String, String>)> {
         lock(&self.project.sfu.records).attributes.clone()
+    }
+
+    /// The tracks `identity` published (as last updated: muted or not), in order.
+    pub fn published_tracks(&self, identity: &str) -> Vec<proto::TrackInfo> {
+        let records = lock(&self.project.sfu.records);
+        records.tracks.iter().filter(|(who, _)| who == identity).map(|(_, track)| track.clone()).collect()
     }
 
     /// `ping_req`s received from `identity`.

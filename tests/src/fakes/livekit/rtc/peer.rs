@@ -3,10 +3,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
@@ -14,7 +17,26 @@ use tokio::net::UdpSocket;
 pub(crate) enum SfuEvent {
     Connected,
     ChannelOpen,
-    Data { label: String, bytes: Vec<u8> },
+    Data {
+        label: String,
+        bytes: Vec<u8>,
+    },
+    /// The client offered a track; `track_id` is its msid track id (the `cid` it added).
+    TrackAdded {
+        mid: Mid,
+        track_id: String,
+    },
+    /// A media frame from the client, as str0m depacketized it.
+    Media(Frame),
+}
+
+/// One frame of a published track, forwarded as is.
+#[derive(Clone)]
+pub(crate) struct Frame {
+    pub(crate) mid: Mid,
+    pub(crate) time: MediaTime,
+    pub(crate) network_time: Instant,
+    pub(crate) data: Arc<[u8]>,
 }
 
 pub(crate) struct SfuPeer {
@@ -52,24 +74,53 @@ impl SfuPeer {
         })
     }
 
-    /// The subscriber offer: the server's own `_reliable` and `_lossy` channels, configured as
-    /// LiveKit's transport manager creates them. (A "user" Opus track will be added here.)
-    pub(crate) fn offer_data_channels(&mut self) -> Option<String> {
+    /// A subscriber offer: the first carries the server's own `_reliable` and `_lossy`
+    /// channels, configured as LiveKit's transport manager creates them; each of `tracks`
+    /// (msid stream id `"<participant_sid>|<track_sid>"`, track id) becomes a send-only audio
+    /// m-line. Returns the offer and each track's mid; `None` if nothing changed.
+    pub(crate) fn offer(&mut self, first: bool, tracks: &[(String, String)]) -> Option<(String, Vec<Mid>)> {
         let mut changes = self.rtc.sdp_api();
-        changes.add_channel_with_config(ChannelConfig {
-            label: "_reliable".into(),
-            ordered: true,
-            ..Default::default()
-        });
-        changes.add_channel_with_config(ChannelConfig {
-            label: "_lossy".into(),
-            ordered: false,
-            reliability: Reliability::MaxRetransmits { retransmits: 0 },
-            ..Default::default()
-        });
+        if first {
+            changes.add_channel_with_config(ChannelConfig {
+                label: "_reliable".into(),
+                ordered: true,
+                ..Default::default()
+            });
+            changes.add_channel_with_config(ChannelConfig {
+                label: "_lossy".into(),
+                ordered: false,
+                reliability: Reliability::MaxRetransmits { retransmits: 0 },
+                ..Default::default()
+            });
+        }
+        let mids = tracks
+            .iter()
+            .map(|(stream, track)| {
+                changes.add_media(
+                    MediaKind::Audio,
+                    Direction::SendOnly,
+                    Some(stream.clone()),
+                    Some(track.clone()),
+                    None,
+                )
+            })
+            .collect();
         let (offer, pending) = changes.apply()?;
         self.pending = Some(pending);
-        Some(offer.to_sdp_string())
+        Some((offer.to_sdp_string(), mids))
+    }
+
+    pub(crate) fn is_offering(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Forwards a frame on the send-only track `mid` (dropped until it is negotiated).
+    pub(crate) fn write(&mut self, mid: Mid, frame: &Frame) {
+        let Some(writer) = self.rtc.writer(mid) else { return };
+        let Some(pt) = writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()) else { return };
+        if let Err(error) = writer.write(pt, frame.network_time, frame.time, frame.data.clone()) {
+            tracing::debug!(%error, "fake SFU: forwarding failed");
+        }
     }
 
     pub(crate) fn accept_answer(&mut self, sdp: &str) -> Result<(), String> {
@@ -171,6 +222,16 @@ impl SfuPeer {
                 Output::Event(Event::ChannelClose(id)) => {
                     self.channels.remove(&id);
                 }
+                Output::Event(Event::MediaAdded(media)) if media.direction == Direction::RecvOnly => {
+                    let track_id = self.rtc.media(media.mid).map(|m| m.track_id().to_string()).unwrap_or_default();
+                    events.push(SfuEvent::TrackAdded { mid: media.mid, track_id });
+                }
+                Output::Event(Event::MediaData(data)) => events.push(SfuEvent::Media(Frame {
+                    mid: data.mid,
+                    time: data.time,
+                    network_time: data.network_time,
+                    data: data.data,
+                })),
                 Output::Event(_) => {}
             }
         }

@@ -1,6 +1,7 @@
 //! One participant's session on the fake SFU: its signalling socket, its two peers, and what
 //! the room sends it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +13,9 @@ use proto::signal_response::Message as Response;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::peer::{SfuEvent, SfuPeer};
+use str0m::media::Mid;
+
+use super::peer::{Frame, SfuEvent, SfuPeer};
 use super::token::{self, JoinClaims};
 use super::{DataRecord, Member, RtcParticipant, Sfu, ToSession};
 use crate::fakes::ids::alnum_id;
@@ -52,6 +55,15 @@ struct Session {
     inbox: mpsc::Receiver<ToSession>,
     ping_timeout: Duration,
     last_signal: Instant,
+    /// Tracks added with `add_track`, by `cid`, until the publisher's offer carries them.
+    pending_tracks: HashMap<String, proto::TrackInfo>,
+    /// This participant's published tracks: publisher mid → track sid.
+    published: HashMap<Mid, String>,
+    /// Tracks this participant subscribes to: track sid → subscriber mid.
+    subscribed: HashMap<String, Mid>,
+    /// Tracks waiting for the next subscriber offer (msid stream id, track sid).
+    to_subscribe: Vec<(String, String)>,
+    offer_id: u32,
 }
 
 fn sfu(project: &Project) -> &Sfu {
@@ -124,12 +136,18 @@ pub(super) async fn run(
         ..Default::default()
     };
     let (to_session, inbox) = mpsc::channel(1024);
+    let mut others_tracks = Vec::new();
     let others = {
         let mut rooms = lock(&sfu(&project).rooms);
         let members = rooms.entry(room_name.clone()).or_default();
         // A second connection with the same identity replaces the first, as in LiveKit.
         members.retain(|m| m.info.identity != info.identity);
         let others: Vec<_> = members.iter().map(|m| m.info.clone()).collect();
+        if can_subscribe {
+            for other in &others {
+                others_tracks.extend(other.tracks.iter().map(|t| (format!("{}|{}", other.sid, t.sid), t.sid.clone())));
+            }
+        }
         members.push(Member { info: info.clone(), to_session });
         others
     };
@@ -185,6 +203,12 @@ pub(super) async fn run(
         inbox,
         ping_timeout: Duration::from_secs(u64::try_from(settings.ping_timeout.max(1)).unwrap_or(15)),
         last_signal: Instant::now(),
+        pending_tracks: HashMap::new(),
+        published: HashMap::new(),
+        subscribed: HashMap::new(),
+        // The tracks already in the room go into the first subscriber offer.
+        to_subscribe: others_tracks,
+        offer_id: 0,
     };
     let reason = session.serve(join, subscriber_primary, &token).await;
     session.depart(reason);
@@ -253,14 +277,32 @@ impl Session {
     }
 
     async fn offer_subscriber(&mut self) -> Result<(), String> {
-        let mut peer = SfuPeer::new().await?;
-        let offer = peer.offer_data_channels().ok_or("nothing to offer")?;
+        let peer = SfuPeer::new().await?;
         let candidate = peer.local_candidate();
         self.subscriber = Some(peer);
-        self.subscriber_mid = first_mid(&offer);
-        let description = proto::SessionDescription { r#type: "offer".into(), sdp: offer, id: 1, ..Default::default() };
-        self.send(Response::Offer(description)).await?;
+        self.offer_tracks(true).await?;
         self.trickle(candidate, proto::SignalTarget::Subscriber).await
+    }
+
+    /// Offers the subscriber the tracks waiting (the first offer also its data channels).
+    /// Waits while an offer is unanswered: the answer comes back here.
+    async fn offer_tracks(&mut self, first: bool) -> Result<(), String> {
+        let Some(peer) = self.subscriber.as_mut().filter(|p| !p.is_offering()) else { return Ok(()) };
+        if !first && self.to_subscribe.is_empty() {
+            return Ok(());
+        }
+        let tracks = std::mem::take(&mut self.to_subscribe);
+        let (offer, mids) = peer.offer(first, &tracks).ok_or("nothing to offer")?;
+        for ((_, track_sid), mid) in tracks.into_iter().zip(mids) {
+            self.subscribed.insert(track_sid, mid);
+        }
+        if first {
+            self.subscriber_mid = first_mid(&offer);
+        }
+        self.offer_id += 1;
+        let description =
+            proto::SessionDescription { r#type: "offer".into(), sdp: offer, id: self.offer_id, ..Default::default() };
+        self.send(Response::Offer(description)).await
     }
 
     async fn trickle(&mut self, candidate: String, target: proto::SignalTarget) -> Result<(), String> {
@@ -318,6 +360,7 @@ impl Session {
                     tracing::warn!(%error, "fake SFU: bad subscriber answer");
                     return Err(proto::DisconnectReason::StateMismatch);
                 }
+                self.offer_tracks(false).await.map_err(closed)?;
             }
             Some(Request::Trickle(trickle)) => {
                 let Ok(init) = serde_json::from_str::<CandidateInit>(&trickle.candidate_init) else {
@@ -346,6 +389,29 @@ impl Session {
                 self.send(Response::Pong(now_ms())).await.map_err(closed)?;
             }
             Some(Request::UpdateMetadata(update)) => self.update_metadata(update).await.map_err(closed)?,
+            Some(Request::AddTrack(add)) => {
+                let track = proto::TrackInfo {
+                    sid: format!("TR_{}", alnum_id(0x54, self.project.serial.next(), 12)),
+                    r#type: add.r#type,
+                    name: add.name,
+                    muted: add.muted,
+                    source: add.source,
+                    mime_type: "audio/opus".into(),
+                    disable_red: add.disable_red,
+                    stream: add.stream,
+                    ..Default::default()
+                };
+                self.pending_tracks.insert(add.cid.clone(), track.clone());
+                let published = proto::TrackPublishedResponse { cid: add.cid, track: Some(track) };
+                self.send(Response::TrackPublished(published)).await.map_err(closed)?;
+            }
+            Some(Request::Mute(mute)) => {
+                self.update_tracks(|tracks| {
+                    for track in tracks.iter_mut().filter(|t| t.sid == mute.sid) {
+                        track.muted = mute.muted;
+                    }
+                });
+            }
             Some(Request::Leave(_)) => return Err(proto::DisconnectReason::ClientInitiated),
             _ => {}
         }
@@ -423,6 +489,16 @@ impl Session {
                 self.flush();
                 Ok(())
             }
+            ToSession::Subscribe { stream_id, track_sid } => {
+                self.to_subscribe.push((stream_id, track_sid));
+                self.offer_tracks(false).await.map_err(|_| proto::DisconnectReason::SignalClose)
+            }
+            ToSession::Media { track_sid, frame } => {
+                if let (Some(mid), Some(peer)) = (self.subscribed.get(&track_sid), self.subscriber.as_mut()) {
+                    peer.write(*mid, &frame);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -442,8 +518,11 @@ impl Session {
             None => Vec::new(),
         };
         for event in published {
-            if let SfuEvent::Data { label, bytes } = event {
-                self.forward(&bytes, label == "_reliable");
+            match event {
+                SfuEvent::Data { label, bytes } => self.forward(&bytes, label == "_reliable"),
+                SfuEvent::TrackAdded { mid, track_id } => self.track_offered(mid, &track_id),
+                SfuEvent::Media(frame) => self.forward_media(frame),
+                SfuEvent::Connected | SfuEvent::ChannelOpen => {}
             }
         }
         let subscribed = match self.subscriber.as_mut() {
@@ -457,6 +536,61 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// The publisher's offer carries a track added with `add_track`: it is published now.
+    /// Everyone hears of it, then the others are offered it.
+    fn track_offered(&mut self, mid: Mid, cid: &str) {
+        let Some(track) = self.pending_tracks.remove(cid) else {
+            tracing::debug!(%cid, "fake SFU: a track nobody added");
+            return;
+        };
+        self.published.insert(mid, track.sid.clone());
+        let track_sid = track.sid.clone();
+        self.update_tracks(|tracks| tracks.push(track));
+        let stream_id = format!("{}|{}", self.sid, track_sid);
+        let rooms = lock(&sfu(&self.project).rooms);
+        for member in rooms.get(&self.room).into_iter().flatten().filter(|m| m.info.sid != self.sid) {
+            let subscribe = ToSession::Subscribe { stream_id: stream_id.clone(), track_sid: track_sid.clone() };
+            if member.to_session.try_send(subscribe).is_err() {
+                tracing::warn!(identity = %member.info.identity, "fake SFU: could not offer a track");
+            }
+        }
+    }
+
+    /// A frame of one of this participant's tracks, to everyone else (they subscribed).
+    fn forward_media(&self, frame: Frame) {
+        let Some(track_sid) = self.published.get(&frame.mid) else { return };
+        let rooms = lock(&sfu(&self.project).rooms);
+        for member in rooms.get(&self.room).into_iter().flatten().filter(|m| m.info.sid != self.sid) {
+            // A full inbox drops the frame, as a congested SFU would.
+            let _ = member.to_session.try_send(ToSession::Media { track_sid: track_sid.clone(), frame: frame.clone() });
+        }
+    }
+
+    /// Changes this participant's tracks; the room hears of it and the record keeps it.
+    fn update_tracks(&self, change: impl FnOnce(&mut Vec<proto::TrackInfo>)) {
+        let info = {
+            let mut rooms = lock(&sfu(&self.project).rooms);
+            let Some(member) = rooms.get_mut(&self.room).and_then(|m| m.iter_mut().find(|m| m.info.sid == self.sid))
+            else {
+                return;
+            };
+            change(&mut member.info.tracks);
+            member.info.version += 1;
+            member.info.clone()
+        };
+        let identity = self.identity.clone();
+        sfu(&self.project).record(|r| {
+            r.tracks.retain(|(who, track)| who != &identity || !info.tracks.iter().any(|t| t.sid == track.sid));
+            r.tracks.extend(info.tracks.iter().map(|t| (identity.clone(), t.clone())));
+        });
+        broadcast(
+            &self.project,
+            &self.room,
+            None,
+            Response::Update(proto::ParticipantUpdate { participants: vec![info] }),
+        );
     }
 
     /// A data packet from this participant's publisher: stamped and forwarded.
