@@ -1,10 +1,13 @@
 //! A user in a LiveKit room, as a test sees it: joined with the host's own room client (the
-//! browser's side of a session), reading the agent's events and state.
+//! browser's side of a session), reading the agent's events and state, talking into a
+//! microphone and recording what it hears.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
+use voiceblox_host::audio::AudioFrame;
 use voiceblox_host::events::EVENTS_TOPIC;
 use voiceblox_host::transport::livekit::room::{Room, RoomError, RoomEvent, RoomOptions};
 
@@ -21,6 +24,10 @@ pub struct RoomUser {
     /// Identities seen leaving.
     departed: Vec<String>,
     disconnected: Option<String>,
+    /// The microphone, once audio started.
+    microphone: Option<mpsc::Sender<AudioFrame>>,
+    /// Everything heard since audio started (48 kHz mono).
+    heard: Arc<Mutex<Vec<i16>>>,
 }
 
 impl RoomUser {
@@ -29,7 +36,50 @@ impl RoomUser {
         let (room, events) = Room::connect(url, token, RoomOptions::default()).await?;
         let agent_states =
             room.remote_participants().iter().filter_map(|p| p.attributes.get("lk.agent.state").cloned()).collect();
-        Ok(Self { room, events, agent_events: Vec::new(), agent_states, departed: Vec::new(), disconnected: None })
+        Ok(Self {
+            room,
+            events,
+            agent_events: Vec::new(),
+            agent_states,
+            departed: Vec::new(),
+            disconnected: None,
+            microphone: None,
+            heard: Arc::default(),
+        })
+    }
+
+    /// Publishes a microphone and records what `speaker` (an identity) says from now on.
+    pub async fn start_audio(&mut self, speaker: &str) -> Result<(), RoomError> {
+        let mut audio = self.room.start_audio(Some(speaker.to_string())).await?;
+        self.microphone = Some(audio.output);
+        let heard = self.heard.clone();
+        tokio::spawn(async move {
+            while let Some(frame) = audio.input.recv().await {
+                heard.lock().unwrap_or_else(PoisonError::into_inner).extend(frame.samples());
+            }
+        });
+        Ok(())
+    }
+
+    /// Says `samples` (48 kHz mono) into the microphone, 20 ms at a time on a real clock, as a
+    /// browser's microphone delivers them; returns at once.
+    pub fn speak(&self, samples: Vec<i16>) {
+        let microphone = self.microphone.clone().expect("start_audio before speak");
+        tokio::spawn(async move {
+            let mut clock = tokio::time::interval(Duration::from_millis(20));
+            for frame in samples.chunks(960) {
+                clock.tick().await;
+                let Ok(frame) = AudioFrame::new(frame.to_vec(), 48_000, 1) else { return };
+                if microphone.send(frame).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// What the user heard so far (48 kHz mono).
+    pub fn heard(&self) -> Vec<i16> {
+        self.heard.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Waits for an agent event matching `wanted` (events already received count) and returns it.
