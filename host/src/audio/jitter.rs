@@ -138,7 +138,11 @@ impl JitterBuffer {
         self.stats.lost += 1;
         self.concealed += 1;
         if self.queue.is_empty() && FRAME * self.concealed > self.config.max_conceal {
-            // Nothing is coming: the sender paused. Wait for it instead of concealing on.
+            // Nothing is coming: the sender paused (DTX, mute), and sequence numbers do not
+            // advance in a pause. The concealed slots were not losses: the next packet expected
+            // is still the one after the last played, and playout waits for it.
+            self.next = Some(next + 1 - u64::from(self.concealed));
+            self.stats.lost -= u64::from(self.concealed);
             self.due = None;
             self.concealed = 0;
             return None;

@@ -222,10 +222,12 @@ impl RoomAudio {
                 }
                 continue;
             }
-            // The sender paused: silence on the same 20 ms grid until it resumes.
-            let paused = listening.jitter.next_timeout().is_none();
-            match listening.clock {
-                Some(at) if paused && at <= now => {
+            // The sender paused: silence on the same 20 ms grid until its audio plays again
+            // (after the jitter buffer's delay when it resumes).
+            let clock = listening.clock;
+            let silent = |at: Instant| listening.jitter.next_timeout().is_none_or(|due| due >= at + FRAME);
+            match clock {
+                Some(at) if at <= now && silent(at) => {
                     let at = if now.saturating_duration_since(at) > MAX_CATCH_UP { now } else { at };
                     listening.clock = Some(at + FRAME);
                     self.stats.frames_in += 1;
@@ -280,11 +282,121 @@ impl RoomAudio {
 
     /// When audio next needs the session: a frame or a silent packet due.
     pub fn deadline(&self) -> Option<Instant> {
-        let listening = self.listening.as_ref().and_then(|l| match l.jitter.next_timeout() {
-            Some(due) => Some(due),
-            None => l.clock,
+        let listening = self.listening.as_ref().and_then(|l| match (l.jitter.next_timeout(), l.clock) {
+            (Some(due), Some(at)) => Some(due.min(at)),
+            (due, at) => due.or(at),
         });
         let agent = self.agent.as_ref().and_then(|a| a.next_silence);
         [listening, agent].into_iter().flatten().min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::opus::OpusEncoder;
+
+    fn participant(sid: &str, identity: &str, kind: proto::participant_info::Kind) -> proto::ParticipantInfo {
+        proto::ParticipantInfo { sid: sid.into(), identity: identity.into(), kind: kind as i32, ..Default::default() }
+    }
+
+    fn started(listen_to: Option<&str>) -> RoomAudio {
+        let mut audio = RoomAudio::new();
+        audio.start(listen_to.map(String::from), "cid".into(), 0).unwrap();
+        audio
+    }
+
+    fn listened(audio: &RoomAudio) -> Option<&str> {
+        audio.listening.as_ref().map(|l| l.track_sid.as_str())
+    }
+
+    #[test]
+    fn the_first_user_with_a_track_is_heard_and_agents_are_not() {
+        use proto::participant_info::Kind;
+        let mut remotes = vec![
+            participant("PA_bot", "other-agent", Kind::Agent),
+            participant("PA_u1", "user-1", Kind::Standard),
+            participant("PA_u2", "user-2", Kind::Standard),
+        ];
+        let mut audio = started(None);
+        audio.track_added(Mid::from("1"), "PA_bot|TR_bot", &remotes);
+        assert_eq!(listened(&audio), None, "another agent is not the user");
+        audio.track_added(Mid::from("2"), "PA_u2|TR_u2", &remotes);
+        assert_eq!(listened(&audio), Some("TR_u2"));
+        // user-1 joined first: once it has a track, it is the one heard.
+        audio.track_added(Mid::from("3"), "PA_u1|TR_u1", &remotes);
+        assert_eq!(listened(&audio), Some("TR_u1"));
+        // It republishes: the newest track is heard.
+        remotes[1].tracks = vec![proto::TrackInfo { sid: "TR_u1b".into(), ..Default::default() }];
+        audio.track_added(Mid::from("4"), "PA_u1|TR_u1b", &remotes);
+        audio.participants_changed(&remotes);
+        assert_eq!(listened(&audio), Some("TR_u1b"));
+        // It leaves: the next user is heard.
+        remotes.remove(1);
+        audio.participants_changed(&remotes);
+        assert_eq!(listened(&audio), Some("TR_u2"));
+        assert!(audio.tracks.iter().all(|t| t.participant_sid != "PA_u1"));
+    }
+
+    #[test]
+    fn a_named_participant_is_heard_even_if_it_is_an_agent() {
+        use proto::participant_info::Kind;
+        let remotes = [participant("PA_u1", "user-1", Kind::Standard), participant("PA_ag", "agent-AJ_1", Kind::Agent)];
+        let mut audio = started(Some("agent-AJ_1"));
+        audio.track_added(Mid::from("1"), "PA_u1|TR_u1", &remotes);
+        assert_eq!(listened(&audio), None);
+        audio.track_added(Mid::from("2"), "PA_ag|TR_ag", &remotes);
+        assert_eq!(listened(&audio), Some("TR_ag"));
+    }
+
+    #[test]
+    fn frames_come_every_20_ms_from_the_first_packet_with_silence_while_the_sender_pauses() {
+        use proto::participant_info::Kind;
+        let remotes = [participant("PA_u1", "user-1", Kind::Standard)];
+        let mut audio = started(None);
+        let mid = Mid::from("1");
+        audio.track_added(mid, "PA_u1|TR_u1", &remotes);
+        let mut encoder = OpusEncoder::voice(32_000).unwrap();
+        let tone: Vec<i16> = (0..FRAME_SAMPLES).map(|i| if i % 40 < 20 { 8000 } else { -8000 }).collect();
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        assert_eq!(audio.deadline(), None, "nothing is due before the first packet");
+        // 10 packets at 20 ms, then the sender pauses for a second, then 5 more.
+        let mut sent = Vec::new();
+        for (i, at) in (0..10).map(|i| (i, 20 * i)).chain((10..15).map(|i| (i, 1200 + 20 * (i - 10)))) {
+            sent.push((ms(at), i as u64, Payload::from(encoder.encode(&tone).unwrap())));
+        }
+        let mut frames = Vec::new();
+        let mut now = t0;
+        let mut next = sent.into_iter().peekable();
+        while now <= ms(1500) {
+            while let Some((_, seq, payload)) = next.next_if(|(at, ..)| *at <= now) {
+                audio.packet(mid, seq, payload, now);
+            }
+            audio.poll_microphone(now, |frame| frames.push((now.duration_since(t0).as_millis() as u64, rms(&frame))));
+            let wake = [audio.deadline(), next.peek().map(|p| p.0)].into_iter().flatten().min();
+            now = wake.unwrap_or(ms(1501)).max(now + Duration::from_micros(1));
+        }
+        let times: Vec<u64> = frames.iter().map(|f| f.0).collect();
+        // Frames start with the first packet (silence while the jitter buffer fills, audio 60 ms
+        // after it) and keep a 20 ms grid throughout, the pause included; the resumed packets
+        // play 60 ms after they arrive.
+        assert_eq!(times[..4], [0, 20, 40, 60]);
+        assert!(times.windows(2).all(|w| w[1] - w[0] <= 20), "{times:?}");
+        let loud: Vec<u64> = frames.iter().filter(|f| f.1 > 1000.0).map(|f| f.0).collect();
+        // The 10 packets, a little concealment as the pause starts, then the 5 after it: with
+        // sequence numbers that did not advance in the pause, none is taken for late.
+        assert_eq!(&loud[..10], &[60, 80, 100, 120, 140, 160, 180, 200, 220, 240]);
+        let resumed: Vec<u64> = loud.iter().filter(|t| **t >= 1200).copied().take(5).collect();
+        assert_eq!(resumed, [1260, 1280, 1300, 1320, 1340]);
+        assert_eq!(audio.stats().jitter.late, 0);
+        // After 100 ms of concealment the pause is silence, frame by frame.
+        let pause: Vec<f64> = frames.iter().filter(|f| (400..1200).contains(&f.0)).map(|f| f.1).collect();
+        assert_eq!(pause, [0.0; 40]);
+    }
+
+    fn rms(frame: &AudioFrame) -> f64 {
+        let samples = frame.samples();
+        (samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len() as f64).sqrt()
     }
 }
