@@ -364,7 +364,7 @@ mod tests {
         // 10 packets at 20 ms, then the sender pauses for a second, then 5 more.
         let mut sent = Vec::new();
         for (i, at) in (0..10).map(|i| (i, 20 * i)).chain((10..15).map(|i| (i, 1200 + 20 * (i - 10)))) {
-            sent.push((ms(at), i as u64, Payload::from(encoder.encode(&tone).unwrap())));
+            sent.push((ms(at), i, Payload::from(encoder.encode(&tone).unwrap())));
         }
         let mut frames = Vec::new();
         let mut now = t0;
