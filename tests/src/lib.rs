@@ -15,6 +15,7 @@
 pub mod audio;
 pub mod configs;
 pub mod fakes;
+pub mod python_sdk;
 pub mod room_user;
 pub mod voice_sim;
 

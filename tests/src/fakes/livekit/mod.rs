@@ -73,7 +73,8 @@ impl FakeLiveKit {
         let router = Router::new()
             .route("/twirp/{service}/{method}", any(handle))
             .route("/agent", get(agent::handle))
-            .route("/rtc", any(rtc::handle));
+            .route("/rtc", any(rtc::handle))
+            .route("/rtc/validate", get(rtc::validate));
         let (server, project) = server::start(router, |shutdown| Project {
             api_key: api_key.to_string(),
             api_secret: api_secret.to_string(),

@@ -6,7 +6,8 @@
 //!   Twirp fake's; refusals are plain text: 401 `invalid authorization token: ...` (bad
 //!   signature, expired), 401 `no permissions to access the room` (no token), 401
 //!   `permissions denied` (no `roomJoin`), 400 `no room name`, 400 `identity cannot be empty`;
-//!   a request that is not a WebSocket upgrade gets an empty 404;
+//!   a request that is not a WebSocket upgrade gets an empty 404; `GET /rtc/validate` gives the
+//!   same refusals (or 200 `success`) for SDKs to show after a failed connect;
 //! - joining auto-creates a missing room (the default), whose record (metadata) is the one
 //!   Twirp `CreateRoom` made;
 //! - the first response is `join` (room, participant, other participants, `ping_interval`,
@@ -240,42 +241,76 @@ fn refuse(status: StatusCode, message: &str) -> Response {
     (status, [("content-type", "text/plain; charset=utf-8")], message.to_string()).into_response()
 }
 
+/// The authentication middleware's verdict: the token from the `Authorization: Bearer` header,
+/// else the `access_token` query; `Ok(None)` when there is none.
+fn authenticate(
+    project: &Project,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Option<String>, Response> {
+    let token = match headers.get("authorization") {
+        Some(header) => match header.to_str().unwrap_or_default().strip_prefix("Bearer ") {
+            Some(token) => Some(token.to_string()),
+            None => {
+                return Err(refuse(StatusCode::UNAUTHORIZED, "invalid authorization header. Must start with Bearer "));
+            }
+        },
+        None => query.get("access_token").filter(|t| !t.is_empty()).cloned(),
+    };
+    if let Some(token) = &token
+        && let Err(refusal) = auth::verify(token, &project.api_key, &project.api_secret)
+    {
+        return Err(refuse(StatusCode::UNAUTHORIZED, &refusal.0));
+    }
+    Ok(token)
+}
+
+/// What `/rtc` checks of a verified token before joining.
+fn admit(token: Option<String>) -> Result<(String, token::JoinClaims), Response> {
+    let Some(token) = token else {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "no permissions to access the room"));
+    };
+    let claims = token::claims(&token);
+    if !claims.video.room_join {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "permissions denied"));
+    }
+    if claims.sub.is_empty() {
+        return Err(refuse(StatusCode::BAD_REQUEST, "identity cannot be empty"));
+    }
+    if claims.video.room.is_empty() {
+        return Err(refuse(StatusCode::BAD_REQUEST, "no room name"));
+    }
+    Ok((token, claims))
+}
+
+/// `GET /rtc/validate`: SDKs call it after a failed connect to show the server's reason.
+pub(crate) async fn validate(
+    State(project): State<std::sync::Arc<Project>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    match authenticate(&project, &query, &headers).and_then(admit) {
+        Ok(_) => (StatusCode::OK, "success").into_response(),
+        Err(refusal) => refusal,
+    }
+}
+
 pub(crate) async fn handle(
     State(project): State<std::sync::Arc<Project>>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    // The authentication middleware runs first: header, else the `access_token` query.
-    let token = match headers.get("authorization") {
-        Some(header) => match header.to_str().unwrap_or_default().strip_prefix("Bearer ") {
-            Some(token) => Some(token.to_string()),
-            None => return refuse(StatusCode::UNAUTHORIZED, "invalid authorization header. Must start with Bearer "),
-        },
-        None => query.get("access_token").filter(|t| !t.is_empty()).cloned(),
-    };
-    let verified = match &token {
-        Some(token) => match auth::verify(token, &project.api_key, &project.api_secret) {
-            Ok(_) => true,
-            Err(refusal) => return refuse(StatusCode::UNAUTHORIZED, &refusal.0),
-        },
-        None => false,
+    let token = match authenticate(&project, &query, &headers) {
+        Ok(token) => token,
+        Err(refusal) => return refusal,
     };
     // `rtcservice.go` answers anything but a WebSocket upgrade with an empty 404.
     let Ok(upgrade) = upgrade else { return StatusCode::NOT_FOUND.into_response() };
-    let Some(token) = token.filter(|_| verified) else {
-        return refuse(StatusCode::UNAUTHORIZED, "no permissions to access the room");
+    let (token, claims) = match admit(token) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal,
     };
-    let claims = token::claims(&token);
-    if !claims.video.room_join {
-        return refuse(StatusCode::UNAUTHORIZED, "permissions denied");
-    }
-    if claims.sub.is_empty() {
-        return refuse(StatusCode::BAD_REQUEST, "identity cannot be empty");
-    }
-    if claims.video.room.is_empty() {
-        return refuse(StatusCode::BAD_REQUEST, "no room name");
-    }
     let version = |name: &str| query.get(name).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
     // `protocol` is the signalling version; `client_protocol` (data streams, RPC) is separate and
     // reported to the other participants as sent (absent: 0), as the server does.

@@ -48,6 +48,9 @@ pub(crate) struct SfuPeer {
     events: Vec<SfuEvent>,
     channels: HashMap<ChannelId, String>,
     pending: Option<SdpPendingOffer>,
+    /// The msid track id of each m-line the client offered, by mid. Read from the SDP: str0m
+    /// replaces an msid whose stream id is `-` (what the Rust/Python SDKs send) with a random one.
+    offered_tracks: HashMap<String, String>,
     deadline: Instant,
     buffer: Vec<u8>,
 }
@@ -69,6 +72,7 @@ impl SfuPeer {
             events: Vec::new(),
             channels: HashMap::new(),
             pending: None,
+            offered_tracks: HashMap::new(),
             deadline: Instant::now(),
             buffer: vec![0; 2048],
         })
@@ -138,6 +142,7 @@ impl SfuPeer {
     }
 
     pub(crate) fn accept_offer(&mut self, sdp: &str) -> Result<String, String> {
+        self.offered_tracks.extend(msid_track_ids(sdp));
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
         let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| e.to_string())?.to_sdp_string();
         self.wake_ice();
@@ -223,7 +228,7 @@ impl SfuPeer {
                     self.channels.remove(&id);
                 }
                 Output::Event(Event::MediaAdded(media)) if media.direction == Direction::RecvOnly => {
-                    let track_id = self.rtc.media(media.mid).map(|m| m.track_id().to_string()).unwrap_or_default();
+                    let track_id = self.offered_tracks.get(&media.mid.to_string()).cloned().unwrap_or_default();
                     events.push(SfuEvent::TrackAdded { mid: media.mid, track_id });
                 }
                 Output::Event(Event::MediaData(data)) => events.push(SfuEvent::Media(Frame {
@@ -235,5 +240,32 @@ impl SfuPeer {
                 Output::Event(_) => {}
             }
         }
+    }
+}
+
+/// `a=msid:<stream> <track>` of each m-line, by its `a=mid`.
+fn msid_track_ids(sdp: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for section in sdp.split("\nm=").skip(1) {
+        let attribute = |name: &str| section.lines().find_map(|l| l.trim().strip_prefix(name).map(str::to_string));
+        let mid = attribute("a=mid:");
+        let track = attribute("a=msid:").and_then(|msid| msid.split_whitespace().nth(1).map(str::to_string));
+        if let (Some(mid), Some(track)) = (mid, track) {
+            found.push((mid, track));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn track_ids_come_from_each_m_lines_msid_whatever_its_stream_id() {
+        let sdp = "v=0\r\nm=application 9\r\na=mid:0\r\nm=audio 9\r\na=mid:1\r\na=msid:- 22a6-cid\r\n\
+                   m=audio 9\r\na=mid:2\r\na=msid:PA_x|TR_y TR_voiceblox\r\n";
+        assert_eq!(
+            super::msid_track_ids(sdp),
+            [("1".to_string(), "22a6-cid".to_string()), ("2".to_string(), "TR_voiceblox".to_string())]
+        );
     }
 }

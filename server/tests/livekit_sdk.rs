@@ -1,0 +1,92 @@
+//! A peer nobody here wrote: the official LiveKit Python SDK (libwebrtc, libopus) joins as the
+//! browser user with the token `POST /api/agent-session` returns, speaks the LibriVox recording
+//! into its microphone, and records the agent's track, while the agent runs in the server's
+//! process against the fake LiveKit and the OpenAI fake.
+//!
+//! The SDK is installed from PyPI into a venv under `target/` on first use (about 20 s).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, room_config};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use voiceblox_server::settings::RuntimeMode;
+use voiceblox_tests::audio::{LIBRIVOX_TEXT, rms};
+use voiceblox_tests::fakes::livekit::FakeLiveKit;
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiScript, TranscriptionScript};
+use voiceblox_tests::python_sdk::run_user;
+
+const KEY: &str = "APIsdkuser";
+const SECRET: &str = "sdk-user-secret-0123456789abcdef";
+const OPENAI_KEY: &str = "sk-sdk-user";
+const ANSWER: &str = "A fair judgement of him.";
+
+fn librivox_wav() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../host/src/audio/testdata/librivox-sense-0880.wav").to_string()
+}
+
+/// 20 ms blocks loud enough to be the agent's voice, not silence or codec noise.
+fn voiced_frames(samples: &[i16]) -> usize {
+    samples.chunks(960).filter(|frame| rms(frame) > 300.0).count()
+}
+
+fn agent_events<'a>(events: &'a [Value], agent: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["from"] == agent).filter_map(|e| e.get("event")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = OpenAiScript::new()
+        .api_key(OPENAI_KEY)
+        .chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"]))
+        .chat(ChatScript::text([ANSWER]))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .start();
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let (status, started) =
+        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": OPENAI_KEY}})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
+
+    // The user waits for the greeting to end, says the sentence, and stays for the answer.
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--url",
+        started["serverUrl"].as_str().unwrap(),
+        "--token",
+        started["token"].as_str().unwrap(),
+        "--speak",
+        &librivox_wav(),
+        "--speak-after",
+        "4",
+        "--duration",
+        "14",
+    ];
+    let user = run_user(&args, dir.path(), Duration::from_secs(120)).await.expect("the Python user runs");
+    let context = format!("summary {}\nSDK log:\n{}", user.summary, user.log);
+
+    // Connected and published its microphone through the SDK's own add_track flow.
+    assert_eq!(user.summary["connected"], true, "{context}");
+    assert!(user.summary["published_track_sid"].as_str().is_some_and(|s| s.starts_with("TR_")), "{context}");
+    let tracks = livekit.published_tracks(&agent);
+    assert_eq!(tracks.len(), 1, "the agent published its voice: {tracks:?}");
+
+    // The agent heard the whole sentence through libwebrtc's Opus and the jitter buffer.
+    let events = agent_events(&user.events, &agent);
+    let said = events.iter().find(|e| e["type"] == "transcript" && e["role"] == "user" && e["final"] == true);
+    assert_eq!(said.map(|e| &e["text"]), Some(&json!(LIBRIVOX_TEXT)), "{events:?}\n{context}");
+    let seconds = openai.transcriptions()[0].duration_ms() / 1000.0;
+    assert!((2.3..=4.0).contains(&seconds), "the agent heard {seconds:.2} s of the user");
+    let answered = events.iter().any(|e| e["type"] == "transcript" && e["role"] == "assistant" && e["text"] == ANSWER);
+    assert!(answered, "{events:?}");
+
+    // The SDK decoded the agent's opus-pure stream: the greeting and the answer as sound.
+    let states: Vec<&str> = user.events.iter().filter_map(|e| e["state"].as_str()).collect();
+    assert!(states.contains(&"speaking") && states.contains(&"listening"), "lk.agent.state: {states:?}");
+    let voiced = voiced_frames(&user.recording);
+    assert!(voiced >= 40, "only {voiced} voiced frames of the agent's speech arrived\n{context}");
+}
