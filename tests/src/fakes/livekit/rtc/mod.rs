@@ -247,12 +247,15 @@ fn authenticate(
     project: &Project,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
-) -> Result<Option<String>, Response> {
+) -> Result<Option<String>, Refusal> {
     let token = match headers.get("authorization") {
         Some(header) => match header.to_str().unwrap_or_default().strip_prefix("Bearer ") {
             Some(token) => Some(token.to_string()),
             None => {
-                return Err(refuse(StatusCode::UNAUTHORIZED, "invalid authorization header. Must start with Bearer "));
+                return Err(Refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid authorization header. Must start with Bearer ".into(),
+                ));
             }
         },
         None => query.get("access_token").filter(|t| !t.is_empty()).cloned(),
@@ -260,27 +263,36 @@ fn authenticate(
     if let Some(token) = &token
         && let Err(refusal) = auth::verify(token, &project.api_key, &project.api_secret)
     {
-        return Err(refuse(StatusCode::UNAUTHORIZED, &refusal.0));
+        return Err(Refusal(StatusCode::UNAUTHORIZED, refusal.0));
     }
     Ok(token)
 }
 
 /// What `/rtc` checks of a verified token before joining.
-fn admit(token: Option<String>) -> Result<(String, token::JoinClaims), Response> {
+fn admit(token: Option<String>) -> Result<(String, token::JoinClaims), Refusal> {
     let Some(token) = token else {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "no permissions to access the room"));
+        return Err(Refusal(StatusCode::UNAUTHORIZED, "no permissions to access the room".into()));
     };
     let claims = token::claims(&token);
     if !claims.video.room_join {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "permissions denied"));
+        return Err(Refusal(StatusCode::UNAUTHORIZED, "permissions denied".into()));
     }
     if claims.sub.is_empty() {
-        return Err(refuse(StatusCode::BAD_REQUEST, "identity cannot be empty"));
+        return Err(Refusal(StatusCode::BAD_REQUEST, "identity cannot be empty".into()));
     }
     if claims.video.room.is_empty() {
-        return Err(refuse(StatusCode::BAD_REQUEST, "no room name"));
+        return Err(Refusal(StatusCode::BAD_REQUEST, "no room name".into()));
     }
     Ok((token, claims))
+}
+
+/// A refusal before the upgrade: its status and plain-text message.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.0, &self.1)
+    }
 }
 
 /// `GET /rtc/validate`: SDKs call it after a failed connect to show the server's reason.
@@ -291,7 +303,7 @@ pub(crate) async fn validate(
 ) -> Response {
     match authenticate(&project, &query, &headers).and_then(admit) {
         Ok(_) => (StatusCode::OK, "success").into_response(),
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -303,13 +315,13 @@ pub(crate) async fn handle(
 ) -> Response {
     let token = match authenticate(&project, &query, &headers) {
         Ok(token) => token,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     // `rtcservice.go` answers anything but a WebSocket upgrade with an empty 404.
     let Ok(upgrade) = upgrade else { return StatusCode::NOT_FOUND.into_response() };
     let (token, claims) = match admit(token) {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let version = |name: &str| query.get(name).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
     // `protocol` is the signalling version; `client_protocol` (data streams, RPC) is separate and
