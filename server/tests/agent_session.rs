@@ -4,18 +4,18 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Server, greeting_openai, room_config, spawn_worker};
+use common::{
+    Server, greeting_openai, room_config, spawn_worker, speak_and_hear_the_answer, talking_openai, voiced_frames,
+};
 use livekit_protocol::JobStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
 use voiceblox_server::settings::RuntimeMode;
-use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox_48k, rms};
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
-use voiceblox_tests::fakes::openai::{ChatScript, OpenAiScript, TranscriptionScript};
 use voiceblox_tests::room_user::RoomUser;
 
 const KEY: &str = "APIfakekey";
@@ -381,21 +381,10 @@ async fn a_dead_room_link_fails_the_job_with_the_reason() {
     assert!(failed.error.contains("lost the room") && failed.error.contains("ping timeout"), "{}", failed.error);
 }
 
-/// 20 ms blocks of `samples` loud enough to be speech or the agent's voice, not silence or
-/// codec noise.
-fn voiced_frames(samples: &[i16]) -> usize {
-    samples.chunks(960).filter(|frame| rms(frame) > 300.0).count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_user_hears_the_agent_and_is_heard_through_the_room() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let openai = OpenAiScript::new()
-        .api_key(REQUEST_OPENAI_KEY)
-        .chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"]))
-        .chat(ChatScript::text(["A fair judgement of him."]))
-        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
-        .start();
+    let openai = talking_openai(REQUEST_OPENAI_KEY);
     let env = [("OPENAI_BASE_URL", openai.base_url())];
     let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
     let (status, started) =
@@ -416,31 +405,6 @@ async fn the_user_hears_the_agent_and_is_heard_through_the_room() {
     let greeting = voiced_frames(&user.heard());
     assert!(greeting >= 25, "only {greeting} voiced frames of the greeting arrived");
 
-    // The user speaks; the agent hears the whole sentence, transcribes and answers aloud.
-    let mut speech = librivox_48k();
-    speech.extend(vec![0; 48_000]);
-    user.speak(speech);
-    let said = user
-        .until_event("the user's words", |e| e["type"] == "transcript" && e["role"] == "user" && e["final"] == true)
-        .await;
-    assert_eq!(said["text"], LIBRIVOX_TEXT);
-    let uploaded = &openai.transcriptions()[0];
-    let seconds = uploaded.duration_ms() / 1000.0;
-    // 2.5 s of speech, plus the VAD's padding before and after it.
-    assert!((2.3..=4.0).contains(&seconds), "the agent heard {seconds:.2} s of the user");
-    user.until_event("the answer said", |e| {
-        e["type"] == "transcript" && e["role"] == "assistant" && e["text"] == "A fair judgement of him."
-    })
-    .await;
-    // The answer's audio may still be on its way when its transcript is final.
-    let mut answered = 0;
-    for _ in 0..100 {
-        answered = voiced_frames(&user.heard()) - greeting;
-        if answered >= 15 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(answered >= 15, "only {answered} voiced frames of the answer arrived");
+    speak_and_hear_the_answer(&mut user, &openai).await;
     server.delete(&json!({"roomName": room_name})).await;
 }

@@ -10,10 +10,11 @@
 
 mod common;
 
-use common::{Server, assert_agent_greets, greeting_openai, room_config, spawn_worker};
+use common::{Server, assert_agent_greets, room_config, spawn_worker, speak_and_hear_the_answer, talking_openai};
 use reqwest::StatusCode;
 use serde_json::json;
 use voiceblox_server::settings::RuntimeMode;
+use voiceblox_tests::fakes::openai::OpenAiFake;
 use voiceblox_tests::room_user::RoomUser;
 
 const OPENAI_KEY: &str = "sk-live-livekit-test";
@@ -29,8 +30,9 @@ fn project() -> Option<(String, String, String)> {
     }
 }
 
-/// POST a session, join as the user, hear the agent greet, DELETE, see the agent go.
-async fn session_round_trip(server: &Server, agent_identity: impl Fn(&str) -> Option<String>) {
+/// POST a session, join as the user, see the agent greet, talk with it (heard both ways over
+/// the real server's media path), DELETE, see the agent go.
+async fn session_round_trip(server: &Server, openai: &OpenAiFake, agent_identity: impl Fn(&str) -> Option<String>) {
     let (status, started) = server.post_json(&json!({"config": room_config()})).await;
     assert_eq!(status, StatusCode::OK, "{started}");
     let room = started["roomName"].as_str().unwrap().to_string();
@@ -45,6 +47,8 @@ async fn session_round_trip(server: &Server, agent_identity: impl Fn(&str) -> Op
     }
     assert!(agent.starts_with("agent-"), "{agent}");
     assert_agent_greets(&mut user, &agent).await;
+    user.start_audio(&agent).await.expect("the user's microphone is published");
+    speak_and_hear_the_answer(&mut user, openai).await;
 
     let (status, body) = server.delete(&json!({"roomName": room})).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"ok": true})));
@@ -54,20 +58,20 @@ async fn session_round_trip(server: &Server, agent_identity: impl Fn(&str) -> Op
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inprocess_session_on_a_real_livekit() {
     let Some((url, key, secret)) = project() else { return };
-    let openai = greeting_openai(OPENAI_KEY);
+    let openai = talking_openai(OPENAI_KEY);
     let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", OPENAI_KEY.to_string())];
     let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&url, &key, &secret)), &env).await;
-    session_round_trip(&server, |room| Some(format!("agent-{room}"))).await;
+    session_round_trip(&server, &openai, |room| Some(format!("agent-{room}"))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_session_on_a_real_livekit() {
     let Some((url, key, secret)) = project() else { return };
-    let openai = greeting_openai(OPENAI_KEY);
+    let openai = talking_openai(OPENAI_KEY);
     let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", OPENAI_KEY.to_string())];
     let (server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&url, &key, &secret)), &env).await;
     let _worker = spawn_worker(&url, &key, &secret, runtime);
     // The worker registers in well under a second; a dispatch made before is held by LiveKit
     // until a worker is available, so no wait is needed here.
-    session_round_trip(&server, |_| None).await;
+    session_round_trip(&server, &openai, |_| None).await;
 }

@@ -9,27 +9,20 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, room_config};
+use common::{ANSWER, Server, room_config, talking_openai, voiced_frames};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use voiceblox_server::settings::RuntimeMode;
-use voiceblox_tests::audio::{LIBRIVOX_TEXT, rms};
+use voiceblox_tests::audio::LIBRIVOX_TEXT;
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
-use voiceblox_tests::fakes::openai::{ChatScript, OpenAiScript, TranscriptionScript};
 use voiceblox_tests::python_sdk::run_user;
 
 const KEY: &str = "APIsdkuser";
 const SECRET: &str = "sdk-user-secret-0123456789abcdef";
 const OPENAI_KEY: &str = "sk-sdk-user";
-const ANSWER: &str = "A fair judgement of him.";
 
 fn librivox_wav() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../host/src/audio/testdata/librivox-sense-0880.wav").to_string()
-}
-
-/// 20 ms blocks loud enough to be the agent's voice, not silence or codec noise.
-fn voiced_frames(samples: &[i16]) -> usize {
-    samples.chunks(960).filter(|frame| rms(frame) > 300.0).count()
 }
 
 fn agent_events<'a>(events: &'a [Value], agent: &str) -> Vec<&'a Value> {
@@ -39,12 +32,7 @@ fn agent_events<'a>(events: &'a [Value], agent: &str) -> Vec<&'a Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let openai = OpenAiScript::new()
-        .api_key(OPENAI_KEY)
-        .chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"]))
-        .chat(ChatScript::text([ANSWER]))
-        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
-        .start();
+    let openai = talking_openai(OPENAI_KEY);
     let env = [("OPENAI_BASE_URL", openai.base_url())];
     let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
     let (status, started) =

@@ -17,7 +17,8 @@ use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
 use voiceblox_server::agent_session::LocalSessions;
 use voiceblox_server::settings::{RuntimeMode, SessionOptions, SessionSettings};
 use voiceblox_server::{AppState, app};
-use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript};
+use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox_48k, rms};
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript, TranscriptionScript};
 use voiceblox_tests::room_user::RoomUser;
 
 pub struct Server {
@@ -100,6 +101,56 @@ pub fn room_config() -> Value {
 
 pub fn greeting_openai(key: &str) -> OpenAiFake {
     OpenAiScript::new().api_key(key).chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"])).start()
+}
+
+/// What the agent answers when the user says the LibriVox sentence.
+pub const ANSWER: &str = "A fair judgement of him.";
+
+/// [`greeting_openai`], then an STT that hears the LibriVox sentence and an LLM that answers it.
+pub fn talking_openai(key: &str) -> OpenAiFake {
+    OpenAiScript::new()
+        .api_key(key)
+        .chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"]))
+        .chat(ChatScript::text([ANSWER]))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .start()
+}
+
+/// 20 ms blocks of `samples` loud enough to be speech or the agent's voice, not silence or
+/// codec noise.
+pub fn voiced_frames(samples: &[i16]) -> usize {
+    samples.chunks(960).filter(|frame| rms(frame) > 300.0).count()
+}
+
+/// With the user's audio started and the greeting over: the user says the LibriVox sentence;
+/// the agent hears all of it (the STT upload is the sentence's length), answers, and the answer
+/// arrives as sound.
+pub async fn speak_and_hear_the_answer(user: &mut RoomUser, openai: &OpenAiFake) {
+    let before = voiced_frames(&user.heard());
+    let mut speech = librivox_48k();
+    speech.extend(vec![0; 48_000]);
+    user.speak(speech);
+    let said = user
+        .until_event("the user's words", |e| e["type"] == "transcript" && e["role"] == "user" && e["final"] == true)
+        .await;
+    assert_eq!(said["text"], LIBRIVOX_TEXT);
+    let seconds = openai.transcriptions()[0].duration_ms() / 1000.0;
+    // 2.5 s of speech, plus the VAD's padding before and after it.
+    assert!((2.3..=4.0).contains(&seconds), "the agent heard {seconds:.2} s of the user");
+    user.until_event("the answer said", |e| {
+        e["type"] == "transcript" && e["role"] == "assistant" && e["text"] == ANSWER
+    })
+    .await;
+    // The answer's audio may still be on its way when its transcript is final.
+    let mut answered = 0;
+    for _ in 0..100 {
+        answered = voiced_frames(&user.heard()) - before;
+        if answered >= 15 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(answered >= 15, "only {answered} voiced frames of the answer arrived");
 }
 
 /// What a user in the room sees of a healthy agent: its steps and states on the events topic,
