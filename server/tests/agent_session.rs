@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{
-    Server, greeting_openai, room_config, spawn_worker, speak_and_hear_the_answer, talking_openai, voiced_frames,
+    Server, greeting_openai, room_config, spawn_worker, speak_and_hear_the_answer, start_inprocess_session,
+    talking_openai, voiced_frames,
 };
 use livekit_protocol::JobStatus;
 use reqwest::StatusCode;
@@ -257,13 +258,8 @@ async fn assert_agent_greets(livekit: &FakeLiveKit, user: &mut RoomUser, agent: 
 async fn inprocess_mode_runs_the_agent_in_the_room_and_delete_ends_it() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
     let openai = greeting_openai(REQUEST_OPENAI_KEY);
-    let env = [("OPENAI_BASE_URL", openai.base_url())];
-    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
-
     // The provider key comes only with the request: the server's environment has none.
-    let (status, started) =
-        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let (server, started) = start_inprocess_session((&livekit.url(), KEY, SECRET), &openai, REQUEST_OPENAI_KEY).await;
     let room_name = started["roomName"].as_str().unwrap();
     assert!(livekit.dispatches().is_empty(), "in-process mode dispatches nothing");
     assert!(!livekit.room(room_name).unwrap().metadata.contains(REQUEST_OPENAI_KEY));
@@ -385,11 +381,7 @@ async fn a_dead_room_link_fails_the_job_with_the_reason() {
 async fn the_user_hears_the_agent_and_is_heard_through_the_room() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
     let openai = talking_openai(REQUEST_OPENAI_KEY);
-    let env = [("OPENAI_BASE_URL", openai.base_url())];
-    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
-    let (status, started) =
-        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let (server, started) = start_inprocess_session((&livekit.url(), KEY, SECRET), &openai, REQUEST_OPENAI_KEY).await;
     let room_name = started["roomName"].as_str().unwrap();
     let agent = format!("agent-{room_name}");
     let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())

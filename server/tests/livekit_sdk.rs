@@ -9,10 +9,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ANSWER, Server, room_config, talking_openai, voiced_frames};
-use reqwest::StatusCode;
+use common::{ANSWER, start_inprocess_session, talking_openai, voiced_frames};
 use serde_json::{Value, json};
-use voiceblox_server::settings::RuntimeMode;
 use voiceblox_tests::audio::LIBRIVOX_TEXT;
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
 use voiceblox_tests::python_sdk::run_user;
@@ -33,11 +31,7 @@ fn agent_events<'a>(events: &'a [Value], agent: &str) -> Vec<&'a Value> {
 async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
     let openai = talking_openai(OPENAI_KEY);
-    let env = [("OPENAI_BASE_URL", openai.base_url())];
-    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
-    let (status, started) =
-        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": OPENAI_KEY}})).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let (_server, started) = start_inprocess_session((&livekit.url(), KEY, SECRET), &openai, OPENAI_KEY).await;
     let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
 
     // The user waits for the greeting to end, says the sentence, and stays for the answer.

@@ -103,6 +103,22 @@ pub fn greeting_openai(key: &str) -> OpenAiFake {
     OpenAiScript::new().api_key(key).chat(ChatScript::text(["Welcome to the Grand! ", "How can I help?"])).start()
 }
 
+/// An in-process server on the LiveKit project `(url, key, secret)` whose agents reach
+/// `openai`, and one session started on it with `openai_key` sent beside the config (the
+/// server's environment has none). Returns the server and the `POST` answer.
+pub async fn start_inprocess_session(
+    livekit: (&str, &str, &str),
+    openai: &OpenAiFake,
+    openai_key: &str,
+) -> (Server, Value) {
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some(livekit), &env).await;
+    let (status, started) =
+        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": openai_key}})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    (server, started)
+}
+
 /// What the agent answers when the user says the LibriVox sentence.
 pub const ANSWER: &str = "A fair judgement of him.";
 
