@@ -31,10 +31,12 @@ fn main() {
 
     let (mut resample, mut vad_time) = (Duration::ZERO, Duration::ZERO);
     let (mut decode, mut encode, mut encode_silence) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut encode_default = Duration::ZERO;
     for _ in 0..ROUNDS {
         let mut decoder = OpusDecoder::new().expect("decoder");
-        let mut agent = OpusEncoder::voice_with_dtx(VOICE_BITRATE).expect("encoder");
-        let mut quiet = OpusEncoder::voice_with_dtx(VOICE_BITRATE).expect("encoder");
+        let mut agent = OpusEncoder::agent_voice(VOICE_BITRATE).expect("encoder");
+        let mut quiet = OpusEncoder::agent_voice(VOICE_BITRATE).expect("encoder");
+        let mut libopus_defaults = OpusEncoder::voice_with_dtx(VOICE_BITRATE).expect("encoder");
         for (frame, packet) in frames.iter().zip(&packets) {
             let t0 = Instant::now();
             black_box(decoder.decode(packet).expect("decode"));
@@ -42,7 +44,10 @@ fn main() {
             black_box(agent.encode(frame.samples()).expect("encode"));
             let t2 = Instant::now();
             black_box(quiet.encode(&silence).expect("encode"));
-            encode_silence += t2.elapsed();
+            let t3 = Instant::now();
+            black_box(libopus_defaults.encode(frame.samples()).expect("encode"));
+            encode_default += t3.elapsed();
+            encode_silence += t3 - t2;
             decode += t1 - t0;
             encode += t2 - t1;
         }
@@ -69,7 +74,8 @@ fn main() {
         ("VAD (earshot)", vad_time),
         ("audio core (resample + VAD)", core),
         ("Opus decode (user's microphone)", decode),
-        ("Opus encode (agent's speech)", encode),
+        ("Opus encode, complexity 9 (browsers)", encode_default),
+        ("Opus encode (agent's speech, c5)", encode),
         ("Opus encode (DTX silence)", encode_silence),
         ("room: core + decode + encode", room),
     ] {

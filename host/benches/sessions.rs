@@ -7,6 +7,10 @@
 //! end of turn, the OpenAI LLM (SSE), TTS audio resampled to 48 kHz and played out in 20 ms
 //! frames. The baseline, same run: the audio core alone (resample + VAD) over the same audio.
 //!
+//! Each count runs twice: with PCM in and out (the voice loop alone), and with the codec work
+//! a LiveKit room adds (the microphone arrives as Opus packets a browser encoded and is decoded
+//! frame by frame; the agent's voice is encoded, with a DTX packet every 20 ms between replies).
+//!
 //! `cargo bench -p voiceblox-host --bench sessions`
 
 use std::io::{BufRead, Write};
@@ -16,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use voiceblox_host::audio::AudioIo;
+use voiceblox_host::audio::opus::{OpusDecoder, OpusEncoder, VOICE_BITRATE};
+use voiceblox_host::audio::outgoing::OutgoingVoice;
 use voiceblox_host::audio::{AudioFrame, EarshotVad, FramePeriod, StreamResampler, Vad, VadConfig};
 use voiceblox_host::config::AgentConfig;
 use voiceblox_host::egress::{HostPattern, NetworkPolicy};
@@ -127,6 +133,9 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
         .expect("config"),
     );
     let frames = Arc::new(microphone());
+    let mut browser = OpusEncoder::voice(VOICE_BITRATE).expect("encoder");
+    let packets: Arc<Vec<Vec<u8>>> =
+        Arc::new(frames.iter().map(|f| browser.encode(f.samples()).expect("encode").to_vec()).collect());
     let audio_minutes = SESSION_SECONDS as f64 / 60.0;
 
     // Baseline: the audio core alone over the same audio, unpaced.
@@ -146,10 +155,10 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
     );
     println!("baseline: audio core alone (resample 48k->16k + VAD) = {:.3} CPU-s per audio-minute", core_per_minute);
     println!(
-        "{:>9} {:>22} {:>12} {:>16} {:>12} {:>7} {:>10}",
-        "sessions", "CPU-s per audio-minute", "vs core", "RSS per session", "turns done", "errors", "wall"
+        "{:>9} {:>6} {:>22} {:>12} {:>16} {:>12} {:>7} {:>10}",
+        "sessions", "codec", "CPU-s per audio-minute", "vs core", "RSS per session", "turns done", "errors", "wall"
     );
-    for sessions in [1usize, 10, 100] {
+    for (sessions, opus) in [1usize, 10, 100].into_iter().flat_map(|n| [(n, false), (n, true)]) {
         let rss0 = rss_mb();
         let cpu0 = cpu_time();
         let started = Instant::now();
@@ -159,16 +168,22 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
         for _ in 0..sessions {
             let sink = Arc::new(TurnCounter(turns_tx.clone()));
             let ctx = Arc::new(FlowContext::new(config.clone(), runtime.clone(), Toolbox::default(), sink));
-            let frames = frames.clone();
+            let (frames, packets) = (frames.clone(), packets.clone());
             tasks.push(tokio::spawn(async move {
                 let (input_tx, input_rx) = mpsc::channel(8);
-                let (output_tx, mut output_rx) = mpsc::channel::<AudioFrame>(64);
-                let drain = tokio::spawn(async move { while output_rx.recv().await.is_some() {} });
+                let (output_tx, output_rx) = mpsc::channel::<AudioFrame>(64);
+                let drain = tokio::spawn(speaker(output_rx, opus));
                 let feeder = tokio::spawn(async move {
                     let mut tick = tokio::time::interval(FramePeriod::Ms20.duration());
-                    for frame in frames.iter() {
+                    let mut decoder = OpusDecoder::new().expect("decoder");
+                    for (frame, packet) in frames.iter().zip(packets.iter()) {
                         tick.tick().await;
-                        if input_tx.send(frame.clone()).await.is_err() {
+                        let frame = if opus {
+                            AudioFrame::new(decoder.decode(packet).expect("decode").to_vec(), 48_000, 1).expect("frame")
+                        } else {
+                            frame.clone()
+                        };
+                        if input_tx.send(frame).await.is_err() {
                             return;
                         }
                     }
@@ -211,7 +226,8 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
         let per_minute = cpu / (audio_minutes * sessions as f64);
         let per_session = (*peak.lock().expect("peak") - rss0) / sessions as f64;
         println!(
-            "{sessions:>9} {per_minute:>22.3} {:>11.1}x {:>13.2} MB {:>12} {:>7} {:>9.1}s",
+            "{sessions:>9} {:>6} {per_minute:>22.3} {:>11.1}x {:>13.2} MB {:>12} {:>7} {:>9.1}s",
+            if opus { "Opus" } else { "PCM" },
             per_minute / core_per_minute,
             per_session,
             turns,
@@ -220,6 +236,32 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
         );
         if let Some(first) = errors.first() {
             println!("          first error: {first}");
+        }
+    }
+}
+
+/// Where the agent's voice goes: nowhere, or into an Opus stream as a room sends it (each frame
+/// encoded as it comes; a DTX packet every 20 ms once 40 ms passed without one).
+async fn speaker(mut output: mpsc::Receiver<AudioFrame>, opus: bool) {
+    if !opus {
+        while output.recv().await.is_some() {}
+        return;
+    }
+    let mut voice = OutgoingVoice::new(0).expect("encoder");
+    let mut tick = tokio::time::interval(FramePeriod::Ms20.duration());
+    let mut last = Instant::now();
+    loop {
+        tokio::select! {
+            frame = output.recv() => {
+                let Some(frame) = frame else { return };
+                std::hint::black_box(voice.tick(Some(frame.samples())).expect("encode"));
+                last = Instant::now();
+            }
+            _ = tick.tick() => {
+                if last.elapsed() >= Duration::from_millis(40) {
+                    std::hint::black_box(voice.tick(None).expect("encode"));
+                }
+            }
         }
     }
 }

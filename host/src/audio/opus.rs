@@ -2,7 +2,7 @@
 //! pure Rust) stays behind these two types so it can be swapped; both work in buffers they keep,
 //! so a frame costs no allocation.
 
-use opus_pure::{Application, MAX_PACKET_BYTES};
+use opus_pure::{Application, MAX_PACKET_BYTES, Signal};
 
 /// The rate Opus runs at in WebRTC.
 pub const OPUS_RATE: u32 = 48_000;
@@ -10,6 +10,11 @@ pub const OPUS_RATE: u32 = 48_000;
 pub const FRAME_SAMPLES: usize = 960;
 /// Speech bitrate: LiveKit's and browsers' default for a voice track.
 pub const VOICE_BITRATE: i32 = 32_000;
+/// The agent's encoder effort (0–10; libopus and browsers use 9). A server encodes one stream per
+/// session: 5 skips the speech/music analysis (the signal is known to be speech) and cuts the
+/// encode cost by about half, measured in the `audio_frame` bench with the quality checked in the
+/// round-trip tests.
+pub const AGENT_COMPLEXITY: i32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -51,6 +56,15 @@ impl OpusEncoder {
     pub fn voice_with_dtx(bitrate_bps: i32) -> Result<Self, OpusError> {
         let mut encoder = Self::voice(bitrate_bps)?;
         encoder.inner.use_dtx = true;
+        Ok(encoder)
+    }
+
+    /// The agent's voice as a server sends it: [`Self::voice_with_dtx`], known to be speech, at
+    /// [`AGENT_COMPLEXITY`].
+    pub fn agent_voice(bitrate_bps: i32) -> Result<Self, OpusError> {
+        let mut encoder = Self::voice_with_dtx(bitrate_bps)?;
+        encoder.inner.complexity = AGENT_COMPLEXITY;
+        encoder.inner.signal_type = Some(Signal::Voice);
         Ok(encoder)
     }
 

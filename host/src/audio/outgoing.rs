@@ -34,7 +34,7 @@ impl std::fmt::Debug for OutgoingVoice {
 impl OutgoingVoice {
     /// Starts at `media_time` (its low 32 bits random, as RTP asks).
     pub fn new(media_time: u64) -> Result<Self, OpusError> {
-        let encoder = OpusEncoder::voice_with_dtx(VOICE_BITRATE)?;
+        let encoder = OpusEncoder::agent_voice(VOICE_BITRATE)?;
         Ok(Self { encoder, media_time, speaking: false, silence: vec![0; FRAME_SAMPLES] })
     }
 
