@@ -76,7 +76,7 @@ fn main() {
         ("Opus decode (user's microphone)", decode),
         ("Opus encode, complexity 9 (browsers)", encode_default),
         ("Opus encode (agent's speech, c5)", encode),
-        ("Opus encode (DTX silence)", encode_silence),
+        ("Opus encode (silence, before DTX)", encode_silence),
         ("room: core + decode + encode", room),
     ] {
         let per = total / n;

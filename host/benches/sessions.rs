@@ -241,7 +241,7 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
 }
 
 /// Where the agent's voice goes: nowhere, or into an Opus stream as a room sends it (each frame
-/// encoded as it comes; a DTX packet every 20 ms once 40 ms passed without one).
+/// encoded as it comes; silence every 20 ms once 40 ms passed without a frame, until DTX).
 async fn speaker(mut output: mpsc::Receiver<AudioFrame>, opus: bool) {
     if !opus {
         while output.recv().await.is_some() {}
@@ -254,12 +254,13 @@ async fn speaker(mut output: mpsc::Receiver<AudioFrame>, opus: bool) {
         tokio::select! {
             frame = output.recv() => {
                 let Some(frame) = frame else { return };
-                std::hint::black_box(voice.tick(Some(frame.samples())).expect("encode"));
+                std::hint::black_box(voice.tick(Instant::now(), Some(frame.samples())).expect("encode"));
                 last = Instant::now();
             }
-            _ = tick.tick() => {
+            // Like the room: silent ticks until the encoder pauses in DTX, then none.
+            _ = tick.tick(), if !voice.is_paused() => {
                 if last.elapsed() >= Duration::from_millis(40) {
-                    std::hint::black_box(voice.tick(None).expect("encode"));
+                    std::hint::black_box(voice.tick(Instant::now(), None).expect("encode"));
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! A room's audio both ways, sans-I/O: the user's microphone in (the track listened to →
 //! jitter buffer → Opus decoder → 20 ms frames at 48 kHz) and the agent's voice out (one
-//! Opus packet per 20 ms, speech as it comes from the voice loop, DTX silence between).
+//! Opus packet per 20 ms of speech as it comes from the voice loop; silence goes over to DTX
+//! and then nothing is sent until the agent speaks again).
 //!
 //! Which microphone: the one named in the options, else the first user (a standard
 //! participant, not another agent or a recorder) in join order who has an audio track; that
@@ -255,15 +256,17 @@ impl RoomAudio {
             return Ok(());
         }
         agent.next_silence = Some(now + SPEECH_GAP);
-        let packet = agent.voice.tick(Some(frame.samples())).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        let packet = agent.voice.tick(now, Some(frame.samples())).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        let Some(packet) = packet else { return Ok(()) };
         self.stats.packets_out += 1;
         publisher.write_audio(now, packet.media_time, packet.marker, packet.payload)
     }
 
-    /// Silent packets due by `now`, once the track can send.
+    /// Silent packets due by `now`, once the track can send, until the encoder pauses in DTX
+    /// (then nothing is scheduled until the agent speaks again).
     pub fn poll_agent(&mut self, publisher: &mut Peer, now: Instant) -> Result<(), RoomError> {
         let Some(agent) = self.agent.as_mut() else { return Ok(()) };
-        if !publisher.can_send_audio() {
+        if !publisher.can_send_audio() || agent.voice.is_paused() {
             return Ok(());
         }
         let mut at = *agent.next_silence.get_or_insert(now);
@@ -271,12 +274,13 @@ impl RoomAudio {
             at = now;
         }
         while at <= now {
-            let packet = agent.voice.tick(None).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+            let packet = agent.voice.tick(at, None).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+            let Some(packet) = packet else { break };
             self.stats.packets_out += 1;
             publisher.write_audio(now, packet.media_time, packet.marker, packet.payload)?;
             at += FRAME;
         }
-        agent.next_silence = Some(at);
+        agent.next_silence = (!agent.voice.is_paused()).then_some(at);
         Ok(())
     }
 
