@@ -74,6 +74,35 @@ pub struct AudioStats {
     pub undecodable: u64,
     pub frames_in: u64,
     pub packets_out: u64,
+    /// Agent packets lost to an encoder or WebRTC error (logged; the session goes on).
+    pub send_failures: u64,
+}
+
+/// Encodes and writes the agent's tick at `at`; a failure loses that packet (counted, logged),
+/// never the session. Whether a packet was made (`false`: paused in DTX).
+fn send(
+    voice: &mut OutgoingVoice,
+    publisher: &mut Peer,
+    at: Instant,
+    now: Instant,
+    frame: Option<&[i16]>,
+    stats: &mut AudioStats,
+) -> bool {
+    let failure = match voice.tick(at, frame) {
+        Ok(None) => return false,
+        Ok(Some(packet)) => {
+            stats.packets_out += 1;
+            publisher.write_audio(now, packet.media_time, packet.marker, packet.payload).err()
+        }
+        Err(error) => Some(RoomError::WebRtc(error.to_string())),
+    };
+    if let Some(error) = failure {
+        stats.send_failures += 1;
+        if stats.send_failures % 50 == 1 {
+            tracing::warn!(%error, count = stats.send_failures, "agent audio packet lost");
+        }
+    }
+    true
 }
 
 pub(super) struct RoomAudio {
@@ -242,8 +271,8 @@ impl RoomAudio {
     }
 
     /// The agent's next 20 ms of speech: encoded and written at once (the voice loop paces).
-    pub fn agent_frame(&mut self, frame: &AudioFrame, publisher: &mut Peer, now: Instant) -> Result<(), RoomError> {
-        let Some(agent) = self.agent.as_mut() else { return Ok(()) };
+    pub fn agent_frame(&mut self, frame: &AudioFrame, publisher: &mut Peer, now: Instant) {
+        let Some(agent) = self.agent.as_mut() else { return };
         if frame.sample_rate() != OPUS_RATE || frame.channels() != 1 || frame.samples().len() != FRAME_SAMPLES {
             agent.refused += 1;
             if agent.refused % 50 == 1 {
@@ -253,35 +282,27 @@ impl RoomAudio {
                     "agent audio frame is not 20 ms of 48 kHz mono; dropped"
                 );
             }
-            return Ok(());
+            return;
         }
         agent.next_silence = Some(now + SPEECH_GAP);
-        let packet = agent.voice.tick(now, Some(frame.samples())).map_err(|e| RoomError::WebRtc(e.to_string()))?;
-        let Some(packet) = packet else { return Ok(()) };
-        self.stats.packets_out += 1;
-        publisher.write_audio(now, packet.media_time, packet.marker, packet.payload)
+        send(&mut agent.voice, publisher, now, now, Some(frame.samples()), &mut self.stats);
     }
 
     /// Silent packets due by `now`, once the track can send, until the encoder pauses in DTX
     /// (then nothing is scheduled until the agent speaks again).
-    pub fn poll_agent(&mut self, publisher: &mut Peer, now: Instant) -> Result<(), RoomError> {
-        let Some(agent) = self.agent.as_mut() else { return Ok(()) };
+    pub fn poll_agent(&mut self, publisher: &mut Peer, now: Instant) {
+        let Some(agent) = self.agent.as_mut() else { return };
         if !publisher.can_send_audio() || agent.voice.is_paused() {
-            return Ok(());
+            return;
         }
         let mut at = *agent.next_silence.get_or_insert(now);
         if now.saturating_duration_since(at) > MAX_CATCH_UP {
             at = now;
         }
-        while at <= now {
-            let packet = agent.voice.tick(at, None).map_err(|e| RoomError::WebRtc(e.to_string()))?;
-            let Some(packet) = packet else { break };
-            self.stats.packets_out += 1;
-            publisher.write_audio(now, packet.media_time, packet.marker, packet.payload)?;
+        while at <= now && send(&mut agent.voice, publisher, at, now, None, &mut self.stats) {
             at += FRAME;
         }
         agent.next_silence = (!agent.voice.is_paused()).then_some(at);
-        Ok(())
     }
 
     /// When audio next needs the session: a frame or a silent packet due.

@@ -220,7 +220,10 @@ impl RoomSession {
             Input::Signal(message) => self.on_signal(*message, now),
             Input::SignalLost(reason) => Err(End::because(reason)),
             Input::Command(id, command) => self.on_command(id, command, now),
-            Input::AgentAudio(frame) => self.audio.agent_frame(&frame, &mut self.publisher, now).map_err(peer_failed),
+            Input::AgentAudio(frame) => {
+                self.audio.agent_frame(&frame, &mut self.publisher, now);
+                Ok(())
+            }
             Input::HandlesGone => Err(End::because("CLIENT_INITIATED")),
         };
         self.after_input(step, now);
@@ -293,7 +296,7 @@ impl RoomSession {
         }
         let out = &mut self.out;
         self.audio.poll_microphone(now, |frame| out.push_back(Output::Microphone(frame)));
-        self.audio.poll_agent(&mut self.publisher, now).map_err(peer_failed)?;
+        self.audio.poll_agent(&mut self.publisher, now);
         // Sending on an open channel, or writing audio, queued datagrams; they go out now, not
         // at the next input. str0m sends written media from its poll: drive it again.
         if self.audio.is_started() {
