@@ -186,6 +186,59 @@ fn a_publish_negotiates_the_publisher_and_times_out_exactly_when_its_channel_nev
     assert!(matches!(result, Err(RoomError::Timeout { .. })), "{result:?}");
 }
 
+/// The answer to command `id` among `outputs`, if there.
+fn answer(outputs: Vec<Output>, id: CommandId) -> Option<Result<(), RoomError>> {
+    outputs.into_iter().find_map(|o| match o {
+        Output::Done { id: done, result } if done == id => Some(result),
+        _ => None,
+    })
+}
+
+#[test]
+fn starting_audio_adds_a_track_offers_it_once_published_and_times_out_exactly_if_never() {
+    let t0 = Instant::now();
+    let mut session = session(join(true, 0, 0), t0);
+    drain(&mut session);
+    session.handle_input(Input::Command(1, Command::StartAudio { listen_to: None }), t0);
+    let (outputs, _) = drain(&mut session);
+    let sent = signals(&outputs);
+    let [Request::AddTrack(add)] = sent[..] else { panic!("{sent:?}") };
+    let add = add.clone();
+    assert_eq!((add.r#type, add.source), (proto::TrackType::Audio as i32, proto::TrackSource::Microphone as i32));
+    assert!(answer(outputs, 1).is_none(), "answered only once the server accepts the track");
+
+    // The server accepts it: the publisher offers a send-only Opus m-line named by the cid.
+    let track = proto::TrackInfo { sid: "TR_agent".into(), ..Default::default() };
+    let published = proto::TrackPublishedResponse { cid: add.cid.clone(), track: Some(track) };
+    session.handle_input(Input::Signal(Box::new(Response::TrackPublished(published))), t0 + Duration::from_millis(5));
+    let (outputs, _) = drain(&mut session);
+    let sent = signals(&outputs);
+    let Some(Request::Offer(offer)) = sent.first() else { panic!("{sent:?}") };
+    let sdp = offer.sdp.clone();
+    let audio = sdp.split("m=").find(|m| m.starts_with("audio")).expect("an audio m-line");
+    assert!(audio.contains("a=sendonly") && audio.to_lowercase().contains("opus/48000/2"), "{audio}");
+    assert!(audio.contains(&format!("a=msid:PA_agent|TR_agent {}", add.cid)), "{audio}");
+    assert!(matches!(answer(outputs, 1), Some(Ok(()))));
+
+    // A second start is refused; a server that never answers times the start out exactly.
+    session.handle_input(Input::Command(2, Command::StartAudio { listen_to: None }), t0 + Duration::from_millis(6));
+    assert!(matches!(answer(drain(&mut session).0, 2), Some(Err(RoomError::Protocol(_)))));
+    let mut silent = session_at(t0);
+    drain(&mut silent);
+    silent.handle_input(Input::Command(7, Command::StartAudio { listen_to: None }), t0);
+    let (_, mut at) = drain(&mut silent);
+    let result = loop {
+        silent.handle_input(Input::Timeout, at);
+        let (outputs, next) = drain(&mut silent);
+        if let Some(result) = answer(outputs, 7) {
+            break result;
+        }
+        at = next;
+    };
+    assert_eq!(at - t0, Duration::from_secs(10));
+    assert!(matches!(result, Err(RoomError::Timeout { what: "publish the agent's audio track", .. })), "{result:?}");
+}
+
 fn session_at(t0: Instant) -> RoomSession {
     session(join(true, 0, 0), t0)
 }
