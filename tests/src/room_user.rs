@@ -30,6 +30,19 @@ pub struct RoomUser {
     heard: Arc<Mutex<Vec<i16>>>,
 }
 
+/// Sends `samples` (48 kHz mono) into `output` as 20 ms frames on a real 20 ms clock, as a
+/// microphone delivers them and as the voice loop paces the agent's speech.
+pub async fn speak_into(output: mpsc::Sender<AudioFrame>, samples: Vec<i16>) {
+    let mut clock = tokio::time::interval(Duration::from_millis(20));
+    for frame in samples.chunks(960) {
+        clock.tick().await;
+        let Ok(frame) = AudioFrame::new(frame.to_vec(), 48_000, 1) else { return };
+        if output.send(frame).await.is_err() {
+            return;
+        }
+    }
+}
+
 impl RoomUser {
     /// Joins at `url` with a browser token, as a page given `{token, serverUrl}` would.
     pub async fn join(url: &str, token: &str) -> Result<Self, RoomError> {
@@ -65,16 +78,7 @@ impl RoomUser {
     /// browser's microphone delivers them; returns at once.
     pub fn speak(&self, samples: Vec<i16>) {
         let microphone = self.microphone.clone().expect("start_audio before speak");
-        tokio::spawn(async move {
-            let mut clock = tokio::time::interval(Duration::from_millis(20));
-            for frame in samples.chunks(960) {
-                clock.tick().await;
-                let Ok(frame) = AudioFrame::new(frame.to_vec(), 48_000, 1) else { return };
-                if microphone.send(frame).await.is_err() {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(speak_into(microphone, samples));
     }
 
     /// What the user heard so far (48 kHz mono).

@@ -13,6 +13,7 @@ use voiceblox_host::transport::livekit::room::{Room, RoomError, RoomEvent, RoomO
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
 use voiceblox_tests::audio::{envelope_match, librivox_48k, rms};
 use voiceblox_tests::fakes::livekit::{FakeLiveKit, sign_jwt};
+use voiceblox_tests::room_user::speak_into;
 
 const KEY: &str = "APIroom";
 const SECRET: &str = "room-secret-abcdefghijklmnopqrstu";
@@ -242,16 +243,6 @@ async fn a_malformed_frame_makes_the_server_close_the_socket() {
     livekit.wait_until("the departure", WAIT, |fake| fake.rtc_participant("probe").is_some_and(|p| !p.connected)).await;
 }
 
-/// Sends `samples` (48 kHz mono) into `output` as 20 ms frames on a real 20 ms clock, as the
-/// voice loop paces the agent's speech.
-async fn speak(output: mpsc::Sender<AudioFrame>, samples: Vec<i16>) {
-    let mut clock = tokio::time::interval(Duration::from_millis(20));
-    for frame in samples.chunks(960) {
-        clock.tick().await;
-        output.send(AudioFrame::new(frame.to_vec(), 48_000, 1).unwrap()).await.unwrap();
-    }
-}
-
 /// The next `count` frames of `input`, joined.
 async fn hear(input: &mut mpsc::Receiver<AudioFrame>, count: usize) -> Vec<i16> {
     let mut heard = Vec::new();
@@ -286,8 +277,8 @@ async fn speech_crosses_the_sfu_as_opus_both_ways_at_once() {
     // silence since its track started (up to 2 s on a slow machine).
     let speech = librivox_48k();
     let frames = speech.len() / 960;
-    tokio::spawn(speak(user_audio.output.clone(), speech.clone()));
-    tokio::spawn(speak(agent_audio.output.clone(), speech.clone()));
+    tokio::spawn(speak_into(user_audio.output.clone(), speech.clone()));
+    tokio::spawn(speak_into(agent_audio.output.clone(), speech.clone()));
     let (heard_by_agent, heard_by_user) =
         tokio::join!(hear(&mut agent_audio.input, frames + 100), hear(&mut user_audio.input, frames + 100));
     let (lag, r) = envelope_match(&speech, &heard_by_agent, 960, 100);

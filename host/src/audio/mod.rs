@@ -30,6 +30,7 @@
 mod frame;
 mod io;
 pub mod jitter;
+pub mod losses;
 pub mod opus;
 pub mod outgoing;
 mod prefix;

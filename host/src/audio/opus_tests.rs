@@ -84,6 +84,16 @@ fn segments(pcm_48k: &[i16]) -> Vec<(u64, u64)> {
     found
 }
 
+/// The VAD finds the same speech in `decoded` as in `speech`, to within a 20 ms frame and the
+/// codec's delay.
+fn assert_same_turns(speech: &[i16], decoded: &[i16]) {
+    let (before, after) = (segments(speech), segments(decoded));
+    assert_eq!(before.len(), after.len(), "{before:?} vs {after:?}");
+    for ((s0, e0), (s1, e1)) in before.iter().zip(&after) {
+        assert!(s0.abs_diff(*s1) <= 40 && e0.abs_diff(*e1) <= 40, "{before:?} vs {after:?}");
+    }
+}
+
 #[test]
 fn a_round_trip_keeps_the_speech_and_the_vad_hears_the_same_turns() {
     let speech = speech_48k();
@@ -93,12 +103,7 @@ fn a_round_trip_keeps_the_speech_and_the_vad_hears_the_same_turns() {
     // The floor guards against a codec that garbles speech (a non-conformant port scored 0.55).
     let ncc = best_ncc(&speech, &decoded);
     assert!(ncc > 0.7, "NCC {ncc:.3}");
-    // The VAD finds the same speech, to within a 20 ms frame and the codec's delay.
-    let (before, after) = (segments(&speech), segments(&decoded));
-    assert_eq!(before.len(), after.len(), "{before:?} vs {after:?}");
-    for ((s0, e0), (s1, e1)) in before.iter().zip(&after) {
-        assert!(s0.abs_diff(*s1) <= 40 && e0.abs_diff(*e1) <= 40, "{before:?} vs {after:?}");
-    }
+    assert_same_turns(&speech, &decoded);
 }
 
 #[test]
@@ -109,11 +114,7 @@ fn the_agents_cheaper_encoder_keeps_the_speech_as_well() {
     // Measured: 0.773 against 0.776 at complexity 9.
     let agent = best_ncc(&speech, &decoded);
     assert!(agent > 0.7 && agent > default - 0.05, "NCC {agent:.3} against {default:.3} at complexity 9");
-    let (before, after) = (segments(&speech), segments(&decoded));
-    assert_eq!(before.len(), after.len(), "{before:?} vs {after:?}");
-    for ((s0, e0), (s1, e1)) in before.iter().zip(&after) {
-        assert!(s0.abs_diff(*s1) <= 40 && e0.abs_diff(*e1) <= 40, "{before:?} vs {after:?}");
-    }
+    assert_same_turns(&speech, &decoded);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use super::machine::{
     ConversationAction, Ending, Input, Output, Reply, SttAction, TtsAction, VoiceMachine, VoiceParams,
 };
 use super::options::VoiceOptions;
-use crate::audio::{AudioFrame, AudioIo, EarshotVad};
+use crate::audio::{AudioFrame, AudioIo, EarshotVad, losses};
 use crate::events::{AgentEvent, ErrorCode};
 use crate::flow::{Conversation, FlowContext};
 use crate::plugin::StreamError;
@@ -92,9 +92,7 @@ struct Dropped {
 
 impl Dropped {
     fn count(counter: &mut u64, what: &str) {
-        *counter += 1;
-        // The first, then every 50th (a second of 20 ms frames), so a stall is logged, not spammed.
-        if *counter % 50 == 1 {
+        if losses::count(counter) {
             tracing::warn!(dropped = *counter, "{what} is behind; frame dropped");
         }
     }

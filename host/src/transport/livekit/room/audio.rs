@@ -19,10 +19,10 @@ use str0m::media::Mid;
 
 use super::RoomError;
 use super::peer::Peer;
-use crate::audio::AudioFrame;
 use crate::audio::jitter::{FRAME, JitterBuffer, JitterConfig, JitterStats, Payload, Slot};
 use crate::audio::opus::{FRAME_SAMPLES, OPUS_RATE, OpusDecoder};
 use crate::audio::outgoing::OutgoingVoice;
+use crate::audio::{AudioFrame, losses};
 
 /// After the agent's last frame of speech, how long before silent packets fill in: one frame
 /// of slack, so a voice loop a little late never gets silence spliced into its speech.
@@ -96,18 +96,15 @@ fn send(
         }
         Err(error) => Some(RoomError::WebRtc(error.to_string())),
     };
-    if let Some(error) = failure {
-        stats.send_failures += 1;
-        if stats.send_failures % 50 == 1 {
-            tracing::warn!(%error, count = stats.send_failures, "agent audio packet lost");
-        }
+    if let Some(error) = failure
+        && losses::count(&mut stats.send_failures)
+    {
+        tracing::warn!(%error, count = stats.send_failures, "agent audio packet lost");
     }
     true
 }
 
 pub(super) struct RoomAudio {
-    /// Set by `start`: before it, packets are ignored and nothing is sent.
-    started: bool,
     /// The identity to listen to (`None`: the first user).
     listen_to: Option<String>,
     tracks: Vec<RemoteTrack>,
@@ -118,28 +115,21 @@ pub(super) struct RoomAudio {
 
 impl RoomAudio {
     pub fn new() -> Self {
-        Self {
-            started: false,
-            listen_to: None,
-            tracks: Vec::new(),
-            listening: None,
-            agent: None,
-            stats: AudioStats::default(),
-        }
+        Self { listen_to: None, tracks: Vec::new(), listening: None, agent: None, stats: AudioStats::default() }
     }
 
     /// Starts listening (to `listen_to`, or the first user) and prepares the agent's track
     /// (`cid` is its client id in `AddTrackRequest`); `media_time` starts its RTP clock.
     pub fn start(&mut self, listen_to: Option<String>, cid: String, media_time: u64) -> Result<(), RoomError> {
         let voice = OutgoingVoice::new(media_time).map_err(|e| RoomError::WebRtc(e.to_string()))?;
-        self.started = true;
         self.listen_to = listen_to;
         self.agent = Some(AgentTrack { cid, voice, next_silence: None, refused: 0 });
         Ok(())
     }
 
+    /// Whether `start` was called: before it, packets are ignored and nothing is sent.
     pub fn is_started(&self) -> bool {
-        self.started
+        self.agent.is_some()
     }
 
     /// The agent track's client id, once started.
@@ -218,7 +208,8 @@ impl RoomAudio {
 
     /// An Opus packet arrived on the subscriber.
     pub fn packet(&mut self, mid: Mid, seq: u64, payload: Payload, now: Instant) {
-        let Some(listening) = self.listening.as_mut().filter(|l| l.mid == mid && self.started) else { return };
+        let started = self.is_started();
+        let Some(listening) = self.listening.as_mut().filter(|l| l.mid == mid && started) else { return };
         // The jitter buffer extends 16-bit sequence numbers itself.
         listening.jitter.push(seq as u16, payload, now);
         listening.clock.get_or_insert(now);
@@ -239,8 +230,7 @@ impl RoomAudio {
                 let samples = match decoded {
                     Ok(samples) => samples.to_vec(),
                     Err(error) => {
-                        listening.undecodable += 1;
-                        if listening.undecodable % 50 == 1 {
+                        if losses::count(&mut listening.undecodable) {
                             tracing::warn!(%error, count = listening.undecodable, "undecodable Opus packet");
                         }
                         vec![0; FRAME_SAMPLES]
@@ -274,8 +264,7 @@ impl RoomAudio {
     pub fn agent_frame(&mut self, frame: &AudioFrame, publisher: &mut Peer, now: Instant) {
         let Some(agent) = self.agent.as_mut() else { return };
         if frame.sample_rate() != OPUS_RATE || frame.channels() != 1 || frame.samples().len() != FRAME_SAMPLES {
-            agent.refused += 1;
-            if agent.refused % 50 == 1 {
+            if losses::count(&mut agent.refused) {
                 tracing::warn!(
                     rate = frame.sample_rate(),
                     samples = frame.samples().len(),

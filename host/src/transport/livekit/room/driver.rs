@@ -16,7 +16,7 @@ use super::session::{self, CommandId, Input, Output, RoomSession};
 use super::signal::{self, Socket};
 use super::udp::PeerSocket;
 use super::{PrimaryState, RoomEvent, Snapshot, lock};
-use crate::audio::{AudioEnds, AudioFrame};
+use crate::audio::{AudioEnds, AudioFrame, losses};
 use crate::error_text::chain;
 
 pub(super) type Done = oneshot::Sender<Result<(), RoomError>>;
@@ -61,9 +61,7 @@ impl DriverAudio {
         match microphone.try_send(frame) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                self.dropped += 1;
-                // The first, then every 50th (a second of frames): a stall is logged, not spammed.
-                if self.dropped % 50 == 1 {
+                if losses::count(&mut self.dropped) {
                     tracing::warn!(dropped = self.dropped, "the voice loop is behind; microphone frame dropped");
                 }
             }
