@@ -28,11 +28,13 @@
 //! ```
 
 mod frame;
+pub mod incoming;
 mod io;
 pub mod jitter;
 pub mod losses;
 pub mod opus;
 pub mod outgoing;
+pub mod paced;
 mod prefix;
 mod resample;
 pub mod vad;

@@ -6,5 +6,6 @@
 pub mod console;
 pub mod link;
 pub mod livekit;
+pub mod webrtc;
 
 pub use link::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, UserLink, UserSide};

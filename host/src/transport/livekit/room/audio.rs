@@ -8,27 +8,20 @@
 //! user's newest track. A track that is unpublished, or whose owner leaves, is dropped, and
 //! the choice is made again; switching tracks starts a fresh jitter buffer and decoder.
 //!
-//! Once a track has sent its first packet, a frame comes out every 20 ms while it is listened
-//! to: its audio, concealment for a lost packet, silence while the sender pauses (DTX, mute).
-//! The voice loop hears a steady stream and its VAD sees speech end.
+//! Decoding is [`IncomingVoice`]'s (a frame every 20 ms once the first packet is in, silence
+//! while the sender pauses), sending [`PacedVoice`]'s.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use livekit_protocol as proto;
 use str0m::media::Mid;
 
 use super::RoomError;
-use super::peer::Peer;
-use crate::audio::jitter::{FRAME, JitterBuffer, JitterConfig, JitterStats, Payload, Slot};
-use crate::audio::opus::{FRAME_SAMPLES, OPUS_RATE, OpusDecoder};
-use crate::audio::outgoing::OutgoingVoice;
-use crate::audio::{AudioFrame, losses};
-
-/// After the agent's last frame of speech, how long before silent packets fill in: one frame
-/// of slack, so a voice loop a little late never gets silence spliced into its speech.
-const SPEECH_GAP: Duration = Duration::from_millis(40);
-/// A late session catches up on at most this much missed silence, then skips ahead.
-const MAX_CATCH_UP: Duration = Duration::from_millis(200);
+use crate::audio::AudioFrame;
+use crate::audio::incoming::IncomingVoice;
+use crate::audio::jitter::{JitterStats, Payload};
+use crate::audio::paced::{PacedVoice, SendStats};
+use crate::transport::webrtc::Peer;
 
 /// Whether a participant is someone the agent talks to: a browser or a phone caller, not
 /// another agent or a recorder.
@@ -49,22 +42,13 @@ struct RemoteTrack {
 struct Listening {
     mid: Mid,
     track_sid: String,
-    jitter: JitterBuffer,
-    decoder: OpusDecoder,
-    /// When the next frame is due while the jitter buffer waits (silence); `None` until the
-    /// first packet.
-    clock: Option<Instant>,
-    undecodable: u64,
+    voice: IncomingVoice,
 }
 
 /// The agent's published track.
 struct AgentTrack {
     cid: String,
-    voice: OutgoingVoice,
-    /// When the next silent packet goes out.
-    next_silence: Option<Instant>,
-    /// Frames refused because they were not 20 ms of 48 kHz mono.
-    refused: u64,
+    voice: PacedVoice,
 }
 
 /// Counters a session reports when it ends.
@@ -73,35 +57,7 @@ pub struct AudioStats {
     pub jitter: JitterStats,
     pub undecodable: u64,
     pub frames_in: u64,
-    pub packets_out: u64,
-    /// Agent packets lost to an encoder or WebRTC error (logged; the session goes on).
-    pub send_failures: u64,
-}
-
-/// Encodes and writes the agent's tick at `at`; a failure loses that packet (counted, logged),
-/// never the session. Whether a packet was made (`false`: paused in DTX).
-fn send(
-    voice: &mut OutgoingVoice,
-    publisher: &mut Peer,
-    at: Instant,
-    now: Instant,
-    frame: Option<&[i16]>,
-    stats: &mut AudioStats,
-) -> bool {
-    let failure = match voice.tick(at, frame) {
-        Ok(None) => return false,
-        Ok(Some(packet)) => {
-            stats.packets_out += 1;
-            publisher.write_audio(now, packet.media_time, packet.marker, packet.payload).err()
-        }
-        Err(error) => Some(RoomError::WebRtc(error.to_string())),
-    };
-    if let Some(error) = failure
-        && losses::count(&mut stats.send_failures)
-    {
-        tracing::warn!(%error, count = stats.send_failures, "agent audio packet lost");
-    }
-    true
+    pub sent: SendStats,
 }
 
 pub(super) struct RoomAudio {
@@ -110,6 +66,7 @@ pub(super) struct RoomAudio {
     tracks: Vec<RemoteTrack>,
     listening: Option<Listening>,
     agent: Option<AgentTrack>,
+    /// What tracks no longer listened to counted.
     stats: AudioStats,
 }
 
@@ -121,9 +78,9 @@ impl RoomAudio {
     /// Starts listening (to `listen_to`, or the first user) and prepares the agent's track
     /// (`cid` is its client id in `AddTrackRequest`); `media_time` starts its RTP clock.
     pub fn start(&mut self, listen_to: Option<String>, cid: String, media_time: u64) -> Result<(), RoomError> {
-        let voice = OutgoingVoice::new(media_time).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        let voice = PacedVoice::new(media_time).map_err(|e| RoomError::WebRtc(e.to_string()))?;
         self.listen_to = listen_to;
-        self.agent = Some(AgentTrack { cid, voice, next_silence: None, refused: 0 });
+        self.agent = Some(AgentTrack { cid, voice });
         Ok(())
     }
 
@@ -140,8 +97,12 @@ impl RoomAudio {
     pub fn stats(&self) -> AudioStats {
         let mut stats = self.stats.clone();
         if let Some(listening) = &self.listening {
-            stats.jitter = listening.jitter.stats().clone();
-            stats.undecodable += listening.undecodable;
+            stats.jitter = listening.voice.jitter_stats().clone();
+            stats.undecodable += listening.voice.undecodable();
+            stats.frames_in += listening.voice.frames();
+        }
+        if let Some(agent) = &self.agent {
+            stats.sent = agent.voice.stats();
         }
         stats
     }
@@ -186,21 +147,15 @@ impl RoomAudio {
             return;
         }
         if let Some(old) = self.listening.take() {
-            tracing::debug!(track = %old.track_sid, stats = ?old.jitter.stats(), "stopped listening");
-            self.stats.undecodable += old.undecodable;
+            tracing::debug!(track = %old.track_sid, stats = ?old.voice.jitter_stats(), "stopped listening");
+            self.stats.undecodable += old.voice.undecodable();
+            self.stats.frames_in += old.voice.frames();
         }
         let Some(track) = track else { return };
-        match OpusDecoder::new() {
-            Ok(decoder) => {
+        match IncomingVoice::new() {
+            Ok(voice) => {
                 tracing::info!(track = %track.track_sid, participant = %track.participant_sid, "listening to the user's microphone");
-                self.listening = Some(Listening {
-                    mid: track.mid,
-                    track_sid: track.track_sid.clone(),
-                    jitter: JitterBuffer::new(JitterConfig::default()),
-                    decoder,
-                    clock: None,
-                    undecodable: 0,
-                });
+                self.listening = Some(Listening { mid: track.mid, track_sid: track.track_sid.clone(), voice });
             }
             Err(error) => tracing::warn!(%error, "no Opus decoder; the user cannot be heard"),
         }
@@ -210,105 +165,46 @@ impl RoomAudio {
     pub fn packet(&mut self, mid: Mid, seq: u64, payload: Payload, now: Instant) {
         let started = self.is_started();
         let Some(listening) = self.listening.as_mut().filter(|l| l.mid == mid && started) else { return };
-        // The jitter buffer extends 16-bit sequence numbers itself.
-        listening.jitter.push(seq as u16, payload, now);
-        listening.clock.get_or_insert(now);
+        listening.voice.push(seq, payload, now);
     }
 
     /// The microphone frames due by `now`, each handed to `emit`.
-    pub fn poll_microphone(&mut self, now: Instant, mut emit: impl FnMut(AudioFrame)) {
-        let Some(listening) = self.listening.as_mut() else { return };
-        loop {
-            if let Some(due) = listening.jitter.next_timeout().filter(|due| *due <= now) {
-                let Some(slot) = listening.jitter.poll(due) else { continue };
-                listening.clock = Some(due + FRAME);
-                let decoded = match &slot {
-                    Slot::Packet(packet) => listening.decoder.decode(packet),
-                    Slot::Lost { next: Some(next) } => listening.decoder.recover(next),
-                    Slot::Lost { next: None } => listening.decoder.conceal(),
-                };
-                let samples = match decoded {
-                    Ok(samples) => samples.to_vec(),
-                    Err(error) => {
-                        if losses::count(&mut listening.undecodable) {
-                            tracing::warn!(%error, count = listening.undecodable, "undecodable Opus packet");
-                        }
-                        vec![0; FRAME_SAMPLES]
-                    }
-                };
-                self.stats.frames_in += 1;
-                if let Ok(frame) = AudioFrame::new(samples, OPUS_RATE, 1) {
-                    emit(frame);
-                }
-                continue;
-            }
-            // The sender paused: silence on the same 20 ms grid until its audio plays again
-            // (after the jitter buffer's delay when it resumes).
-            let clock = listening.clock;
-            let silent = |at: Instant| listening.jitter.next_timeout().is_none_or(|due| due >= at + FRAME);
-            match clock {
-                Some(at) if at <= now && silent(at) => {
-                    let at = if now.saturating_duration_since(at) > MAX_CATCH_UP { now } else { at };
-                    listening.clock = Some(at + FRAME);
-                    self.stats.frames_in += 1;
-                    if let Ok(frame) = AudioFrame::new(vec![0; FRAME_SAMPLES], OPUS_RATE, 1) {
-                        emit(frame);
-                    }
-                }
-                _ => return,
-            }
+    pub fn poll_microphone(&mut self, now: Instant, emit: impl FnMut(AudioFrame)) {
+        if let Some(listening) = self.listening.as_mut() {
+            listening.voice.poll(now, emit);
         }
     }
 
     /// The agent's next 20 ms of speech: encoded and written at once (the voice loop paces).
     pub fn agent_frame(&mut self, frame: &AudioFrame, publisher: &mut Peer, now: Instant) {
-        let Some(agent) = self.agent.as_mut() else { return };
-        if frame.sample_rate() != OPUS_RATE || frame.channels() != 1 || frame.samples().len() != FRAME_SAMPLES {
-            if losses::count(&mut agent.refused) {
-                tracing::warn!(
-                    rate = frame.sample_rate(),
-                    samples = frame.samples().len(),
-                    "agent audio frame is not 20 ms of 48 kHz mono; dropped"
-                );
-            }
-            return;
+        if let Some(agent) = self.agent.as_mut() {
+            agent.voice.speech(frame, now, |packet| publisher.write_audio(now, packet));
         }
-        agent.next_silence = Some(now + SPEECH_GAP);
-        send(&mut agent.voice, publisher, now, now, Some(frame.samples()), &mut self.stats);
     }
 
     /// Silent packets due by `now`, once the track can send, until the encoder pauses in DTX
     /// (then nothing is scheduled until the agent speaks again).
     pub fn poll_agent(&mut self, publisher: &mut Peer, now: Instant) {
-        let Some(agent) = self.agent.as_mut() else { return };
-        if !publisher.can_send_audio() || agent.voice.is_paused() {
-            return;
+        if let Some(agent) = self.agent.as_mut() {
+            let can_send = publisher.can_send_audio();
+            agent.voice.poll(now, can_send, |packet| publisher.write_audio(now, packet));
         }
-        let mut at = *agent.next_silence.get_or_insert(now);
-        if now.saturating_duration_since(at) > MAX_CATCH_UP {
-            at = now;
-        }
-        while at <= now && send(&mut agent.voice, publisher, at, now, None, &mut self.stats) {
-            at += FRAME;
-        }
-        agent.next_silence = (!agent.voice.is_paused()).then_some(at);
     }
 
     /// When audio next needs the session: a frame or a silent packet due.
     pub fn deadline(&self) -> Option<Instant> {
-        let listening = self.listening.as_ref().and_then(|l| match (l.jitter.next_timeout(), l.clock) {
-            (Some(due), Some(at)) => Some(due.min(at)),
-            (due, at) => due.or(at),
-        });
-        let agent = self.agent.as_ref().and_then(|a| a.next_silence);
+        let listening = self.listening.as_ref().and_then(|l| l.voice.deadline());
+        let agent = self.agent.as_ref().and_then(|a| a.voice.deadline());
         [listening, agent].into_iter().flatten().min()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use crate::audio::opus::OpusEncoder;
+    use crate::audio::opus::{FRAME_SAMPLES, OpusEncoder};
 
     fn participant(sid: &str, identity: &str, kind: proto::participant_info::Kind) -> proto::ParticipantInfo {
         proto::ParticipantInfo { sid: sid.into(), identity: identity.into(), kind: kind as i32, ..Default::default() }

@@ -12,6 +12,26 @@ pub const MAX_DATA_PAYLOAD: usize = 64_000;
 pub const RELIABLE_LABEL: &str = "_reliable";
 pub const LOSSY_LABEL: &str = "_lossy";
 
+/// The publisher's data channels, as the SDKs create them: `_reliable` ordered and reliable,
+/// `_lossy` unordered without retransmits.
+pub fn publisher_channels() -> Vec<str0m::channel::ChannelConfig> {
+    use str0m::channel::{ChannelConfig, Reliability};
+    vec![
+        ChannelConfig {
+            label: RELIABLE_LABEL.to_string(),
+            ordered: true,
+            reliability: Reliability::Reliable,
+            ..ChannelConfig::default()
+        },
+        ChannelConfig {
+            label: LOSSY_LABEL.to_string(),
+            ordered: false,
+            reliability: Reliability::MaxRetransmits { retransmits: 0 },
+            ..ChannelConfig::default()
+        },
+    ]
+}
+
 /// A user packet received from another participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserData {

@@ -11,13 +11,13 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::RoomError;
-use super::peer::PeerRole;
+use super::role::PeerRole;
 use super::session::{self, CommandId, Input, Output, RoomSession};
 use super::signal::{self, Socket};
-use super::udp::PeerSocket;
 use super::{PrimaryState, RoomEvent, Snapshot, lock};
 use crate::audio::{AudioEnds, AudioFrame, losses};
 use crate::error_text::chain;
+use crate::transport::webrtc::PeerSocket;
 
 pub(super) type Done = oneshot::Sender<Result<(), RoomError>>;
 

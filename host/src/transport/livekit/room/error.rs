@@ -28,3 +28,13 @@ pub enum RoomError {
     #[error("not connected to the room: {reason}")]
     Disconnected { reason: String },
 }
+
+impl From<crate::transport::webrtc::PeerError> for RoomError {
+    fn from(error: crate::transport::webrtc::PeerError) -> Self {
+        use crate::transport::webrtc::PeerError;
+        match error {
+            PeerError::Protocol(message) => Self::Protocol(message),
+            PeerError::WebRtc(message) => Self::WebRtc(message),
+        }
+    }
+}

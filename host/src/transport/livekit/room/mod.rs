@@ -35,10 +35,9 @@ mod audio;
 pub mod data;
 mod driver;
 pub mod error;
-pub mod peer;
+pub mod role;
 pub mod session;
 pub mod signal;
-mod udp;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -52,9 +51,9 @@ pub use data::MAX_DATA_PAYLOAD;
 pub use error::RoomError;
 
 use crate::audio::{AudioEnds, AudioIo};
+use crate::transport::webrtc::PeerSocket;
 use driver::{Command, Driver, DriverAudio};
 use session::{RoomSession, SessionSetup};
-use udp::PeerSocket;
 
 /// Room events a caller may fall behind on before the driver waits.
 const EVENT_CAPACITY: usize = 256;

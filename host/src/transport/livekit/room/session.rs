@@ -22,10 +22,11 @@ use proto::signal_response::Message as Response;
 use super::audio::RoomAudio;
 use super::data::{self, LOSSY_LABEL, RELIABLE_LABEL};
 use super::error::RoomError;
-use super::peer::{CandidateInit, Peer, PeerEvent, PeerRole, Transmit};
+use super::role::PeerRole;
 use super::signal;
 use super::{PrimaryState, RoomEvent, Snapshot};
 use crate::audio::AudioFrame;
+use crate::transport::webrtc::{CandidateInit, Peer, PeerEvent, Transmit};
 
 /// How long leaving waits for written data to be sent: the last events of a session (an
 /// error, a goodbye) must not be cut off by the leave that follows them.
@@ -134,7 +135,8 @@ impl End {
     }
 }
 
-fn peer_failed(error: RoomError) -> End {
+fn peer_failed(error: impl Into<RoomError>) -> End {
+    let error: RoomError = error.into();
     End::because(error.to_string())
 }
 
@@ -185,7 +187,8 @@ impl RoomSession {
             started: (now, setup.unix_time),
             snapshot: setup.snapshot,
             snapshot_changed: false,
-            publisher: Peer::new(PeerRole::Publisher, setup.publisher_addr, now)?,
+            publisher: Peer::new(PeerRole::Publisher.name(), setup.publisher_addr, now)?
+                .with_channels(data::publisher_channels()),
             subscriber: None,
             subscriber_addr: setup.subscriber_addr,
             subscriber_primary: join.subscriber_primary,
@@ -404,7 +407,7 @@ impl RoomSession {
         let (ready, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| p.label == label);
         self.pending = waiting;
         for pending in ready {
-            let result = self.publisher.send(pending.label, &pending.bytes).map(|_| ());
+            let result = self.publisher.send(pending.label, true, &pending.bytes).map(|_| ()).map_err(RoomError::from);
             self.out.push_back(Output::Done { id: pending.id, result });
         }
     }
@@ -454,7 +457,7 @@ impl RoomSession {
     fn on_subscriber_offer(&mut self, offer: proto::SessionDescription, now: Instant) -> Result<(), RoomError> {
         let created = self.subscriber.is_none();
         if created {
-            let mut peer = Peer::new(PeerRole::Subscriber, self.subscriber_addr, now)?;
+            let mut peer = Peer::new(PeerRole::Subscriber.name(), self.subscriber_addr, now)?;
             for init in self.early_candidates.drain(..) {
                 log_candidate(peer.add_remote_candidate(&init));
             }
@@ -550,7 +553,7 @@ impl RoomSession {
                 }
                 let label = if reliable { RELIABLE_LABEL } else { LOSSY_LABEL };
                 if self.publisher.is_open(label) {
-                    let result = self.publisher.send(label, &bytes).map(|_| ());
+                    let result = self.publisher.send(label, true, &bytes).map(|_| ()).map_err(RoomError::from);
                     self.out.push_back(Output::Done { id, result });
                 } else {
                     self.pending.push(Pending { label, bytes, deadline: now + self.publish_timeout, id });
@@ -631,7 +634,7 @@ impl RoomSession {
     }
 }
 
-fn log_candidate(result: Result<(), RoomError>) {
+fn log_candidate(result: Result<(), crate::transport::webrtc::PeerError>) {
     if let Err(error) = result {
         tracing::warn!(%error, "ignored a trickled candidate");
     }

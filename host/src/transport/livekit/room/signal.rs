@@ -12,8 +12,9 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::error::RoomError;
-use super::peer::{CandidateInit, PeerRole};
+use super::role::PeerRole;
 use crate::error_text::chain;
+use crate::transport::webrtc::CandidateInit;
 
 /// The signalling protocol this client speaks: dual peer connection, subscriber primary,
 /// `ping_req`/`pong_resp`.

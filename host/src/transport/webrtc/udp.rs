@@ -1,15 +1,15 @@
-//! The UDP socket of one peer connection, owned by the room's driver.
+//! The UDP socket of one peer connection, owned by whoever drives the peer.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use tokio::net::UdpSocket;
 
-use super::error::RoomError;
+use super::PeerError;
 
 /// Larger than any datagram WebRTC sends (str0m targets ~1150 bytes).
 const RECV_BUFFER: usize = 2048;
 
-pub(super) struct PeerSocket {
+pub struct PeerSocket {
     /// Receives (tokio tracks readiness).
     socket: UdpSocket,
     /// Sends: the same socket as a plain non-blocking one, so a send never depends on tokio
@@ -22,9 +22,9 @@ pub(super) struct PeerSocket {
 impl PeerSocket {
     /// Binds on the address the OS routes to `server` from (the loopback address when the
     /// server is local); that address becomes the peer's host candidate.
-    pub async fn bind(server: SocketAddr) -> Result<Self, RoomError> {
+    pub async fn bind(server: SocketAddr) -> Result<Self, PeerError> {
         let ip = route_to(server).await;
-        let udp = |e: std::io::Error| RoomError::WebRtc(format!("UDP socket on {ip}: {e}"));
+        let udp = |e: std::io::Error| PeerError::WebRtc(format!("UDP socket on {ip}: {e}"));
         let std_socket = std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).map_err(udp)?;
         std_socket.set_nonblocking(true).map_err(udp)?;
         let sender = std_socket.try_clone().map_err(udp)?;

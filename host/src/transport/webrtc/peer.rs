@@ -1,52 +1,37 @@
-//! One LiveKit peer connection: a str0m [`Rtc`], sans-I/O like it. The room's driver owns
+//! One WebRTC peer connection: a str0m [`Rtc`], sans-I/O like it. Whoever drives it owns
 //! the UDP socket; datagrams come in through [`Peer::receive`] and go out as [`Transmit`]s.
 //!
-//! LiveKit gives each participant two: the **publisher** (we offer, the server answers; our
-//! `_reliable`/`_lossy` data channels, later our microphone track) and the **subscriber** (the
-//! server offers its own data channels and the other participants' tracks; we answer).
-//!
 //! The contract follows str0m's: mutate (an SDP, a candidate, a datagram, a write), then
-//! [`Peer::drive`] drains the output to its next timeout, sending what is due and returning
-//! what happened. The room session owns both peers and calls `drive` after every input.
+//! [`Peer::drive`] drains the output to its next timeout, queueing what is due and returning
+//! what happened.
 //!
-//! Audio: both peers speak Opus only. The subscriber reports each audio track the server
-//! adds ([`PeerEvent::TrackAdded`], with the msid LiveKit names the track by) and every packet
-//! as it arrives ([`PeerEvent::Audio`]), unordered: the room's jitter buffer puts them in order.
-//! The publisher carries one send-only track ([`Peer::add_audio_track`], then an offer) that
-//! [`Peer::write_audio`] feeds.
+//! Who uses it: LiveKit's two peer connections (the **publisher**, where we offer our data
+//! channels and the agent's send-only track, and the **subscriber**, where the server offers
+//! the other participants' tracks), and a direct session, where a browser offers its
+//! microphone as a send-receive track (the agent's voice goes back on the same m-line) and
+//! its own data channel.
+//!
+//! Audio is Opus only. Each received track is reported ([`PeerEvent::TrackAdded`], with its
+//! msid stream id) and every packet as it arrives ([`PeerEvent::Audio`]), unordered: the
+//! caller's jitter buffer puts them in order. The one sending track (ours, offered with
+//! [`Peer::add_audio_track`]; or the browser's send-receive one) is fed by
+//! [`Peer::write_audio`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use livekit_protocol as proto;
 use serde::{Deserialize, Serialize};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::channel::{ChannelConfig, ChannelId, Reliability};
+use str0m::channel::{ChannelConfig, ChannelId};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
-use super::data::{LOSSY_LABEL, RELIABLE_LABEL};
-use super::error::RoomError;
+use super::PeerError;
 use crate::audio::jitter::Payload;
-
-/// Which of LiveKit's two peer connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeerRole {
-    Publisher,
-    Subscriber,
-}
-
-impl PeerRole {
-    pub fn target(self) -> proto::SignalTarget {
-        match self {
-            Self::Publisher => proto::SignalTarget::Publisher,
-            Self::Subscriber => proto::SignalTarget::Subscriber,
-        }
-    }
-}
+use crate::audio::outgoing::OutgoingPacket;
 
 /// What a peer reports from [`Peer::drive`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +46,8 @@ pub enum PeerEvent {
         label: String,
         bytes: Vec<u8>,
     },
-    /// The remote side added an audio track; LiveKit's msid stream id is
-    /// `"<participant_sid>|<track_sid>"`.
+    /// The remote side added an audio track (LiveKit's msid stream id is
+    /// `"<participant_sid>|<track_sid>"`).
     TrackAdded {
         mid: Mid,
         stream_id: String,
@@ -83,7 +68,7 @@ pub struct Transmit {
     pub bytes: Vec<u8>,
 }
 
-/// The browser's `RTCIceCandidateInit`, as LiveKit trickles it (JSON in `TrickleRequest`).
+/// The browser's `RTCIceCandidateInit` (LiveKit trickles it as JSON in `TrickleRequest`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CandidateInit {
@@ -95,7 +80,8 @@ pub struct CandidateInit {
 }
 
 pub struct Peer {
-    role: PeerRole,
+    /// Which connection, for logs ("publisher", "subscriber", "direct").
+    name: &'static str,
     rtc: Rtc,
     /// The address of the socket the driver reads and sends for this peer.
     local: SocketAddr,
@@ -106,13 +92,16 @@ pub struct Peer {
     /// Open channels by id, with their labels.
     channels: HashMap<ChannelId, String>,
     pending_offer: Option<SdpPendingOffer>,
-    /// Whether an offer was ever made (the data channels go into the first).
+    /// Whether an offer was ever made.
     offered: bool,
+    /// The data channels our first offer opens.
+    channels_to_open: Vec<ChannelConfig>,
     /// The first m-line's mid of the last description we made (trickled candidates name it).
     first_mid: String,
-    /// Publisher: the audio track to add at the next offer (`stream_id`, `track_id`).
+    /// The audio track to add at the next offer (`stream_id`, `track_id`).
     track_to_add: Option<(String, String)>,
-    /// Publisher: the track's mid, once offered, and its Opus payload type, once answered.
+    /// The sending track's mid (once offered, or once a remote offer brought a send-receive
+    /// one) and its Opus payload type (once negotiated).
     sending: Option<(Mid, Option<Pt>)>,
     /// When str0m next wants [`Input::Timeout`]; `None`: at the next drive.
     deadline: Option<Instant>,
@@ -120,17 +109,17 @@ pub struct Peer {
 
 impl Peer {
     /// A peer whose socket is bound at `local`; that address is its host candidate.
-    pub fn new(role: PeerRole, local: SocketAddr, now: Instant) -> Result<Self, RoomError> {
+    pub fn new(name: &'static str, local: SocketAddr, now: Instant) -> Result<Self, PeerError> {
         // str0m builds its DTLS certificate here; it only fails if the crypto backend is broken.
-        // Opus only (no video, no RED: LiveKit's agents ask for none); packets are handed over
-        // as they come, in any order, because the room's jitter buffer does the reordering.
+        // Opus only (no video, no RED: voice agents ask for none); packets are handed over as
+        // they come, in any order, because the caller's jitter buffer does the reordering.
         let mut rtc = Rtc::builder().clear_codecs().enable_opus(true, false).set_reordering_size_audio(0).build(now);
         let candidate =
-            Candidate::host(local, Protocol::Udp).map_err(|e| RoomError::WebRtc(format!("host candidate: {e}")))?;
+            Candidate::host(local, Protocol::Udp).map_err(|e| PeerError::WebRtc(format!("host candidate: {e}")))?;
         rtc.add_local_candidate(candidate);
-        tracing::debug!(?role, %local, "peer connection created");
+        tracing::debug!(name, %local, "peer connection created");
         Ok(Self {
-            role,
+            name,
             rtc,
             local,
             events: Vec::new(),
@@ -138,6 +127,7 @@ impl Peer {
             channels: HashMap::new(),
             pending_offer: None,
             offered: false,
+            channels_to_open: Vec::new(),
             first_mid: "0".to_string(),
             track_to_add: None,
             sending: None,
@@ -145,13 +135,15 @@ impl Peer {
         })
     }
 
-    pub fn role(&self) -> PeerRole {
-        self.role
+    /// Our first offer opens these data channels.
+    pub fn with_channels(mut self, channels: Vec<ChannelConfig>) -> Self {
+        self.channels_to_open = channels;
+        self
     }
 
-    /// Publisher only: the agent's audio track goes into the next offer, as a send-only Opus
-    /// m-line whose msid is `stream_id track_id` (LiveKit matches the track id to the
-    /// `cid` of its `AddTrackRequest`).
+    /// The agent's audio track goes into the next offer, as a send-only Opus m-line whose
+    /// msid is `stream_id track_id` (LiveKit matches the track id to the `cid` of its
+    /// `AddTrackRequest`).
     pub fn add_audio_track(&mut self, stream_id: String, track_id: String) {
         self.track_to_add = Some((stream_id, track_id));
     }
@@ -166,10 +158,9 @@ impl Peer {
         self.track_to_add.is_some()
     }
 
-    /// Publisher only: adds LiveKit's two data channels (`_reliable` ordered and reliable,
-    /// `_lossy` unordered without retransmits, as the SDKs create them) on the first offer, and
-    /// the audio track if one was added, and returns the offer. `None` when there is nothing
-    /// to negotiate or an offer is still unanswered.
+    /// Makes an offer: the data channels of [`Peer::with_channels`] on the first, the audio
+    /// track if one was added. `None` when there is nothing to negotiate or an offer is still
+    /// unanswered.
     pub fn create_offer(&mut self) -> Option<String> {
         if self.pending_offer.is_some() {
             return None;
@@ -180,18 +171,9 @@ impl Peer {
             self.sending = Some((mid, None));
         }
         if !self.offered {
-            changes.add_channel_with_config(ChannelConfig {
-                label: RELIABLE_LABEL.to_string(),
-                ordered: true,
-                reliability: Reliability::Reliable,
-                ..ChannelConfig::default()
-            });
-            changes.add_channel_with_config(ChannelConfig {
-                label: LOSSY_LABEL.to_string(),
-                ordered: false,
-                reliability: Reliability::MaxRetransmits { retransmits: 0 },
-                ..ChannelConfig::default()
-            });
+            for channel in std::mem::take(&mut self.channels_to_open) {
+                changes.add_channel_with_config(channel);
+            }
         }
         let (offer, pending) = changes.apply()?;
         self.pending_offer = Some(pending);
@@ -201,20 +183,20 @@ impl Peer {
         Some(sdp)
     }
 
-    pub fn accept_answer(&mut self, sdp: &str) -> Result<(), RoomError> {
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<(), PeerError> {
         let Some(pending) = self.pending_offer.take() else {
-            return Err(RoomError::Protocol(format!("an answer for the {:?} without an offer", self.role)));
+            return Err(PeerError::Protocol(format!("an answer for the {} without an offer", self.name)));
         };
         let answer =
-            SdpAnswer::from_sdp_string(sdp).map_err(|e| RoomError::Protocol(format!("bad SDP answer: {e}")))?;
-        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+            SdpAnswer::from_sdp_string(sdp).map_err(|e| PeerError::Protocol(format!("bad SDP answer: {e}")))?;
+        self.rtc.sdp_api().accept_answer(pending, answer).map_err(|e| PeerError::WebRtc(e.to_string()))?;
         if let Some((mid, pt)) = self.sending.as_mut() {
-            *pt = self
-                .rtc
-                .writer(*mid)
-                .and_then(|writer| writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()));
+            *pt = opus_pt(&mut self.rtc, *mid);
             if pt.is_none() {
-                return Err(RoomError::Protocol("the publisher answer accepted no Opus for the audio track".into()));
+                return Err(PeerError::Protocol(format!(
+                    "the {} answer accepted no Opus for the audio track",
+                    self.name
+                )));
             }
         }
         self.wake_ice();
@@ -226,23 +208,16 @@ impl Peer {
         matches!(self.sending, Some((_, Some(_))))
     }
 
-    /// Publisher only: one Opus packet of the agent's track, sent at the next drive. `media_time`
-    /// is in 48 kHz samples; `marker` starts a talkspurt. Dropped until the track is negotiated
-    /// and connected (as str0m drops media written before ICE is up).
-    pub fn write_audio(
-        &mut self,
-        now: Instant,
-        media_time: u64,
-        marker: bool,
-        payload: &[u8],
-    ) -> Result<(), RoomError> {
+    /// One Opus packet of the sending track, sent at the next drive. Dropped until the track
+    /// is negotiated and connected (as str0m drops media written before ICE is up).
+    pub fn write_audio(&mut self, now: Instant, packet: OutgoingPacket<'_>) -> Result<(), PeerError> {
         let Some((mid, Some(pt))) = self.sending else { return Ok(()) };
         let Some(writer) = self.rtc.writer(mid) else { return Ok(()) };
-        let time = MediaTime::new(media_time, Frequency::FORTY_EIGHT_KHZ);
+        let time = MediaTime::new(packet.media_time, Frequency::FORTY_EIGHT_KHZ);
         writer
-            .start_of_talkspurt(marker)
-            .write(pt, now, time, payload)
-            .map_err(|e| RoomError::WebRtc(format!("audio track: {e}")))
+            .start_of_talkspurt(packet.marker)
+            .write(pt, now, time, packet.payload)
+            .map_err(|e| PeerError::WebRtc(format!("audio track: {e}")))
     }
 
     /// Runs ICE at the next drive instead of at its next pacing tick: the remote side's
@@ -252,26 +227,26 @@ impl Peer {
         self.deadline = None;
     }
 
-    /// Answers the server's offer (subscriber).
-    pub fn accept_offer(&mut self, sdp: &str) -> Result<String, RoomError> {
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| RoomError::Protocol(format!("bad SDP offer: {e}")))?;
-        let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+    /// Answers the remote side's offer.
+    pub fn accept_offer(&mut self, sdp: &str) -> Result<String, PeerError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| PeerError::Protocol(format!("bad SDP offer: {e}")))?;
+        let answer = self.rtc.sdp_api().accept_offer(offer).map_err(|e| PeerError::WebRtc(e.to_string()))?;
         let sdp = answer.to_sdp_string();
         self.first_mid = first_mid(&sdp);
         self.wake_ice();
         Ok(sdp)
     }
 
-    /// A candidate the server trickled. An empty one (end of candidates) is ignored; a bad one
+    /// A candidate the remote side trickled. An empty one (end of candidates) is ignored; a bad one
     /// is an error the caller logs (one bad candidate does not end the session).
-    pub fn add_remote_candidate(&mut self, init: &CandidateInit) -> Result<(), RoomError> {
+    pub fn add_remote_candidate(&mut self, init: &CandidateInit) -> Result<(), PeerError> {
         let text = init.candidate.trim();
         if text.is_empty() {
             return Ok(());
         }
         let text = if text.starts_with("candidate:") { text.to_string() } else { format!("candidate:{text}") };
         let candidate = Candidate::from_sdp_string(&text)
-            .map_err(|e| RoomError::Protocol(format!("bad ICE candidate {text:?}: {e}")))?;
+            .map_err(|e| PeerError::Protocol(format!("bad ICE candidate {text:?}: {e}")))?;
         self.rtc.add_remote_candidate(candidate);
         self.wake_ice();
         Ok(())
@@ -296,14 +271,15 @@ impl Peer {
         self.offered
     }
 
-    /// Writes a binary message on the open channel `label`. `Ok(false)` when it is not open
-    /// (yet); the caller keeps the message until [`PeerEvent::ChannelOpen`].
-    pub fn send(&mut self, label: &str, bytes: &[u8]) -> Result<bool, RoomError> {
+    /// Writes a message on the open channel `label` (`binary`, or UTF-8 text). `Ok(false)`
+    /// when it is not open (yet); the caller keeps the message until
+    /// [`PeerEvent::ChannelOpen`].
+    pub fn send(&mut self, label: &str, binary: bool, bytes: &[u8]) -> Result<bool, PeerError> {
         let Some(id) = self.channels.iter().find_map(|(id, l)| (l == label).then_some(*id)) else {
             return Ok(false);
         };
         let Some(mut channel) = self.rtc.channel(id) else { return Ok(false) };
-        channel.write(true, bytes).map_err(|e| RoomError::WebRtc(format!("data channel {label}: {e}")))?;
+        channel.write(binary, bytes).map_err(|e| PeerError::WebRtc(format!("data channel {label}: {e}")))?;
         Ok(true)
     }
 
@@ -324,25 +300,25 @@ impl Peer {
     }
 
     /// One datagram that arrived on this peer's socket from `source`.
-    pub fn receive(&mut self, now: Instant, source: SocketAddr, bytes: &[u8]) -> Result<(), RoomError> {
+    pub fn receive(&mut self, now: Instant, source: SocketAddr, bytes: &[u8]) -> Result<(), PeerError> {
         let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, bytes) else {
-            tracing::trace!(role = ?self.role, %source, "dropped a datagram str0m does not recognise");
+            tracing::trace!(name = self.name, %source, "dropped a datagram str0m does not recognise");
             return Ok(());
         };
         let input = Input::Receive(now, receive);
         if !self.rtc.accepts(&input) {
             return Ok(());
         }
-        self.rtc.handle_input(input).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+        self.rtc.handle_input(input).map_err(|e| PeerError::WebRtc(e.to_string()))?;
         // Drain after every datagram: str0m's DTLS queue holds only a few records.
         self.poll()
     }
 
     /// Advances time to `now` and drains str0m's output: queues every due datagram and returns
     /// what happened. Call after every mutation and input, and at [`Peer::deadline`].
-    pub fn drive(&mut self, now: Instant) -> Result<Vec<PeerEvent>, RoomError> {
+    pub fn drive(&mut self, now: Instant) -> Result<Vec<PeerEvent>, PeerError> {
         if self.deadline.is_none_or(|deadline| now >= deadline) {
-            self.rtc.handle_input(Input::Timeout(now)).map_err(|e| RoomError::WebRtc(e.to_string()))?;
+            self.rtc.handle_input(Input::Timeout(now)).map_err(|e| PeerError::WebRtc(e.to_string()))?;
         }
         self.poll()?;
         Ok(std::mem::take(&mut self.events))
@@ -350,7 +326,7 @@ impl Peer {
 
     /// Turns what was written (audio, channel messages) into datagrams without advancing time;
     /// events wait for the next [`Peer::drive`].
-    pub fn flush_writes(&mut self) -> Result<(), RoomError> {
+    pub fn flush_writes(&mut self) -> Result<(), PeerError> {
         self.poll()
     }
 
@@ -360,9 +336,9 @@ impl Peer {
     }
 
     /// Drains str0m's output to its next timeout, queueing datagrams and keeping events.
-    fn poll(&mut self) -> Result<(), RoomError> {
+    fn poll(&mut self) -> Result<(), PeerError> {
         loop {
-            match self.rtc.poll_output().map_err(|e| RoomError::WebRtc(e.to_string()))? {
+            match self.rtc.poll_output().map_err(|e| PeerError::WebRtc(e.to_string()))? {
                 Output::Timeout(deadline) => {
                     self.deadline = Some(deadline);
                     return Ok(());
@@ -381,24 +357,31 @@ impl Peer {
             Event::Connected => events.push(PeerEvent::Connected),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => events.push(PeerEvent::Disconnected),
             Event::ChannelOpen(id, label) => {
-                tracing::debug!(role = ?self.role, %label, "data channel open");
+                tracing::debug!(name = self.name, %label, "data channel open");
                 self.channels.insert(id, label.clone());
                 events.push(PeerEvent::ChannelOpen(label));
             }
             Event::ChannelData(data) => match self.channels.get(&data.id) {
                 Some(label) => events.push(PeerEvent::Data { label: label.clone(), bytes: data.data }),
-                None => tracing::debug!(role = ?self.role, "data on an unknown channel dropped"),
+                None => tracing::debug!(name = self.name, "data on an unknown channel dropped"),
             },
             Event::ChannelClose(id) => {
                 self.channels.remove(&id);
             }
-            Event::MediaAdded(media) if media.kind == MediaKind::Audio && media.direction == Direction::RecvOnly => {
-                let stream_id = self.rtc.media(media.mid).map(|m| m.stream_id().to_string()).unwrap_or_default();
-                tracing::debug!(role = ?self.role, mid = %media.mid, %stream_id, "audio track added");
-                events.push(PeerEvent::TrackAdded { mid: media.mid, stream_id });
+            Event::MediaAdded(media) if media.kind == MediaKind::Audio => {
+                // A remote offer's send-receive track carries our voice back (a direct
+                // session); a track we offered is already `sending`.
+                if media.direction.is_sending() && self.sending.is_none() {
+                    self.sending = Some((media.mid, opus_pt(&mut self.rtc, media.mid)));
+                }
+                if media.direction.is_receiving() {
+                    let stream_id = self.rtc.media(media.mid).map(|m| m.stream_id().to_string()).unwrap_or_default();
+                    tracing::debug!(name = self.name, mid = %media.mid, %stream_id, "audio track added");
+                    events.push(PeerEvent::TrackAdded { mid: media.mid, stream_id });
+                }
             }
             Event::MediaAdded(media) => {
-                tracing::debug!(role = ?self.role, mid = %media.mid, kind = ?media.kind, "media not received")
+                tracing::debug!(name = self.name, mid = %media.mid, kind = ?media.kind, "media not received")
             }
             Event::MediaData(data) => {
                 let seq = **data.seq_range.start();
@@ -413,6 +396,11 @@ impl Peer {
         self.rtc.disconnect();
         let _ = self.drive(now);
     }
+}
+
+/// The Opus payload type negotiated for the track `mid`, if any.
+fn opus_pt(rtc: &mut Rtc, mid: Mid) -> Option<Pt> {
+    rtc.writer(mid).and_then(|writer| writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()))
 }
 
 /// The mid of the first m-line (`a=mid:`), which trickled candidates name.
@@ -447,7 +435,7 @@ mod tests {
     #[test]
     fn the_socket_address_is_the_host_candidate() {
         let local: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-        let peer = Peer::new(PeerRole::Subscriber, local, Instant::now()).unwrap();
+        let peer = Peer::new("subscriber", local, Instant::now()).unwrap();
         let init = peer.local_candidate();
         assert!(init.candidate.contains(" 127.0.0.1 50000 typ host"), "{}", init.candidate);
     }
