@@ -1,9 +1,12 @@
 //! How a session meets its user. [`link`] is the seam every transport implements (audio
 //! both ways, events out, presence); the transports are the console's WAV files
 //! ([`console`]) and LiveKit ([`livekit`]: the control plane apart from the room client);
-//! direct WebRTC next. Transports import neither the voice loop nor the step engine.
+//! direct WebRTC ([`direct`]: a browser and this process, no server between).
+//! [`webrtc`] is the peer connection both WebRTC transports drive. Transports import neither
+//! the voice loop nor the step engine.
 
 pub mod console;
+pub mod direct;
 pub mod link;
 pub mod livekit;
 pub mod webrtc;
