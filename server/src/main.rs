@@ -9,8 +9,9 @@ use anyhow::Context;
 use clap::Parser;
 use voiceblox_host::plugin::PluginOptions;
 use voiceblox_server::agent_session::LocalSessions;
-use voiceblox_server::settings::{SessionOptions, SessionSettings};
-use voiceblox_server::{AppState, app};
+use voiceblox_server::direct_session::DirectSessions;
+use voiceblox_server::settings::{DirectOptions, SessionOptions, SessionSettings};
+use voiceblox_server::{AppState, service};
 
 #[derive(Parser, Debug)]
 #[command(name = "voiceblox-server", version, about = "voiceblox server: agent sessions over HTTP")]
@@ -22,6 +23,8 @@ struct Args {
     plugins: PluginOptions,
     #[command(flatten)]
     sessions: SessionOptions,
+    #[command(flatten)]
+    direct: DirectOptions,
 }
 
 #[tokio::main]
@@ -53,12 +56,18 @@ async fn main() -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let sessions = SessionSettings::new(args.sessions);
     tracing::info!(address = %listener.local_addr()?, mode = ?sessions.mode, livekit = sessions.livekit_configured(), "voiceblox-server listening");
+    if !sessions.livekit_configured() {
+        tracing::info!(page = %format!("http://{}/", listener.local_addr()?), "no LiveKit configured: open the page to talk to an agent directly");
+    }
     let local = LocalSessions::default();
-    let state = AppState { runtime: Arc::new(runtime), sessions, local: local.clone() };
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
-    if local.count() > 0 {
-        tracing::info!(sessions = local.count(), "stopping in-process sessions");
-        local.stop_all(SHUTDOWN_GRACE).await;
+    let direct = DirectSessions::new(&args.direct);
+    let state = AppState { runtime: Arc::new(runtime), sessions, local: local.clone(), direct: direct.clone() };
+    axum::serve(listener, service(state)).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    for running in [&local, &direct.sessions] {
+        if running.count() > 0 {
+            tracing::info!(sessions = running.count(), "stopping in-process sessions");
+            running.stop_all(SHUTDOWN_GRACE).await;
+        }
     }
     Ok(())
 }

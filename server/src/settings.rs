@@ -38,6 +38,23 @@ pub struct SessionOptions {
     pub livekit_api_secret: Option<Secret>,
 }
 
+/// Limits of direct browser sessions (`/api/direct-session`).
+#[derive(Args, Debug, Clone)]
+pub struct DirectOptions {
+    /// Direct sessions running at once; more get 503 until one ends.
+    #[arg(long = "direct-max-sessions", env = "VOICEBLOX_DIRECT_MAX_SESSIONS", default_value_t = 16)]
+    pub max_sessions: usize,
+    /// Longest direct session, in seconds; at the limit the agent hangs up (post-call still runs).
+    #[arg(long = "direct-max-seconds", env = "VOICEBLOX_DIRECT_MAX_SECONDS", default_value_t = 1800)]
+    pub max_seconds: u64,
+}
+
+impl Default for DirectOptions {
+    fn default() -> Self {
+        Self { max_sessions: 16, max_seconds: 1800 }
+    }
+}
+
 fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value))
 }

@@ -20,6 +20,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         runtime: Arc::new(PluginRuntime::new(registry, NetworkPolicy::default(), Timeouts::default()).unwrap()),
         sessions: SessionSettings::new(SessionOptions::default()),
         local: Default::default(),
+        direct: Default::default(),
     }
 }
 

@@ -14,9 +14,11 @@
 
 pub mod audio;
 pub mod configs;
+pub mod direct_user;
 pub mod fakes;
 pub mod python_sdk;
 pub mod room_user;
+pub mod user;
 pub mod voice_sim;
 
 /// A plain HTTP client for tests to call servers with (on the process's TLS provider).

@@ -6,7 +6,7 @@
 mod catalog;
 mod launcher;
 mod local;
-mod request;
+pub(crate) mod request;
 
 use axum::Json;
 use axum::extract::State;
@@ -65,7 +65,7 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
 /// Parses and validates the config against the loaded plugins, the environment and the
 /// request's `apiKeys` (keys only when this process runs the agent); every problem is reported
 /// at once.
-fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<ValidConfig, ApiError> {
+pub(crate) fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<ValidConfig, ApiError> {
     let catalog = RequestCatalog {
         inner: &RuntimeCatalog(&state.runtime),
         keys: &request.api_keys,

@@ -23,7 +23,33 @@ pub struct SessionRequest {
 }
 
 pub fn parse(body: &[u8]) -> Result<SessionRequest, ApiError> {
+    from_object(json_object(body)?)
+}
+
+/// `POST /api/direct-session`: `{ "offer": SDP, "config": AgentConfig, "apiKeys"? }` (or the
+/// offer beside a bare AgentConfig's fields).
+pub fn parse_direct(body: &[u8]) -> Result<(String, SessionRequest), ApiError> {
     let mut object = json_object(body)?;
+    let offer: Option<String> = field(&mut object, "offer")?;
+    let Some(offer) = offer.filter(|o| !o.trim().is_empty()) else {
+        return Err(ApiError::bad_request(
+            "missing_offer",
+            "send {\"offer\": \"<the browser's SDP offer>\", \"config\": AgentConfig}",
+        ));
+    };
+    Ok((offer, from_object(object)?))
+}
+
+/// `DELETE /api/direct-session`: `{ "sessionId" }`.
+pub fn parse_direct_end(body: &[u8]) -> Result<String, ApiError> {
+    let mut object = json_object(body)?;
+    let id: Option<String> = field(&mut object, "sessionId")?;
+    id.map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::bad_request("missing_session_id", "send {\"sessionId\": \"direct-...\"}"))
+}
+
+fn from_object(mut object: Map<String, Value>) -> Result<SessionRequest, ApiError> {
     if object.contains_key("nodes") || object.contains_key("edges") {
         return Err(ApiError::bad_request(
             "graph_not_supported",
@@ -130,6 +156,18 @@ mod tests {
         assert_eq!(error.code, "invalid_request");
         let error = parse_str(r#"{"livekit": {"apiSecret": 7, "url": "sk-zzz"}}"#).err().unwrap();
         assert!(!error.message.contains("sk-zzz"), "{}", error.message);
+    }
+
+    #[test]
+    fn direct_requests_need_an_offer_and_keep_the_config() {
+        let (offer, request) = parse_direct(br#"{"offer": "v=0", "config": {"agentName": "a"}}"#).unwrap();
+        assert_eq!((offer.as_str(), &request.config), ("v=0", &serde_json::json!({"agentName": "a"})));
+        let (_, bare) = parse_direct(br#"{"offer": "v=0", "agentName": "b"}"#).unwrap();
+        assert_eq!(bare.config, serde_json::json!({"agentName": "b"}));
+        assert_eq!(parse_direct(br#"{"config": {}}"#).err().unwrap().code, "missing_offer");
+        assert_eq!(parse_direct(br#"{"offer": 5}"#).err().unwrap().code, "invalid_request");
+        assert_eq!(parse_direct_end(br#"{"sessionId": " direct-1 "}"#).unwrap(), "direct-1");
+        assert_eq!(parse_direct_end(b"{}").err().unwrap().code, "missing_session_id");
     }
 
     #[test]

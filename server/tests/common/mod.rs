@@ -15,16 +15,19 @@ use voiceblox_host::plugin::{
 use voiceblox_host::transport::livekit::LiveKitCredentials;
 use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
 use voiceblox_server::agent_session::LocalSessions;
-use voiceblox_server::settings::{RuntimeMode, SessionOptions, SessionSettings};
-use voiceblox_server::{AppState, app};
+use voiceblox_server::direct_session::DirectSessions;
+use voiceblox_server::settings::{DirectOptions, RuntimeMode, SessionOptions, SessionSettings};
+use voiceblox_server::{AppState, service};
 use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox_48k, rms};
 use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript, TranscriptionScript};
 use voiceblox_tests::room_user::RoomUser;
+use voiceblox_tests::user::TestUser;
 
 pub struct Server {
     base: String,
     client: reqwest::Client,
     pub local: LocalSessions,
+    pub direct: DirectSessions,
 }
 
 impl Server {
@@ -40,6 +43,21 @@ impl Server {
         mode: RuntimeMode,
         livekit: Option<(&str, &str, &str)>,
         env: &[(&str, String)],
+    ) -> (Self, PluginRuntime) {
+        Self::start_full(mode, livekit, env, DirectOptions::default()).await
+    }
+
+    /// A server without LiveKit (direct sessions only) with these limits, the environment
+    /// `env` and loopback allowed for the plugins.
+    pub async fn start_direct(env: &[(&str, String)], direct: DirectOptions) -> Self {
+        Self::start_full(RuntimeMode::InProcess, None, env, direct).await.0
+    }
+
+    async fn start_full(
+        mode: RuntimeMode,
+        livekit: Option<(&str, &str, &str)>,
+        env: &[(&str, String)],
+        direct: DirectOptions,
     ) -> (Self, PluginRuntime) {
         let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
         let cache = CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")));
@@ -63,13 +81,19 @@ impl Server {
             runtime: Arc::new(runtime.clone()),
             sessions: SessionSettings::new(options),
             local: Default::default(),
+            direct: DirectSessions::new(&direct),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let local = state.local.clone();
-        tokio::spawn(async move { axum::serve(listener, app(state)).await });
+        let direct = state.direct.clone();
+        tokio::spawn(async move { axum::serve(listener, service(state)).await });
         voiceblox_host::egress::tls::install_crypto_provider();
-        (Self { base, client: reqwest::Client::new(), local }, runtime)
+        (Self { base, client: reqwest::Client::new(), local, direct }, runtime)
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     pub async fn post(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
@@ -141,7 +165,7 @@ pub fn voiced_frames(samples: &[i16]) -> usize {
 /// With the user's audio started and the greeting over: the user says the LibriVox sentence;
 /// the agent hears all of it (the STT upload is the sentence's length), answers, and the answer
 /// arrives as sound.
-pub async fn speak_and_hear_the_answer(user: &mut RoomUser, openai: &OpenAiFake) {
+pub async fn speak_and_hear_the_answer(user: &mut impl TestUser, openai: &OpenAiFake) {
     let before = voiced_frames(&user.heard());
     let mut speech = librivox_48k();
     speech.extend(vec![0; 48_000]);

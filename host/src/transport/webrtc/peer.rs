@@ -391,9 +391,12 @@ impl Peer {
         }
     }
 
-    /// Stops the peer: str0m sends what closing needs on the next drive.
+    /// Hangs up gracefully: RTCP BYE, SCTP shutdown (the other side's data channels close) and
+    /// DTLS close_notify, queued as transmits at once.
     pub fn close(&mut self, now: Instant) {
-        self.rtc.disconnect();
+        if let Err(error) = self.rtc.close() {
+            tracing::debug!(name = self.name, %error, "closing the peer connection");
+        }
         let _ = self.drive(now);
     }
 }
