@@ -13,6 +13,7 @@
 //! dropped.
 
 pub mod audio;
+pub mod browser;
 pub mod configs;
 pub mod direct_user;
 pub mod fakes;

@@ -18,6 +18,7 @@ pub const LIVEKIT_CLIENT_ENV: &str = "VOICEBLOX_LIVEKIT_CLIENT";
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 const SCRIPTS: &[(&str, &str)] = &[
     ("main.js", include_str!("../../web/js/main.js")),
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { asset(HTML, include_str!("../../web/index.html")) }))
         .route("/style.css", get(|| async { asset(CSS, include_str!("../../web/style.css")) }))
+        .route("/favicon.svg", get(|| async { asset(SVG, include_str!("../../web/favicon.svg")) }))
         .route("/js/{file}", get(script))
         .route("/vendor/livekit-client.mjs", get(livekit_client))
 }

@@ -17,6 +17,7 @@ use crate::agent_session::check_config;
 use crate::agent_session::request::parse;
 use crate::error::ApiError;
 use crate::settings::RuntimeMode;
+use voiceblox_host::config::Problem;
 
 pub use assets::LIVEKIT_CLIENT_ENV;
 
@@ -57,20 +58,27 @@ struct ProblemView {
 
 #[derive(Serialize)]
 struct Validated {
+    /// Whether a session could start with it.
     ok: bool,
-    /// Warnings: the config runs, but maybe not as meant.
+    /// Every problem; only warnings when `ok`.
     problems: Vec<ProblemView>,
 }
 
 /// Validates a config (bare, or `{config, apiKeys}`) as a session start would, without
-/// starting anything: 200 with its warnings, or 400 `invalid_config` with every problem.
+/// starting anything: 200 with `ok` and every problem by path (validation itself succeeded
+/// either way); 400 only for a body that is not a request at all.
 async fn validate(State(state): State<AppState>, body: Bytes) -> Result<Json<Validated>, ApiError> {
     let request = parse(&body)?;
-    let config = check_config(&state, &request)?;
-    let problems = config
-        .warnings()
-        .iter()
-        .map(|p| ProblemView { path: p.path.clone(), message: p.message.clone(), severity: "warning" })
-        .collect();
-    Ok(Json(Validated { ok: true, problems }))
+    let view = |p: &Problem| ProblemView {
+        path: p.path.clone(),
+        message: p.message.clone(),
+        severity: if p.is_error() { "error" } else { "warning" },
+    };
+    match check_config(&state, &request) {
+        Ok(config) => Ok(Json(Validated { ok: true, problems: config.warnings().iter().map(view).collect() })),
+        Err(error) if !error.problems.is_empty() => {
+            Ok(Json(Validated { ok: false, problems: error.problems.iter().map(view).collect() }))
+        }
+        Err(error) => Err(error),
+    }
 }
