@@ -3,9 +3,9 @@
 //! as the microphone, clicks Test, waits for the events a test expects and prints a JSON
 //! summary.
 //!
-//! Set-up happens on first use: `npm ci` in `tests/browser/` (once per checkout), and on a
-//! Debian machine without Chromium, as root, `apt-get install chromium` (`.ci/run` installs it
-//! beforehand). `VOICEBLOX_CHROMIUM` names another Chromium.
+//! Set-up happens on first use: `npm ci` in `tests/browser/` and `server/web/` (once per
+//! checkout), and on a Debian machine without Chromium, as root, `apt-get install chromium`
+//! (`.ci/run` installs it beforehand). `VOICEBLOX_CHROMIUM` names another Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -50,15 +50,18 @@ pub fn chromium() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// `node` with the harness's packages installed (`npm ci`, once per checkout).
+/// `node` with the harness's packages installed, and the page's (livekit-client, for LiveKit
+/// mode): `npm ci` in each folder, once per checkout.
 fn harness() -> Result<PathBuf> {
     let _one_at_a_time = SETUP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = harness_dir();
-    if !dir.join("node_modules/playwright-core/package.json").exists() {
-        run(std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
-            .context("installing the browser harness (npm ci in tests/browser)")?;
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/web");
+    for (dir, package) in [(harness_dir(), "playwright-core"), (page, "livekit-client")] {
+        if !dir.join("node_modules").join(package).join("package.json").exists() {
+            run(std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))
+                .with_context(|| format!("installing {package} (npm ci in {})", dir.display()))?;
+        }
     }
-    Ok(dir.join("talk.mjs"))
+    Ok(harness_dir().join("talk.mjs"))
 }
 
 fn run(command: &mut std::process::Command) -> Result<()> {

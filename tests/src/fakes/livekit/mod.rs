@@ -67,6 +67,12 @@ pub(crate) struct Project {
     sfu: rtc::Sfu,
 }
 
+async fn allow_any_origin(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
+    response
+}
+
 impl FakeLiveKit {
     /// Starts on `127.0.0.1:0`, accepting tokens signed by `api_key`/`api_secret`.
     pub fn start(api_key: &str, api_secret: &str) -> Self {
@@ -74,7 +80,11 @@ impl FakeLiveKit {
             .route("/twirp/{service}/{method}", any(handle))
             .route("/agent", get(agent::handle))
             .route("/rtc", any(rtc::handle))
-            .route("/rtc/validate", get(rtc::validate));
+            .route("/rtc/validate", get(rtc::validate))
+            // Browsers call the validate endpoints from the page's origin; LiveKit allows any.
+            // Without the header a 404 on `/rtc/v1/validate` looks like an unreachable server
+            // to livekit-client, instead of the old server it falls back to `/rtc` for.
+            .layer(axum::middleware::map_response(allow_any_origin));
         let (server, project) = server::start(router, |shutdown| Project {
             api_key: api_key.to_string(),
             api_secret: api_secret.to_string(),

@@ -211,6 +211,10 @@ pub(super) async fn run(
         offer_id: 0,
     };
     let reason = session.serve(join, subscriber_primary, &token).await;
+    // As LiveKit does, the socket closes with a close frame (a client that left waits for it;
+    // without one livekit-client reports "WS closed unexpectedly"). A dead socket just refuses it.
+    let normal = axum::extract::ws::CloseFrame { code: 1000, reason: "".into() };
+    let _ = session.socket.send(Message::Close(Some(normal))).await;
     session.depart(reason);
 }
 
