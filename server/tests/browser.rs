@@ -83,6 +83,23 @@ fn assert_conversation(run: &PageRun, expected_errors: &[&str]) {
     for state in ["connecting", "connected", "ended"] {
         assert!(states.contains(&state), "{states:?}");
     }
+    // And what a person sees: the steps with the active one, the whole conversation, a row of
+    // metrics per agent turn.
+    let view = &run.summary["view"];
+    assert_eq!(view["steps"], json!(["hello", "talk"]), "{view}");
+    assert_eq!(view["activeStep"], "talk", "{view}");
+    let lines: Vec<(&str, &str, bool)> = view["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["role"].as_str().unwrap(), u["text"].as_str().unwrap(), u["interim"] == true))
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].0 == "assistant" && lines[0].1.contains("Welcome to the Grand!"), "{lines:?}");
+    assert!(lines[1].0 == "user" && lines[1].1.contains(LIBRIVOX_TEXT), "{lines:?}");
+    assert!(lines[2].0 == "assistant" && lines[2].1.contains(ANSWER), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.2), "an interim line left: {lines:?}");
+    assert!(view["metricsRows"].as_u64().unwrap() >= 2, "{view}");
     let errors: Vec<&str> = run.summary["consoleErrors"]
         .as_array()
         .unwrap()
@@ -128,4 +145,41 @@ async fn the_page_talks_with_the_agent_in_chromium_through_a_livekit_room() {
     // Stop deleted the room; the in-process agent is gone.
     until_no_sessions(|| server.local.count()).await;
     assert!(livekit.rooms().is_empty(), "{:?}", livekit.rooms());
+}
+
+/// Runs the page with `--validate-only` and `source` (`--example NAME` or `--config FILE`).
+async fn validate_in_the_page(base: &str, source: [&str; 2]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("quiet.wav");
+    write_wav(&wav, &vec![0i16; 4800], 48_000).unwrap();
+    let url = format!("{base}/");
+    let args = ["--url", &url, "--wav", wav.to_str().unwrap(), source[0], source[1], "--validate-only"];
+    let _one_browser = BROWSER.lock().await;
+    let run = browser::talk(&args, Duration::from_secs(120)).await.unwrap();
+    assert_eq!(run.code, 0, "{}\n{}", run.summary, run.log);
+    run.summary["view"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_loads_examples_and_shows_every_problem_by_its_path() {
+    // OpenAI's key is set, Deepgram's is not: the support example cannot run here.
+    let server = Server::start_direct(&[("OPENAI_API_KEY", KEY.to_string())], DirectOptions::default()).await;
+    let view = validate_in_the_page(server.base(), ["--example", "support_triage"]).await;
+    let paths: Vec<&str> = view["problems"].as_array().unwrap().iter().filter_map(|p| p["path"].as_str()).collect();
+    assert_eq!(paths, ["stt.apiKey"], "{view}");
+    assert!(view["problems"][0]["text"].as_str().unwrap().contains("DEEPGRAM_API_KEY"), "{view}");
+    // The example's steps are listed from the config as loaded.
+    let steps: Vec<&str> = view["steps"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(steps.first(), Some(&"greet"), "{view}");
+    assert!(steps.contains(&"route") && steps.len() >= 5, "{view}");
+
+    // A pasted config with a broken branch: the problem names the field.
+    let mut config = room_config();
+    config["steps"][0]["nextStepIds"] = json!({"next": "nowhere"});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.json");
+    std::fs::write(&file, config.to_string()).unwrap();
+    let view = validate_in_the_page(server.base(), ["--config", file.to_str().unwrap()]).await;
+    let paths: Vec<&str> = view["problems"].as_array().unwrap().iter().filter_map(|p| p["path"].as_str()).collect();
+    assert!(paths.contains(&"steps[0].nextStepIds.next"), "{view}");
 }

@@ -30,6 +30,8 @@ const USAGE = `usage: node talk.mjs --url URL --wav PATH [options]
   --timeout SECONDS    give up waiting after this long (default 60); exit 3
   --screenshot PATH    screenshot of the page once waiting is over
   --stop               click #stop-button at the end and wait for body[data-session-state="ended"]
+  --validate-only      click #validate-button instead of #test-button, wait for the answer, report
+                       the page (no session, no expectations)
   --chromium PATH      browser binary (default $VOICEBLOX_CHROMIUM or /usr/bin/chromium)
   -h, --help           this text`;
 
@@ -78,6 +80,7 @@ function parseArgs(argv) {
       case '--screenshot': o.screenshot = val(); break;
       case '--chromium': o.chromium = val(); break;
       case '--stop': o.stop = true; break;
+      case '--validate-only': o.validateOnly = true; break;
       case '--timeout': case '--duration': {
         const s = val(), n = Number(s);
         if (!Number.isFinite(n) || n < 0) throw new UsageError(`${a}: not a number of seconds: ${JSON.stringify(s)}`);
@@ -217,6 +220,34 @@ async function pagePoll({ from, withStats }) {
     micLevelMax: h.micLevelMax, pageAudioStats, inbound, pcCount: h.pcs.length };
 }
 
+// ---------- what the page shows ----------
+
+/** The page's visible state, as a person would read it: problems, steps, transcript, tools, metrics. */
+function readView(page) {
+  return page.evaluate(() => {
+    const all = (sel) => [...document.querySelectorAll(sel)];
+    const text = (el) => el.textContent.replace(/\s+/g, ' ').trim();
+    return {
+      problems: all('#problems li.problem').map((li) => ({ path: li.dataset.path, text: text(li) })),
+      steps: all('#steps li[data-step-id]').map((li) => li.dataset.stepId),
+      activeStep: document.querySelector('#steps li.active')?.dataset.stepId ?? null,
+      agentState: text(document.querySelector('#agent-state') ?? document.body).slice(0, 40),
+      transcript: all('#transcript .utterance').map((u) => ({
+        role: u.classList.contains('user') ? 'user' : 'assistant',
+        interim: u.classList.contains('interim'),
+        text: text(u),
+      })),
+      tools: all('#tools li[data-call-id]').map((li) => ({
+        callId: li.dataset.callId,
+        ok: li.classList.contains('ok'),
+        failed: li.classList.contains('failed'),
+        text: text(li),
+      })),
+      metricsRows: all('#metrics tbody tr').length,
+    };
+  });
+}
+
 // ---------- main ----------
 
 async function main() {
@@ -235,6 +266,7 @@ async function main() {
   const result = {
     ok: false, events: [], sessionStates: [], consoleErrors: [], micLevelMax: null, audioReceived: null,
     audioEnergy: null, pageAudioStats: null, unmatched: opts.until.slice(), error: null, elapsedMs: 0,
+    view: null,
   };
   let exitCode = EXIT_TIMEOUT;
   let crashed = null;
@@ -351,6 +383,20 @@ async function main() {
       log(`putting ${opts.config} into #config-editor`);
       await orCrash(page.fill('#config-editor', opts.configText, { timeout: 10_000 }));
     }
+    if (opts.validateOnly) {
+      log('clicking #validate-button');
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/validate'), { timeout: 10_000 });
+      await orCrash(page.click('#validate-button', { timeout: 10_000 }));
+      await orCrash(answered);
+      // The answer is rendered on the next frames.
+      await orCrash(page.waitForTimeout(300));
+      result.view = await orCrash(readView(page));
+      if (opts.screenshot) await orCrash(page.screenshot({ path: opts.screenshot, fullPage: true }));
+      result.ok = true;
+      await cleanup();
+      printResult();
+      return EXIT_OK;
+    }
     log('clicking #test-button');
     await orCrash(page.click('#test-button', { timeout: 10_000 }));
 
@@ -377,6 +423,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     log(result.ok ? 'all expectations seen' : 'giving up');
+    result.view = await orCrash(readView(page));
 
     if (opts.screenshot) {
       fs.mkdirSync(path.dirname(path.resolve(opts.screenshot)), { recursive: true });
