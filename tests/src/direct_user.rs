@@ -55,8 +55,12 @@ pub struct DirectUser {
     seen: Vec<Value>,
     microphone: mpsc::Sender<AudioFrame>,
     heard: Arc<Mutex<Vec<i16>>>,
+    voiced: Arc<Mutex<Vec<Instant>>>,
     closed: Arc<AtomicBool>,
 }
+
+/// Decoded frames louder than this are the agent's voice, not silence or codec noise.
+const VOICED_RMS: f64 = 300.0;
 
 impl DirectUser {
     /// Starts a session at `base` (`http://host:port`) with `body` (`config`, `apiKeys`…) and
@@ -82,11 +86,20 @@ impl DirectUser {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (microphone, frames) = mpsc::channel(16);
         let heard = Arc::new(Mutex::new(Vec::new()));
+        let voiced = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(AtomicBool::new(false));
-        let browser = Browser { rtc, socket, mid, events: events_tx, heard: heard.clone(), closed: closed.clone() };
+        let browser = Browser {
+            rtc,
+            socket,
+            mid,
+            events: events_tx,
+            heard: heard.clone(),
+            voiced: voiced.clone(),
+            closed: closed.clone(),
+        };
         tokio::spawn(browser.run(frames));
         let session_id = started["sessionId"].as_str().expect("a session id").to_string();
-        Ok(Self { session_id, events, seen: Vec::new(), microphone, heard, closed })
+        Ok(Self { session_id, events, seen: Vec::new(), microphone, heard, voiced, closed })
     }
 
     /// Says `samples` (48 kHz mono) into the microphone on a real 20 ms clock; returns at once.
@@ -97,6 +110,11 @@ impl DirectUser {
     /// What the browser heard so far (48 kHz mono).
     pub fn heard(&self) -> Vec<i16> {
         self.heard.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// When each voiced packet of the agent's arrived (decoded at once, no jitter buffer).
+    pub fn voiced_at(&self) -> Vec<Instant> {
+        self.voiced.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The agent events received so far.
@@ -143,6 +161,7 @@ struct Browser {
     mid: Mid,
     events: mpsc::UnboundedSender<Value>,
     heard: Arc<Mutex<Vec<i16>>>,
+    voiced: Arc<Mutex<Vec<Instant>>>,
     closed: Arc<AtomicBool>,
 }
 
@@ -212,6 +231,9 @@ impl Browser {
             },
             Event::MediaData(data) => {
                 if let Ok(samples) = decoder.decode(&data.data) {
+                    if crate::audio::rms(samples) > VOICED_RMS {
+                        self.voiced.lock().unwrap_or_else(PoisonError::into_inner).push(Instant::now());
+                    }
                     self.heard.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(samples);
                 }
             }

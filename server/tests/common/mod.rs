@@ -23,6 +23,23 @@ use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript, Trans
 use voiceblox_tests::room_user::RoomUser;
 use voiceblox_tests::user::TestUser;
 
+/// The shipped plugins with exactly the environment `env` (so the machine's own provider keys
+/// cannot make a config valid), loopback allowed when `env` is not empty (provider fakes).
+pub async fn plugin_runtime(env: &[(&str, String)]) -> PluginRuntime {
+    let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
+    let cache = CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")));
+    let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
+    let policy = if env.is_empty() {
+        NetworkPolicy::default()
+    } else {
+        NetworkPolicy::default().allow(HostPattern::parse("127.0.0.1").unwrap())
+    };
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    PluginRuntime::new(registry, policy, Timeouts::default())
+        .unwrap()
+        .with_env(Arc::new(move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())))
+}
+
 pub struct Server {
     base: String,
     client: reqwest::Client,
@@ -59,18 +76,7 @@ impl Server {
         env: &[(&str, String)],
         direct: DirectOptions,
     ) -> (Self, PluginRuntime) {
-        let engine = PluginEngine::new(SandboxLimits::default()).unwrap();
-        let cache = CompileCache::new(Some(std::env::temp_dir().join("voiceblox-test-cache")));
-        let registry = PluginRegistry::load_dir(&engine, &cache, &default_plugins_dir()).await;
-        let policy = if env.is_empty() {
-            NetworkPolicy::default()
-        } else {
-            NetworkPolicy::default().allow(HostPattern::parse("127.0.0.1").unwrap())
-        };
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let runtime = PluginRuntime::new(registry, policy, Timeouts::default())
-            .unwrap()
-            .with_env(Arc::new(move |name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())));
+        let runtime = plugin_runtime(env).await;
         let options = SessionOptions {
             agent_runtime: mode,
             livekit_url: livekit.map(|l| l.0.to_string()),
@@ -94,6 +100,13 @@ impl Server {
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// `DELETE /api/direct-session` for `session_id`.
+    pub async fn delete_direct(&self, session_id: &str) -> (StatusCode, Value) {
+        let request =
+            self.client.delete(format!("{}/api/direct-session", self.base)).json(&json!({"sessionId": session_id}));
+        send(request).await
     }
 
     pub async fn post(&self, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {

@@ -163,8 +163,11 @@ fn a_browser_connects_is_heard_hears_the_agent_and_gets_every_event_in_order() {
     let mut net = Net::new();
     // An event from before the channel opens waits for it.
     net.call.event(br#"{"type":"agent_state","state":"listening"}"#.to_vec(), net.now);
+    let start = net.now;
     net.run_until(Duration::from_secs(5), |n| !n.presence.is_empty() && n.browser.channel.is_some());
     assert_eq!(net.presence, [Presence::UserJoined(DIRECT_USER.into())]);
+    // ICE, DTLS and SCTP in a few round trips, no retransmit timer waited on.
+    assert!(net.now - start < Duration::from_millis(200), "connected after {:?}", net.now - start);
     net.call.event(br#"{"type":"step_change","stepId":"greet","stepType":"start"}"#.to_vec(), net.now);
     net.run_until(Duration::from_secs(2), |n| n.browser.messages.len() == 2);
     assert_eq!(

@@ -105,7 +105,12 @@ pub struct Peer {
     sending: Option<(Mid, Option<Pt>)>,
     /// When str0m next wants [`Input::Timeout`]; `None`: at the next drive.
     deadline: Option<Instant>,
+    /// Datagrams str0m refused before ICE connected, to feed again once it does.
+    held: Vec<(SocketAddr, Vec<u8>)>,
 }
+
+/// Datagrams held while ICE completes: a DTLS flight is a handful.
+const MAX_HELD: usize = 8;
 
 impl Peer {
     /// A peer whose socket is bound at `local`; that address is its host candidate.
@@ -132,6 +137,7 @@ impl Peer {
             track_to_add: None,
             sending: None,
             deadline: Some(now),
+            held: Vec::new(),
         })
     }
 
@@ -307,11 +313,36 @@ impl Peer {
         };
         let input = Input::Receive(now, receive);
         if !self.rtc.accepts(&input) {
+            // The other side's first DTLS flight can overtake our own ICE nomination by a few
+            // microseconds; dropped, it would only come again on its retransmit timer (measured:
+            // 0.7 s added to every direct call's start). Held, it goes in once ICE lets it.
+            if self.held.len() < MAX_HELD && !self.rtc.is_connected() {
+                self.held.push((source, bytes.to_vec()));
+            }
             return Ok(());
         }
         self.rtc.handle_input(input).map_err(|e| PeerError::WebRtc(e.to_string()))?;
         // Drain after every datagram: str0m's DTLS queue holds only a few records.
-        self.poll()
+        self.poll()?;
+        self.replay_held(now)
+    }
+
+    /// Feeds the held datagrams that str0m now accepts; the rest wait (until connected).
+    fn replay_held(&mut self, now: Instant) -> Result<(), PeerError> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        for (source, bytes) in std::mem::take(&mut self.held) {
+            let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, &bytes) else { continue };
+            let input = Input::Receive(now, receive);
+            if self.rtc.accepts(&input) {
+                self.rtc.handle_input(input).map_err(|e| PeerError::WebRtc(e.to_string()))?;
+                self.poll()?;
+            } else if !self.rtc.is_connected() {
+                self.held.push((source, bytes));
+            }
+        }
+        Ok(())
     }
 
     /// Advances time to `now` and drains str0m's output: queues every due datagram and returns
@@ -321,6 +352,7 @@ impl Peer {
             self.rtc.handle_input(Input::Timeout(now)).map_err(|e| PeerError::WebRtc(e.to_string()))?;
         }
         self.poll()?;
+        self.replay_held(now)?;
         Ok(std::mem::take(&mut self.events))
     }
 
