@@ -14,7 +14,7 @@
 //! `cargo bench -p voiceblox-server --bench call_latency`
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::sync::{Arc, Mutex, PoisonError};
