@@ -384,12 +384,15 @@ async function main() {
       await orCrash(page.fill('#config-editor', opts.configText, { timeout: 10_000 }));
     }
     if (opts.validateOnly) {
+      // The page validates what it loads by itself; let that settle so the answer read below is
+      // the one for this click (the page shows only its latest validation).
+      await orCrash(page.waitForLoadState('networkidle', { timeout: 10_000 }));
       log('clicking #validate-button');
-      const answered = page.waitForResponse((r) => r.url().endsWith('/api/validate'), { timeout: 10_000 });
       await orCrash(page.click('#validate-button', { timeout: 10_000 }));
-      await orCrash(answered);
-      // The answer is rendered on the next frames.
-      await orCrash(page.waitForTimeout(300));
+      await orCrash(page.waitForFunction(() => {
+        const status = document.querySelector('#validation-summary')?.dataset.status;
+        return status !== undefined && status !== 'pending';
+      }, null, { timeout: 10_000 }));
       result.view = await orCrash(readView(page));
       if (opts.screenshot) await orCrash(page.screenshot({ path: opts.screenshot, fullPage: true }));
       result.ok = true;

@@ -15,6 +15,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::python_sdk::run;
+
 /// Only one test installs; the others wait for it.
 static SETUP: Mutex<()> = Mutex::new(());
 
@@ -62,14 +64,6 @@ fn harness() -> Result<PathBuf> {
         }
     }
     Ok(harness_dir().join("talk.mjs"))
-}
-
-fn run(command: &mut std::process::Command) -> Result<()> {
-    let output = command.stdin(Stdio::null()).output().with_context(|| format!("running {command:?}"))?;
-    if !output.status.success() {
-        bail!("{command:?} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr));
-    }
-    Ok(())
 }
 
 /// What one run of the harness reported.

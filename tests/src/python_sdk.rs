@@ -51,7 +51,8 @@ pub fn python() -> Result<PathBuf> {
     Ok(python)
 }
 
-fn run(command: &mut std::process::Command) -> Result<()> {
+/// Runs `command` to completion; its stderr is the error when it fails.
+pub(crate) fn run(command: &mut std::process::Command) -> Result<()> {
     let output = command.stdin(Stdio::null()).output().with_context(|| format!("running {command:?}"))?;
     if !output.status.success() {
         bail!("{command:?} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr));

@@ -25,6 +25,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("api.js", include_str!("../../web/js/api.js")),
     ("direct.js", include_str!("../../web/js/direct.js")),
     ("livekit.js", include_str!("../../web/js/livekit.js")),
+    ("session.js", include_str!("../../web/js/session.js")),
     ("view.js", include_str!("../../web/js/view.js")),
     ("steps.js", include_str!("../../web/js/steps.js")),
 ];

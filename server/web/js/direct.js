@@ -2,6 +2,7 @@
 // track, the agent's voice comes back on the same transceiver, events arrive on a data channel.
 
 import * as api from "./api.js";
+import { Session } from "./session.js";
 
 export const EVENTS_CHANNEL = "voiceblox.agent.events";
 
@@ -13,16 +14,13 @@ const MIC_CONSTRAINTS = {
  * hooks: {onEvent(obj), onRawMessage(text), onMicStream(stream), onConnected(), onEnded(reason)}
  * `audioElement` plays the agent's track.
  */
-export class DirectSession {
+export class DirectSession extends Session {
   constructor(config, hooks, audioElement) {
-    this.config = config;
-    this.hooks = hooks;
+    super(config, hooks);
     this.audioElement = audioElement;
     this.pc = null;
     this.mic = null;
     this.sessionId = null;
-    // Set once stop() ran or the connection died, so late callbacks do not resurrect the session.
-    this.closed = false;
   }
 
   get label() {
@@ -91,34 +89,8 @@ export class DirectSession {
     this.hooks.onEvent(event);
   }
 
-  /** Ends the session on the server, then locally. Errors from the server are rethrown after cleanup. */
-  async stop() {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      if (this.sessionId) await api.endDirectSession(this.sessionId);
-    } finally {
-      this.teardown();
-      this.hooks.onEnded("stopped");
-    }
-  }
-
-  /**
-   * Drops the session without waiting or reporting: after a failed start, and on pagehide, where
-   * a keepalive DELETE is the only request the browser lets outlive the page.
-   */
-  abort({ keepalive = false } = {}) {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.sessionId) api.endDirectSession(this.sessionId, { keepalive }).catch(() => {});
-    this.teardown();
-  }
-
-  end(reason) {
-    if (this.closed) return;
-    this.closed = true;
-    this.teardown();
-    this.hooks.onEnded(reason);
+  endOnServer({ keepalive = false } = {}) {
+    return this.sessionId ? api.endDirectSession(this.sessionId, { keepalive }) : Promise.resolve();
   }
 
   teardown() {

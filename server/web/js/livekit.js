@@ -3,6 +3,7 @@
 // agent's audio and read the events from the room's data packets.
 
 import * as api from "./api.js";
+import { Session } from "./session.js";
 
 export const EVENTS_TOPIC = "voiceblox.agent.events";
 
@@ -30,14 +31,12 @@ async function loadLivekit() {
  * hooks: {onEvent(obj), onRawMessage(text), onMicStream(stream), onConnected(), onEnded(reason)}
  * `audioContainer` receives the <audio> elements LiveKit creates for the agent's tracks.
  */
-export class LivekitSession {
+export class LivekitSession extends Session {
   constructor(config, hooks, audioContainer) {
-    this.config = config;
-    this.hooks = hooks;
+    super(config, hooks);
     this.audioContainer = audioContainer;
     this.room = null;
     this.roomName = null;
-    this.closed = false;
   }
 
   get label() {
@@ -95,31 +94,8 @@ export class LivekitSession {
     if (!this.closed) this.hooks.onConnected();
   }
 
-  /** Ends the room on the server (which stops the agent), then leaves it. */
-  async stop() {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      if (this.roomName) await api.endAgentSession(this.roomName);
-    } finally {
-      await this.teardown();
-      this.hooks.onEnded("stopped");
-    }
-  }
-
-  /** Drops the session without waiting or reporting: after a failed start, and on pagehide. */
-  abort({ keepalive = false } = {}) {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.roomName) api.endAgentSession(this.roomName, { keepalive }).catch(() => {});
-    this.teardown();
-  }
-
-  end(reason) {
-    if (this.closed) return;
-    this.closed = true;
-    this.teardown();
-    this.hooks.onEnded(reason);
+  endOnServer({ keepalive = false } = {}) {
+    return this.roomName ? api.endAgentSession(this.roomName, { keepalive }) : Promise.resolve();
   }
 
   async teardown() {
