@@ -32,6 +32,7 @@ use voiceblox_host::plugin::{
 use voiceblox_host::voice::{self, VoiceOptions};
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
+use voiceblox_tests::measure::{cpu_time, rss_mb};
 
 const SESSION_SECONDS: u64 = 30;
 const TURN_EVERY_MS: u64 = 10_000;
@@ -291,20 +292,4 @@ impl voiceblox_host::events::EventSink for TurnCounter {
             _ => {}
         }
     }
-}
-
-/// User + system CPU time of this process, in seconds.
-fn cpu_time() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces) are space-separated.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
-    ticks / 100.0
-}
-
-fn rss_mb() -> f64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: f64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    pages * 4096.0 / 1e6
 }

@@ -72,9 +72,8 @@ fn assert_conversation(run: &PageRun, expected_errors: &[&str]) {
     let said = events.iter().find(|e| e["type"] == "transcript" && e["role"] == "user" && e["final"] == true);
     // On a loaded machine Chromium's fake capture can stall mid-sentence and the VAD hear two
     // segments, each of which the STT fake transcribes as the whole sentence.
-    let said = said.unwrap_or_else(|| panic!("no final user transcript in {events:?}\n{}", run.log))["text"]
-        .as_str()
-        .unwrap();
+    let said =
+        said.unwrap_or_else(|| panic!("no final user transcript in {events:?}\n{}", run.log))["text"].as_str().unwrap();
     assert!(said.starts_with(LIBRIVOX_TEXT), "{said:?}");
     assert_eq!(events.iter().find(|e| e["type"] == "step_change").unwrap()["stepId"], "hello");
     assert!(events.iter().any(|e| e["type"] == "metrics"), "no per-turn metrics: {events:?}");

@@ -17,6 +17,7 @@ pub mod browser;
 pub mod configs;
 pub mod direct_user;
 pub mod fakes;
+pub mod measure;
 pub mod python_sdk;
 pub mod room_user;
 pub mod user;
