@@ -2,8 +2,8 @@
 //! with the whole transport (str0m ICE/DTLS/SRTP over loopback UDP, Opus both ways, the data
 //! channel) around each voice session, at 1, 10, 50 and 100 concurrent calls.
 //!
-//! The browsers (str0m peers that encode the LibriVox sentence three times in 30 s, paced in
-//! real time, and decode what they hear) and the provider fakes (Deepgram streaming STT, the
+//! The browsers (str0m peers that send the LibriVox sentence three times in 30 s as Opus,
+//! paced in real time, and decode what they hear) and the provider fakes (Deepgram streaming STT, the
 //! OpenAI LLM and TTS) run in a child process, so only the server's work is counted. Baseline,
 //! same run: the audio core alone (resample + VAD) over the same audio.
 //!
@@ -15,9 +15,11 @@ mod common;
 
 use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use voiceblox_host::audio::opus::{OpusEncoder, VOICE_BITRATE};
 use voiceblox_host::audio::{AudioFrame, EarshotVad, StreamResampler, Vad, VadConfig};
 use voiceblox_server::settings::DirectOptions;
 use voiceblox_tests::audio::librivox_48k;
@@ -148,7 +150,7 @@ async fn bench(
             per_minute / core,
             cpu / wall,
             (peak_rss - rss0) / calls as f64,
-            calls * 2,
+            calls * 3,
         );
         // Let the calls' post-call work finish before the next count.
         while server.direct.sessions.count() > 0 {
@@ -170,14 +172,18 @@ fn browsers() {
         let deepgram = deepgram::start(DeepgramScript::new().listen(listen.no_inactivity_timeout()));
         println!("{} {}", openai.base_url(), deepgram.base_url());
         std::io::stdout().flush().expect("stdout");
-        let audio = timeline();
+        // Encoded once, as each browser would: 100 browsers encoding would cost the machine
+        // more than the server they test.
+        let mut encoder = OpusEncoder::voice(VOICE_BITRATE).expect("encoder");
+        let packets: Arc<Vec<Arc<[u8]>>> =
+            Arc::new(timeline().chunks_exact(960).map(|f| Arc::from(encoder.encode(f).expect("encode"))).collect());
         let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
         while let Ok(Some(line)) = lines.next_line().await {
             let mut parts = line.split_whitespace();
             let (Some(base), Some(count)) = (parts.next(), parts.next().and_then(|c| c.parse::<usize>().ok())) else {
                 continue;
             };
-            let calls = (0..count).map(|_| call(base.to_string(), audio.clone()));
+            let calls = (0..count).map(|_| call(base.to_string(), packets.clone()));
             let outcomes = futures_util::future::join_all(calls).await;
             let turns: usize = outcomes.iter().filter_map(|o| *o).sum();
             let failed = outcomes.iter().filter(|o| o.is_none()).count();
@@ -190,9 +196,9 @@ fn browsers() {
 
 /// One browser's call: says the timeline, then hangs up. The user turns answered, or `None`
 /// when the call could not start.
-async fn call(base: String, audio: Vec<i16>) -> Option<usize> {
+async fn call(base: String, packets: Arc<Vec<Arc<[u8]>>>) -> Option<usize> {
     let mut user = DirectUser::start(&base, json!({"config": config()})).await.ok()?;
-    user.speak(audio);
+    user.speak_packets(packets);
     tokio::time::sleep(Duration::from_secs(SESSION_SECONDS) + Duration::from_millis(500)).await;
     let turns = user.events().iter().filter(|e| e["type"] == "metrics" && e["turn"].as_u64() > Some(1)).count();
     let _ = voiceblox_tests::http_client()

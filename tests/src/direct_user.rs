@@ -16,7 +16,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use voiceblox_host::audio::AudioFrame;
-use voiceblox_host::audio::opus::{OpusDecoder, OpusEncoder};
+use voiceblox_host::audio::opus::{FRAME_SAMPLES, OpusDecoder, OpusEncoder};
 use voiceblox_host::transport::direct::EVENTS_CHANNEL;
 
 use crate::room_user::{AGENT_WAIT, speak_into};
@@ -54,6 +54,8 @@ pub struct DirectUser {
     events: mpsc::UnboundedReceiver<Value>,
     seen: Vec<Value>,
     microphone: mpsc::Sender<AudioFrame>,
+    /// Opus packets encoded ahead of time, written as they are.
+    packets: mpsc::Sender<Arc<[u8]>>,
     heard: Arc<Mutex<Vec<i16>>>,
     voiced: Arc<Mutex<Vec<Instant>>>,
     closed: Arc<AtomicBool>,
@@ -85,6 +87,7 @@ impl DirectUser {
         rtc.sdp_api().accept_answer(pending, answer).expect("the answer accepted");
         let (events_tx, events) = mpsc::unbounded_channel();
         let (microphone, frames) = mpsc::channel(16);
+        let (packets, encoded) = mpsc::channel(16);
         let heard = Arc::new(Mutex::new(Vec::new()));
         let voiced = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(AtomicBool::new(false));
@@ -97,14 +100,29 @@ impl DirectUser {
             voiced: voiced.clone(),
             closed: closed.clone(),
         };
-        tokio::spawn(browser.run(frames));
+        tokio::spawn(browser.run(frames, encoded));
         let session_id = started["sessionId"].as_str().expect("a session id").to_string();
-        Ok(Self { session_id, events, seen: Vec::new(), microphone, heard, voiced, closed })
+        Ok(Self { session_id, events, seen: Vec::new(), microphone, packets, heard, voiced, closed })
     }
 
     /// Says `samples` (48 kHz mono) into the microphone on a real 20 ms clock; returns at once.
     pub fn speak(&self, samples: Vec<i16>) {
         tokio::spawn(speak_into(self.microphone.clone(), samples));
+    }
+
+    /// Sends Opus packets encoded ahead of time (one per 20 ms, on a real clock); returns at
+    /// once. For load tests, where encoding in every browser would cost more than the server.
+    pub fn speak_packets(&self, packets: Arc<Vec<Arc<[u8]>>>) {
+        let output = self.packets.clone();
+        tokio::spawn(async move {
+            let mut clock = tokio::time::interval(Duration::from_millis(20));
+            for packet in packets.iter() {
+                clock.tick().await;
+                if output.send(packet.clone()).await.is_err() {
+                    return;
+                }
+            }
+        });
     }
 
     /// What the browser heard so far (48 kHz mono).
@@ -166,7 +184,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn run(mut self, mut frames: mpsc::Receiver<AudioFrame>) {
+    async fn run(mut self, mut frames: mpsc::Receiver<AudioFrame>, mut packets: mpsc::Receiver<Arc<[u8]>>) {
         let local = self.socket.local_addr().expect("the socket's address");
         let mut encoder = OpusEncoder::voice(32_000).expect("an Opus encoder");
         let mut decoder = OpusDecoder::new().expect("an Opus decoder");
@@ -200,7 +218,13 @@ impl Browser {
                     Err(_) => continue,
                 },
                 Some(frame) = frames.recv() => {
-                    self.speak(&frame, &mut encoder, &mut media_time);
+                    if let Ok(payload) = encoder.encode(frame.samples()) {
+                        self.write(payload, &mut media_time);
+                    }
+                    continue;
+                }
+                Some(packet) = packets.recv() => {
+                    self.write(&packet, &mut media_time);
                     continue;
                 }
                 () = tokio::time::sleep(wait) => Input::Timeout(Instant::now()),
@@ -211,13 +235,13 @@ impl Browser {
         }
     }
 
-    fn speak(&mut self, frame: &AudioFrame, encoder: &mut OpusEncoder, media_time: &mut u64) {
-        let Ok(payload) = encoder.encode(frame.samples()) else { return };
+    /// Writes one 20 ms Opus packet of the microphone.
+    fn write(&mut self, payload: &[u8], media_time: &mut u64) {
         let Some(writer) = self.rtc.writer(self.mid) else { return };
         let Some(pt) = writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt()) else { return };
         let time = MediaTime::new(*media_time, Frequency::FORTY_EIGHT_KHZ);
         let _ = writer.write(pt, Instant::now(), time, payload);
-        *media_time += frame.samples().len() as u64;
+        *media_time += FRAME_SAMPLES as u64;
     }
 
     /// Whether the call goes on.
