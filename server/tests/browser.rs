@@ -184,3 +184,35 @@ async fn the_page_loads_examples_and_shows_every_problem_by_its_path() {
     let paths: Vec<&str> = view["problems"].as_array().unwrap().iter().filter_map(|p| p["path"].as_str()).collect();
     assert!(paths.contains(&"steps[0].nextStepIds.next"), "{view}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_page_ends_its_direct_session() {
+    let openai = talking_openai(KEY);
+    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", KEY.to_string())];
+    let server = Server::start_direct(&env, DirectOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("quiet.wav");
+    write_wav(&wav, &vec![0i16; 48_000], 48_000).unwrap();
+    let config = dir.path().join("agent.json");
+    std::fs::write(&config, room_config().to_string()).unwrap();
+    let url = format!("{}/", server.base());
+    let greeted = json!({"type": "agent_state", "state": "listening"}).to_string();
+    let args = [
+        "--url",
+        &url,
+        "--wav",
+        wav.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--until-json",
+        &greeted,
+        "--close",
+    ];
+    let run = {
+        let _one_browser = BROWSER.lock().await;
+        browser::talk(&args, Duration::from_secs(120)).await.unwrap()
+    };
+    assert_eq!(run.code, 0, "{}\n{}", run.summary, run.log);
+    // The tab is gone, nobody pressed Stop: the session ends anyway (post-call included).
+    until_no_sessions(|| server.direct.sessions.count()).await;
+}

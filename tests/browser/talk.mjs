@@ -30,6 +30,8 @@ const USAGE = `usage: node talk.mjs --url URL --wav PATH [options]
   --timeout SECONDS    give up waiting after this long (default 60); exit 3
   --screenshot PATH    screenshot of the page once waiting is over
   --stop               click #stop-button at the end and wait for body[data-session-state="ended"]
+  --close              close the page at the end instead (as a user closing the tab; the page
+                       ends its session with a keepalive request on pagehide)
   --validate-only      click #validate-button instead of #test-button, wait for the answer, report
                        the page (no session, no expectations)
   --chromium PATH      browser binary (default $VOICEBLOX_CHROMIUM or /usr/bin/chromium)
@@ -81,6 +83,7 @@ function parseArgs(argv) {
       case '--chromium': o.chromium = val(); break;
       case '--stop': o.stop = true; break;
       case '--validate-only': o.validateOnly = true; break;
+      case '--close': o.close = true; break;
       case '--timeout': case '--duration': {
         const s = val(), n = Number(s);
         if (!Number.isFinite(n) || n < 0) throw new UsageError(`${a}: not a number of seconds: ${JSON.stringify(s)}`);
@@ -448,6 +451,13 @@ async function main() {
       }
     }
     await orCrash(poll(page, true));
+    if (opts.close) {
+      log('closing the page');
+      closing = true;
+      await page.close({ runBeforeUnload: true });
+      // The keepalive request leaves with the page; give it a moment before the browser goes.
+      await new Promise((r) => setTimeout(r, 500));
+    }
   } catch (e) {
     result.ok = false;
     // crash, failed navigation, or a needed element never appeared; an unknown --example is a usage error
