@@ -1,6 +1,7 @@
 //! Opus as WebRTC carries speech: 48 kHz mono, 20 ms frames. The codec crate (`opus-pure`,
-//! pure Rust) stays behind these two types so it can be swapped; both work in buffers they keep,
-//! so a frame costs no allocation.
+//! pure Rust) stays behind these two types so it can be swapped; both work in buffers they keep
+//! (decoding a packet allocates nothing; opus-pure's encoder and its loss concealment make a few
+//! small allocations of their own per frame, see `tests/audio_allocations.rs`).
 
 use opus_pure::{Application, MAX_PACKET_BYTES, Signal};
 
