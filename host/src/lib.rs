@@ -16,6 +16,7 @@
 pub mod agent;
 pub mod audio;
 pub mod config;
+pub mod dotenv;
 pub mod egress;
 pub mod error_text;
 pub mod events;

@@ -22,6 +22,11 @@ fn describe(error: &anyhow::Error) -> String {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Before parsing, so the files' values reach clap's `env = ...` defaults.
+    if let Err(error) = voiceblox_host::dotenv::load() {
+        eprintln!("error: {}", describe(&error.into()));
+        return std::process::ExitCode::FAILURE;
+    }
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

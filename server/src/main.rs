@@ -29,9 +29,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Before parsing, so `.env` values reach clap's `env = ...` defaults; real environment
-    // variables win over the file.
-    let dotenv = dotenvy::dotenv();
+    // Before parsing, so `.env.local`/`.env` values reach clap's `env = ...` defaults; real
+    // environment variables win over the files.
+    let dotenv = voiceblox_host::dotenv::load();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -41,10 +41,8 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    match dotenv {
-        Ok(path) => tracing::info!(path = %path.display(), "loaded .env"),
-        Err(error) if error.not_found() => {}
-        Err(error) => return Err(error).context("reading .env"),
+    for path in dotenv.context("reading the settings files")? {
+        tracing::info!(path = %path.display(), "settings loaded");
     }
     voiceblox_host::open_files::raise_and_log();
     let runtime = args.plugins.runtime().await.context("starting the plugin runtime")?;
