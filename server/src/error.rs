@@ -44,6 +44,19 @@ impl ApiError {
         Self::new(status, "livekit_not_configured", message)
     }
 
+    /// A LiveKit call made with the request's own `livekit` settings when `from_request`: LiveKit
+    /// refusing those credentials is the caller's to fix (400), not the server's; otherwise as
+    /// [`Self::livekit`].
+    pub fn livekit_from(error: ControlError, from_request: bool) -> Self {
+        match error {
+            ControlError::Unauthorized { .. } if from_request => Self::bad_request(
+                "livekit_unauthorized",
+                format!("LiveKit refused the credentials sent in the request's \"livekit\": {error}"),
+            ),
+            error => Self::livekit(error),
+        }
+    }
+
     /// LiveKit refused or could not be reached: a bad gateway, since the fault is upstream.
     pub fn livekit(error: ControlError) -> Self {
         let code = match &error {

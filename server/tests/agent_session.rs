@@ -185,6 +185,23 @@ async fn a_wrong_livekit_secret_is_a_bad_gateway_that_names_the_setting_not_the_
 }
 
 #[tokio::test]
+async fn a_wrong_secret_sent_in_the_request_is_the_callers_error() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let wrong = "not-the-secret-from-the-request-42";
+    let server = Server::start(RuntimeMode::Worker, None).await;
+    let request = json!({
+        "config": config(), "apiKeys": api_keys(),
+        "livekit": {"url": livekit.url(), "apiKey": KEY, "apiSecret": wrong}
+    });
+    let (status, body) = server.post_json(&request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "livekit_unauthorized");
+    assert!(body["error"]["message"].as_str().unwrap().contains("sent in the request"), "{body}");
+    assert!(!body.to_string().contains(wrong), "{body}");
+    assert!(livekit.rooms().is_empty() && livekit.dispatches().is_empty());
+}
+
+#[tokio::test]
 async fn missing_livekit_settings_name_the_variables() {
     let server = Server::start(RuntimeMode::Worker, None).await;
     let (status, body) = server.post_json(&json!({"config": config(), "apiKeys": api_keys()})).await;

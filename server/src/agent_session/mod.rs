@@ -46,7 +46,8 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
     // The caller's own JSON, not `config` re-serialised: AgentConfig writes keys as
     // "[redacted]", and a worker needs the keys the author put in the config.
     let metadata = request.config.to_string();
-    control.create_room(&room, &metadata).await.map_err(ApiError::livekit)?;
+    let from_request = !request.livekit.is_empty();
+    control.create_room(&room, &metadata).await.map_err(|e| ApiError::livekit_from(e, from_request))?;
 
     let launcher = AgentLauncher::for_mode(state.sessions.mode);
     let local =
@@ -110,7 +111,7 @@ pub async fn end(State(state): State<AppState>, body: Bytes) -> Result<Json<Ende
         Err(ControlError::NotFound { message, .. }) => {
             Err(ApiError::new(StatusCode::NOT_FOUND, "room_not_found", format!("{}: {message}", request.room_name)))
         }
-        Err(error) => Err(ApiError::livekit(error)),
+        Err(error) => Err(ApiError::livekit_from(error, !request.livekit.is_empty())),
     }
 }
 
