@@ -350,3 +350,32 @@ async fn tool_calls_stop_after_the_step_limit_and_an_unreachable_mcp_server_is_r
         .collect();
     assert_eq!(failed, [false, false, false], "unknown tools are answered with errors");
 }
+
+#[tokio::test]
+async fn an_end_step_without_a_command_ends_without_asking_the_llm_for_words() {
+    let fake = openai::start(OpenAiScript::new().api_key(KEY).chat(ChatScript::text(["Noted."])));
+    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let json = json!({
+        "instructions": "You are Ava.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": fake.base_url()},
+        "steps": [
+            {"id": "start", "type": "start", "command": "Hello!", "isLiteral": true, "nextStepIds": {"next": "ask"}},
+            {"id": "ask", "type": "burst", "rounds": 2, "command": "Take the message.", "nextStepIds": {"next": "bye"}},
+            {"id": "bye", "type": "end"}
+        ]
+    });
+    let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
+    let sink = CollectSink::default();
+    let ctx = Arc::new(FlowContext::new(config, runtime, Toolbox::default(), Arc::new(sink.clone())));
+    let mut conversation = Conversation::new(ctx);
+    conversation.start();
+    assert_eq!(words(&mut conversation).await, ("Hello!".into(), false));
+    conversation.user_turn("Tell Bob I called.");
+    assert_eq!(words(&mut conversation).await, ("Noted.".into(), false));
+    conversation.user_turn("Thanks.");
+    // The burst's rounds are over: the end step has nothing to say, so nothing is said.
+    assert_eq!(words(&mut conversation).await, (String::new(), true));
+    assert!(conversation.has_ended());
+    assert_eq!(fake.chat_requests().len(), 1, "only the burst's reply asked the LLM");
+    assert_eq!(step_changes(&sink.events()).last().unwrap().0, "bye");
+}

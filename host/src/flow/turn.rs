@@ -151,12 +151,15 @@ impl Turn {
                     None
                 }
                 StepKind::End { command, is_literal } => {
+                    // The closing line is the step's, if it has one: an end step without a
+                    // command ends the call without asking the LLM for words nobody wrote.
                     match command.as_deref().filter(|c| !c.trim().is_empty()) {
                         Some(line) if *is_literal => {
                             self.say(line).await;
                             self.finish().await;
                         }
-                        instruction => self.close(Some(instruction.unwrap_or(""))).await,
+                        Some(instruction) => self.close(Some(instruction)).await,
+                        None => self.finish().await,
                     }
                     return false;
                 }
