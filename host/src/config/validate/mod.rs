@@ -1,5 +1,6 @@
 //! Checks an AgentConfig and reports every problem at once, each with its JSON path.
 
+mod compatible;
 mod fields;
 mod providers;
 mod steps;

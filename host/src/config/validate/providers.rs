@@ -73,10 +73,12 @@ fn check_section(section: &Section, catalog: &dyn ProviderCatalog, out: &mut Vec
     let Some(id) = loaded.iter().find(|p| p.eq_ignore_ascii_case(&section.provider)) else {
         let list =
             if loaded.is_empty() { "none are loaded".to_string() } else { format!("loaded: {}", loaded.join(", ")) };
-        out.push(Problem::error(
-            format!("{path}.provider"),
-            format!("unknown {kind} provider '{}'; {list}", section.provider),
-        ));
+        let openai_loaded = loaded.iter().any(|p| p == "openai");
+        let message = match super::compatible::instead(section.kind, &section.provider, path, openai_loaded) {
+            Some(instead) => format!("unknown {kind} provider '{}': {instead}", section.provider),
+            None => format!("unknown {kind} provider '{}'; {list}", section.provider),
+        };
+        out.push(Problem::error(format!("{path}.provider"), message));
         return;
     };
     if section.has_key {

@@ -310,3 +310,13 @@ fn every_problem_is_reported_at_once() {
     assert_eq!(shown.lines().count(), error.problems.len() + 1, "{shown}");
     assert!(shown.contains("error: steps[0].rounds: burst rounds must be 1–10, got 20"), "{shown}");
 }
+
+#[test]
+fn an_openai_compatible_service_named_as_provider_is_told_what_to_write() {
+    let mut config = config_with(linear());
+    config["llm"]["provider"] = json!("together");
+    let problems = problems_of(config);
+    let message = &at(&problems, "llm.provider").message;
+    assert!(message.starts_with("unknown LLM provider 'together': 'together' speaks the OpenAI API"), "{message}");
+    assert!(message.contains("\"baseURL\": \"https://api.together.xyz/v1\""), "{message}");
+}
