@@ -127,8 +127,13 @@ impl StepKind {
         !matches!(self, StepKind::Ifelse { .. } | StepKind::Categorize { .. } | StepKind::End { .. })
     }
 
-    /// The steps an ifelse may follow: those that gather conversation to evaluate.
-    pub fn can_precede_ifelse(&self) -> bool {
+    /// A step that judges the conversation and branches on the verdict.
+    pub fn is_evaluation(&self) -> bool {
+        matches!(self, StepKind::Ifelse { .. } | StepKind::Categorize { .. })
+    }
+
+    /// The steps an ifelse or categorize may follow: those that gather conversation to evaluate.
+    pub fn can_precede_evaluation(&self) -> bool {
         matches!(self, StepKind::Timer { .. } | StepKind::Burst { .. } | StepKind::Opentalk { .. })
     }
 }

@@ -15,7 +15,7 @@ pub(super) fn check(steps: &[ConversationStep], out: &mut Vec<Problem>) {
         check_edges(i, step, &index, out);
         check_kind(i, step, out);
     }
-    check_ifelse_predecessors(steps, out);
+    check_evaluation_edges(steps, out);
     if let Some(start) = start {
         check_reachable(steps, start, &index, out);
     }
@@ -146,20 +146,33 @@ fn check_categories(path: &str, step: &ConversationStep, categories: &[String], 
     }
 }
 
-/// An ifelse judges the conversation the step before it gathered, so only a conversational
-/// step may lead into one. The problem is reported on the offending edge.
-fn check_ifelse_predecessors(steps: &[ConversationStep], out: &mut Vec<Problem>) {
-    for step in steps.iter().filter(|s| matches!(s.kind, StepKind::Ifelse { .. }) && !s.id.is_empty()) {
-        for (j, before) in steps.iter().enumerate().filter(|(_, b)| !b.kind.can_precede_ifelse()) {
+/// An ifelse or categorize judges the conversation the step before it gathered, so only a
+/// conversational step may lead into one; and a branch may not lead back to the start. Each
+/// problem is reported on the offending edge.
+fn check_evaluation_edges(steps: &[ConversationStep], out: &mut Vec<Problem>) {
+    for step in steps.iter().filter(|s| s.kind.is_evaluation() && !s.id.is_empty()) {
+        for (j, before) in steps.iter().enumerate().filter(|(_, b)| !b.kind.can_precede_evaluation()) {
             for (handle, _) in before.next_step_ids.iter().filter(|(_, target)| **target == step.id) {
+                let kind = step.kind.name();
                 out.push(Problem::error(
                     key_path(&format!("steps[{j}].nextStepIds"), handle),
                     format!(
-                        "leads to ifelse step '{}', but an ifelse may only follow a timer, burst or opentalk step, \
-                         not a {} step",
+                        "leads to {kind} step '{}', which may only follow a timer, burst or opentalk step, \
+                         not the {} step '{}'",
                         step.id,
-                        before.kind.name()
+                        before.kind.name(),
+                        before.id
                     ),
+                ));
+            }
+        }
+    }
+    for (i, branch) in steps.iter().enumerate().filter(|(_, s)| s.kind.is_evaluation()) {
+        for (handle, target) in &branch.next_step_ids {
+            if steps.iter().any(|s| &s.id == target && matches!(s.kind, StepKind::Start { .. })) {
+                out.push(Problem::error(
+                    key_path(&format!("steps[{i}].nextStepIds"), handle),
+                    format!("a branch may not lead to the start step '{target}'"),
                 ));
             }
         }

@@ -93,7 +93,7 @@ fn ifelse_only_after_a_conversational_step() {
         {"id": "e", "type": "end"}
     ])));
     let problem = at(&problems, "steps[0].nextStepIds.next");
-    assert!(problem.message.contains("may only follow a timer, burst or opentalk step, not a start step"));
+    assert!(problem.message.contains("may only follow a timer, burst or opentalk step, not the start step 's'"));
     for before in ["timer", "burst", "opentalk"] {
         let problems = problems_of(config_with(json!([
             {"id": "s", "type": "start", "nextStepIds": {"next": "x"}},
@@ -103,6 +103,36 @@ fn ifelse_only_after_a_conversational_step() {
         ])));
         assert_eq!(problems, [], "{before}");
     }
+}
+
+#[test]
+fn categorize_only_after_a_conversational_step() {
+    let problems = problems_of(config_with(json!([
+        {"id": "s", "type": "start", "nextStepIds": {"next": "w"}},
+        {"id": "w", "type": "webhook", "webhookUrl": "https://example.com/h", "nextStepIds": {"next": "c"}},
+        {"id": "c", "type": "categorize", "categories": ["A"], "nextStepIds": {"A": "e"}},
+        {"id": "e", "type": "end"}
+    ])));
+    let problem = at(&problems, "steps[1].nextStepIds.next");
+    assert_eq!(
+        problem.message,
+        "leads to categorize step 'c', which may only follow a timer, burst or opentalk step, not the webhook step 'w'"
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+}
+
+#[test]
+fn branches_may_not_lead_to_start_or_another_evaluation() {
+    let problems = problems_of(config_with(json!([
+        {"id": "s", "type": "start", "nextStepIds": {"next": "t"}},
+        {"id": "t", "type": "timer", "nextStepIds": {"next": "if"}},
+        {"id": "if", "type": "ifelse", "conditionText": "c", "nextStepIds": {"true": "s", "false": "c"}},
+        {"id": "c", "type": "categorize", "categories": ["A", "B"], "nextStepIds": {"A": "if", "B": "e"}},
+        {"id": "e", "type": "end"}
+    ])));
+    assert_eq!(at(&problems, "steps[2].nextStepIds.true").message, "a branch may not lead to the start step 's'");
+    assert!(at(&problems, "steps[2].nextStepIds.false").message.contains("not the ifelse step 'if'"));
+    assert!(at(&problems, "steps[3].nextStepIds.A").message.contains("leads to ifelse step 'if'"));
 }
 
 #[test]
