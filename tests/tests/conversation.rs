@@ -64,6 +64,7 @@ fn config(llm_base: &str, hooks: &WebhookReceiver) -> AgentConfig {
         ],
         "postCall": {
             "webhookUrl": hooks.url("/post-call"),
+            "command": "A refund counts as promised only if the agent said so.",
             "structuredOutput": [
                 {"name": "issue", "type": "enum", "options": ["double charge", "outage"]},
                 {"name": "refundPromised", "type": "boolean"}
@@ -153,6 +154,8 @@ async fn a_scripted_conversation_walks_every_step_type_and_both_branch_kinds() {
         requests[1]["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
     assert_eq!(tools, ["step_complete"], "opentalk offers step_complete");
     assert!(requests[3]["messages"][1]["content"].as_str().unwrap().contains("The user's problem was solved"));
+    let extraction = requests[4]["messages"][0]["content"].as_str().unwrap();
+    assert!(extraction.ends_with("A refund counts as promised only if the agent said so."), "{extraction}");
 
     // The webhook step got the conversation so far; the post-call webhook all of it.
     let step_hook = hooks.received("/step");

@@ -4,6 +4,7 @@
 //! ```json
 //! "postCall": {
 //!   "webhookUrl": "https://hooks.example.com/calls",
+//!   "command": "Budgets are per month; leave plan null unless the caller chose one.",
 //!   "structuredOutput": [
 //!     {"name": "budget", "type": "int", "description": "Monthly budget in euros"},
 //!     {"name": "plan", "type": "enum", "options": ["basic", "pro"]}
@@ -23,6 +24,10 @@ pub struct PostCallConfig {
     pub webhook_url: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub structured_output: Vec<OutputField>,
+    /// What to extract and how, in the designer's words (e.g. "amounts in euros, names as
+    /// spelled by the caller"); joins the extraction prompt.
+    #[serde(default, alias = "instructions", skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// The extraction LLM; absent: the main one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llm: Option<LLMConfig>,

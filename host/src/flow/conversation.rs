@@ -207,8 +207,11 @@ impl Conversation {
         let config = self.ctx.config.post_call.as_ref()?;
         let mut structured = None;
         if !config.structured_output.is_empty() {
-            let (system, user) =
-                postcall::extraction_prompt(&config.structured_output, &self.history.transcript_text());
+            let (system, user) = postcall::extraction_prompt(
+                &config.structured_output,
+                config.command.as_deref(),
+                &self.history.transcript_text(),
+            );
             let messages = vec![message(llm::Role::System, system), message(llm::Role::User, user)];
             match self.ctx.post_call_llm().complete(messages).await {
                 Ok(completion) => match postcall::parse_extraction(&completion.text, &config.structured_output) {

@@ -17,17 +17,20 @@ pub struct PostCallPayload<'a> {
 }
 
 /// The extraction request: a system prompt with the fields' JSON schema, and the transcript.
-pub fn extraction_prompt(fields: &[OutputField], transcript: &str) -> (String, String) {
+/// The designer's `command`, when there is one, says what to extract and how.
+pub fn extraction_prompt(fields: &[OutputField], command: Option<&str>, transcript: &str) -> (String, String) {
     let properties: Map<String, Value> = fields.iter().map(|f| (f.name.clone(), field_schema(f))).collect();
     let schema = json!({"type": "object", "properties": properties});
-    (
-        format!(
-            "You extract data from a finished conversation between a user and an agent. Answer with one JSON \
-             object and nothing else, matching this JSON Schema; use null for anything the conversation does not \
-             say:\n{schema}"
-        ),
-        format!("Conversation:\n{transcript}"),
-    )
+    let mut system = format!(
+        "You extract data from a finished conversation between a user and an agent. Answer with one JSON \
+         object and nothing else, matching this JSON Schema; use null for anything the conversation does not \
+         say:\n{schema}"
+    );
+    if let Some(command) = command.map(str::trim).filter(|c| !c.is_empty()) {
+        system.push_str("\n\nInstructions for the extraction:\n");
+        system.push_str(command);
+    }
+    (system, format!("Conversation:\n{transcript}"))
 }
 
 fn field_schema(field: &OutputField) -> Value {
@@ -131,9 +134,18 @@ mod tests {
 
     #[test]
     fn the_prompt_carries_a_schema_of_every_field() {
-        let (system, user) = extraction_prompt(&fields(), "User: hi\n");
+        let (system, user) = extraction_prompt(&fields(), None, "User: hi\n");
         assert!(system.contains(r#""plan":{"enum":["Basic","Pro"],"type":"string"}"#), "{system}");
         assert!(system.contains(r#""budget":{"type":"integer"}"#));
+        assert!(!system.contains("Instructions"));
         assert!(user.ends_with("User: hi\n"));
+    }
+
+    #[test]
+    fn the_designers_command_joins_the_prompt() {
+        let (system, _) = extraction_prompt(&fields(), Some("  Budgets are monthly, in euros. "), "User: hi\n");
+        assert!(system.ends_with("Instructions for the extraction:\nBudgets are monthly, in euros."), "{system}");
+        let (blank, _) = extraction_prompt(&fields(), Some("  "), "User: hi\n");
+        assert!(!blank.contains("Instructions"));
     }
 }

@@ -2,6 +2,7 @@
 
 mod compatible;
 mod fields;
+mod postcall;
 mod providers;
 mod steps;
 
@@ -24,5 +25,8 @@ pub fn validate_structure(config: &AgentConfig) -> Vec<Problem> {
     let mut problems = Vec::new();
     fields::check(config, &mut problems);
     steps::check(&config.steps, &mut problems);
+    if let Some(post_call) = &config.post_call {
+        postcall::check(post_call, &mut problems);
+    }
     problems
 }

@@ -39,16 +39,20 @@ pub(super) fn check(config: &AgentConfig, catalog: &dyn ProviderCatalog, out: &m
             has_base_url: false,
         },
     ];
-    for (i, step) in config.steps.iter().enumerate() {
-        if let Some(llm) = &step.evaluation_llm {
-            sections.push(Section {
-                kind: ProviderKind::Llm,
-                path: format!("steps[{i}].evaluationLlm"),
-                provider: llm.provider_id(),
-                has_key: llm.api_key.is_some(),
-                has_base_url: llm.base_url.is_some(),
-            });
-        }
+    let extra_llms = config
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, step)| step.evaluation_llm.as_ref().map(|llm| (format!("steps[{i}].evaluationLlm"), llm)));
+    let post_call_llm = config.post_call.as_ref().and_then(|p| p.llm.as_ref()).map(|llm| ("postCall.llm".into(), llm));
+    for (path, llm) in extra_llms.chain(post_call_llm) {
+        sections.push(Section {
+            kind: ProviderKind::Llm,
+            path,
+            provider: llm.provider_id(),
+            has_key: llm.api_key.is_some(),
+            has_base_url: llm.base_url.is_some(),
+        });
     }
     for section in &sections {
         check_section(section, catalog, out);

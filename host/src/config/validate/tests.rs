@@ -350,3 +350,36 @@ fn an_openai_compatible_service_named_as_provider_is_told_what_to_write() {
     assert!(message.starts_with("unknown LLM provider 'together': 'together' speaks the OpenAI API"), "{message}");
     assert!(message.contains("\"baseURL\": \"https://api.together.xyz/v1\""), "{message}");
 }
+
+#[test]
+fn post_call_fields_are_checked() {
+    let mut config = config_with(json!([
+        {"id": "s", "type": "start", "nextStepIds": {"next": "e"}},
+        {"id": "e", "type": "end"}
+    ]));
+    config["postCall"] = json!({
+        "webhookUrl": "ftp://example.com/x",
+        "structuredOutput": [
+            {"name": "plan", "type": "enum"},
+            {"name": "plan", "type": "string"},
+            {"name": " ", "type": "int", "options": ["a"]}
+        ],
+        "llm": {"model": "m", "provider": "nosuch"}
+    });
+    let problems = problems_of(config.clone());
+    assert!(at(&problems, "postCall.webhookUrl").message.contains("not an http(s) URL"));
+    assert!(at(&problems, "postCall.structuredOutput[0].options").message.contains("at least one option"));
+    assert!(
+        at(&problems, "postCall.structuredOutput[1].name")
+            .message
+            .contains("first used by postCall.structuredOutput[0]")
+    );
+    assert_eq!(at(&problems, "postCall.structuredOutput[2].name").severity, Severity::Error);
+    assert_eq!(at(&problems, "postCall.structuredOutput[2].options").severity, Severity::Warning);
+    assert!(problems.iter().any(|p| p.path.starts_with("postCall.llm")), "{problems:?}");
+
+    config["postCall"] = json!({"command": "Amounts in euros."});
+    let problems = problems_of(config);
+    assert_eq!(at(&problems, "postCall.command").severity, Severity::Warning);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+}
