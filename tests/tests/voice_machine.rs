@@ -224,6 +224,107 @@ fn a_noise_without_words_pauses_the_agent_which_resumes_two_seconds_later() {
     assert!(!world.metrics()[0].interrupted, "a false interruption is no interruption");
 }
 
+/// 16 kHz: the recording's first second (speech from 0.25 s) at each of `at_ms`, silence
+/// elsewhere, `total_ms` in all.
+fn speech_bursts(at_ms: &[u64], total_ms: u64) -> Vec<i16> {
+    let mut mic = Vec::new();
+    for at in at_ms {
+        mic.resize(16 * *at as usize, 0);
+        mic.extend(&librivox()[..16_000]);
+    }
+    mic.resize(16 * total_ms as usize, 0);
+    mic
+}
+
+#[test]
+fn a_noise_while_the_agent_thinks_costs_the_question_nothing() {
+    // The user asks; the LLM takes 2.5 s; meanwhile a noise (speech the STT finds no words
+    // in) pauses the agent. The answer arrives behind the pause and is played once the
+    // noise proves wordless.
+    let question = "What is the first chapter about?";
+    let answer = "It is about the Dashwood family.";
+    let mut world = World::new(script(
+        speech_bursts(&[1500, 4000], 12_000),
+        SttScript::default().word_ms(100).utterance_at(1800, question),
+        vec![ReplyScript::literal("Ask me anything."), ReplyScript::text(&[answer]).first(Duration::from_millis(2500))],
+    ));
+    assert_eq!(world.run(LIMIT), Some(Ending::UserLeft));
+
+    assert_eq!(user_turns(&world).iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), [question]);
+    assert_eq!(world.conversation.cancelled, 0, "the reply was never cancelled");
+    assert_eq!(world.conversation.committed, ["Ask me anything.", answer]);
+    assert_eq!(world.audible_ms(), tts_ms(&["Ask me anything.", answer]));
+    assert_eq!(
+        world.state_names(),
+        [Initializing, Thinking, Speaking, Listening, Thinking, Listening, Speaking, Listening]
+    );
+    let states = world.states();
+    let (paused, resumed) = (states[5].0, states[6].0);
+    assert_eq!(resumed - paused, Duration::from_secs(2));
+    let answer_ready = world.first(|r| matches!(r, Record::Tts(TtsAction::Say(s)) if s == answer)).unwrap();
+    assert!(answer_ready > paused && answer_ready < resumed, "the answer was generated during the pause");
+    assert!(!world.metrics()[1].interrupted);
+}
+
+#[test]
+fn a_false_interruption_resumes_the_whole_reply_not_only_what_was_synthesised() {
+    // A slow LLM: one sentence every 600 ms. A wordless noise pauses the agent while most of
+    // the reply is still to come; the reply goes on behind the pause and is heard in full.
+    let pieces: Vec<String> = (1..=8).map(|i| format!("This is sentence number {i} of a long answer. ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let mut world = World::new(script(
+        speech_bursts(&[200, 4000], 24_000),
+        SttScript::default().word_ms(250).utterance_at(450, "Tell me everything."),
+        vec![ReplyScript::literal("Ask away."), ReplyScript::text(&pieces).gap(Duration::from_millis(600))],
+    ));
+    assert_eq!(world.run(LIMIT), Some(Ending::UserLeft));
+
+    let states = world.states();
+    assert_eq!(
+        world.state_names(),
+        [Initializing, Thinking, Speaking, Listening, Thinking, Speaking, Listening, Speaking, Listening]
+    );
+    let (paused, resumed) = (states[6].0, states[7].0);
+    let said_during_pause = world
+        .log
+        .iter()
+        .filter(|(at, r)| *at > paused && *at < resumed && matches!(r, Record::Tts(TtsAction::Say(_))))
+        .count();
+    assert!(said_during_pause >= 2, "the LLM and TTS went on behind the pause ({said_during_pause} sentences)");
+    assert_eq!(world.conversation.cancelled, 0);
+    assert_eq!(world.said().len(), 1 + pieces.len());
+    let all: Vec<&str> = pieces.iter().map(|p| p.trim()).collect();
+    assert_eq!(world.conversation.committed[1], all.join(" "));
+    let mut spoken = vec!["Ask away."];
+    spoken.extend(&all);
+    assert_eq!(world.audible_ms(), tts_ms(&spoken));
+}
+
+#[test]
+fn words_while_the_agent_thinks_cancel_the_reply_and_both_turns_are_kept() {
+    // The user adds to the question while the LLM is still thinking: that reply is dropped
+    // and the next answers both turns.
+    let mut world = World::new(script(
+        speech_bursts(&[1500, 3500], 10_000),
+        SttScript::default()
+            .word_ms(100)
+            .utterance_at(1800, "I want to book a flight.")
+            .utterance_at(3800, "To Paris next Monday."),
+        vec![
+            ReplyScript::literal("Hello."),
+            ReplyScript::text(&["Where to?"]).first(Duration::from_secs(3)),
+            ReplyScript::text(&["Paris on Monday, got it."]),
+        ],
+    ));
+    assert_eq!(world.run(LIMIT), Some(Ending::UserLeft));
+
+    let turns: Vec<String> = user_turns(&world).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(turns, ["I want to book a flight.", "To Paris next Monday."]);
+    assert_eq!(world.conversation.cancelled, 1);
+    assert_eq!(world.said(), ["Hello.", "Paris on Monday, got it."]);
+    assert_eq!(world.conversation.committed, ["Hello.", "Paris on Monday, got it."]);
+}
+
 #[test]
 fn stt_failures_are_retried_with_growing_pauses_then_the_session_gives_up() {
     let mut world = World::new(Script {

@@ -22,19 +22,19 @@ impl VoiceMachine {
         }
     }
 
-    /// The user talks over the agent: stop its audio within this frame and cancel every
-    /// provider stream of the reply. The rest of the audio is kept for a false interruption.
+    /// The user talks over the agent (or over its thinking): stop its audio within this
+    /// frame. Until the user's words confirm it, the reply goes on being generated and
+    /// synthesised behind the pause, so a cough or a door costs nothing: neither the answer
+    /// to the question just asked nor the rest of the reply.
     fn interrupt(&mut self, now: Instant) {
         tracing::debug!("interrupted");
-        self.cancel_reply();
         self.turn.interrupted = true;
         self.playout.pause();
-        if self.playout.has_audio() && self.detector.words() == 0 {
-            self.interrupted_at = Some(now);
-        } else {
+        self.interrupted_at = Some(now);
+        self.set_state(AgentState::Listening);
+        if self.detector.words() > 0 {
             self.confirm_interruption();
         }
-        self.set_state(AgentState::Listening);
     }
 
     fn cancel_reply(&mut self) {
@@ -43,11 +43,25 @@ impl VoiceMachine {
         self.drop_reply_audio();
     }
 
-    /// The user said words: the interruption stands. Keep only what was heard.
+    /// The user said words: the interruption stands. The reply is cancelled and only what
+    /// was heard of it is kept.
     fn confirm_interruption(&mut self) {
         self.interrupted_at = None;
+        self.cancel_reply();
         self.commit_heard();
         self.emit_metrics();
+    }
+
+    /// Nothing was said: a cough, a door. Carry on where the agent stopped, or go back to
+    /// thinking if none of the reply has been synthesised yet.
+    fn resume_after_false_interruption(&mut self) {
+        self.interrupted_at = None;
+        self.turn.interrupted = false;
+        self.playout.resume();
+        self.detector.reset();
+        if !self.playout.has_audio() && self.busy() {
+            self.set_state(AgentState::Thinking);
+        }
     }
 
     /// Records what the user heard of the reply, and forgets its audio.
@@ -87,14 +101,12 @@ impl VoiceMachine {
             && now >= at + self.params.options.false_interruption_timeout
             && !self.detector.is_speaking()
         {
-            // Nothing was said: a cough, a door. Carry on where the agent stopped.
-            self.interrupted_at = None;
-            self.turn.interrupted = false;
-            self.playout.resume();
-            self.detector.reset();
+            self.resume_after_false_interruption();
         }
         if !self.play(now) && self.turn_done && !self.tts_open && !self.playout.is_active() {
-            if matches!(self.state, AgentState::Speaking | AgentState::Thinking) {
+            // A reply that ended without a sound while paused has nothing left to resume.
+            let silent_reply = self.interrupted_at.take().is_some();
+            if silent_reply || matches!(self.state, AgentState::Speaking | AgentState::Thinking) {
                 self.commit_heard();
                 self.emit_metrics();
                 if self.conversation_ended {
