@@ -6,9 +6,11 @@
 
 use std::time::Duration;
 
+use voiceblox_host::config::TurnTakingConfig;
 use voiceblox_host::events::{AgentEvent, AgentState, ErrorCode};
-use voiceblox_host::voice::Ending;
+use voiceblox_host::voice::backchannel::Backchannels;
 use voiceblox_host::voice::machine::{ConversationAction, TICK, TtsAction, VoiceParams};
+use voiceblox_host::voice::{Ending, VoiceOptions};
 use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox, librivox_timeline, silence_samples};
 use voiceblox_tests::voice_sim::{Record, ReplyScript, Script, SttScript, TtsScript, World, audible, ms};
 
@@ -323,6 +325,91 @@ fn words_while_the_agent_thinks_cancel_the_reply_and_both_turns_are_kept() {
     assert_eq!(world.conversation.cancelled, 1);
     assert_eq!(world.said(), ["Hello.", "Paris on Monday, got it."]);
     assert_eq!(world.conversation.committed, ["Hello.", "Paris on Monday, got it."]);
+}
+
+fn with_backchannels(script: Script) -> Script {
+    let mut params = script.params.clone();
+    params.options.backchannels = Backchannels::english();
+    Script { params, ..script }
+}
+
+/// `ms` of the recording's start (speech from 0.25 s) at `at_ms`, silence to `total_ms`.
+fn short_speech(at_ms: u64, ms: u64, total_ms: u64) -> Vec<i16> {
+    let mut mic = silence_samples(16_000, at_ms);
+    mic.extend(&librivox()[..16 * ms as usize]);
+    mic.resize(16 * total_ms as usize, 0);
+    mic
+}
+
+#[test]
+fn an_mm_hmm_cuts_the_agent_short_unless_backchannels_are_filtered() {
+    // A short "Mm-hmm." over the greeting: without the filter its words confirm the
+    // interruption (or make a turn that supersedes the greeting).
+    let scripted = || {
+        script(
+            short_speech(2000, 600, 12_000),
+            SttScript::default().word_ms(200).utterance_at(2300, "Mm-hmm."),
+            vec![ReplyScript::literal(LONG_GREETING), ReplyScript::text(&["Yes?"])],
+        )
+    };
+    let mut plain = World::new(scripted());
+    plain.run(LIMIT);
+    assert_eq!(user_turns(&plain).iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["Mm-hmm."]);
+    assert!(plain.conversation.committed[0].len() < LONG_GREETING.len(), "the greeting was cut");
+
+    let mut filtered = World::new(with_backchannels(scripted()));
+    filtered.run(LIMIT);
+    assert!(user_turns(&filtered).is_empty());
+    assert_eq!(filtered.conversation.committed, [LONG_GREETING]);
+    assert_eq!(filtered.audible_ms(), tts_ms(&[GREETING_FIRST, &LONG_GREETING[GREETING_FIRST.len() + 1..]]));
+    assert_eq!(filtered.conversation.cancelled, 0);
+}
+
+#[test]
+fn a_long_backchannel_pauses_the_agent_which_resumes_when_it_proves_to_be_one() {
+    // 0.75 s of "yeah, yeah, okay" pauses the agent; its words confirm nothing, and the agent
+    // goes on as soon as the turn ends, without waiting out the false-interruption timeout.
+    let mut world = World::new(with_backchannels(script(
+        short_speech(2000, 1000, 12_000),
+        SttScript::default().word_ms(200).utterance_at(2300, "Yeah, yeah, okay."),
+        vec![ReplyScript::literal(LONG_GREETING)],
+    )));
+    world.run(LIMIT);
+    assert_eq!(world.state_names(), [Initializing, Thinking, Speaking, Listening, Speaking, Listening]);
+    let states = world.states();
+    let (paused, resumed) = (states[3].0, states[4].0);
+    assert!(resumed - paused < Duration::from_secs(2), "resumed after {:?}", resumed - paused);
+    assert!(user_turns(&world).is_empty());
+    assert_eq!(world.conversation.cancelled, 0);
+    assert_eq!(world.conversation.committed, [LONG_GREETING]);
+    assert_eq!(world.audible_ms(), tts_ms(&[GREETING_FIRST, &LONG_GREETING[GREETING_FIRST.len() + 1..]]));
+}
+
+#[test]
+fn turn_taking_settings_from_the_config_reach_the_voice_loop() {
+    let config: TurnTakingConfig = serde_json::from_value(serde_json::json!({
+        "minEndpointingDelay": 1.2, "falseInterruptionTimeout": 3, "backchannels": ["ouais"]
+    }))
+    .unwrap();
+    let options = VoiceOptions::default().with_turn_taking(&config);
+    assert_eq!(options.endpointing.min_delay, Duration::from_millis(1200));
+    assert_eq!(options.false_interruption_timeout, Duration::from_secs(3));
+    assert!(options.backchannels.only("Ouais."));
+    assert_eq!(options.min_interruption, VoiceOptions::default().min_interruption);
+
+    // The longer endpointing delay shows in the turn's timing.
+    let params = VoiceParams { options, ..VoiceParams::default() };
+    let mut world = World::new(Script {
+        params,
+        ..script(
+            librivox_timeline(500, 9000),
+            SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT),
+            vec![ReplyScript::literal("Hello!"), ReplyScript::text(&["Go on."])],
+        )
+    });
+    world.run(LIMIT);
+    let eou = world.metrics()[1].eou_delay_ms.unwrap();
+    assert!((1200.0..1220.0).contains(&eou), "end-of-utterance delay {eou} ms");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use super::postcall::PostCallConfig;
 use super::provider::{LLMConfig, STTConfig, TTSConfig};
 use super::step::{ConversationStep, StepKind};
 use super::tools::{ExaConfig, McpServerConfig};
+use super::turn_taking::TurnTakingConfig;
 
 pub const DEFAULT_LANGUAGE: &str = "en";
 
@@ -28,6 +29,9 @@ pub struct AgentConfig {
     /// When false, the user's audio is ignored while the agent speaks.
     #[serde(default = "default_true")]
     pub allow_interruption: bool,
+    /// [ours] Endpointing and interruption tuning; absent: the voice loop's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_taking: Option<TurnTakingConfig>,
     #[serde(default)]
     pub llm: LLMConfig,
     #[serde(default)]

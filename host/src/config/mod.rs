@@ -17,6 +17,7 @@ pub mod provider;
 pub mod secret;
 pub mod step;
 pub mod tools;
+pub mod turn_taking;
 pub mod valid;
 pub mod validate;
 
@@ -28,6 +29,7 @@ pub use provider::{LLMConfig, ProviderKind, STTConfig, TTSConfig};
 pub use secret::ApiKey;
 pub use step::{ConversationStep, StepKind};
 pub use tools::{ExaConfig, McpAuthType, McpServerConfig};
+pub use turn_taking::{BackchannelSetting, TurnTakingConfig};
 pub use valid::{Medium, ValidConfig};
 pub use validate::{validate, validate_structure};
 

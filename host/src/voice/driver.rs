@@ -40,6 +40,10 @@ pub async fn run(ctx: Arc<FlowContext>, options: VoiceOptions, io: AudioIo, hang
             return Ending::SttFailed;
         }
     };
+    let options = match &config.turn_taking {
+        Some(turn_taking) => options.with_turn_taking(turn_taking),
+        None => options,
+    };
     let params = VoiceParams {
         options,
         allow_interruption: config.allow_interruption,

@@ -98,6 +98,15 @@ impl TurnDetector {
         self.finals.split_whitespace().count() + self.interim.split_whitespace().count()
     }
 
+    /// The words heard so far this turn, confirmed first.
+    pub fn text(&self) -> String {
+        match (self.finals.is_empty(), self.interim.is_empty()) {
+            (_, true) => self.finals.clone(),
+            (true, false) => self.interim.clone(),
+            (false, false) => format!("{} {}", self.finals, self.interim),
+        }
+    }
+
     /// The turn, if it has ended by `now`.
     pub fn poll(&mut self, now: Instant) -> Option<EndOfTurn> {
         if self.speaking {
@@ -113,14 +122,7 @@ impl TurnDetector {
         if unconfirmed && silence < self.config.max_delay {
             return None;
         }
-        let mut text = self.finals.clone();
-        if !self.interim.is_empty() {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(&self.interim);
-        }
-        let turn = EndOfTurn { text, speech_ended_at: ended, transcript_at: self.final_at };
+        let turn = EndOfTurn { text: self.text(), speech_ended_at: ended, transcript_at: self.final_at };
         self.reset();
         (!turn.text.is_empty()).then_some(turn)
     }

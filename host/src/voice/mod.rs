@@ -7,8 +7,10 @@
 //!   what it asks, on the real clock.
 //! - [`endpointing`]: where a user turn ends (VAD + STT, min 0.5 s / max 3 s).
 //! - [`sentences`] and [`speakable`]: LLM text into clean sentences for TTS.
+//! - [`backchannel`]: the acknowledgements that never interrupt.
 //! - [`playout`]: outgoing audio with the record of what was actually heard.
 
+pub mod backchannel;
 pub mod driver;
 pub mod endpointing;
 pub mod machine;

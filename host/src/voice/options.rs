@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use super::backchannel::Backchannels;
 use super::endpointing::Endpointing;
 use crate::audio::VadConfig;
+use crate::config::{BackchannelSetting, TurnTakingConfig};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoiceOptions {
@@ -16,6 +18,9 @@ pub struct VoiceOptions {
     /// After an interruption with no words from the user within this time, the agent resumes
     /// what it was saying (default 2 s).
     pub false_interruption_timeout: Duration,
+    /// Acknowledgements that neither interrupt nor make a turn while the agent is busy
+    /// (default: none, the filter is off).
+    pub backchannels: Backchannels,
     /// Sample rate of the agent's audio out (LiveKit and WebRTC use 48 kHz).
     pub output_rate: u32,
 }
@@ -28,7 +33,37 @@ impl Default for VoiceOptions {
             min_interruption: Duration::from_millis(500),
             min_interruption_words: 0,
             false_interruption_timeout: Duration::from_secs(2),
+            backchannels: Backchannels::default(),
             output_rate: 48_000,
         }
+    }
+}
+
+impl VoiceOptions {
+    /// These options with what a config's `turnTaking` sets (validated: the numbers are in
+    /// range).
+    pub fn with_turn_taking(mut self, config: &TurnTakingConfig) -> Self {
+        let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or_default();
+        if let Some(s) = config.min_endpointing_delay {
+            self.endpointing.min_delay = seconds(s);
+        }
+        if let Some(s) = config.max_endpointing_delay {
+            self.endpointing.max_delay = seconds(s);
+        }
+        if let Some(s) = config.min_interruption_duration {
+            self.min_interruption = seconds(s);
+        }
+        if let Some(words) = config.min_interruption_words {
+            self.min_interruption_words = words as usize;
+        }
+        if let Some(s) = config.false_interruption_timeout {
+            self.false_interruption_timeout = seconds(s);
+        }
+        match &config.backchannels {
+            BackchannelSetting::Enabled(false) => {}
+            BackchannelSetting::Enabled(true) => self.backchannels = Backchannels::english(),
+            BackchannelSetting::Words(words) => self.backchannels = Backchannels::new(words),
+        }
+        self
     }
 }

@@ -60,7 +60,8 @@ fn check_ranges(config: &AgentConfig, out: &mut Vec<Problem>) {
             .steps
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| Some((format!("steps[{i}].evaluationLlm"), s.evaluation_llm.as_ref()?))),
+            .filter_map(|(i, s)| Some((format!("steps[{i}].evaluationLlm"), s.evaluation_llm.as_ref()?)))
+            .chain(config.post_call.as_ref().and_then(|p| p.llm.as_ref()).map(|llm| ("postCall.llm".into(), llm))),
     );
     for (path, llm) in llms {
         if let Some(t) = llm.temperature

@@ -5,6 +5,7 @@ mod fields;
 mod postcall;
 mod providers;
 mod steps;
+mod turn_taking;
 
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,9 @@ pub fn validate_structure(config: &AgentConfig) -> Vec<Problem> {
     steps::check(&config.steps, &mut problems);
     if let Some(post_call) = &config.post_call {
         postcall::check(post_call, &mut problems);
+    }
+    if let Some(turn_taking) = &config.turn_taking {
+        turn_taking::check(turn_taking, &mut problems);
     }
     problems
 }

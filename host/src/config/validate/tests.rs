@@ -383,3 +383,27 @@ fn post_call_fields_are_checked() {
     assert_eq!(at(&problems, "postCall.command").severity, Severity::Warning);
     assert_eq!(problems.len(), 1, "{problems:?}");
 }
+
+#[test]
+fn turn_taking_values_are_checked() {
+    let linear = json!([
+        {"id": "s", "type": "start", "nextStepIds": {"next": "e"}},
+        {"id": "e", "type": "end"}
+    ]);
+    let mut config = config_with(linear);
+    config["turnTaking"] = json!({
+        "minEndpointingDelay": 1.0, "maxEndpointingDelay": 0.6, "minInterruptionDuration": 0.3,
+        "minInterruptionWords": 2, "falseInterruptionTimeout": 30, "backchannels": ["mm", " "]
+    });
+    let problems = problems_of(config.clone());
+    assert!(at(&problems, "turnTaking.maxEndpointingDelay").message.contains("below minEndpointingDelay"));
+    assert_eq!(at(&problems, "turnTaking.falseInterruptionTimeout").message, "must be 0.5–10 seconds, got 30");
+    at(&problems, "turnTaking.backchannels[1]");
+    assert_eq!(problems.len(), 3, "{problems:?}");
+
+    config["turnTaking"] = json!({"backchannels": true, "minInterruptionDuration": 0.8});
+    assert_eq!(problems_of(config.clone()), []);
+    config["turnTaking"] = json!({"backchannels": "yes"});
+    let error = AgentConfig::from_json(&config.to_string()).unwrap_err().to_string();
+    assert!(error.contains("turnTaking.backchannels"), "{error}");
+}

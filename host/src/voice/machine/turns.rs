@@ -16,7 +16,7 @@ impl VoiceMachine {
         let options = &self.params.options;
         let long_enough = self.detector.speech_duration(now) >= options.min_interruption;
         let enough_words =
-            options.min_interruption_words > 0 && self.detector.words() >= options.min_interruption_words;
+            options.min_interruption_words > 0 && self.meaningful_words() >= options.min_interruption_words;
         if long_enough || enough_words {
             self.interrupt(now);
         }
@@ -32,9 +32,14 @@ impl VoiceMachine {
         self.playout.pause();
         self.interrupted_at = Some(now);
         self.set_state(AgentState::Listening);
-        if self.detector.words() > 0 {
+        if self.meaningful_words() > 0 {
             self.confirm_interruption();
         }
+    }
+
+    /// Words heard this turn that are not backchannels.
+    fn meaningful_words(&self) -> usize {
+        self.params.options.backchannels.meaningful_words(&self.detector.text())
     }
 
     fn cancel_reply(&mut self) {
@@ -71,12 +76,20 @@ impl VoiceMachine {
     }
 
     pub(super) fn words_heard(&mut self) {
-        if self.interrupted_at.is_some() {
+        if self.interrupted_at.is_some() && self.meaningful_words() > 0 {
             self.confirm_interruption();
         }
     }
 
     fn on_end_of_turn(&mut self, eot: EndOfTurn, now: Instant) {
+        if (self.busy() || self.interrupted_at.is_some()) && self.params.options.backchannels.only(&eot.text) {
+            // "Mm-hm" while the agent talks or thinks: the user is listening, not taking a turn.
+            tracing::debug!(text = %eot.text, "backchannel ignored");
+            if self.interrupted_at.is_some() {
+                self.resume_after_false_interruption();
+            }
+            return;
+        }
         if self.busy() {
             // The agent was still on the previous turn (a short remark did not interrupt):
             // the new turn supersedes it.

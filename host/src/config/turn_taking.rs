@@ -1,0 +1,60 @@
+//! [ours] How the agent takes turns, for those who tune it: endpointing delays, what counts as
+//! an interruption, and the backchannels ("mm-hm", "yeah") that never interrupt. The names
+//! follow LiveKit Agents' session options; every field is optional and defaults to the
+//! voice loop's own (see `voice::VoiceOptions`).
+//!
+//! ```json
+//! "turnTaking": {
+//!   "minEndpointingDelay": 0.5,
+//!   "maxEndpointingDelay": 3.0,
+//!   "minInterruptionDuration": 0.5,
+//!   "minInterruptionWords": 0,
+//!   "falseInterruptionTimeout": 2.0,
+//!   "backchannels": true
+//! }
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnTakingConfig {
+    /// Seconds of silence after speech before a turn with a final transcript ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_endpointing_delay: Option<f64>,
+    /// The longest wait, in seconds, for the STT to confirm words after speech ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_endpointing_delay: Option<f64>,
+    /// Seconds of user speech that interrupt the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_interruption_duration: Option<f64>,
+    /// Words that interrupt the agent even before the duration (0: duration only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_interruption_words: Option<u32>,
+    /// Seconds without words after which an interruption was false and the agent resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub false_interruption_timeout: Option<f64>,
+    /// Short acknowledgements that neither interrupt the agent nor make a turn while it is
+    /// busy: `true` for the built-in English list, or your own words and phrases.
+    #[serde(default, skip_serializing_if = "BackchannelSetting::is_off")]
+    pub backchannels: BackchannelSetting,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum BackchannelSetting {
+    Enabled(bool),
+    Words(Vec<String>),
+}
+
+impl Default for BackchannelSetting {
+    fn default() -> Self {
+        Self::Enabled(false)
+    }
+}
+
+impl BackchannelSetting {
+    pub fn is_off(&self) -> bool {
+        matches!(self, Self::Enabled(false))
+    }
+}
