@@ -88,7 +88,7 @@ async fn bench() {
     let credentials = LiveKitCredentials::new(&livekit.url(), KEY, Secret::new(SECRET)).expect("credentials");
     let control = ControlPlane::new(credentials.clone());
     let config = WorkerConfig::new(credentials);
-    let runner = Arc::new(SessionRunner::new(runtime().await, config.metrics.clone()));
+    let runner = Arc::new(SessionRunner::new(runtime().await, config.metrics.clone(), config.credentials.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(async move { Worker::run(config, runner, async move { drop(stopped.await) }).await });
     livekit.wait_for("the worker's registration", |lk| lk.agent_workers().into_iter().next()).await;

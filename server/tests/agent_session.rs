@@ -21,7 +21,7 @@ use voiceblox_tests::room_user::RoomUser;
 
 const KEY: &str = "APIfakekey";
 const SECRET: &str = "fake-livekit-secret-0123456789";
-/// A key the author put in the config: the worker needs it, so it must reach the metadata.
+/// A key the author put in the config: the worker needs it, but not in the room metadata.
 const CONFIG_KEY: &str = "sk-in-config-1111";
 /// Keys sent beside the config: they validate the config but never reach the room.
 const REQUEST_OPENAI_KEY: &str = "sk-request-2222";
@@ -39,6 +39,13 @@ fn config() -> Value {
         ],
         "someFutureField": {"kept": true}
     })
+}
+
+/// What every participant may read of `config()`.
+fn public_config() -> Value {
+    let mut public = config();
+    public["llm"].as_object_mut().unwrap().remove("apiKey");
+    public
 }
 
 fn api_keys() -> Value {
@@ -70,17 +77,24 @@ async fn worker_mode_creates_the_room_dispatches_the_agent_and_returns_a_room_to
     let (millis, random) = room_name.strip_prefix("voiceblox-").unwrap().split_once('-').unwrap();
     assert!(millis.parse::<u128>().is_ok() && !random.is_empty(), "{room_name}");
 
-    // The room holds the caller's config as sent: its key and unknown fields included.
+    // The room holds the caller's config as sent, unknown fields included, minus its key:
+    // every participant can read room metadata.
     let room = livekit.room(room_name).expect("room created");
     let metadata: Value = serde_json::from_str(&room.metadata).unwrap();
-    assert_eq!(metadata, config());
-    for absent in [REQUEST_OPENAI_KEY, REQUEST_DEEPGRAM_KEY, "apiKeys", "[redacted]", SECRET] {
+    assert_eq!(metadata, public_config());
+    for absent in [CONFIG_KEY, REQUEST_OPENAI_KEY, REQUEST_DEEPGRAM_KEY, "apiKeys", "[redacted]", SECRET] {
         assert!(!room.metadata.contains(absent), "{absent} leaked into {}", room.metadata);
     }
 
+    // The keys travel sealed in the dispatch metadata, which only the job's worker gets.
     let dispatches = livekit.dispatches();
     assert_eq!(dispatches.len(), 1);
     assert_eq!((dispatches[0].agent_name.as_str(), dispatches[0].room.as_str()), ("voiceblox", room_name));
+    let sealed: Value = serde_json::from_str(&dispatches[0].metadata).unwrap();
+    assert_eq!(keys(&sealed), BTreeSet::from(["voiceblox.sealed"]));
+    for absent in [CONFIG_KEY, REQUEST_OPENAI_KEY, REQUEST_DEEPGRAM_KEY, "openai", SECRET] {
+        assert!(!dispatches[0].metadata.contains(absent), "{absent} readable in {}", dispatches[0].metadata);
+    }
 
     // The browser's token: that room only, join/publish/subscribe/data, no admin, short-lived.
     let claims = livekit.verify(body["token"].as_str().unwrap()).expect("signed with the project's secret");
@@ -118,7 +132,7 @@ async fn a_bare_agent_config_is_accepted_and_its_request_fields_stay_out_of_the_
     let (status, body) = server.post_json(&bare).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let room = livekit.room(body["roomName"].as_str().unwrap()).unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&room.metadata).unwrap(), config());
+    assert_eq!(serde_json::from_str::<Value>(&room.metadata).unwrap(), public_config());
 }
 
 #[tokio::test]
@@ -130,7 +144,7 @@ async fn the_request_can_bring_its_own_livekit_project() {
         server.post_json(&json!({"config": config(), "apiKeys": api_keys(), "livekit": project})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let room = livekit.room(body["roomName"].as_str().unwrap()).unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&room.metadata).unwrap(), config());
+    assert_eq!(serde_json::from_str::<Value>(&room.metadata).unwrap(), public_config());
     assert!(!room.metadata.contains(SECRET));
     assert_eq!(livekit.dispatches().len(), 1);
 }
@@ -301,15 +315,18 @@ async fn inprocess_mode_runs_the_agent_in_the_room_and_delete_ends_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_mode_dispatches_to_a_worker_that_runs_the_agent_in_the_room() {
+async fn worker_mode_dispatches_to_a_worker_that_runs_the_agent_with_the_requests_sealed_keys() {
+    // Neither process has an OpenAI key: the one sent beside the config reaches the worker
+    // sealed in the dispatch, and the fake OpenAI answers only to it.
     let livekit = FakeLiveKit::start(KEY, SECRET);
     let openai = greeting_openai(REQUEST_OPENAI_KEY);
-    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", REQUEST_OPENAI_KEY.to_string())];
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
     let (server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET)), &env).await;
     let _worker = spawn_worker(&livekit.url(), KEY, SECRET, runtime);
     livekit.wait_for("the worker's registration", |lk| lk.agent_workers().into_iter().next()).await;
 
-    let (status, started) = server.post_json(&json!({"config": room_config()})).await;
+    let (status, started) =
+        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
     assert_eq!(status, StatusCode::OK, "{started}");
     let room_name = started["roomName"].as_str().unwrap().to_string();
     let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
@@ -318,8 +335,11 @@ async fn worker_mode_dispatches_to_a_worker_that_runs_the_agent_in_the_room() {
     let job =
         livekit.wait_for("the job's assignment", |lk| lk.agent_jobs().into_iter().find(|j| j.token.is_some())).await;
     assert_eq!(job.job.room.as_ref().unwrap().name, room_name);
+    assert!(job.job.metadata.contains("voiceblox.sealed") && !job.job.metadata.contains(REQUEST_OPENAI_KEY));
     assert_agent_greets(&livekit, &mut user, &job.participant_identity).await;
     assert_eq!(job.participant_identity, format!("agent-{}", job.job.id));
+    let bearer = format!("Bearer {REQUEST_OPENAI_KEY}");
+    assert_eq!(openai.chat_requests()[0].header("authorization"), Some(bearer.as_str()), "the request's key");
 
     // DELETE: the room goes, the server terminates the job, the worker reports it done.
     let (status, _) = server.delete(&json!({"roomName": room_name})).await;

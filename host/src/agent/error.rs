@@ -1,4 +1,5 @@
 use crate::config::ConfigError;
+use crate::transport::livekit::SealError;
 
 /// Why an agent could not run its session in a room.
 #[derive(Debug, thiserror::Error)]
@@ -8,4 +9,7 @@ pub enum AgentError {
     NoMetadata,
     #[error("the AgentConfig in the room metadata was refused")]
     InvalidConfig(#[source] ConfigError),
+    /// The dispatch carried sealed secrets this worker could not open.
+    #[error(transparent)]
+    Sealed(#[from] SealError),
 }

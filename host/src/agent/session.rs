@@ -13,6 +13,7 @@ use crate::events::{AgentEvent, AgentState, ErrorCode, EventSink, FanOutSink};
 use crate::flow::{FlowContext, setup};
 use crate::plugin::PluginRuntime;
 use crate::providers::RuntimeCatalog;
+use crate::transport::livekit::SealError;
 use crate::transport::{Presence, UserSide};
 use crate::voice::{self, Ending, VoiceOptions};
 
@@ -29,6 +30,9 @@ pub struct AgentJob {
     /// The config, when whoever started the job validated it already (the server, for an
     /// in-process agent); otherwise it is read from the room metadata.
     pub config: Option<ValidConfig>,
+    /// The config JSON (keys included) from the dispatch's sealed secrets, read instead of the
+    /// room metadata; or why they could not be opened.
+    pub sealed_config: Option<Result<String, SealError>>,
     pub options: VoiceOptions,
     /// Also receives every event (the worker's metrics).
     pub observer: Option<Arc<dyn EventSink>>,
@@ -37,7 +41,14 @@ pub struct AgentJob {
 
 impl AgentJob {
     pub fn new(runtime: PluginRuntime) -> Self {
-        Self { runtime, config: None, options: VoiceOptions::default(), observer: None, user_wait: USER_WAIT }
+        Self {
+            runtime,
+            config: None,
+            sealed_config: None,
+            options: VoiceOptions::default(),
+            observer: None,
+            user_wait: USER_WAIT,
+        }
     }
 }
 
@@ -60,9 +71,11 @@ pub async fn run(
         tracing::warn!(%error, "could not set the agent state attribute");
     }
     let mut users = BTreeSet::new();
-    let parsed = match job.config.take() {
-        Some(config) => Ok(config),
-        None => parse(metadata, &job.runtime),
+    let parsed = match (job.config.take(), job.sealed_config.take()) {
+        (Some(config), _) => Ok(config),
+        (None, Some(Ok(sealed))) => parse(&sealed, &job.runtime),
+        (None, Some(Err(error))) => Err(error.into()),
+        (None, None) => parse(metadata, &job.runtime),
     };
     let config = match parsed {
         Ok(config) => config.into_config(),

@@ -44,7 +44,8 @@ pub async fn run(options: &PluginOptions, args: WorkerArgs) -> anyhow::Result<Ex
         tracing::warn!(%failure, "plugin refused");
     }
     let mut config = WorkerConfig::new(credentials);
-    let runner: Arc<dyn JobRunner> = Arc::new(SessionRunner::new(runtime, config.metrics.clone()));
+    let runner: Arc<dyn JobRunner> =
+        Arc::new(SessionRunner::new(runtime, config.metrics.clone(), config.credentials.clone()));
     config.options.max_jobs = args.max_jobs;
     config.drain_timeout = args.drain_timeout;
     let health = HealthServer::bind(args.health_addr, config.metrics.clone())

@@ -26,7 +26,7 @@ pub use catalog::{ProviderCatalog, StaticCatalog};
 pub use error::{ConfigError, Problem, Severity};
 pub use postcall::{FieldType, OutputField, PostCallConfig};
 pub use provider::{LLMConfig, ProviderKind, STTConfig, TTSConfig};
-pub use secret::ApiKey;
+pub use secret::{ApiKey, strip_secrets};
 pub use step::{ConversationStep, StepKind};
 pub use tools::{ExaConfig, McpAuthType, McpServerConfig};
 pub use turn_taking::{BackchannelSetting, TurnTakingConfig};

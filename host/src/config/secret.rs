@@ -39,6 +39,24 @@ impl Serialize for ApiKey {
     }
 }
 
+/// The JSON fields of an AgentConfig that hold secrets: provider keys and MCP credentials.
+pub const SECRET_FIELDS: [&str; 2] = ["apiKey", "authValue"];
+
+/// Removes every secret field from a config's JSON, at any depth, leaving what every
+/// participant of a room may read. Returns how many were removed.
+pub fn strip_secrets(value: &mut serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Object(fields) => {
+            let before = fields.len();
+            fields.retain(|name, _| !SECRET_FIELDS.contains(&name.as_str()));
+            let removed = before - fields.len();
+            removed + fields.values_mut().map(strip_secrets).sum::<usize>()
+        }
+        serde_json::Value::Array(items) => items.iter_mut().map(strip_secrets).sum(),
+        _ => 0,
+    }
+}
+
 /// Builders send `""` or `null` for a key the user left blank; both mean "use the environment".
 pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<ApiKey>, D::Error> {
     let value = Option::<String>::deserialize(deserializer)?;
@@ -61,6 +79,24 @@ mod tests {
         assert!(!format!("{holder:?}").contains("sk-live"));
         assert!(!serde_json::to_string(&holder).unwrap().contains("sk-live"));
         assert_eq!(holder.key.unwrap().into_secret(), Secret::new("sk-live-abcdef"));
+    }
+
+    #[test]
+    fn secrets_are_stripped_at_any_depth_and_nothing_else() {
+        let mut config = serde_json::json!({
+            "llm": {"model": "m", "apiKey": "sk-1"},
+            "steps": [{"id": "c", "evaluationLlm": {"apiKey": "sk-2"}}],
+            "mcpServers": [{"serverUrl": "https://x", "authType": "bearer", "authValue": "tok"}],
+            "instructions": "apiKey is a word"
+        });
+        assert_eq!(strip_secrets(&mut config), 3);
+        assert_eq!(
+            config,
+            serde_json::json!({
+                "llm": {"model": "m"}, "steps": [{"id": "c", "evaluationLlm": {}}],
+                "mcpServers": [{"serverUrl": "https://x", "authType": "bearer"}], "instructions": "apiKey is a word"
+            })
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! [`ProviderSettings`]: crate::plugin::ProviderSettings
 
 pub mod llm;
+pub mod request_keys;
 pub mod settings;
 pub mod stt;
 pub mod tts;

@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 
 use voiceblox_host::config::{ApiKey, ProviderCatalog, ProviderKind};
-use voiceblox_host::plugin::PluginRuntime;
-use voiceblox_host::providers::RuntimeCatalog;
+use voiceblox_host::providers::request_keys::supplied_vars;
 
 pub struct RequestCatalog<'a> {
     pub inner: &'a dyn ProviderCatalog,
@@ -16,25 +15,9 @@ pub struct RequestCatalog<'a> {
     pub keys_elsewhere: bool,
 }
 
-const KINDS: [ProviderKind; 3] = [ProviderKind::Llm, ProviderKind::Tts, ProviderKind::Stt];
-
-/// The variables a request's key for `provider` stands in for: those the provider's plugins read
-/// their key from, and `<PROVIDER>_API_KEY` for keys the host reads itself (`exa` → `EXA_API_KEY`).
-fn supplied_vars(catalog: &dyn ProviderCatalog, provider: &str) -> Vec<String> {
-    let mut vars: Vec<String> = KINDS.iter().flat_map(|kind| catalog.key_vars(*kind, provider)).collect();
-    vars.push(format!("{}_API_KEY", provider.to_ascii_uppercase()));
-    vars
-}
-
 /// The runtime an in-process session of this request uses: the server's, with each request
 /// key standing in for the variables it overrides.
-pub fn session_runtime(runtime: &PluginRuntime, keys: &BTreeMap<String, ApiKey>) -> PluginRuntime {
-    let catalog = RuntimeCatalog(runtime);
-    let vars = keys.iter().flat_map(|(provider, key)| {
-        supplied_vars(&catalog, provider).into_iter().map(|name| (name, key.secret().clone()))
-    });
-    runtime.with_secret_vars(vars.collect::<Vec<_>>())
-}
+pub use voiceblox_host::providers::request_keys::runtime_with_keys as session_runtime;
 
 impl ProviderCatalog for RequestCatalog<'_> {
     fn providers(&self, kind: ProviderKind) -> Vec<String> {

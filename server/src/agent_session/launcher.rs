@@ -4,7 +4,8 @@ use voiceblox_host::agent::{self, AgentJob};
 use voiceblox_host::config::ValidConfig;
 use voiceblox_host::error_text;
 use voiceblox_host::plugin::PluginRuntime;
-use voiceblox_host::transport::livekit::{AGENT_NAME, ControlPlane};
+use voiceblox_host::transport::livekit::control::sealed;
+use voiceblox_host::transport::livekit::{AGENT_NAME, ControlPlane, DispatchSecrets};
 
 use super::local::LocalSessions;
 use crate::error::ApiError;
@@ -23,7 +24,8 @@ pub struct LocalAgent<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentLauncher {
     /// `CreateDispatch` to the `voiceblox` agent: any worker registered under that name (ours,
-    /// or Voiceblox's TypeScript/Python ones) joins and reads the room metadata.
+    /// or Voiceblox's TypeScript/Python ones) joins and reads the room metadata; ours also
+    /// opens the keys sealed into the dispatch metadata.
     Dispatch,
     /// This process joins the room itself, as a worker would, with a token it mints.
     InProcess,
@@ -37,12 +39,24 @@ impl AgentLauncher {
         }
     }
 
-    pub async fn launch(self, control: &ControlPlane, room: &str, local: LocalAgent<'_>) -> Result<(), ApiError> {
+    /// `secrets`: the config with its keys and the request's keys, for a dispatched worker
+    /// (sealed; see `transport::livekit::control::sealed`).
+    pub async fn launch(
+        self,
+        control: &ControlPlane,
+        room: &str,
+        local: LocalAgent<'_>,
+        secrets: Option<DispatchSecrets>,
+    ) -> Result<(), ApiError> {
         match self {
             Self::Dispatch => {
-                // The config travels in the room metadata, which the job carries; repeating it
-                // in the dispatch metadata would only double the copies of any keys in it.
-                let dispatch = control.create_dispatch(room, AGENT_NAME, "").await.map_err(ApiError::livekit)?;
+                let metadata = match secrets {
+                    Some(secrets) => {
+                        sealed::seal(control.credentials(), room, &secrets).map_err(|e| ApiError::internal(&e))?
+                    }
+                    None => String::new(),
+                };
+                let dispatch = control.create_dispatch(room, AGENT_NAME, &metadata).await.map_err(ApiError::livekit)?;
                 tracing::info!(room, dispatch = %dispatch.id, agent = AGENT_NAME, "agent dispatched");
                 Ok(())
             }

@@ -13,9 +13,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde::Serialize;
-use voiceblox_host::config::{Medium, ValidConfig};
+use voiceblox_host::config::{Medium, ValidConfig, strip_secrets};
 use voiceblox_host::providers::RuntimeCatalog;
-use voiceblox_host::transport::livekit::{self as livekit, BROWSER_TOKEN_TTL, ControlError, ControlPlane};
+use voiceblox_host::transport::livekit::{
+    self as livekit, BROWSER_TOKEN_TTL, ControlError, ControlPlane, DispatchSecrets,
+};
 
 pub use catalog::{RequestCatalog, session_runtime};
 pub use launcher::{AgentLauncher, LocalAgent};
@@ -43,16 +45,20 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
     let identity = livekit::user_identity();
     // Signed before the room exists, so a failure here leaves nothing behind.
     let token = control.browser_token(&room, &identity, BROWSER_TOKEN_TTL).map_err(ApiError::livekit)?;
-    // The caller's own JSON, not `config` re-serialised: AgentConfig writes keys as
-    // "[redacted]", and a worker needs the keys the author put in the config.
-    let metadata = request.config.to_string();
+    // Every participant reads the room metadata: the caller's config (unknown fields kept, for
+    // other Voiceblox workers) without its keys. A dispatched worker gets those, and the
+    // request's `apiKeys`, sealed in the dispatch metadata.
+    let mut public = request.config.clone();
+    let stripped = strip_secrets(&mut public);
     let from_request = !request.livekit.is_empty();
-    control.create_room(&room, &metadata).await.map_err(|e| ApiError::livekit_from(e, from_request))?;
+    control.create_room(&room, &public.to_string()).await.map_err(|e| ApiError::livekit_from(e, from_request))?;
 
     let launcher = AgentLauncher::for_mode(state.sessions.mode);
     let local =
         LocalAgent { sessions: &state.local, runtime: session_runtime(&state.runtime, &request.api_keys), config };
-    if let Err(error) = launcher.launch(&control, &room, local).await {
+    let secrets = (stripped > 0 || !request.api_keys.is_empty())
+        .then(|| DispatchSecrets { config: request.config.to_string(), api_keys: request.api_keys.clone() });
+    if let Err(error) = launcher.launch(&control, &room, local, secrets).await {
         // No agent is coming: the room would sit empty until LiveKit's timeout.
         if let Err(cleanup) = control.delete_room(&room).await {
             tracing::warn!(room, error = %cleanup, "could not delete the room of a failed session");
@@ -64,8 +70,8 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
 }
 
 /// Parses and validates the config against the loaded plugins, the environment and the
-/// request's `apiKeys` (keys only when this process runs the agent); every problem is reported
-/// at once.
+/// request's `apiKeys` (a worker may have keys of its own, so in worker mode a missing key is
+/// not an error); every problem is reported at once.
 pub(crate) fn check_config(state: &AppState, request: &request::SessionRequest) -> Result<ValidConfig, ApiError> {
     let catalog = RequestCatalog {
         inner: &RuntimeCatalog(&state.runtime),

@@ -229,7 +229,7 @@ pub async fn assert_agent_greets(user: &mut RoomUser, agent: &str) {
 pub fn spawn_worker(url: &str, key: &str, secret: &str, runtime: PluginRuntime) -> tokio::sync::oneshot::Sender<()> {
     let credentials = LiveKitCredentials::new(url, key, Secret::new(secret)).unwrap();
     let config = WorkerConfig::new(credentials);
-    let runner = Arc::new(SessionRunner::new(runtime, config.metrics.clone()));
+    let runner = Arc::new(SessionRunner::new(runtime, config.metrics.clone(), config.credentials.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         if let Err(error) = Worker::run(config, runner, async move { drop(stopped.await) }).await {

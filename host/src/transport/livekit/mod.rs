@@ -16,6 +16,7 @@ pub mod room;
 
 pub use control::error::ControlError;
 pub use control::names::{ROOM_PREFIX, room_name, user_identity};
+pub use control::sealed::{DispatchSecrets, SealError};
 pub use control::service::{AGENT_NAME, ControlPlane};
 pub use control::token::{AGENT_TOKEN_TTL, BROWSER_TOKEN_TTL, agent_token, browser_token};
 pub use credentials::{CredentialsError, LiveKitCredentials};

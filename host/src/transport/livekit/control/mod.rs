@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod names;
+pub mod sealed;
 pub mod service;
 pub mod token;
 
