@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use voiceblox_host::config::TurnTakingConfig;
+use voiceblox_host::config::{TurnDetection, TurnTakingConfig};
 use voiceblox_host::events::{AgentEvent, AgentState, ErrorCode};
 use voiceblox_host::voice::backchannel::Backchannels;
 use voiceblox_host::voice::machine::{ConversationAction, TICK, TtsAction, VoiceParams};
@@ -410,6 +410,39 @@ fn turn_taking_settings_from_the_config_reach_the_voice_loop() {
     world.run(LIMIT);
     let eou = world.metrics()[1].eou_delay_ms.unwrap();
     assert!((1200.0..1220.0).contains(&eou), "end-of-utterance delay {eou} ms");
+}
+
+#[test]
+fn with_stt_turn_detection_the_providers_endpointing_ends_the_turn_and_nothing_is_flushed() {
+    let run = |detection: TurnDetection, endpointing_ms: u64| {
+        let mut params = VoiceParams::default();
+        params.options.endpointing.detection = detection;
+        let mut world = World::new(Script {
+            params,
+            ..script(
+                librivox_timeline(500, 9000),
+                SttScript { endpointing_ms, ..SttScript::default().word_ms(300).utterance_at(800, LIBRIVOX_TEXT) },
+                vec![ReplyScript::literal("Hello!"), ReplyScript::text(&["Go on."])],
+            )
+        });
+        world.run(LIMIT);
+        let turns = user_turns(&world);
+        assert_eq!(turns.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), [LIBRIVOX_TEXT]);
+        (turns[0].0, world.stt.flushes)
+    };
+    // The provider endpoints 100 ms after the last word (800 ms + 8 words × 300 ms of audio:
+    // the 20 ms frame taken at 3.28 s completes it) and its final arrives 150 ms later: the
+    // turn is taken on that tick, while the VAD is still in its hangover.
+    let (at, flushes) = run(TurnDetection::Stt, 100);
+    assert_eq!(flushes, 0, "the provider is left to endpoint");
+    assert_eq!(ms(at), 3440, "turn at {at:?}");
+    let (vad_at, vad_flushes) = run(TurnDetection::Vad, 100);
+    assert_eq!(vad_flushes, 1);
+    assert!(vad_at > at, "VAD silence ends this turn later ({vad_at:?}) than the STT ({at:?})");
+
+    // A provider slow to endpoint holds the turn; VAD silence of maxEndpointingDelay ends it.
+    let (late, _) = run(TurnDetection::Stt, 5000);
+    assert!(late > vad_at + Duration::from_millis(2000), "turn at {late:?}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //!
 //! ```json
 //! "turnTaking": {
+//!   "turnDetection": "vad",
 //!   "minEndpointingDelay": 0.5,
 //!   "maxEndpointingDelay": 3.0,
 //!   "minInterruptionDuration": 0.5,
@@ -19,6 +20,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TurnTakingConfig {
+    /// Who decides that the user's turn has ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_detection: Option<TurnDetection>,
     /// Seconds of silence after speech before a turn with a final transcript ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_endpointing_delay: Option<f64>,
@@ -57,4 +61,18 @@ impl BackchannelSetting {
     pub fn is_off(&self) -> bool {
         matches!(self, Self::Enabled(false))
     }
+}
+
+/// Who decides that the user's turn has ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnDetection {
+    /// Silence heard by the VAD (`minEndpointingDelay` after speech, longer while the STT has
+    /// not confirmed the words); the STT is asked to finalise when speech ends.
+    #[default]
+    Vad,
+    /// The STT provider's own endpointing (a final transcript marked as the end of speech, or
+    /// its end-of-utterance event), with VAD silence of `maxEndpointingDelay` as the safety
+    /// net. Only for streaming STTs; a batch STT keeps VAD detection.
+    Stt,
 }

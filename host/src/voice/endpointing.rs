@@ -4,8 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+pub use crate::config::TurnDetection;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Endpointing {
+    /// VAD silence, or the STT's own endpointing.
+    pub detection: TurnDetection,
     /// Silence after speech before a turn with a final transcript ends.
     pub min_delay: Duration,
     /// The longest wait for the STT to confirm words after speech ended.
@@ -14,7 +18,11 @@ pub struct Endpointing {
 
 impl Default for Endpointing {
     fn default() -> Self {
-        Self { min_delay: Duration::from_millis(500), max_delay: Duration::from_millis(3000) }
+        Self {
+            detection: TurnDetection::Vad,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_millis(3000),
+        }
     }
 }
 
@@ -39,6 +47,10 @@ pub struct TurnDetector {
     final_at: Option<Instant>,
     /// A batch transcription was requested and has not answered yet.
     awaiting_final: bool,
+    /// The STT said the utterance is over (and no words came after).
+    stt_endpoint: bool,
+    /// Words a turn was taken with before the STT confirmed them: its late final repeats them.
+    taken_unconfirmed: String,
 }
 
 impl TurnDetector {
@@ -72,12 +84,22 @@ impl TurnDetector {
     /// Unconfirmed words of the utterance in progress (replaces the previous interim).
     pub fn interim(&mut self, text: &str) {
         self.interim = text.trim().to_string();
+        if !self.interim.is_empty() {
+            self.stt_endpoint = false;
+        }
+    }
+
+    /// The STT's endpointing says the user stopped (a final marked `speech_final`, or its
+    /// end-of-utterance event).
+    pub fn stt_endpoint(&mut self) {
+        self.stt_endpoint = true;
     }
 
     pub fn final_transcript(&mut self, text: &str, now: Instant) {
         self.interim.clear();
         self.awaiting_final = false;
-        let text = text.trim();
+        let taken = std::mem::take(&mut self.taken_unconfirmed);
+        let text = without_words_of(text.trim(), &taken);
         if text.is_empty() {
             return;
         }
@@ -109,21 +131,27 @@ impl TurnDetector {
 
     /// The turn, if it has ended by `now`.
     pub fn poll(&mut self, now: Instant) -> Option<EndOfTurn> {
-        if self.speaking {
+        // The STT's endpoint is trusted over the VAD's hangover; new words reopen the turn.
+        let stt_says_done = self.config.detection == TurnDetection::Stt && self.stt_endpoint;
+        if self.speaking && !stt_says_done {
             return None;
         }
         // Words the VAD missed (very short or quiet speech) still make a turn.
         let ended = self.speech_ended_at.or(self.final_at)?;
         let silence = now.saturating_duration_since(ended);
-        if silence < self.config.min_delay {
-            return None;
-        }
-        let unconfirmed = !self.interim.is_empty() || self.awaiting_final;
-        if unconfirmed && silence < self.config.max_delay {
+        let confirmed = self.interim.is_empty() && !self.awaiting_final;
+        let ready = match self.config.detection {
+            TurnDetection::Vad => silence >= self.config.min_delay && (confirmed || silence >= self.config.max_delay),
+            // The STT decides; VAD silence only ends a turn it never endpoints.
+            TurnDetection::Stt => (self.stt_endpoint && confirmed) || silence >= self.config.max_delay,
+        };
+        if !ready {
             return None;
         }
         let turn = EndOfTurn { text: self.text(), speech_ended_at: ended, transcript_at: self.final_at };
+        let unconfirmed = std::mem::take(&mut self.interim);
         self.reset();
+        self.taken_unconfirmed = unconfirmed;
         (!turn.text.is_empty()).then_some(turn)
     }
 
@@ -131,6 +159,26 @@ impl TurnDetector {
     pub fn reset(&mut self) {
         *self = Self::new(self.config.clone());
     }
+}
+
+/// `text` without its first words when they are `taken` (compared without case and
+/// punctuation, as an STT's final may differ from its interim in both).
+fn without_words_of<'a>(text: &'a str, taken: &str) -> &'a str {
+    let normal = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let taken: Vec<String> = taken.split_whitespace().map(normal).collect();
+    if taken.is_empty() {
+        return text;
+    }
+    let mut rest = text;
+    for word in &taken {
+        let trimmed = rest.trim_start();
+        let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+        if trimmed.is_empty() || normal(&trimmed[..end]) != *word {
+            return text;
+        }
+        rest = &trimmed[end..];
+    }
+    rest.trim()
 }
 
 #[cfg(test)]
@@ -184,6 +232,53 @@ mod tests {
         d.speech_started(t0 + ms(3000));
         d.speech_ended(t0 + ms(3300));
         assert_eq!(d.poll(t0 + ms(9000)), None, "a cough is not a turn");
+    }
+
+    #[test]
+    fn with_stt_detection_the_stts_endpoint_ends_the_turn_and_vad_silence_is_the_safety_net() {
+        let t0 = Instant::now();
+        let stt = Endpointing { detection: TurnDetection::Stt, ..Endpointing::default() };
+        let mut d = TurnDetector::new(stt.clone());
+        d.speech_started(t0);
+        d.speech_ended(t0 + ms(700));
+        d.final_transcript("Book a table", t0 + ms(800));
+        assert_eq!(d.poll(t0 + ms(1500)), None, "VAD silence alone does not end it");
+        d.stt_endpoint();
+        d.interim("for two");
+        assert_eq!(d.poll(t0 + ms(1600)), None, "words after the endpoint reopen the turn");
+        d.final_transcript("for two.", t0 + ms(1700));
+        d.stt_endpoint();
+        assert_eq!(d.poll(t0 + ms(1700)).unwrap().text, "Book a table for two.");
+
+        let mut d = TurnDetector::new(stt);
+        d.speech_started(t0);
+        d.speech_ended(t0 + ms(500));
+        d.final_transcript("Hello", t0 + ms(600));
+        assert_eq!(d.poll(t0 + ms(3400)), None);
+        assert_eq!(d.poll(t0 + ms(3500)).unwrap().text, "Hello", "max delay of silence");
+    }
+
+    #[test]
+    fn a_late_final_does_not_repeat_words_a_turn_was_taken_with() {
+        let t0 = Instant::now();
+        let mut d = TurnDetector::new(Endpointing::default());
+        d.speech_started(t0);
+        d.speech_ended(t0 + ms(800));
+        d.interim("cancel my order");
+        assert_eq!(d.poll(t0 + ms(3800)).unwrap().text, "cancel my order");
+        d.final_transcript("Cancel my order.", t0 + ms(4000));
+        assert_eq!(d.poll(t0 + ms(9000)), None, "the late final is the same words");
+        d.speech_started(t0 + ms(9000));
+        d.speech_ended(t0 + ms(9500));
+        d.final_transcript("Thanks.", t0 + ms(9600));
+        assert_eq!(d.poll(t0 + ms(10_100)).unwrap().text, "Thanks.");
+
+        d.interim("I want");
+        d.speech_ended(t0 + ms(11_000));
+        assert_eq!(d.poll(t0 + ms(14_000)).unwrap().text, "I want");
+        d.final_transcript("I want the blue one.", t0 + ms(14_100));
+        assert_eq!(d.poll(t0 + ms(14_600)).unwrap().text, "the blue one.", "only what is new");
+        assert_eq!(without_words_of("Something else.", "I want"), "Something else.");
     }
 
     #[test]

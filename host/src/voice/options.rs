@@ -44,6 +44,9 @@ impl VoiceOptions {
     /// range).
     pub fn with_turn_taking(mut self, config: &TurnTakingConfig) -> Self {
         let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or_default();
+        if let Some(detection) = config.turn_detection {
+            self.endpointing.detection = detection;
+        }
         if let Some(s) = config.min_endpointing_delay {
             self.endpointing.min_delay = seconds(s);
         }

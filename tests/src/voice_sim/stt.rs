@@ -1,7 +1,7 @@
 //! A streaming STT on virtual time, timed by the audio it receives like a real one: each word
 //! of a scripted utterance is heard once the audio has reached its end (an interim with the
 //! words so far), and the utterance is finalised on a flush or after the provider's own
-//! endpointing silence.
+//! endpointing silence (then marked `speech_final` and followed by `SpeechEnded`).
 
 use std::time::{Duration, Instant};
 
@@ -132,7 +132,7 @@ impl SimStt {
                 self.flushes += 1;
                 for index in 0..self.heard.len() {
                     if self.heard[index].words > 0 && !self.heard[index].finalised {
-                        self.finalise(index, now);
+                        self.finalise(index, now, false);
                     }
                 }
             }
@@ -156,16 +156,22 @@ impl SimStt {
             }
             let end = *start as f64 + (words.len() as u64 * self.script.word_ms + self.script.endpointing_ms) as f64;
             if spoken == words.len() && self.audio_ms >= end {
-                self.finalise(index, now);
+                self.finalise(index, now, true);
             }
         }
     }
 
-    fn finalise(&mut self, index: usize, now: Instant) {
+    /// `endpointed`: by the provider's own endpointing (marked `speech_final`, then its
+    /// end-of-utterance event), not by a flush.
+    fn finalise(&mut self, index: usize, now: Instant, endpointed: bool) {
         let heard = &mut self.heard[index];
         heard.finalised = true;
         let text = self.script.utterances[index].1[..heard.words].join(" ");
-        self.pending.push(now + self.script.latency, Input::Stt(SttChunk::Final(transcript(&text, true))));
+        let at = now + self.script.latency;
+        self.pending.push(at, Input::Stt(SttChunk::Final(transcript(&text, endpointed))));
+        if endpointed {
+            self.pending.push(at, Input::Stt(SttChunk::SpeechEnded));
+        }
     }
 }
 

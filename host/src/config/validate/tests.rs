@@ -406,4 +406,9 @@ fn turn_taking_values_are_checked() {
     config["turnTaking"] = json!({"backchannels": "yes"});
     let error = AgentConfig::from_json(&config.to_string()).unwrap_err().to_string();
     assert!(error.contains("turnTaking.backchannels"), "{error}");
+    config["turnTaking"] = json!({"turnDetection": "smart"});
+    let error = AgentConfig::from_json(&config.to_string()).unwrap_err().to_string();
+    assert!(error.contains("turnTaking.turnDetection") && error.contains("expected `vad` or `stt`"), "{error}");
+    config["turnTaking"] = json!({"turnDetection": "stt"});
+    assert_eq!(problems_of(config), []);
 }

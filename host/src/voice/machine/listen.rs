@@ -6,6 +6,7 @@ use super::{Ending, MAX_STT_FAILURES, Output, STT_RETRY_STEP, SttAction, SttStat
 use crate::audio::{AudioFrame, StreamResampler, VAD_SAMPLE_RATE, VadEvent};
 use crate::events::{AgentEvent, AgentState, ErrorCode, Role};
 use crate::providers::SttChunk;
+use crate::voice::endpointing::TurnDetection;
 
 impl VoiceMachine {
     pub(super) fn on_mic(&mut self, frame: AudioFrame, now: Instant) {
@@ -48,7 +49,9 @@ impl VoiceMachine {
                 }
                 VadEvent::SpeechEnded { at } => {
                     self.detector.speech_ended(instant(at));
-                    if self.stt == SttState::Open {
+                    let vad_decides =
+                        self.params.options.endpointing.detection == TurnDetection::Vad || !self.params.streaming_stt;
+                    if self.stt == SttState::Open && vad_decides {
                         // Finalise now rather than wait for the provider's own endpointing.
                         self.out.push_back(Output::Stt(SttAction::Flush));
                         if !self.params.streaming_stt && self.batch_open {
@@ -100,11 +103,15 @@ impl VoiceMachine {
                 self.stt_failures = 0;
                 let had_words = !t.text.trim().is_empty();
                 self.detector.final_transcript(&t.text, now);
+                if t.speech_final {
+                    self.detector.stt_endpoint();
+                }
                 if had_words {
                     self.words_heard();
                 }
             }
-            SttChunk::SpeechStarted | SttChunk::SpeechEnded => {}
+            SttChunk::SpeechEnded => self.detector.stt_endpoint(),
+            SttChunk::SpeechStarted => {}
         }
     }
 

@@ -42,7 +42,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use self::metrics::TurnClock;
-use super::endpointing::TurnDetector;
+use super::endpointing::{Endpointing, TurnDetection, TurnDetector};
 use super::options::VoiceOptions;
 use super::playout::Playout;
 use super::sentences::SentenceChunker;
@@ -182,6 +182,15 @@ pub enum Ending {
     SttFailed,
 }
 
+/// A batch STT has no endpointing of its own: it keeps VAD detection.
+fn endpointing(params: &VoiceParams) -> Endpointing {
+    let mut endpointing = params.options.endpointing.clone();
+    if !params.streaming_stt {
+        endpointing.detection = TurnDetection::Vad;
+    }
+    endpointing
+}
+
 /// Where the STT stream stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SttState {
@@ -237,7 +246,7 @@ impl VoiceMachine {
         let options = &params.options;
         let mut machine = Self {
             playout: Playout::new((options.output_rate / 50) as usize),
-            detector: TurnDetector::new(options.endpointing.clone()),
+            detector: TurnDetector::new(endpointing(&params)),
             prefix: PrefixBuffer::new(VAD_SAMPLE_RATE, options.vad.prefix_padding + Duration::from_millis(100)),
             params,
             vad,
