@@ -382,3 +382,84 @@ async fn an_end_step_without_a_command_ends_without_asking_the_llm_for_words() {
     assert_eq!(fake.chat_requests().len(), 1, "only the burst's reply asked the LLM");
     assert_eq!(step_changes(&sink.events()).last().unwrap().0, "bye");
 }
+
+/// A conversation that stays in an opentalk (every user turn is answered in place) and then a
+/// burst of one round before the end, with the given LLM answers.
+async fn preemptive_session(
+    script: OpenAiScript,
+) -> (Conversation, CollectSink, openai::OpenAiFake, tempfile::TempDir) {
+    let fake = openai::start(script.api_key(KEY));
+    let (runtime, dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let json = json!({
+        "instructions": "You are Ava.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": fake.base_url()},
+        "steps": [
+            {"id": "start", "type": "start", "command": "Hello!", "isLiteral": true, "nextStepIds": {"next": "ask"}},
+            {"id": "ask", "type": "burst", "rounds": 1, "command": "Ask what they need.", "nextStepIds": {"next": "talk"}},
+            {"id": "talk", "type": "opentalk", "command": "Help them."}
+        ]
+    });
+    let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
+    let sink = CollectSink::default();
+    let ctx = Arc::new(FlowContext::new(config, runtime, Toolbox::default(), Arc::new(sink.clone())));
+    let mut conversation = Conversation::new(ctx);
+    conversation.start();
+    assert_eq!(words(&mut conversation).await, ("Hello!".into(), false));
+    (conversation, sink, fake, dir)
+}
+
+async fn until_requests(fake: &openai::OpenAiFake, n: usize) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while fake.chat_requests().len() < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the LLM request arrives");
+}
+
+#[tokio::test]
+async fn a_reply_started_ahead_is_the_turns_reply_when_the_words_match() {
+    let (mut conversation, sink, fake, _dir) =
+        preemptive_session(OpenAiScript::new().chat(ChatScript::text(["Two for ", "eight, done."]))).await;
+    // The burst's round ends with this turn, so the step moves: a speculation must not enter
+    // the next step before the turn is confirmed.
+    conversation.preempt("A table for two at eight.");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!step_changes(&sink.events()).iter().any(|(id, _)| id == "talk"), "no step entered ahead");
+    conversation.user_turn("A table for two at eight.");
+    assert_eq!(words(&mut conversation).await, ("Two for eight, done.".into(), false));
+    assert_eq!(fake.chat_requests().len(), 1, "one request: the speculation itself, let through");
+    assert_eq!(step_changes(&sink.events()).last().unwrap().0, "talk");
+    let stats = conversation.speculation_stats();
+    assert_eq!((stats.started, stats.used), (1, 1));
+}
+
+#[tokio::test]
+async fn a_reply_started_ahead_is_dropped_unheard_when_the_user_says_more() {
+    let script = OpenAiScript::new()
+        .chat(ChatScript::text(["Which day?"]))
+        .chat(ChatScript::text(["Paris on Monday, noted."]))
+        .chat(ChatScript::text(["Anything else?"]));
+    let (mut conversation, _sink, fake, _dir) = preemptive_session(script).await;
+    conversation.user_turn("I need a train.");
+    assert_eq!(words(&mut conversation).await, ("Which day?".into(), false));
+
+    // In the opentalk the turn stays put, so the speculation asks the LLM at once.
+    conversation.preempt("To Paris");
+    until_requests(&fake, 2).await;
+    conversation.user_turn("To Paris on Monday");
+    assert_eq!(words(&mut conversation).await, ("Anything else?".into(), false), "the fresh request's answer");
+    let requests = fake.chat_requests();
+    assert_eq!(requests.len(), 3);
+    let last_user = |i: usize| {
+        let body: Value = requests[i].json().unwrap();
+        body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string()
+    };
+    assert_eq!((last_user(1), last_user(2)), ("To Paris".into(), "To Paris on Monday".into()));
+    // The dropped reply is nowhere in the history.
+    let history = conversation.history().transcript_text();
+    assert!(!history.contains("Paris on Monday, noted") && history.contains("Anything else?"), "{history}");
+    let stats = conversation.speculation_stats();
+    assert_eq!((stats.started, stats.used), (1, 0));
+}

@@ -445,6 +445,74 @@ fn with_stt_turn_detection_the_providers_endpointing_ends_the_turn_and_nothing_i
     assert!(late > vad_at + Duration::from_millis(2000), "turn at {late:?}");
 }
 
+fn preemptive(script: Script) -> Script {
+    let mut params = script.params.clone();
+    params.options.preemptive_generation = true;
+    Script { params, ..script }
+}
+
+fn action_at(world: &World, what: impl Fn(&ConversationAction) -> bool) -> Vec<Duration> {
+    world.conversation_actions().into_iter().filter(|(_, a)| what(a)).map(|(at, _)| at).collect()
+}
+
+#[test]
+fn preemptive_generation_answers_sooner_by_exactly_its_head_start() {
+    let scripted = || {
+        script(
+            librivox_timeline(500, 9000),
+            SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT),
+            vec![ReplyScript::literal("Hello!"), ReplyScript::text(&["That is ", "kind of you."]).first(ms_(600))],
+        )
+    };
+    let mut plain = World::new(scripted());
+    plain.run(LIMIT);
+    let mut ahead = World::new(preemptive(scripted()));
+    ahead.run(LIMIT);
+
+    assert_eq!((ahead.conversation.preempts, ahead.conversation.preempts_used), (1, 1));
+    assert_eq!(ahead.said(), plain.said());
+    assert_eq!(user_turns(&ahead), user_turns(&plain), "the turn itself ends at the same time");
+    // Started when the STT's final settled the words, before the 0.5 s of silence ran out.
+    let preempted = action_at(&ahead, |a| matches!(a, ConversationAction::Preempt(t) if t == LIBRIVOX_TEXT));
+    let head_start = user_turns(&ahead)[0].0 - preempted[0];
+    assert!(head_start >= ms_(200), "head start {head_start:?}");
+    let response = |w: &World| w.metrics()[1].response_ms.unwrap();
+    assert_eq!(response(&plain) - response(&ahead), head_start.as_millis() as f64);
+}
+
+#[test]
+fn a_user_who_goes_on_drops_the_early_reply_and_the_whole_turn_is_answered_once() {
+    // A pause of 0.85 s inside the turn, under a 1 s endpointing delay: the words settle (the
+    // STT's final is in) and a reply starts, then the user goes on.
+    let mut scripted = preemptive(script(
+        speech_bursts(&[1500, 3100], 9000),
+        SttScript::default().word_ms(100).utterance_at(1800, "I need a table").utterance_at(3400, "for two people"),
+        vec![ReplyScript::literal("Hello."), ReplyScript::text(&["A table for two, got it."])],
+    ));
+    scripted.params.options.endpointing.min_delay = ms_(1000);
+    let mut world = World::new(scripted);
+    world.run(LIMIT);
+
+    let preempts: Vec<String> = world
+        .conversation_actions()
+        .into_iter()
+        .filter_map(|(_, a)| match a {
+            ConversationAction::Preempt(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(preempts, ["I need a table", "I need a table for two people"]);
+    assert_eq!(action_at(&world, |a| matches!(a, ConversationAction::DropPreempt)).len(), 1);
+    assert_eq!(world.conversation.preempts_used, 1);
+    let turns: Vec<String> = user_turns(&world).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(turns, ["I need a table for two people"]);
+    assert_eq!(world.said(), ["Hello.", "A table for two, got it."]);
+}
+
+fn ms_(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
 #[test]
 fn stt_failures_are_retried_with_growing_pauses_then_the_session_gives_up() {
     let mut world = World::new(Script {

@@ -6,6 +6,7 @@
 //! ```json
 //! "turnTaking": {
 //!   "turnDetection": "vad",
+//!   "preemptiveGeneration": true,
 //!   "minEndpointingDelay": 0.5,
 //!   "maxEndpointingDelay": 3.0,
 //!   "minInterruptionDuration": 0.5,
@@ -23,6 +24,10 @@ pub struct TurnTakingConfig {
     /// Who decides that the user's turn has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<TurnDetection>,
+    /// Start the LLM on a settled final transcript before the end of turn is confirmed; a
+    /// reply whose words the user then changes is dropped, never spoken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preemptive_generation: Option<bool>,
     /// Seconds of silence after speech before a turn with a final transcript ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_endpointing_delay: Option<f64>,

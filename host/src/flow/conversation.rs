@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::context::FlowContext;
@@ -48,11 +48,30 @@ impl Drop for Running {
     }
 }
 
+/// A reply started before the user's turn was confirmed (preemptive generation).
+struct Speculation {
+    /// The words it answers: only a turn with exactly these takes it.
+    text: String,
+    running: Running,
+    confirm: oneshot::Sender<()>,
+}
+
+/// How preemptive generation fared, for metrics and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpeculationStats {
+    /// Replies started ahead of a turn.
+    pub started: u32,
+    /// Of those, the ones the turn confirmed (the rest were wasted requests).
+    pub used: u32,
+}
+
 pub struct Conversation {
     ctx: Arc<FlowContext>,
     watcher: StepWatcher,
     history: History,
     running: Option<Running>,
+    speculation: Option<Speculation>,
+    speculation_stats: SpeculationStats,
     /// Words of the current turn not yet committed to the history.
     spoken: String,
     llm: LlmFigures,
@@ -67,6 +86,8 @@ impl Conversation {
             watcher,
             history: History::default(),
             running: None,
+            speculation: None,
+            speculation_stats: SpeculationStats::default(),
             spoken: String::new(),
             llm: LlmFigures::default(),
             ended: false,
@@ -105,13 +126,49 @@ impl Conversation {
         if self.ended {
             return;
         }
+        let speculation = self.speculation.take();
         if self.running.is_some() {
             self.cancel();
             self.commit_spoken(None);
         }
         self.history.push_user(text);
         self.ctx.emit(AgentEvent::Transcript { role: Role::User, text: text.trim().to_string(), r#final: true });
-        self.spawn(Trigger::UserTurn);
+        match speculation {
+            Some(speculation) if speculation.text == text => {
+                // The reply is already on its way: its queued words come out at once.
+                self.ctx.emit(AgentEvent::AgentState { state: AgentState::Thinking });
+                let _ = speculation.confirm.send(());
+                self.running = Some(speculation.running);
+                self.speculation_stats.used += 1;
+            }
+            _ => self.spawn(Trigger::UserTurn),
+        }
+    }
+
+    /// The user has probably finished with these words: start the reply now, to be used if
+    /// their turn ends with exactly them ([`Self::user_turn`]). Nothing of it is said, and no
+    /// step, tool or webhook runs, before that. Only while the agent is idle.
+    pub fn preempt(&mut self, text: &str) {
+        if self.ended || self.running.is_some() || self.speculation.as_ref().is_some_and(|s| s.text == text) {
+            return;
+        }
+        let mut history = self.history.clone();
+        history.push_user(text);
+        let (tx, rx) = mpsc::channel(turn::TURN_QUEUE);
+        let (confirm, confirmed) = oneshot::channel();
+        let task = tokio::spawn(turn::run_speculative(self.ctx.clone(), self.watcher.clone(), history, tx, confirmed));
+        let running = Running { events: rx, task };
+        self.speculation = Some(Speculation { text: text.to_string(), running, confirm });
+        self.speculation_stats.started += 1;
+    }
+
+    /// The user went on: the reply started ahead is dropped (its task and streams with it).
+    pub fn drop_preempt(&mut self) {
+        self.speculation = None;
+    }
+
+    pub fn speculation_stats(&self) -> SpeculationStats {
+        self.speculation_stats
     }
 
     /// When the current timer step runs out, if one is current.
@@ -195,6 +252,8 @@ impl Conversation {
     /// Starts a turn. The agent is thinking from here on; saying so here, before the turn's
     /// task can emit anything, keeps the event order the same on every run.
     fn spawn(&mut self, trigger: Trigger) {
+        // A speculation was made on the state this turn is about to change.
+        self.speculation = None;
         self.ctx.emit(AgentEvent::AgentState { state: AgentState::Thinking });
         let (tx, rx) = mpsc::channel(turn::TURN_QUEUE);
         let task = tokio::spawn(turn::run(self.ctx.clone(), self.watcher.clone(), self.history.clone(), trigger, tx));

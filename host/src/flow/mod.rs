@@ -23,5 +23,5 @@ pub mod watcher;
 pub mod webhook;
 
 pub use self::context::FlowContext;
-pub use self::conversation::{Conversation, LlmFigures, Output};
+pub use self::conversation::{Conversation, LlmFigures, Output, SpeculationStats};
 pub use self::toolbox::{ToolProvider, Toolbox};

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::context::FlowContext;
 use super::history::History;
@@ -40,6 +40,9 @@ pub enum Trigger {
     UserTurn,
     /// The current timer step ran out while the agent was idle.
     TimerExpired,
+    /// The user has probably finished (preemptive generation): answer ahead of the end of
+    /// their turn, but take no step and run no tool until the turn is confirmed.
+    Speculative,
 }
 
 /// What a running turn reports to its conversation.
@@ -65,8 +68,23 @@ pub async fn run(
     trigger: Trigger,
     out: mpsc::Sender<TurnEvent>,
 ) {
-    let mut turn = Turn { ctx, watcher, history, out };
+    let mut turn = Turn { ctx, watcher, history, out, gate: None };
     turn.run(trigger).await;
+}
+
+/// Runs a [`Trigger::Speculative`] turn: its words queue up on `out` (unread until the turn
+/// is confirmed), and anything with effects beyond the reply (entering a step, a webhook, a
+/// tool call, an error event) waits for `confirmed`. A speculation that is not confirmed is
+/// aborted, so those never happen.
+pub async fn run_speculative(
+    ctx: Arc<FlowContext>,
+    watcher: StepWatcher,
+    history: History,
+    out: mpsc::Sender<TurnEvent>,
+    confirmed: oneshot::Receiver<()>,
+) {
+    let mut turn = Turn { ctx, watcher, history, out, gate: Some(confirmed) };
+    turn.run(Trigger::Speculative).await;
 }
 
 struct Turn {
@@ -74,14 +92,17 @@ struct Turn {
     watcher: StepWatcher,
     history: History,
     out: mpsc::Sender<TurnEvent>,
+    /// A speculative turn's wait for confirmation; `None` once confirmed (or never speculative).
+    gate: Option<oneshot::Receiver<()>>,
 }
 
 impl Turn {
     async fn run(&mut self, trigger: Trigger) {
         match trigger {
             Trigger::Start => self.open().await,
-            Trigger::UserTurn => {
+            Trigger::UserTurn | Trigger::Speculative => {
                 if self.watcher.on_user_turn(Instant::now()) == Decision::Advance {
+                    self.confirmed().await;
                     self.report(TurnEvent::Watcher(self.watcher.clone())).await;
                     if !self.advance(None).await {
                         return;
@@ -300,6 +321,7 @@ impl Turn {
             if calls.is_empty() {
                 return;
             }
+            self.confirmed().await;
             let completed = self.run_tools(calls).await;
             if completed {
                 if !self.advance(None).await {
@@ -328,7 +350,7 @@ impl Turn {
                         attempt += 1;
                         tokio::time::sleep(delay).await;
                     }
-                    None => return self.llm_failed(&error),
+                    None => return self.llm_failed(&error).await,
                 },
             }
         };
@@ -347,12 +369,12 @@ impl Turn {
                     tokio::time::sleep(error.retry_delay().unwrap_or_default()).await;
                     reply = match self.ctx.llm.stream(messages.clone(), tools.clone()).await {
                         Ok(reply) => reply,
-                        Err(error) => return self.llm_failed(&error),
+                        Err(error) => return self.llm_failed(&error).await,
                     };
                 }
                 Err(error) => {
                     self.report(TurnEvent::Llm { ttft: reply.time_to_first_token(), usage }).await;
-                    return self.llm_failed(&error);
+                    return self.llm_failed(&error).await;
                 }
             }
         }
@@ -370,7 +392,18 @@ impl Turn {
         Some(calls)
     }
 
-    fn llm_failed(&self, error: &StreamError) -> Option<Vec<ToolCall>> {
+    /// Returns once the turn is confirmed (at once for a turn that was never speculative). An
+    /// abandoned speculation never gets past here: its task is aborted while it waits.
+    async fn confirmed(&mut self) {
+        if let Some(gate) = self.gate.take()
+            && gate.await.is_err()
+        {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    async fn llm_failed(&mut self, error: &StreamError) -> Option<Vec<ToolCall>> {
+        self.confirmed().await;
         tracing::warn!(%error, "LLM request failed");
         self.ctx.emit(AgentEvent::error(ErrorCode::LlmFailed, error.to_string()));
         None

@@ -209,6 +209,8 @@ impl Driver {
             ConversationAction::Start => self.conversation.start(),
             ConversationAction::UserTurn(text) => self.conversation.user_turn(&text),
             ConversationAction::TimerExpired => self.conversation.timer_expired(),
+            ConversationAction::Preempt(text) => self.conversation.preempt(&text),
+            ConversationAction::DropPreempt => self.conversation.drop_preempt(),
             ConversationAction::Cancel => self.conversation.cancel(),
             ConversationAction::Commit(heard) => self.conversation.commit_spoken(Some(&heard)),
         }

@@ -120,6 +120,13 @@ impl TurnDetector {
         self.finals.split_whitespace().count() + self.interim.split_whitespace().count()
     }
 
+    /// The turn's words once they look final: the user is silent and the STT has confirmed
+    /// every word; what preemptive generation answers.
+    pub fn settled_text(&self) -> Option<String> {
+        let settled = !self.speaking && !self.finals.is_empty() && self.interim.is_empty() && !self.awaiting_final;
+        settled.then(|| self.finals.clone())
+    }
+
     /// The words heard so far this turn, confirmed first.
     pub fn text(&self) -> String {
         match (self.finals.is_empty(), self.interim.is_empty()) {

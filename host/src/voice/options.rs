@@ -21,6 +21,9 @@ pub struct VoiceOptions {
     /// Acknowledgements that neither interrupt nor make a turn while the agent is busy
     /// (default: none, the filter is off).
     pub backchannels: Backchannels,
+    /// Start the reply on a settled final transcript, before the end of turn is confirmed
+    /// (default off).
+    pub preemptive_generation: bool,
     /// Sample rate of the agent's audio out (LiveKit and WebRTC use 48 kHz).
     pub output_rate: u32,
 }
@@ -34,6 +37,7 @@ impl Default for VoiceOptions {
             min_interruption_words: 0,
             false_interruption_timeout: Duration::from_secs(2),
             backchannels: Backchannels::default(),
+            preemptive_generation: false,
             output_rate: 48_000,
         }
     }
@@ -46,6 +50,9 @@ impl VoiceOptions {
         let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or_default();
         if let Some(detection) = config.turn_detection {
             self.endpointing.detection = detection;
+        }
+        if let Some(preemptive) = config.preemptive_generation {
+            self.preemptive_generation = preemptive;
         }
         if let Some(s) = config.min_endpointing_delay {
             self.endpointing.min_delay = seconds(s);

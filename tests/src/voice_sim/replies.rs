@@ -70,6 +70,11 @@ pub struct SimConversation {
     pub cancelled: u32,
     /// Pieces delivered to the machine.
     pub delivered: usize,
+    /// A reply started ahead of the turn (preemptive generation): its words and when.
+    speculation: Option<(String, Instant)>,
+    /// Replies started ahead, and how many of them a turn took.
+    pub preempts: u32,
+    pub preempts_used: u32,
 }
 
 impl SimConversation {
@@ -81,6 +86,9 @@ impl SimConversation {
             user_turns: Vec::new(),
             cancelled: 0,
             delivered: 0,
+            speculation: None,
+            preempts: 0,
+            preempts_used: 0,
         }
     }
 
@@ -98,11 +106,27 @@ impl SimConversation {
 
     pub fn handle(&mut self, action: &ConversationAction, now: Instant) {
         match action {
-            ConversationAction::Start | ConversationAction::TimerExpired => self.reply(now),
+            ConversationAction::Start | ConversationAction::TimerExpired => {
+                self.speculation = None;
+                self.reply(now, now);
+            }
             ConversationAction::UserTurn(text) => {
                 self.user_turns.push(text.clone());
-                self.reply(now);
+                // A reply started ahead for these words is as far along as its head start
+                // allows; its pieces still come no earlier than now.
+                match self.speculation.take() {
+                    Some((words, started)) if words == *text => {
+                        self.preempts_used += 1;
+                        self.reply(started, now);
+                    }
+                    _ => self.reply(now, now),
+                }
             }
+            ConversationAction::Preempt(text) => {
+                self.preempts += 1;
+                self.speculation = Some((text.clone(), now));
+            }
+            ConversationAction::DropPreempt => self.speculation = None,
             ConversationAction::Cancel => {
                 if self.pending.next_at().is_some() {
                     self.cancelled += 1;
@@ -117,14 +141,15 @@ impl SimConversation {
         }
     }
 
-    fn reply(&mut self, now: Instant) {
+    /// The next scripted reply, generated from `started` and delivered no earlier than `now`.
+    fn reply(&mut self, started: Instant, now: Instant) {
         self.pending.clear();
         let Some(script) = self.scripts.pop_front() else {
             // Nothing scripted: the turn produces no words.
             self.pending.push(now, done(false, None));
             return;
         };
-        let mut at = now + script.first;
+        let mut at = started + script.first;
         for piece in &script.pieces {
             let reply = Reply {
                 words: Words::Text(piece.clone()),
@@ -132,10 +157,11 @@ impl SimConversation {
                 timer_deadline: None,
                 llm: LlmFigures::default(),
             };
-            self.pending.push(at, Input::Reply(reply));
+            self.pending.push(at.max(now), Input::Reply(reply));
             at += script.gap;
         }
         at -= script.gap;
+        let at = at.max(now);
         self.pending.push(at, done(script.ends, script.timer.map(|after| at + after)));
     }
 }

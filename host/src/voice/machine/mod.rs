@@ -153,6 +153,11 @@ pub enum ConversationAction {
     UserTurn(String),
     /// The current timer step ran out.
     TimerExpired,
+    /// The user has probably finished with these words: start the reply ahead of the end of
+    /// the turn (preemptive generation); a `UserTurn` with the same words takes it.
+    Preempt(String),
+    /// The user went on after a `Preempt`: drop that reply.
+    DropPreempt,
     /// Stop the running reply at once.
     Cancel,
     /// Record what the agent said this turn: the words the user heard.
@@ -234,6 +239,8 @@ pub struct VoiceMachine {
     state: AgentState,
     /// An interruption paused the agent at this time; without words from the user it resumes.
     interrupted_at: Option<Instant>,
+    /// The words a reply was started ahead for (preemptive generation).
+    preempted: Option<String>,
     // ---- metrics
     turn: TurnClock,
     llm: LlmFigures,
@@ -268,6 +275,7 @@ impl VoiceMachine {
             tts_resampler: None,
             state: AgentState::Initializing,
             interrupted_at: None,
+            preempted: None,
             turn: TurnClock::default(),
             llm: LlmFigures::default(),
             turns: 0,

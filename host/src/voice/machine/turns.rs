@@ -81,7 +81,28 @@ impl VoiceMachine {
         }
     }
 
+    /// Preemptive generation: while the agent is idle, a settled transcript starts its reply
+    /// ahead of the end of turn; words that change (the user went on) drop it.
+    fn preempt(&mut self) {
+        let settled = self.detector.settled_text();
+        if self.preempted.is_some() && settled != self.preempted {
+            self.preempted = None;
+            self.out.push_back(Output::Conversation(ConversationAction::DropPreempt));
+        }
+        if let Some(text) = settled
+            && self.preempted.is_none()
+            && self.state == AgentState::Listening
+            && !self.busy()
+            && !self.conversation_ended
+        {
+            self.preempted = Some(text.clone());
+            self.out.push_back(Output::Conversation(ConversationAction::Preempt(text)));
+        }
+    }
+
     fn on_end_of_turn(&mut self, eot: EndOfTurn, now: Instant) {
+        // The conversation matches the turn's words against its speculation itself.
+        self.preempted = None;
         if (self.busy() || self.interrupted_at.is_some()) && self.params.options.backchannels.only(&eot.text) {
             // "Mm-hm" while the agent talks or thinks: the user is listening, not taking a turn.
             tracing::debug!(text = %eot.text, "backchannel ignored");
@@ -133,6 +154,8 @@ impl VoiceMachine {
         }
         if let Some(eot) = self.detector.poll(now) {
             self.on_end_of_turn(eot, now);
+        } else if self.params.options.preemptive_generation {
+            self.preempt();
         }
         if self.state == AgentState::Listening
             && !self.busy()
