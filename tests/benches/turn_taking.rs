@@ -1,0 +1,115 @@
+//! Turn-taking modes on real speech, on virtual time: the LibriVox sentence said twenty times
+//! (every fourth time with a 0.45 s pause in the middle), answered by scripted providers with
+//! realistic latencies (STT final 150 ms after the audio, LLM first token 600 ms, TTS first
+//! audio 120 ms). For each mode: end of user speech → first agent audio (median, p95), user
+//! turns taken (a split sentence taken as two turns is a premature end), replies started ahead
+//! and how many were wasted, and the CPU the session took per minute of audio.
+//!
+//! Virtual time makes the latencies exact and repeatable; CPU is this process's real CPU.
+//! Run: `cargo bench -p voiceblox-tests --bench turn_taking`.
+
+use std::time::Duration;
+
+use voiceblox_host::config::TurnDetection;
+use voiceblox_host::voice::machine::{ConversationAction, VoiceParams};
+use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox};
+use voiceblox_tests::measure::cpu_time;
+use voiceblox_tests::voice_sim::{ReplyScript, Script, SttScript, TtsScript, World};
+
+const TURNS: usize = 20;
+const PERIOD_MS: u64 = 8000;
+const SPLIT_AT_MS: u64 = 1200;
+const PAUSE_MS: u64 = 450;
+
+struct Figures {
+    median_ms: f64,
+    p95_ms: f64,
+    turns: usize,
+    preempts: u32,
+    used: u32,
+    cpu_ms_per_audio_min: f64,
+}
+
+fn session(detection: TurnDetection, preemptive: bool) -> Figures {
+    let speech = librivox();
+    let mut mic = Vec::new();
+    // 300 ms a word: the sentence's eight words over its 2.6 s of speech.
+    let mut stt = SttScript { latency: Duration::from_millis(150), ..SttScript::default() }.word_ms(300);
+    for turn in 0..TURNS {
+        let at = 1000 + turn as u64 * PERIOD_MS;
+        mic.resize(16 * at as usize, 0);
+        if turn % 4 == 3 {
+            let split = 16 * SPLIT_AT_MS as usize;
+            mic.extend(&speech[..split]);
+            mic.resize(mic.len() + 16 * PAUSE_MS as usize, 0);
+            mic.extend(&speech[split..]);
+            stt = stt.utterance_at(at + 300, "He was not an");
+            stt = stt.utterance_at(at + SPLIT_AT_MS + PAUSE_MS + 50, "ill disposed young man.");
+        } else {
+            mic.extend(&speech);
+            stt = stt.utterance_at(at + 300, LIBRIVOX_TEXT);
+        }
+    }
+    let total_ms = 1000 + TURNS as u64 * PERIOD_MS;
+    mic.resize(16 * total_ms as usize, 0);
+    let mut params = VoiceParams::default();
+    params.options.endpointing.detection = detection;
+    params.options.preemptive_generation = preemptive;
+    let mut replies = vec![ReplyScript::literal("Hello!")];
+    replies.extend((0..2 * TURNS).map(|_| ReplyScript::text(&["Okay, ", "go on."]).first(Duration::from_millis(600))));
+    let mut world = World::new(Script { params, mic, stt, replies, tts: TtsScript::default() });
+    let cpu = cpu_time();
+    world.run(Duration::from_millis(total_ms + 10_000));
+    let cpu = cpu_time() - cpu;
+
+    let mut waits: Vec<f64> =
+        world.metrics().iter().skip(1).filter_map(|m| Some(m.eou_delay_ms? + m.response_ms?)).collect();
+    waits.sort_by(f64::total_cmp);
+    let pick = |q: f64| waits.get(((waits.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
+    let turns =
+        world.conversation_actions().iter().filter(|(_, a)| matches!(a, ConversationAction::UserTurn(_))).count();
+    Figures {
+        median_ms: pick(0.5),
+        p95_ms: pick(0.95),
+        turns,
+        preempts: world.conversation.preempts,
+        used: world.conversation.preempts_used,
+        cpu_ms_per_audio_min: cpu * 1000.0 / (total_ms as f64 / 60_000.0),
+    }
+}
+
+fn main() {
+    let modes = [
+        ("vad (baseline)", TurnDetection::Vad, false),
+        ("vad + preemptive", TurnDetection::Vad, true),
+        ("stt", TurnDetection::Stt, false),
+        ("stt + preemptive", TurnDetection::Stt, true),
+    ];
+    println!("{TURNS} sentences of LibriVox speech, every 4th with a {PAUSE_MS} ms pause inside; virtual time");
+    println!(
+        "{:<18} {:>12} {:>10} {:>9} {:>12} {:>9} {:>10} {:>16}",
+        "mode", "median (ms)", "p95 (ms)", "vs base", "user turns", "ahead", "wasted", "CPU ms/audio-min"
+    );
+    let mut baseline = None;
+    for (name, detection, preemptive) in modes {
+        let f = session(detection, preemptive);
+        let base = *baseline.get_or_insert(f.median_ms);
+        let wasted = f.preempts - f.used;
+        let wasted_rate = if f.preempts > 0 {
+            format!("{} ({:.0}%)", wasted, 100.0 * wasted as f64 / f.preempts as f64)
+        } else {
+            "-".into()
+        };
+        println!(
+            "{:<18} {:>12.0} {:>10.0} {:>8.2}x {:>12} {:>9} {:>10} {:>16.1}",
+            name,
+            f.median_ms,
+            f.p95_ms,
+            f.median_ms / base,
+            format!("{}/{TURNS}", f.turns),
+            f.preempts,
+            wasted_rate,
+            f.cpu_ms_per_audio_min
+        );
+    }
+}
