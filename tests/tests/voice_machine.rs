@@ -514,6 +514,21 @@ fn ms_(n: u64) -> Duration {
 }
 
 #[test]
+fn a_sound_shorter_than_the_interruption_does_not_pause_the_agent_even_with_the_vads_hangover() {
+    // 0.35 s of voice: with the VAD's 0.25 s hangover the "speech" lasts 0.6 s from its onset,
+    // but only voiced audio counts towards the 0.5 s that interrupt.
+    let mut world = World::new(script(
+        short_speech(2000, 600, 12_000),
+        SttScript::default(),
+        vec![ReplyScript::literal(LONG_GREETING)],
+    ));
+    world.run(LIMIT);
+    assert_eq!(world.state_names(), [Initializing, Thinking, Speaking, Listening]);
+    assert_eq!(world.audible_ms(), tts_ms(&[GREETING_FIRST, &LONG_GREETING[GREETING_FIRST.len() + 1..]]));
+    assert!(!world.metrics()[0].interrupted);
+}
+
+#[test]
 fn stt_failures_are_retried_with_growing_pauses_then_the_session_gives_up() {
     let mut world = World::new(Script {
         stt: SttScript { failing_opens: 10, ..SttScript::default() },

@@ -51,6 +51,8 @@ pub struct TurnDetector {
     stt_endpoint: bool,
     /// Words a turn was taken with before the STT confirmed them: its late final repeats them.
     taken_unconfirmed: String,
+    /// Audio of this turn the VAD judged voiced, hangover excluded.
+    voiced: Duration,
 }
 
 impl TurnDetector {
@@ -71,6 +73,17 @@ impl TurnDetector {
 
     pub fn is_speaking(&self) -> bool {
         self.speaking
+    }
+
+    /// Adds audio the VAD judged voiced (speaking, and above its deactivation threshold).
+    pub fn add_voiced(&mut self, duration: Duration) {
+        self.voiced += duration;
+    }
+
+    /// Voiced audio in this turn so far: what an interruption is measured by, as the time
+    /// since the onset would also count the VAD's hangover after a short sound.
+    pub fn voiced(&self) -> Duration {
+        self.voiced
     }
 
     /// How long the user has been speaking in this turn.

@@ -36,10 +36,14 @@ impl VoiceMachine {
         let stream_end = self.stream_time;
         let instant = |at: Duration| now.checked_sub(stream_end.saturating_sub(at)).unwrap_or(now);
         let mut batch_started = false;
+        let mut voiced_counted = false;
         for event in events {
             match event {
                 VadEvent::SpeechStarted { at, audio_from } => {
                     self.detector.speech_started(instant(at));
+                    // The onset's confirmation window was voiced too.
+                    self.detector.add_voiced(stream_end.saturating_sub(at));
+                    voiced_counted = true;
                     if !self.params.streaming_stt {
                         self.batch_open = true;
                         batch_started = true;
@@ -61,6 +65,12 @@ impl VoiceMachine {
                     self.batch_open = false;
                 }
             }
+        }
+        if !voiced_counted
+            && self.vad.is_speaking()
+            && self.vad.probability() >= self.vad.config().deactivation_threshold
+        {
+            self.detector.add_voiced(frame.duration());
         }
         if self.params.streaming_stt || (self.batch_open && !batch_started) {
             self.send_audio(frame.into_samples());

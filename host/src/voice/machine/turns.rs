@@ -14,7 +14,7 @@ impl VoiceMachine {
             return;
         }
         let options = &self.params.options;
-        let long_enough = self.detector.speech_duration(now) >= options.min_interruption;
+        let long_enough = self.detector.voiced() >= options.min_interruption;
         let enough_words =
             options.min_interruption_words > 0 && self.meaningful_words() >= options.min_interruption_words;
         if long_enough || enough_words {
