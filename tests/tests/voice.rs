@@ -196,6 +196,43 @@ async fn a_spoken_turn_is_transcribed_answered_and_spoken_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_stt_turn_detection_deepgrams_endpointing_ends_the_turn_without_a_finalize() {
+    let fakes = Fakes {
+        openai: OpenAiScript::new().api_key(OPENAI_KEY).chat(ChatScript::text(["Who is he?"])).start(),
+        deepgram: DeepgramScript::new()
+            .api_key(DEEPGRAM_KEY)
+            .listen(ListenScript::new().word_ms(300).utterance_at(800, SPEECH_TEXT))
+            .start(),
+    };
+    let steps = json!([
+        {"id": "s", "type": "start", "command": "Hello! Read me a line.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss the line."}
+    ]);
+    let mut config = config(&fakes, steps, true);
+    config.turn_taking = Some(serde_json::from_value(json!({"turnDetection": "stt"})).unwrap());
+    let run = run(&fakes, config, timeline(500, 9000)).await;
+    assert_eq!(run.ending, Ending::UserLeft);
+
+    // The turn was taken on Deepgram's own endpointing (a speech_final result): the host never
+    // asked it to finalise, and the sentence was answered once.
+    let sessions = fakes.deepgram.sessions();
+    assert_eq!(sessions.iter().map(|s| s.finalizes).sum::<usize>(), 0);
+    assert!(sessions.iter().any(|s| s.sent_of_type("Results").iter().any(|r| r["speech_final"] == true)));
+    let turns: Vec<String> = run
+        .sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::Transcript { role: Role::User, text, r#final: true } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(turns, [SPEECH_TEXT]);
+    assert_eq!(llm_requests(&fakes).len(), 1);
+    assert_eq!(speech_inputs(&fakes), ["Hello! Read me a line.", "Who is he?"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_is_cancelled_mid_stream_when_the_user_interrupts() {
     // A slow LLM: one sentence every 600 ms. The user interrupts while it is still streaming.
     let pieces: Vec<String> = (1..=12).map(|i| format!("This is sentence number {i} of a long answer. ")).collect();

@@ -410,5 +410,7 @@ fn turn_taking_values_are_checked() {
     let error = AgentConfig::from_json(&config.to_string()).unwrap_err().to_string();
     assert!(error.contains("turnTaking.turnDetection") && error.contains("expected `vad` or `stt`"), "{error}");
     config["turnTaking"] = json!({"turnDetection": "stt"});
-    assert_eq!(problems_of(config), []);
+    assert_eq!(problems_of(config.clone()), []);
+    config["turnTaking"] = json!({"turnDetection": "stt", "preemptiveGeneration": true});
+    assert_eq!(at(&problems_of(config), "turnTaking.preemptiveGeneration").severity, Severity::Warning);
 }

@@ -1,7 +1,7 @@
 //! The turn-taking section: every delay within what a conversation can bear.
 
 use crate::config::error::Problem;
-use crate::config::{BackchannelSetting, TurnTakingConfig};
+use crate::config::{BackchannelSetting, TurnDetection, TurnTakingConfig};
 
 pub(super) fn check(config: &TurnTakingConfig, out: &mut Vec<Problem>) {
     let seconds = [
@@ -29,6 +29,12 @@ pub(super) fn check(config: &TurnTakingConfig, out: &mut Vec<Problem>) {
         && words > 10
     {
         out.push(Problem::error("turnTaking.minInterruptionWords", format!("must be 0–10, got {words}")));
+    }
+    if config.preemptive_generation == Some(true) && config.turn_detection == Some(TurnDetection::Stt) {
+        out.push(Problem::warning(
+            "turnTaking.preemptiveGeneration",
+            "no effect with turnDetection 'stt': the STT's endpoint settles the words and ends the turn at once",
+        ));
     }
     if let BackchannelSetting::Words(words) = &config.backchannels {
         if words.is_empty() {
