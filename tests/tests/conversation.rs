@@ -357,22 +357,14 @@ async fn tool_calls_stop_after_the_step_limit_and_an_unreachable_mcp_server_is_r
 #[tokio::test]
 async fn an_end_step_without_a_command_ends_without_asking_the_llm_for_words() {
     let fake = openai::start(OpenAiScript::new().api_key(KEY).chat(ChatScript::text(["Noted."])));
-    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
-    let json = json!({
-        "instructions": "You are Ava.",
-        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": fake.base_url()},
-        "steps": [
-            {"id": "start", "type": "start", "command": "Hello!", "isLiteral": true, "nextStepIds": {"next": "ask"}},
+    let (mut conversation, sink, _dir) = greeted(
+        &fake,
+        json!([
             {"id": "ask", "type": "burst", "rounds": 2, "command": "Take the message.", "nextStepIds": {"next": "bye"}},
             {"id": "bye", "type": "end"}
-        ]
-    });
-    let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
-    let sink = CollectSink::default();
-    let ctx = Arc::new(FlowContext::new(config, runtime, Toolbox::default(), Arc::new(sink.clone())));
-    let mut conversation = Conversation::new(ctx);
-    conversation.start();
-    assert_eq!(words(&mut conversation).await, ("Hello!".into(), false));
+        ]),
+    )
+    .await;
     conversation.user_turn("Tell Bob I called.");
     assert_eq!(words(&mut conversation).await, ("Noted.".into(), false));
     conversation.user_turn("Thanks.");
@@ -383,21 +375,18 @@ async fn an_end_step_without_a_command_ends_without_asking_the_llm_for_words() {
     assert_eq!(step_changes(&sink.events()).last().unwrap().0, "bye");
 }
 
-/// A conversation that stays in an opentalk (every user turn is answered in place) and then a
-/// burst of one round before the end, with the given LLM answers.
-async fn preemptive_session(
-    script: OpenAiScript,
-) -> (Conversation, CollectSink, openai::OpenAiFake, tempfile::TempDir) {
-    let fake = openai::start(script.api_key(KEY));
+/// A conversation on `fake` that opens with a literal "Hello!" and goes on to `steps` (the
+/// first of them follows the start), past its greeting.
+async fn greeted(fake: &openai::OpenAiFake, steps: Value) -> (Conversation, CollectSink, tempfile::TempDir) {
     let (runtime, dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let first = steps[0]["id"].clone();
+    let mut all = vec![json!({"id": "start", "type": "start", "command": "Hello!", "isLiteral": true,
+                              "nextStepIds": {"next": first}})];
+    all.extend(steps.as_array().cloned().unwrap_or_default());
     let json = json!({
         "instructions": "You are Ava.",
         "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": fake.base_url()},
-        "steps": [
-            {"id": "start", "type": "start", "command": "Hello!", "isLiteral": true, "nextStepIds": {"next": "ask"}},
-            {"id": "ask", "type": "burst", "rounds": 1, "command": "Ask what they need.", "nextStepIds": {"next": "talk"}},
-            {"id": "talk", "type": "opentalk", "command": "Help them."}
-        ]
+        "steps": all,
     });
     let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
     let sink = CollectSink::default();
@@ -405,6 +394,19 @@ async fn preemptive_session(
     let mut conversation = Conversation::new(ctx);
     conversation.start();
     assert_eq!(words(&mut conversation).await, ("Hello!".into(), false));
+    (conversation, sink, dir)
+}
+
+/// A burst of one round, then an opentalk where every user turn is answered in place.
+async fn preemptive_session(
+    script: OpenAiScript,
+) -> (Conversation, CollectSink, openai::OpenAiFake, tempfile::TempDir) {
+    let fake = openai::start(script.api_key(KEY));
+    let steps = json!([
+        {"id": "ask", "type": "burst", "rounds": 1, "command": "Ask what they need.", "nextStepIds": {"next": "talk"}},
+        {"id": "talk", "type": "opentalk", "command": "Help them."}
+    ]);
+    let (conversation, sink, dir) = greeted(&fake, steps).await;
     (conversation, sink, fake, dir)
 }
 

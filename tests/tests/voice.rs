@@ -129,6 +129,22 @@ fn speech_inputs(fakes: &Fakes) -> Vec<String> {
     fakes.openai.speech_requests().iter().map(|r| r.json().unwrap()["input"].as_str().unwrap().to_string()).collect()
 }
 
+/// Deepgram hearing the sentence's words, timed over the speech in the input (0.5 s + 0.25…2.77 s).
+fn hears_the_sentence() -> deepgram::DeepgramFake {
+    DeepgramScript::new()
+        .api_key(DEEPGRAM_KEY)
+        .listen(ListenScript::new().word_ms(300).utterance_at(800, SPEECH_TEXT))
+        .start()
+}
+
+/// A literal greeting asking for a line, then an opentalk about it.
+fn read_me_a_line() -> Value {
+    json!([
+        {"id": "s", "type": "start", "command": "Hello! Read me a line.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+        {"id": "o", "type": "opentalk", "command": "Discuss the line."}
+    ])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spoken_turn_is_transcribed_answered_and_spoken_back() {
     let fakes = Fakes {
@@ -136,17 +152,9 @@ async fn a_spoken_turn_is_transcribed_answered_and_spoken_back() {
             .api_key(OPENAI_KEY)
             .chat(ChatScript::text(["That is a generous ", "way to describe him. ", "Who is he?"]).with_usage(80, 12))
             .start(),
-        // The sentence's words, timed over the speech in the input (0.5 s + 0.25…2.77 s).
-        deepgram: DeepgramScript::new()
-            .api_key(DEEPGRAM_KEY)
-            .listen(ListenScript::new().word_ms(300).utterance_at(800, SPEECH_TEXT))
-            .start(),
+        deepgram: hears_the_sentence(),
     };
-    let steps = json!([
-        {"id": "s", "type": "start", "command": "Hello! Read me a line.", "isLiteral": true, "nextStepIds": {"next": "o"}},
-        {"id": "o", "type": "opentalk", "command": "Discuss the line."}
-    ]);
-    let run = run(&fakes, config(&fakes, steps, true), timeline(500, 9000)).await;
+    let run = run(&fakes, config(&fakes, read_me_a_line(), true), timeline(500, 9000)).await;
     assert_eq!(run.ending, Ending::UserLeft);
 
     let events = run.sink.events();
@@ -199,16 +207,9 @@ async fn a_spoken_turn_is_transcribed_answered_and_spoken_back() {
 async fn with_stt_turn_detection_deepgrams_endpointing_ends_the_turn_without_a_finalize() {
     let fakes = Fakes {
         openai: OpenAiScript::new().api_key(OPENAI_KEY).chat(ChatScript::text(["Who is he?"])).start(),
-        deepgram: DeepgramScript::new()
-            .api_key(DEEPGRAM_KEY)
-            .listen(ListenScript::new().word_ms(300).utterance_at(800, SPEECH_TEXT))
-            .start(),
+        deepgram: hears_the_sentence(),
     };
-    let steps = json!([
-        {"id": "s", "type": "start", "command": "Hello! Read me a line.", "isLiteral": true, "nextStepIds": {"next": "o"}},
-        {"id": "o", "type": "opentalk", "command": "Discuss the line."}
-    ]);
-    let mut config = config(&fakes, steps, true);
+    let mut config = config(&fakes, read_me_a_line(), true);
     config.turn_taking = Some(serde_json::from_value(json!({"turnDetection": "stt"})).unwrap());
     let run = run(&fakes, config, timeline(500, 9000)).await;
     assert_eq!(run.ending, Ending::UserLeft);
