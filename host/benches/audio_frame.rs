@@ -14,13 +14,8 @@ use voiceblox_host::audio::{AudioFrame, EarshotVad, StreamResampler, Vad, VadCon
 const ROUNDS: usize = 20;
 
 fn main() {
-    let wav = &include_bytes!("../src/audio/testdata/librivox-sense-0880.wav")[..];
-    let reader = hound::WavReader::new(std::io::Cursor::new(wav)).expect("valid WAV");
-    let speech: Vec<i16> = reader.into_samples::<i16>().collect::<Result<_, _>>().expect("s16");
     // 16k → 48k once, outside the timed loop, to get realistic 48 kHz microphone input.
-    let mut up = StreamResampler::new(16_000, 48_000, 1).expect("rates");
-    let mut input = up.process(&AudioFrame::new(speech, 16_000, 1).expect("frame")).expect("up").into_samples();
-    input.extend(up.flush().expect("flush").samples());
+    let input = voiceblox_tests::audio::librivox_48k();
     let frames: Vec<AudioFrame> =
         input.chunks_exact(960).map(|c| AudioFrame::new(c.to_vec(), 48_000, 1).expect("frame")).collect();
 

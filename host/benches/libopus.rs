@@ -12,7 +12,6 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use voiceblox_host::audio::opus::{AGENT_COMPLEXITY, FRAME_SAMPLES, OpusDecoder, OpusEncoder, VOICE_BITRATE};
-use voiceblox_host::audio::{AudioFrame, StreamResampler};
 
 const ROUNDS: usize = 20;
 
@@ -111,12 +110,7 @@ impl Drop for CDecoder {
 }
 
 fn main() {
-    let wav = &include_bytes!("../src/audio/testdata/librivox-sense-0880.wav")[..];
-    let reader = hound::WavReader::new(std::io::Cursor::new(wav)).expect("valid WAV");
-    let speech: Vec<i16> = reader.into_samples::<i16>().collect::<Result<_, _>>().expect("s16");
-    let mut up = StreamResampler::new(16_000, 48_000, 1).expect("rates");
-    let mut input = up.process(&AudioFrame::new(speech, 16_000, 1).expect("frame")).expect("up").into_samples();
-    input.extend(up.flush().expect("flush").samples());
+    let input = voiceblox_tests::audio::librivox_48k();
     let frames: Vec<&[i16]> = input.chunks_exact(FRAME_SAMPLES).collect();
     // The microphone as a browser sends it (libopus, complexity 9): both decoders get these.
     let mut browser = CEncoder::new(9, false);

@@ -14,7 +14,6 @@
 //! `cargo bench -p voiceblox-host --bench sessions`
 
 use std::io::{BufRead, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +31,7 @@ use voiceblox_host::plugin::{
 use voiceblox_host::voice::{self, VoiceOptions};
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
-use voiceblox_tests::measure::{cpu_time, rss_mb};
+use voiceblox_tests::measure::{cpu_time, rss_mb, spawn_self};
 
 const SESSION_SECONDS: u64 = 30;
 const TURN_EVERY_MS: u64 = 10_000;
@@ -44,12 +43,7 @@ fn main() {
         serve_fakes();
         return;
     }
-    let mut child = Command::new(std::env::current_exe().expect("own path"))
-        .arg(FAKES_ARG)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting the fakes");
+    let mut child = spawn_self(FAKES_ARG);
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("fake URLs");
     let urls: Vec<String> = line.split_whitespace().map(String::from).collect();

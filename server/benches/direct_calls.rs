@@ -14,7 +14,6 @@
 mod common;
 
 use std::io::{BufRead, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ use voiceblox_tests::audio::librivox_48k;
 use voiceblox_tests::direct_user::DirectUser;
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
-use voiceblox_tests::measure::{cpu_time, rss_mb};
+use voiceblox_tests::measure::{cpu_time, rss_mb, spawn_self};
 
 const SESSION_SECONDS: u64 = 30;
 const TURN_EVERY_MS: u64 = 10_000;
@@ -39,12 +38,7 @@ fn main() {
         browsers();
         return;
     }
-    let mut child = Command::new(std::env::current_exe().expect("own path"))
-        .arg(CHILD_ARG)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting the browsers' process");
+    let mut child = spawn_self(CHILD_ARG);
     let mut to_child = child.stdin.take().expect("stdin");
     let mut from_child = std::io::BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();

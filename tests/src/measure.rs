@@ -10,6 +10,18 @@ pub fn cpu_time() -> f64 {
     ticks / 100.0
 }
 
+/// This benchmark's own binary started again with `arg` (its helper role: fakes, browsers), with
+/// piped stdin/stdout, so the figures read in this process are its own alone.
+pub fn spawn_self(arg: &str) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new(std::env::current_exe().expect("own path"))
+        .arg(arg)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting the helper process")
+}
+
 /// Resident memory of this process, in MB.
 pub fn rss_mb() -> f64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

@@ -78,17 +78,6 @@ export class DirectSession extends Session {
     await pc.setRemoteDescription({ type: "answer", sdp: answer });
   }
 
-  deliver(text) {
-    let event;
-    try {
-      event = JSON.parse(text);
-    } catch {
-      this.hooks.onRawMessage(text);
-      return;
-    }
-    this.hooks.onEvent(event);
-  }
-
   endOnServer({ keepalive = false } = {}) {
     return this.sessionId ? api.endDirectSession(this.sessionId, { keepalive }) : Promise.resolve();
   }

@@ -69,15 +69,7 @@ export class LivekitSession extends Session {
     });
     room.on(RoomEvent.DataReceived, (payload, _participant, _kind, topic) => {
       if (topic !== EVENTS_TOPIC) return;
-      const text = decoder.decode(payload);
-      let event;
-      try {
-        event = JSON.parse(text);
-      } catch {
-        this.hooks.onRawMessage(text);
-        return;
-      }
-      this.hooks.onEvent(event);
+      this.deliver(decoder.decode(payload));
     });
     room.on(RoomEvent.Disconnected, (reason) => {
       this.end(reason === undefined ? "disconnected from the room" : `disconnected from the room (reason ${reason})`);

@@ -9,6 +9,18 @@ export class Session {
     this.closed = false;
   }
 
+  /** One message from the agent's event channel: an event, or text that is not one. */
+  deliver(text) {
+    let event;
+    try {
+      event = JSON.parse(text);
+    } catch {
+      this.hooks.onRawMessage(text);
+      return;
+    }
+    this.hooks.onEvent(event);
+  }
+
   /** Ends the session on the server (its post-call steps run), then here. Server errors are rethrown after cleanup. */
   async stop() {
     if (this.closed) return;
