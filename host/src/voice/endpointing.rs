@@ -135,9 +135,14 @@ impl TurnDetector {
 
     /// The turn's words once they look final: the user is silent and the STT has confirmed
     /// every word; what preemptive generation answers.
-    pub fn settled_text(&self) -> Option<String> {
+    pub fn settled_text(&self) -> Option<&str> {
         let settled = !self.speaking && !self.finals.is_empty() && self.interim.is_empty() && !self.awaiting_final;
-        settled.then(|| self.finals.clone())
+        settled.then_some(self.finals.as_str())
+    }
+
+    /// Who ends the turn.
+    pub fn detection(&self) -> TurnDetection {
+        self.config.detection
     }
 
     /// The words heard so far this turn, confirmed first.

@@ -53,9 +53,8 @@ impl VoiceMachine {
                 }
                 VadEvent::SpeechEnded { at } => {
                     self.detector.speech_ended(instant(at));
-                    let vad_decides =
-                        self.params.options.endpointing.detection == TurnDetection::Vad || !self.params.streaming_stt;
-                    if self.stt == SttState::Open && vad_decides {
+                    // The detector holds the detection in effect (a batch STT keeps VAD's).
+                    if self.stt == SttState::Open && self.detector.detection() == TurnDetection::Vad {
                         // Finalise now rather than wait for the provider's own endpointing.
                         self.out.push_back(Output::Stt(SttAction::Flush));
                         if !self.params.streaming_stt && self.batch_open {

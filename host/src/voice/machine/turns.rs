@@ -83,20 +83,20 @@ impl VoiceMachine {
 
     /// Preemptive generation: while the agent is idle, a settled transcript starts its reply
     /// ahead of the end of turn; words that change (the user went on) drop it.
+    /// Runs on every tick, so it allocates only when it asks for something.
     fn preempt(&mut self) {
+        let idle = self.state == AgentState::Listening && !self.busy() && !self.conversation_ended;
         let settled = self.detector.settled_text();
-        if self.preempted.is_some() && settled != self.preempted {
+        if self.preempted.is_some() && settled != self.preempted.as_deref() {
             self.preempted = None;
             self.out.push_back(Output::Conversation(ConversationAction::DropPreempt));
         }
         if let Some(text) = settled
             && self.preempted.is_none()
-            && self.state == AgentState::Listening
-            && !self.busy()
-            && !self.conversation_ended
+            && idle
         {
-            self.preempted = Some(text.clone());
-            self.out.push_back(Output::Conversation(ConversationAction::Preempt(text)));
+            self.preempted = Some(text.to_string());
+            self.out.push_back(Output::Conversation(ConversationAction::Preempt(text.to_string())));
         }
     }
 
