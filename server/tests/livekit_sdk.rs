@@ -13,6 +13,7 @@ use common::{ANSWER, start_inprocess_session, talking_openai, voiced_frames};
 use serde_json::{Value, json};
 use voiceblox_tests::audio::LIBRIVOX_TEXT;
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiScript, TranscriptionScript};
 use voiceblox_tests::python_sdk::run_user;
 
 const KEY: &str = "APIsdkuser";
@@ -71,4 +72,68 @@ async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
     assert!(states.contains(&"speaking") && states.contains(&"listening"), "lk.agent.state: {states:?}");
     let voiced = voiced_frames(&user.recording);
     assert!(voiced >= 40, "only {voiced} voiced frames of the agent's speech arrived\n{context}");
+}
+
+/// The SDK's own mute (the track stops sending and the server is told) in the middle of a
+/// sentence: the agent hears the words before it as a turn of their own and answers them, hears
+/// nothing of what is said while muted, and hears the user again once unmuted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_muted_microphone_is_not_heard_and_an_unmuted_one_is_again() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = OpenAiScript::new()
+        .api_key(OPENAI_KEY)
+        .chat(ChatScript::text(["Welcome to the Grand!"]))
+        .chat(ChatScript::text(["Go on."]))
+        .chat(ChatScript::text([ANSWER]))
+        .transcription(TranscriptionScript::text("He did not"))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .start();
+    let (_server, started) = start_inprocess_session((&livekit.url(), KEY, SECRET), &openai, OPENAI_KEY).await;
+    let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
+
+    // Muted 1.2 s into the sentence until the sentence is long over; then the whole sentence again.
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--url",
+        started["serverUrl"].as_str().unwrap(),
+        "--token",
+        started["token"].as_str().unwrap(),
+        "--speak",
+        &librivox_wav(),
+        "--speak-after",
+        "3",
+        "--mute",
+        "1.2:6",
+        "--repeat-after",
+        "8",
+        "--duration",
+        "17",
+    ];
+    let user = run_user(&args, dir.path(), Duration::from_secs(120)).await.expect("the Python user runs");
+    let context = format!("summary {}\nSDK log:\n{}", user.summary, user.log);
+    let track = user.summary["published_track_sid"].as_str().expect("a published microphone").to_string();
+
+    // The server was told, through the SDK's mute request.
+    let identity = livekit
+        .rtc_participants()
+        .into_iter()
+        .find(|p| p.info.tracks.iter().any(|t| t.sid == track))
+        .map(|p| p.info.identity)
+        .expect("the user's participant");
+    assert_eq!(livekit.track_mutes(&identity), [(track.clone(), true), (track, false)], "{context}");
+
+    // Two turns: the words before the mute, and the whole sentence after it.
+    let heard: Vec<f64> = openai.transcriptions().iter().map(|t| t.duration_ms() / 1000.0).collect();
+    assert_eq!(heard.len(), 2, "{heard:?}\n{context}");
+    assert!((0.8..=2.2).contains(&heard[0]), "before the mute the agent heard {:.2} s", heard[0]);
+    assert!((2.3..=4.0).contains(&heard[1]), "after the mute the agent heard {:.2} s", heard[1]);
+    let events = agent_events(&user.events, &agent);
+    let said: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "transcript" && e["role"] == "user" && e["final"] == true)
+        .map(|e| &e["text"])
+        .collect();
+    assert_eq!(said, [&json!("He did not"), &json!(LIBRIVOX_TEXT)], "{events:?}");
+    let answers = events.iter().filter(|e| e["type"] == "transcript" && e["role"] == "assistant").count();
+    assert_eq!(answers, 3, "the greeting and an answer to each turn: {events:?}");
 }

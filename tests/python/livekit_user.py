@@ -131,6 +131,8 @@ class User:
         self.speech_ended_at: float | None = None
         self.tasks: list[asyncio.Task] = []
         self.source: rtc.AudioSource | None = None
+        self.microphone: rtc.LocalAudioTrack | None = None
+        self.mutes: list[dict] = []
         self.register()
 
     def t(self) -> float:
@@ -253,6 +255,7 @@ class User:
         except rtc.participant.PublishTrackError as e:
             raise Failure(4, f"publishing the microphone failed: {e.message}") from e
         self.published_track_sid = publication.sid
+        self.microphone = track
         log.info("t=%.3f published microphone %s in %.3f s", self.t(), publication.sid, time.monotonic() - started)
         self.tasks.append(asyncio.ensure_future(self.speak(samples)))
 
@@ -275,6 +278,22 @@ class User:
         if self.stop.is_set():
             return
         self.speech_started_at = self.t()
+        began = time.monotonic()
+        if self.args.mute:
+            self.tasks.append(asyncio.ensure_future(self.mute_between(began, *self.args.mute)))
+        await self.say(samples)
+        self.speech_ended_at = self.t()
+        if self.args.repeat_after is not None:
+            log.info("t=%.3f done speaking; silence until the repeat", self.t())
+            await self.silence(began + self.args.repeat_after)
+            if self.stop.is_set():
+                return
+            await self.say(samples)
+        log.info("t=%.3f done speaking; sending silence", self.t())
+        await self.silence(None)
+
+    async def say(self, samples: array.array) -> None:
+        assert self.source is not None
         log.info("t=%.3f speaking %s (%.2f s)", self.t(), self.args.speak, len(samples) / RATE)
         for i in range(0, len(samples), FRAME_SAMPLES):
             if self.stop.is_set():
@@ -284,9 +303,21 @@ class User:
                 chunk.extend([0] * (FRAME_SAMPLES - len(chunk)))
             await self.source.capture_frame(frame_of(chunk))
         await self.source.wait_for_playout()
-        self.speech_ended_at = self.t()
-        log.info("t=%.3f done speaking; sending silence", self.t())
-        await self.silence(None)
+
+    async def mute_between(self, began: float, start: float, end: float) -> None:
+        """Mutes the microphone (the SDK's own mute: the track stops sending and the server is
+        told) from `start` to `end` seconds after the speech began, while it keeps speaking."""
+        assert self.microphone is not None
+        for at, muted in ((start, True), (end, False)):
+            await asyncio.sleep(max(0.0, began + at - time.monotonic()))
+            if self.stop.is_set():
+                return
+            if muted:
+                self.microphone.mute()
+            else:
+                self.microphone.unmute()
+            self.mutes.append({"at": self.t(), "muted": muted})
+            log.info("t=%.3f microphone %s", self.t(), "muted" if muted else "unmuted")
 
     async def record(self, track: rtc.Track) -> None:
         stream = rtc.AudioStream(track, sample_rate=RATE, num_channels=1)
@@ -376,6 +407,7 @@ class User:
             "last_active_at": self.last_active_at,
             "speech_started_at": self.speech_started_at,
             "speech_ended_at": self.speech_ended_at,
+            "mutes": self.mutes,
             "states": self.states,
             "disconnected_reason": self.disconnected_reason,
             "sdk_warnings": len(sdk_log.messages),
@@ -396,6 +428,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--identity", default="user")
     p.add_argument("--speak", metavar="WAV", help="mono 16-bit WAV to publish as the microphone")
     p.add_argument("--speak-after", type=float, default=0.0, metavar="SECONDS", help="silence before speaking")
+    p.add_argument("--mute", type=seconds_range, metavar="FROM:TO",
+                   help="mute the microphone from FROM to TO seconds after the speech began")
+    p.add_argument("--repeat-after", type=float, metavar="SECONDS",
+                   help="say the WAV again this long after the speech first began")
     p.add_argument("--record", metavar="WAV", help="write the first remote audio track here (48 kHz mono)")
     p.add_argument("--events", metavar="JSONL", help=f"write {EVENTS_TOPIC} data and {STATE_ATTRIBUTE} changes here")
     p.add_argument("--duration", type=float, default=10.0, metavar="SECONDS", help="stay this long (default 10)")
@@ -418,6 +454,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error("without --token, need " + ", ".join("--" + m.replace("_", "-") for m in missing))
         args.token = mint_token(args)
     return args
+
+
+def seconds_range(text: str) -> tuple[float, float]:
+    start, _, end = text.partition(":")
+    try:
+        span = (float(start), float(end))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FROM:TO in seconds") from e
+    if not 0 <= span[0] < span[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: FROM must be before TO")
+    return span
 
 
 def mint_token(args: argparse.Namespace) -> str:

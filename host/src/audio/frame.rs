@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use super::FramePool;
+
 /// Why a buffer is not a valid [`AudioFrame`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -74,11 +76,38 @@ impl FramePeriod {
 }
 
 /// Interleaved s16 PCM: `samples[frame * channels + channel]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct AudioFrame {
     samples: Vec<i16>,
     sample_rate: u32,
     channels: u16,
+    /// Where the buffer goes when the frame is dropped (frames a transport makes per packet).
+    home: Option<FramePool>,
+}
+
+impl Clone for AudioFrame {
+    /// A copy of the samples that is the caller's own (it does not go back to a pool).
+    fn clone(&self) -> Self {
+        Self { samples: self.samples.clone(), sample_rate: self.sample_rate, channels: self.channels, home: None }
+    }
+}
+
+impl PartialEq for AudioFrame {
+    fn eq(&self, other: &Self) -> bool {
+        self.samples == other.samples && self.sample_rate == other.sample_rate && self.channels == other.channels
+    }
+}
+
+impl Eq for AudioFrame {}
+
+impl Drop for AudioFrame {
+    fn drop(&mut self) {
+        if let Some(home) = self.home.take()
+            && self.samples.capacity() > 0
+        {
+            home.give_back(std::mem::take(&mut self.samples));
+        }
+    }
 }
 
 impl AudioFrame {
@@ -93,7 +122,7 @@ impl AudioFrame {
         if !samples.len().is_multiple_of(usize::from(channels)) {
             return Err(FrameError::RaggedChannels { samples: samples.len(), channels });
         }
-        Ok(Self { samples, sample_rate, channels })
+        Ok(Self { samples, sample_rate, channels, home: None })
     }
 
     /// Parses little-endian s16 bytes (the wire format of LiveKit, WebSocket STT/TTS and WAV data).
@@ -121,9 +150,16 @@ impl AudioFrame {
         &self.samples
     }
 
-    /// Takes the interleaved samples out.
-    pub fn into_samples(self) -> Vec<i16> {
-        self.samples
+    /// Takes the interleaved samples out (they are the caller's from then on, not a pool's).
+    pub fn into_samples(mut self) -> Vec<i16> {
+        self.home = None;
+        std::mem::take(&mut self.samples)
+    }
+
+    /// The frame, its buffer going back to `pool` when it is dropped.
+    pub(super) fn returning_to(mut self, pool: FramePool) -> Self {
+        self.home = Some(pool);
+        self
     }
 
     /// Samples per second per channel.
@@ -159,6 +195,14 @@ impl AudioFrame {
         period.samples_per_channel(self.sample_rate).is_ok_and(|n| n == self.samples_per_channel())
     }
 
+    /// Mono by averaging the channels (the frame itself when already mono).
+    pub fn into_mono(self) -> AudioFrame {
+        if self.channels == 1 {
+            return self;
+        }
+        self.to_mono()
+    }
+
     /// Mono by averaging the channels (a copy when already mono).
     pub fn to_mono(&self) -> AudioFrame {
         if self.channels == 1 {
@@ -171,7 +215,7 @@ impl AudioFrame {
             // The mean of i16 values always fits i16; summing in i32 avoids overflow on the way.
             .map(|f| (f.iter().map(|&s| i32::from(s)).sum::<i32>() / channels as i32) as i16)
             .collect();
-        AudioFrame { samples, sample_rate: self.sample_rate, channels: 1 }
+        AudioFrame { samples, sample_rate: self.sample_rate, channels: 1, home: None }
     }
 
     /// Splits into consecutive frames of `period`; the last one may be shorter.
@@ -180,7 +224,12 @@ impl AudioFrame {
         Ok(self
             .samples
             .chunks(per_chunk.max(1))
-            .map(|c| AudioFrame { samples: c.to_vec(), sample_rate: self.sample_rate, channels: self.channels })
+            .map(|c| AudioFrame {
+                samples: c.to_vec(),
+                sample_rate: self.sample_rate,
+                channels: self.channels,
+                home: None,
+            })
             .collect())
     }
 }

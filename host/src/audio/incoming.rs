@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::jitter::{FRAME, JitterBuffer, JitterConfig, JitterStats, Payload, Slot};
 use super::opus::{FRAME_SAMPLES, OPUS_RATE, OpusDecoder, OpusError};
-use super::{AudioFrame, losses};
+use super::{AudioFrame, FramePool, losses};
 
 /// A late caller catches up on at most this much missed silence, then skips ahead.
 pub const MAX_CATCH_UP: Duration = Duration::from_millis(200);
@@ -22,6 +22,8 @@ pub struct IncomingVoice {
     clock: Option<Instant>,
     undecodable: u64,
     frames: u64,
+    /// The frames' buffers, back from the voice loop once it is done with them.
+    pool: FramePool,
 }
 
 impl IncomingVoice {
@@ -32,6 +34,7 @@ impl IncomingVoice {
             clock: None,
             undecodable: 0,
             frames: 0,
+            pool: FramePool::new(),
         })
     }
 
@@ -53,16 +56,16 @@ impl IncomingVoice {
                     Slot::Lost { next: Some(next) } => self.decoder.recover(next),
                     Slot::Lost { next: None } => self.decoder.conceal(),
                 };
-                let samples = match decoded {
-                    Ok(samples) => samples.to_vec(),
+                let frame = match decoded {
+                    Ok(samples) => self.pool.frame(samples, OPUS_RATE, 1),
                     Err(error) => {
                         if losses::count(&mut self.undecodable) {
                             tracing::warn!(%error, count = self.undecodable, "undecodable Opus packet");
                         }
-                        vec![0; FRAME_SAMPLES]
+                        self.pool.silence(FRAME_SAMPLES, OPUS_RATE, 1)
                     }
                 };
-                self.emit(samples, &mut emit);
+                self.emit(frame, &mut emit);
                 continue;
             }
             // The sender paused: silence on the same 20 ms grid until its audio plays again
@@ -73,16 +76,17 @@ impl IncomingVoice {
                 Some(at) if at <= now && silent(at) => {
                     let at = if now.saturating_duration_since(at) > MAX_CATCH_UP { now } else { at };
                     self.clock = Some(at + FRAME);
-                    self.emit(vec![0; FRAME_SAMPLES], &mut emit);
+                    let frame = self.pool.silence(FRAME_SAMPLES, OPUS_RATE, 1);
+                    self.emit(frame, &mut emit);
                 }
                 _ => return,
             }
         }
     }
 
-    fn emit(&mut self, samples: Vec<i16>, emit: &mut impl FnMut(AudioFrame)) {
+    fn emit(&mut self, frame: Option<AudioFrame>, emit: &mut impl FnMut(AudioFrame)) {
         self.frames += 1;
-        if let Ok(frame) = AudioFrame::new(samples, OPUS_RATE, 1) {
+        if let Some(frame) = frame {
             emit(frame);
         }
     }

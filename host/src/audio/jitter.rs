@@ -12,7 +12,6 @@
 //!   frames with nothing queued, nothing comes out until packets resume, and the clock
 //!   restarts with them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,7 +65,10 @@ pub struct JitterStats {
 #[derive(Debug)]
 pub struct JitterBuffer {
     config: JitterConfig,
-    queue: BTreeMap<u64, Payload>,
+    /// The queued packets by extended sequence number, in a ring of `max_delay` slots: the
+    /// delay bound keeps every queued number within one ring of the next to play, so slots
+    /// never collide and a call in steady state allocates nothing.
+    ring: Vec<Option<(u64, Payload)>>,
     /// Extended sequence number of the next slot to play.
     next: Option<u64>,
     /// The newest extended sequence number seen (for unwrapping).
@@ -80,9 +82,10 @@ pub struct JitterBuffer {
 
 impl JitterBuffer {
     pub fn new(config: JitterConfig) -> Self {
+        let slots = (config.max_delay.as_millis() / FRAME.as_millis()).max(1) as usize;
         Self {
             config,
-            queue: BTreeMap::new(),
+            ring: vec![None; slots],
             next: None,
             newest: None,
             due: None,
@@ -103,18 +106,40 @@ impl JitterBuffer {
             self.stats.late += 1;
             return;
         }
-        if self.queue.contains_key(&seq) {
+        if self.get(seq).is_some() {
             self.stats.duplicates += 1;
             return;
         }
-        self.queue.insert(seq, payload);
+        // Room first, so the new packet lands in a free slot.
+        self.bound();
+        let slot = self.slot(seq);
+        self.ring[slot] = Some((seq, payload));
         if self.next.is_none() || self.due.is_none() {
             // The first packet, or the first after a pause: playout starts a delay later.
-            self.next = Some(*self.queue.keys().next().unwrap_or(&seq));
+            self.next = self.ring.iter().flatten().map(|(queued, _)| *queued).min();
             self.due = Some(now + self.config.delay);
             self.concealed = 0;
         }
-        self.bound();
+    }
+
+    fn slot(&self, seq: u64) -> usize {
+        (seq % self.ring.len() as u64) as usize
+    }
+
+    fn get(&self, seq: u64) -> Option<&Payload> {
+        self.ring[self.slot(seq)].as_ref().filter(|(queued, _)| *queued == seq).map(|(_, payload)| payload)
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<Payload> {
+        let slot = self.slot(seq);
+        match &self.ring[slot] {
+            Some((queued, _)) if *queued == seq => self.ring[slot].take().map(|(_, payload)| payload),
+            _ => None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ring.iter().all(Option::is_none)
     }
 
     /// When [`Self::poll`] has a slot due.
@@ -131,13 +156,13 @@ impl JitterBuffer {
         }
         self.due = Some(due + FRAME);
         self.next = Some(next + 1);
-        if let Some(payload) = self.queue.remove(&next) {
+        if let Some(payload) = self.remove(next) {
             self.concealed = 0;
             return Some(Slot::Packet(payload));
         }
         self.stats.lost += 1;
         self.concealed += 1;
-        if self.queue.is_empty() && FRAME * self.concealed > self.config.max_conceal {
+        if self.is_empty() && FRAME * self.concealed > self.config.max_conceal {
             // Nothing is coming: the sender paused (DTX, mute), and sequence numbers do not
             // advance in a pause. The concealed slots were not losses: the next packet expected
             // is still the one after the last played, and playout waits for it.
@@ -147,17 +172,17 @@ impl JitterBuffer {
             self.concealed = 0;
             return None;
         }
-        Some(Slot::Lost { next: self.queue.get(&(next + 1)).cloned() })
+        Some(Slot::Lost { next: self.get(next + 1).cloned() })
     }
 
-    /// Drops the oldest packets while more than the delay bound is queued.
+    /// Drops the oldest packets while the newest is more than the delay bound ahead.
     fn bound(&mut self) {
-        let max = (self.config.max_delay.as_millis() / FRAME.as_millis()) as u64;
+        let max = self.ring.len() as u64;
         while let (Some(next), Some(newest)) = (self.next, self.newest) {
             if newest < next + max {
                 return;
             }
-            if self.queue.remove(&next).is_some() {
+            if self.remove(next).is_some() {
                 self.stats.overflow += 1;
             }
             self.next = Some(next + 1);

@@ -35,12 +35,14 @@ pub mod losses;
 pub mod opus;
 pub mod outgoing;
 pub mod paced;
+mod pool;
 mod prefix;
 mod resample;
 pub mod vad;
 
 pub use self::frame::{AudioFrame, FrameError, FramePeriod};
 pub use self::io::{AudioEnds, AudioIo, MICROPHONE_QUEUE, SPEAKER_QUEUE};
+pub use self::pool::FramePool;
 pub use self::prefix::PrefixBuffer;
 pub use self::resample::{ResampleError, StreamResampler};
 pub use self::vad::{EarshotVad, SpeechGate, VAD_SAMPLE_RATE, Vad, VadConfig, VadError, VadEvent};

@@ -70,14 +70,22 @@ impl Playout {
     /// The next frame to play, `None` when paused or nothing is queued. A last partial frame
     /// is padded with silence.
     pub fn next_frame(&mut self) -> Option<Vec<i16>> {
+        let mut frame = Vec::new();
+        self.next_frame_into(&mut frame).then_some(frame)
+    }
+
+    /// [`Self::next_frame`] appended to `frame` (a buffer the caller reuses); false when
+    /// there is none.
+    pub fn next_frame_into(&mut self, frame: &mut Vec<i16>) -> bool {
         if self.paused || self.audio.is_empty() {
-            return None;
+            return false;
         }
         let n = self.frame_samples.min(self.audio.len());
-        let mut frame: Vec<i16> = self.audio.drain(..n).collect();
+        let start = frame.len();
+        frame.extend(self.audio.drain(..n));
         self.account(n);
-        frame.resize(self.frame_samples, 0);
-        Some(frame)
+        frame.resize(start + self.frame_samples, 0);
+        true
     }
 
     fn account(&mut self, mut samples: usize) {

@@ -20,7 +20,7 @@ impl VoiceMachine {
         if ignore {
             return;
         }
-        let frame = frame.to_mono();
+        let frame = frame.into_mono();
         let Some(frame) = resample(&mut self.to_16k, &frame, VAD_SAMPLE_RATE, "input audio") else { return };
         let start = self.stream_time;
         self.stream_time += frame.duration();

@@ -46,7 +46,7 @@ use super::endpointing::{Endpointing, TurnDetection, TurnDetector};
 use super::options::VoiceOptions;
 use super::playout::Playout;
 use super::sentences::SentenceChunker;
-use crate::audio::{AudioFrame, PrefixBuffer, StreamResampler, VAD_SAMPLE_RATE, Vad};
+use crate::audio::{AudioFrame, FramePool, PrefixBuffer, StreamResampler, VAD_SAMPLE_RATE, Vad};
 use crate::events::{AgentEvent, AgentState, TurnMetrics};
 use crate::flow::{LlmFigures, Output as Words};
 use crate::providers::{SttChunk, TtsChunk};
@@ -236,6 +236,8 @@ pub struct VoiceMachine {
     tts_open: bool,
     tts_resampler: Option<StreamResampler>,
     playout: Playout,
+    /// The buffers of the frames played, back from the transport once it has sent them.
+    speaker_frames: FramePool,
     state: AgentState,
     /// An interruption paused the agent at this time; without words from the user it resumes.
     interrupted_at: Option<Instant>,
@@ -253,6 +255,7 @@ impl VoiceMachine {
         let options = &params.options;
         let mut machine = Self {
             playout: Playout::new((options.output_rate / 50) as usize),
+            speaker_frames: FramePool::new(),
             detector: TurnDetector::new(endpointing(&params)),
             prefix: PrefixBuffer::new(VAD_SAMPLE_RATE, options.vad.prefix_padding + Duration::from_millis(100)),
             params,

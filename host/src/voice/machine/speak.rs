@@ -5,7 +5,6 @@ use std::time::Instant;
 use super::listen::resample;
 use super::metrics::add_figures;
 use super::{Output, Reply, TtsAction, VoiceMachine};
-use crate::audio::AudioFrame;
 use crate::events::{AgentEvent, AgentState, ErrorCode};
 use crate::flow::Output as Words;
 use crate::providers::TtsChunk;
@@ -99,12 +98,19 @@ impl VoiceMachine {
 
     /// One frame of agent audio, if any is due.
     pub(super) fn play(&mut self, now: Instant) -> bool {
-        let Some(samples) = self.playout.next_frame() else { return false };
+        // The transport drops each frame once sent, and its buffer comes back for the next.
+        let mut played = false;
+        let frame = self.speaker_frames.make(self.params.options.output_rate, 1, |buffer| {
+            played = self.playout.next_frame_into(buffer);
+        });
+        if !played {
+            return false;
+        }
         self.turn.first_played.get_or_insert(now);
         self.set_state(AgentState::Speaking);
-        match AudioFrame::new(samples, self.params.options.output_rate, 1) {
-            Ok(frame) => self.out.push_back(Output::Play(frame)),
-            Err(error) => tracing::warn!(%error, "bad output frame"),
+        match frame {
+            Some(frame) => self.out.push_back(Output::Play(frame)),
+            None => tracing::warn!(rate = self.params.options.output_rate, "bad output frame"),
         }
         true
     }

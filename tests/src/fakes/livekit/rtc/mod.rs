@@ -102,6 +102,8 @@ struct Records {
     pings: HashMap<String, usize>,
     /// Who published which track, in order.
     tracks: Vec<(String, proto::TrackInfo)>,
+    /// Who muted (true) or unmuted which track, in order.
+    mutes: Vec<(String, String, bool)>,
 }
 
 /// A participant that joined, as the server last knew it.
@@ -189,6 +191,12 @@ impl FakeLiveKit {
     pub fn published_tracks(&self, identity: &str) -> Vec<proto::TrackInfo> {
         let records = lock(&self.project.sfu.records);
         records.tracks.iter().filter(|(who, _)| who == identity).map(|(_, track)| track.clone()).collect()
+    }
+
+    /// The `mute` requests `identity` sent, in order: (track sid, muted).
+    pub fn track_mutes(&self, identity: &str) -> Vec<(String, bool)> {
+        let records = lock(&self.project.sfu.records);
+        records.mutes.iter().filter(|(who, ..)| who == identity).map(|(_, sid, muted)| (sid.clone(), *muted)).collect()
     }
 
     /// `ping_req`s received from `identity`.

@@ -410,6 +410,8 @@ impl Session {
                 self.send(Response::TrackPublished(published)).await.map_err(closed)?;
             }
             Some(Request::Mute(mute)) => {
+                let identity = self.identity.clone();
+                sfu(&self.project).record(|r| r.mutes.push((identity, mute.sid.clone(), mute.muted)));
                 self.update_tracks(|tracks| {
                     for track in tracks.iter_mut().filter(|t| t.sid == mute.sid) {
                         track.muted = mute.muted;
