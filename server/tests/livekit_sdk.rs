@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use voiceblox_tests::audio::LIBRIVOX_TEXT;
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
 use voiceblox_tests::fakes::openai::{ChatScript, OpenAiScript, TranscriptionScript};
-use voiceblox_tests::python_sdk::run_user;
+use voiceblox_tests::python_sdk::{UserRun, run_user};
 
 const KEY: &str = "APIsdkuser";
 const SECRET: &str = "sdk-user-secret-0123456789abcdef";
@@ -28,6 +28,25 @@ fn agent_events<'a>(events: &'a [Value], agent: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["from"] == agent).filter_map(|e| e.get("event")).collect()
 }
 
+/// Runs the Python user in the session `started` describes, saying the LibriVox sentence with
+/// the `speaking` options (`--speak-after`, `--mute`, ...), and returns it with its SDK log.
+async fn sdk_user_says_the_sentence(started: &Value, speaking: &[&str]) -> (UserRun, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = librivox_wav();
+    let mut args = vec![
+        "--url",
+        started["serverUrl"].as_str().unwrap(),
+        "--token",
+        started["token"].as_str().unwrap(),
+        "--speak",
+        &wav,
+    ];
+    args.extend_from_slice(speaking);
+    let user = run_user(&args, dir.path(), Duration::from_secs(120)).await.expect("the Python user runs");
+    let context = format!("summary {}\nSDK log:\n{}", user.summary, user.log);
+    (user, context)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
@@ -36,21 +55,7 @@ async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
     let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
 
     // The user waits for the greeting to end, says the sentence, and stays for the answer.
-    let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "--url",
-        started["serverUrl"].as_str().unwrap(),
-        "--token",
-        started["token"].as_str().unwrap(),
-        "--speak",
-        &librivox_wav(),
-        "--speak-after",
-        "4",
-        "--duration",
-        "14",
-    ];
-    let user = run_user(&args, dir.path(), Duration::from_secs(120)).await.expect("the Python user runs");
-    let context = format!("summary {}\nSDK log:\n{}", user.summary, user.log);
+    let (user, context) = sdk_user_says_the_sentence(&started, &["--speak-after", "4", "--duration", "14"]).await;
 
     // Connected and published its microphone through the SDK's own add_track flow.
     assert_eq!(user.summary["connected"], true, "{context}");
@@ -92,25 +97,8 @@ async fn a_muted_microphone_is_not_heard_and_an_unmuted_one_is_again() {
     let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
 
     // Muted 1.2 s into the sentence until the sentence is long over; then the whole sentence again.
-    let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "--url",
-        started["serverUrl"].as_str().unwrap(),
-        "--token",
-        started["token"].as_str().unwrap(),
-        "--speak",
-        &librivox_wav(),
-        "--speak-after",
-        "3",
-        "--mute",
-        "1.2:6",
-        "--repeat-after",
-        "8",
-        "--duration",
-        "17",
-    ];
-    let user = run_user(&args, dir.path(), Duration::from_secs(120)).await.expect("the Python user runs");
-    let context = format!("summary {}\nSDK log:\n{}", user.summary, user.log);
+    let speaking = ["--speak-after", "3", "--mute", "1.2:6", "--repeat-after", "8", "--duration", "17"];
+    let (user, context) = sdk_user_says_the_sentence(&started, &speaking).await;
     let track = user.summary["published_track_sid"].as_str().expect("a published microphone").to_string();
 
     // The server was told, through the SDK's mute request.
