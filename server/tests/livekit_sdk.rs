@@ -72,6 +72,35 @@ async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
     let answered = events.iter().any(|e| e["type"] == "transcript" && e["role"] == "assistant" && e["text"] == ANSWER);
     assert!(answered, "{events:?}");
 
+    // Stock LiveKit UIs see the same conversation: lk.transcription text streams, read with the
+    // SDK's own handler. The user's words are sent for the user, on the user's track.
+    let streams: Vec<(&str, &str, &Value)> = user
+        .events
+        .iter()
+        .filter_map(|e| {
+            Some((e["from"].as_str()?, e["transcription"]["text"].as_str()?, &e["transcription"]["attributes"]))
+        })
+        .collect();
+    let mic = user.summary["published_track_sid"].as_str().unwrap();
+    let voice = tracks[0].sid.as_str();
+    let finals: Vec<(&str, &str, &str)> = streams
+        .iter()
+        .filter(|(.., attributes)| attributes["lk.transcription_final"] == "true")
+        .map(|(from, text, attributes)| (*from, *text, attributes["lk.transcribed_track_id"].as_str().unwrap_or("")))
+        .collect();
+    let user_identity =
+        livekit.rtc_participants().into_iter().find(|p| p.info.identity != agent).unwrap().info.identity;
+    assert_eq!(
+        finals,
+        [
+            (agent.as_str(), "Welcome to the Grand! How can I help?", voice),
+            (user_identity.as_str(), LIBRIVOX_TEXT, mic),
+            (agent.as_str(), ANSWER, voice),
+        ],
+        "{streams:?}\n{context}"
+    );
+    assert!(streams.iter().all(|(.., a)| a["lk.segment_id"].as_str().is_some_and(|s| s.starts_with("SG_"))));
+
     // The SDK decoded the agent's opus-pure stream: the greeting and the answer as sound.
     let states: Vec<&str> = user.events.iter().filter_map(|e| e["state"].as_str()).collect();
     assert!(states.contains(&"speaking") && states.contains(&"listening"), "lk.agent.state: {states:?}");

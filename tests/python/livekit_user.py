@@ -28,6 +28,7 @@ import wave
 from livekit import rtc
 
 EVENTS_TOPIC = "voiceblox.agent.events"
+TRANSCRIPTION_TOPIC = "lk.transcription"
 STATE_ATTRIBUTE = "lk.agent.state"
 RATE = 48000
 FRAME_MS = 20
@@ -190,6 +191,18 @@ class User:
             if self.args.until_event and kind == self.args.until_event:
                 log.info("t=%.3f got %r; leaving in %.1f s", self.t(), kind, self.args.linger)
                 asyncio.get_event_loop().call_later(self.args.linger, self.stop.set)
+
+        def _transcription(reader: rtc.TextStreamReader, sender: str):
+            # The stock way LiveKit UIs show a conversation: lk.transcription text streams.
+            async def read() -> None:
+                text = await reader.read_all()
+                attributes = dict(reader.info.attributes or {})
+                log.info("t=%.3f transcription from %s: %r %s", self.t(), sender, text, attributes)
+                self.write_event({"from": sender, "transcription": {"text": text, "attributes": attributes}})
+
+            self.tasks.append(asyncio.ensure_future(read()))
+
+        room.register_text_stream_handler(TRANSCRIPTION_TOPIC, _transcription)
 
         @room.on("participant_attributes_changed")
         def _attributes(changed: dict, participant: rtc.Participant):

@@ -98,11 +98,18 @@ async fn send(link: &dyn UserLink, event: AgentEvent, failures: &AtomicU64) {
         failures.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(%error, "could not publish an agent event");
     }
-    if let AgentEvent::AgentState { state } = event
-        && let Err(error) = link.set_agent_state(state).await
-    {
+    let shown = match &event {
+        AgentEvent::AgentState { state } => {
+            link.set_agent_state(*state).await.map_err(|e| (e, "agent state attribute"))
+        }
+        AgentEvent::Transcript { role, text, r#final } => {
+            link.publish_transcript(*role, text, *r#final).await.map_err(|e| (e, "transcription stream"))
+        }
+        _ => Ok(()),
+    };
+    if let Err((error, what)) = shown {
         failures.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(%error, "could not update the agent state attribute");
+        tracing::warn!(%error, what, "could not show an agent event the room's way");
     }
 }
 

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::audio::AudioIo;
-use crate::events::AgentState;
+use crate::events::{AgentState, Role};
 
 /// A failed operation on the user's side (the transport's error, as text and source).
 pub type LinkError = Box<dyn std::error::Error + Send + Sync>;
@@ -23,6 +23,12 @@ pub trait UserLink: Send + Sync + 'static {
     fn publish_event(&self, json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>>;
     /// Shows the agent's state (LiveKit: the [`AGENT_STATE_ATTRIBUTE`]).
     fn set_agent_state(&self, state: AgentState) -> BoxFuture<'_, Result<(), LinkError>>;
+    /// Shows a transcript where the user side's own tools look for one (LiveKit: an
+    /// `lk.transcription` text stream). The event carrying it went out already; a link whose
+    /// user reads only the events has nothing more to do.
+    fn publish_transcript(&self, _role: Role, _text: &str, _final: bool) -> BoxFuture<'_, Result<(), LinkError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Who is there, as the session needs to know it. A transport reports the users already

@@ -1,6 +1,6 @@
 //! A joined LiveKit room as a session's [`UserSide`]: events published on
-//! `voiceblox.agent.events`, the agent's state in `lk.agent.state`, and the room's
-//! participants turned into who-is-here changes.
+//! `voiceblox.agent.events`, the agent's state in `lk.agent.state`, transcripts also as
+//! `lk.transcription` text streams, and the room's participants turned into who-is-here changes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::room::{Room, RoomEvent, is_user};
 use crate::audio::AudioIo;
-use crate::events::{AgentState, EVENTS_TOPIC};
+use crate::events::{AgentState, EVENTS_TOPIC, Role};
 use crate::transport::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, UserLink, UserSide};
 
 /// A joined room as a session's [`UserLink`].
@@ -26,6 +26,11 @@ impl UserLink for LiveKitLink {
     fn set_agent_state(&self, state: AgentState) -> BoxFuture<'_, Result<(), LinkError>> {
         let attributes = HashMap::from([(AGENT_STATE_ATTRIBUTE.to_string(), state.as_str().to_string())]);
         Box::pin(async move { Ok(self.0.set_attributes(attributes).await?) })
+    }
+
+    fn publish_transcript(&self, role: Role, text: &str, r#final: bool) -> BoxFuture<'_, Result<(), LinkError>> {
+        let text = text.to_string();
+        Box::pin(async move { Ok(self.0.publish_transcript(role == Role::User, &text, r#final).await?) })
     }
 }
 

@@ -37,7 +37,7 @@ use serde::de::DeserializeOwned;
 
 pub use agent::{AgentJob, AgentMessage, AgentTimeouts, AgentWorker};
 pub use auth::{Claims, VideoGrants, sign as sign_jwt};
-pub use rtc::{DataRecord, RtcParticipant};
+pub use rtc::{DataRecord, RtcParticipant, TextStreamRecord};
 pub use twirp::TwirpError;
 
 use super::RecordedRequest;

@@ -41,6 +41,7 @@ struct RemoteTrack {
 /// The track listened to and its decoding state.
 struct Listening {
     mid: Mid,
+    participant_sid: String,
     track_sid: String,
     voice: IncomingVoice,
 }
@@ -48,6 +49,8 @@ struct Listening {
 /// The agent's published track.
 struct AgentTrack {
     cid: String,
+    /// The server's id for it, once `track_published` came.
+    sid: Option<String>,
     voice: PacedVoice,
 }
 
@@ -80,7 +83,7 @@ impl RoomAudio {
     pub fn start(&mut self, listen_to: Option<String>, cid: String, media_time: u64) -> Result<(), RoomError> {
         let voice = PacedVoice::new(media_time).map_err(|e| RoomError::WebRtc(e.to_string()))?;
         self.listen_to = listen_to;
-        self.agent = Some(AgentTrack { cid, voice });
+        self.agent = Some(AgentTrack { cid, sid: None, voice });
         Ok(())
     }
 
@@ -92,6 +95,23 @@ impl RoomAudio {
     /// The agent track's client id, once started.
     pub fn agent_cid(&self) -> Option<&str> {
         self.agent.as_ref().map(|a| a.cid.as_str())
+    }
+
+    /// The server published the agent's track as `sid`.
+    pub fn agent_published(&mut self, sid: String) {
+        if let Some(agent) = self.agent.as_mut() {
+            agent.sid = Some(sid);
+        }
+    }
+
+    /// The agent's track sid, once published.
+    pub fn agent_track_sid(&self) -> Option<&str> {
+        self.agent.as_ref().and_then(|a| a.sid.as_deref())
+    }
+
+    /// Whose microphone is heard, and on which track: (participant sid, track sid).
+    pub fn heard_participant(&self) -> Option<(&str, &str)> {
+        self.listening.as_ref().map(|l| (l.participant_sid.as_str(), l.track_sid.as_str()))
     }
 
     pub fn stats(&self) -> AudioStats {
@@ -155,7 +175,12 @@ impl RoomAudio {
         match IncomingVoice::new() {
             Ok(voice) => {
                 tracing::info!(track = %track.track_sid, participant = %track.participant_sid, "listening to the user's microphone");
-                self.listening = Some(Listening { mid: track.mid, track_sid: track.track_sid.clone(), voice });
+                self.listening = Some(Listening {
+                    mid: track.mid,
+                    participant_sid: track.participant_sid.clone(),
+                    track_sid: track.track_sid.clone(),
+                    voice,
+                });
             }
             Err(error) => tracing::warn!(%error, "no Opus decoder; the user cannot be heard"),
         }

@@ -43,8 +43,6 @@ pub struct UserData {
 
 /// Encodes `DataPacket { kind, participant_identity, sequence, value: user(UserPacket) }`.
 /// Refuses a payload LiveKit would drop.
-// `kind` is deprecated upstream in favour of the channel, yet the server and SDKs still set it.
-#[allow(deprecated)]
 pub fn encode_user(
     identity: &str,
     payload: Vec<u8>,
@@ -55,21 +53,29 @@ pub fn encode_user(
     if payload.len() >= MAX_DATA_PAYLOAD {
         return Err(RoomError::PayloadTooLarge { size: payload.len(), max: MAX_DATA_PAYLOAD });
     }
-    let kind = if reliable { proto::data_packet::Kind::Reliable } else { proto::data_packet::Kind::Lossy };
     let user = proto::UserPacket {
         payload,
         topic: (!topic.is_empty()).then(|| topic.to_string()),
         ..proto::UserPacket::default()
     };
+    Ok(encode_value(identity, proto::data_packet::Value::User(user), reliable, sequence))
+}
+
+/// Encodes `DataPacket { kind, participant_identity, sequence, value }` for any value (user
+/// data, a text stream's header, chunk or trailer); `sequence` is the publisher's running count.
+// `kind` is deprecated upstream in favour of the channel, yet the server and SDKs still set it.
+#[allow(deprecated)]
+pub fn encode_value(identity: &str, value: proto::data_packet::Value, reliable: bool, sequence: u32) -> Vec<u8> {
+    let kind = if reliable { proto::data_packet::Kind::Reliable } else { proto::data_packet::Kind::Lossy };
     let packet = proto::DataPacket {
         kind: kind as i32,
         participant_identity: identity.to_string(),
         // Only reliable packets are sequenced (the server uses it to deduplicate on resume).
         sequence: if reliable { sequence } else { 0 },
-        value: Some(proto::data_packet::Value::User(user)),
+        value: Some(value),
         ..proto::DataPacket::default()
     };
-    Ok(packet.encode_to_vec())
+    packet.encode_to_vec()
 }
 
 /// Decodes a packet from the subscriber's channels. `None` for packets that are not user data

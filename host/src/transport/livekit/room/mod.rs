@@ -38,6 +38,7 @@ pub mod error;
 pub mod role;
 pub mod session;
 pub mod signal;
+pub mod transcription;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -242,6 +243,14 @@ impl Room {
             return Err(RoomError::PayloadTooLarge { size: payload.len(), max: MAX_DATA_PAYLOAD });
         }
         self.call(session::Command::Publish { payload, topic: topic.to_string(), reliable }).await
+    }
+
+    /// Publishes a transcript as an `lk.transcription` text stream (see [`transcription`]): the
+    /// user's words (`user`, said by the user heard, or the first user) or the agent's.
+    pub async fn publish_transcript(&self, user: bool, text: &str, r#final: bool) -> Result<(), RoomError> {
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let timestamp_ms = i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX);
+        self.call(session::Command::Transcript { user, text: text.to_string(), r#final, timestamp_ms }).await
     }
 
     /// Sends `UpdateParticipantMetadata` with these attributes. The server merges them into the

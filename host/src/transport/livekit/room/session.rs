@@ -19,11 +19,12 @@ use livekit_protocol as proto;
 use proto::signal_request::Message as Request;
 use proto::signal_response::Message as Response;
 
-use super::audio::RoomAudio;
+use super::audio::{RoomAudio, is_user};
 use super::data::{self, LOSSY_LABEL, RELIABLE_LABEL};
 use super::error::RoomError;
 use super::role::PeerRole;
 use super::signal;
+use super::transcription::{Speaker, Transcriptions};
 use super::{PrimaryState, RoomEvent, Snapshot};
 use crate::audio::AudioFrame;
 use crate::transport::webrtc::{CandidateInit, Peer, PeerEvent, Transmit};
@@ -51,6 +52,14 @@ pub enum Command {
     /// identity, or the first user). Answered once the server has accepted the track.
     StartAudio {
         listen_to: Option<String>,
+    },
+    /// Publish a transcript as an `lk.transcription` text stream: the user's words (`user`) or
+    /// the agent's, stamped `timestamp_ms` since the epoch.
+    Transcript {
+        user: bool,
+        text: String,
+        r#final: bool,
+        timestamp_ms: i64,
     },
     Leave,
 }
@@ -118,7 +127,8 @@ pub struct SessionSetup {
 /// A data packet waiting for its channel to open.
 struct Pending {
     label: &'static str,
-    bytes: Vec<u8>,
+    /// Data packets sent together (a text stream's header, chunks and trailer).
+    packets: Vec<Vec<u8>>,
     deadline: Instant,
     id: CommandId,
 }
@@ -156,6 +166,7 @@ pub struct RoomSession {
     fast_publish: bool,
     publish_timeout: Duration,
     pending: Vec<Pending>,
+    transcriptions: Transcriptions,
     /// Candidates trickled before their peer exists.
     early_candidates: Vec<CandidateInit>,
     sequence: u32,
@@ -195,6 +206,7 @@ impl RoomSession {
             fast_publish: join.fast_publish,
             publish_timeout: setup.publish_timeout,
             pending: Vec::new(),
+            transcriptions: Transcriptions::default(),
             early_candidates: Vec::new(),
             sequence: 0,
             request_id: 0,
@@ -407,8 +419,28 @@ impl RoomSession {
         let (ready, waiting): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| p.label == label);
         self.pending = waiting;
         for pending in ready {
-            let result = self.publisher.send(pending.label, true, &pending.bytes).map(|_| ()).map_err(RoomError::from);
+            let result = self.send_now(pending.label, &pending.packets);
             self.out.push_back(Output::Done { id: pending.id, result });
+        }
+    }
+
+    fn send_now(&mut self, label: &str, packets: &[Vec<u8>]) -> Result<(), RoomError> {
+        packets
+            .iter()
+            .try_for_each(|bytes| self.publisher.send(label, true, bytes).map(|_| ()).map_err(RoomError::from))
+    }
+
+    /// Sends `packets` on `label` once the publisher's channel is open (negotiating it if need
+    /// be), then answers `id`.
+    fn send_data(&mut self, id: CommandId, label: &'static str, packets: Vec<Vec<u8>>, now: Instant) {
+        if !self.publisher.has_negotiated() {
+            self.negotiate_publisher();
+        }
+        if self.publisher.is_open(label) {
+            let result = self.send_now(label, &packets);
+            self.out.push_back(Output::Done { id, result });
+        } else {
+            self.pending.push(Pending { label, packets, deadline: now + self.publish_timeout, id });
         }
     }
 
@@ -483,6 +515,7 @@ impl RoomSession {
         }
         let sid = published.track.map(|t| t.sid).unwrap_or_default();
         tracing::info!(track = %sid, "agent audio track published");
+        self.audio.agent_published(sid.clone());
         let stream_id = format!("{}|{}", self.snapshot.local.sid, sid);
         self.publisher.add_audio_track(stream_id, published.cid);
         if !self.publisher.is_offering() {
@@ -548,16 +581,36 @@ impl RoomSession {
                         return Ok(());
                     }
                 };
-                if !self.publisher.has_negotiated() {
-                    self.negotiate_publisher();
-                }
                 let label = if reliable { RELIABLE_LABEL } else { LOSSY_LABEL };
-                if self.publisher.is_open(label) {
-                    let result = self.publisher.send(label, true, &bytes).map(|_| ()).map_err(RoomError::from);
-                    self.out.push_back(Output::Done { id, result });
+                self.send_data(id, label, vec![bytes], now);
+            }
+            Command::Transcript { user, text, r#final, timestamp_ms } => {
+                let speaker = if user {
+                    let heard = self.audio.heard_participant().and_then(|(participant, track)| {
+                        let identity = self.snapshot.remotes.iter().find(|p| p.sid == participant)?;
+                        Some(Speaker::User { identity: identity.identity.as_str(), track_sid: Some(track) })
+                    });
+                    // Typed text, or a user not heard yet: the first user speaks.
+                    let first = || self.snapshot.remotes.iter().find(|p| is_user(p));
+                    heard.or_else(|| first().map(|p| Speaker::User { identity: &p.identity, track_sid: None }))
                 } else {
-                    self.pending.push(Pending { label, bytes, deadline: now + self.publish_timeout, id });
-                }
+                    Some(Speaker::Agent { track_sid: self.audio.agent_track_sid() })
+                };
+                let Some(speaker) = speaker else {
+                    self.out.push_back(Output::Done { id, result: Ok(()) });
+                    return Ok(());
+                };
+                let stream = self.transcriptions.transcript(speaker, &text, r#final, timestamp_ms);
+                let own = self.snapshot.local.identity.clone();
+                let packets = stream
+                    .into_iter()
+                    .map(|packet| {
+                        self.sequence = self.sequence.wrapping_add(1);
+                        let identity = packet.on_behalf_of.as_deref().unwrap_or(&own);
+                        data::encode_value(identity, packet.value, true, self.sequence)
+                    })
+                    .collect();
+                self.send_data(id, RELIABLE_LABEL, packets, now);
             }
             Command::SetAttributes { attributes } => {
                 self.request_id = self.request_id.wrapping_add(1);

@@ -23,7 +23,10 @@
 //!   publisher's offer carries the track (matched by its msid track id = the `cid`), the
 //!   participant's update lists it and every other participant's subscriber is offered a
 //!   send-only Opus m-line (msid `"<participant_sid>|<track_sid>"`), late joiners in their
-//!   first offer; frames are forwarded as they arrive; `mute` updates the track.
+//!   first offer; frames are forwarded as they arrive; `mute` updates the track;
+//! - text streams (`stream_header`/`stream_chunk`/`stream_trailer`) are forwarded like user
+//!   data and recorded; an agent's header may name another participant (a transcription of
+//!   the user), which the server keeps and marks `generated`, as LiveKit does.
 //!
 //! Not yet: unpublishing (a track lives as long as its participant), reconnects, speaker
 //! updates, `/rtc/v1` (SDKs fall back to `/rtc` after its 404).
@@ -104,6 +107,38 @@ struct Records {
     tracks: Vec<(String, proto::TrackInfo)>,
     /// Who muted (true) or unmuted which track, in order.
     mutes: Vec<(String, String, bool)>,
+    /// Text streams received, in order of their headers.
+    streams: Vec<TextStreamRecord>,
+}
+
+/// A text stream (`stream_header`, `stream_chunk`s, `stream_trailer`) the server forwarded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextStreamRecord {
+    pub room: String,
+    /// Who sent it.
+    pub sender: String,
+    /// The participant an agent sent its header for (kept by the server, the text marked
+    /// generated), if not itself.
+    pub on_behalf_of: Option<String>,
+    pub header: proto::data_stream::Header,
+    pub chunks: Vec<proto::data_stream::Chunk>,
+    pub trailer: Option<proto::data_stream::Trailer>,
+}
+
+impl TextStreamRecord {
+    /// The chunks' text in index order.
+    pub fn text(&self) -> String {
+        let mut chunks = self.chunks.clone();
+        chunks.sort_by_key(|c| c.chunk_index);
+        chunks.iter().map(|c| String::from_utf8_lossy(&c.content)).collect()
+    }
+
+    /// The header's attributes with the trailer's on top, as SDK readers see them at the end.
+    pub fn attributes(&self) -> HashMap<String, String> {
+        let mut attributes = self.header.attributes.clone();
+        attributes.extend(self.trailer.iter().flat_map(|t| t.attributes.clone()));
+        attributes
+    }
 }
 
 /// A participant that joined, as the server last knew it.
@@ -191,6 +226,12 @@ impl FakeLiveKit {
     pub fn published_tracks(&self, identity: &str) -> Vec<proto::TrackInfo> {
         let records = lock(&self.project.sfu.records);
         records.tracks.iter().filter(|(who, _)| who == identity).map(|(_, track)| track.clone()).collect()
+    }
+
+    /// Text streams on `topic` received, in order.
+    pub fn text_streams(&self, topic: &str) -> Vec<TextStreamRecord> {
+        let records = lock(&self.project.sfu.records);
+        records.streams.iter().filter(|s| s.header.topic == topic).cloned().collect()
     }
 
     /// The `mute` requests `identity` sent, in order: (track sid, muted).

@@ -17,7 +17,7 @@ use str0m::media::Mid;
 
 use super::peer::{Frame, SfuEvent, SfuPeer};
 use super::token::{self, JoinClaims};
-use super::{DataRecord, Member, RtcParticipant, Sfu, ToSession};
+use super::{DataRecord, Member, RtcParticipant, Sfu, TextStreamRecord, ToSession};
 use crate::fakes::ids::alnum_id;
 use crate::fakes::livekit::{Project, services};
 use crate::fakes::server::lock;
@@ -41,6 +41,8 @@ struct Session {
     room: String,
     sid: String,
     identity: String,
+    /// Joined as an agent (token kind): may speak for others in text stream headers.
+    is_agent: bool,
     can_publish_data: bool,
     can_update_metadata: bool,
     /// Signalling protocol: above 14 every metadata update is answered with a `RequestResponse`.
@@ -192,6 +194,7 @@ pub(super) async fn run(
         room: room_name,
         sid,
         identity: claims.sub.clone(),
+        is_agent: kind == proto::participant_info::Kind::Agent,
         can_publish_data: permission.can_publish_data,
         can_update_metadata: permission.can_update_metadata,
         protocol,
@@ -610,15 +613,6 @@ impl Session {
             return;
         };
         packet.participant_sid = self.sid.clone();
-        packet.participant_identity = self.identity.clone();
-        let Some(proto::data_packet::Value::User(user)) = packet.value.as_mut() else { return };
-        user.participant_sid = self.sid.clone();
-        user.participant_identity = self.identity.clone();
-        if packet.destination_identities.is_empty() {
-            packet.destination_identities = user.destination_identities.clone();
-        } else {
-            user.destination_identities = packet.destination_identities.clone();
-        }
         // The channel it came in on decides, and the deprecated `kind` is rewritten to match:
         // SDKs disagree on that field's values (the Rust SDK writes them swapped).
         let reliable = from_reliable;
@@ -627,14 +621,69 @@ impl Session {
             packet.kind =
                 if reliable { proto::data_packet::Kind::Reliable } else { proto::data_packet::Kind::Lossy } as i32;
         }
-        let record = DataRecord {
-            room: self.room.clone(),
-            sender: self.identity.clone(),
-            topic: user.topic.clone(),
-            payload: user.payload.clone(),
-            reliable,
-            destinations: packet.destination_identities.clone(),
-        };
+        // The server asserts the sender, except that an agent may speak for a participant in
+        // a text stream's header (transcriptions), which then counts as generated.
+        let mut speaks_for_another = false;
+        match packet.value.as_mut() {
+            Some(proto::data_packet::Value::User(user)) => {
+                user.participant_sid = self.sid.clone();
+                user.participant_identity = self.identity.clone();
+                if packet.destination_identities.is_empty() {
+                    packet.destination_identities = user.destination_identities.clone();
+                } else {
+                    user.destination_identities = packet.destination_identities.clone();
+                }
+                let record = DataRecord {
+                    room: self.room.clone(),
+                    sender: self.identity.clone(),
+                    topic: user.topic.clone(),
+                    payload: user.payload.clone(),
+                    reliable,
+                    destinations: packet.destination_identities.clone(),
+                };
+                sfu(&self.project).record(|r| r.data.push(record));
+            }
+            Some(proto::data_packet::Value::StreamHeader(header)) => {
+                let other = !packet.participant_identity.is_empty() && packet.participant_identity != self.identity;
+                if let Some(proto::data_stream::header::ContentHeader::TextHeader(text)) =
+                    header.content_header.as_mut()
+                    && other
+                    && self.is_agent
+                {
+                    text.generated = true;
+                    speaks_for_another = true;
+                }
+                let stream = TextStreamRecord {
+                    room: self.room.clone(),
+                    sender: self.identity.clone(),
+                    on_behalf_of: speaks_for_another.then(|| packet.participant_identity.clone()),
+                    header: header.clone(),
+                    chunks: Vec::new(),
+                    trailer: None,
+                };
+                sfu(&self.project).record(|r| r.streams.push(stream));
+            }
+            Some(proto::data_packet::Value::StreamChunk(chunk)) => {
+                let chunk = chunk.clone();
+                sfu(&self.project).record(|r| {
+                    if let Some(stream) = r.streams.iter_mut().rev().find(|s| s.header.stream_id == chunk.stream_id) {
+                        stream.chunks.push(chunk);
+                    }
+                });
+            }
+            Some(proto::data_packet::Value::StreamTrailer(trailer)) => {
+                let trailer = trailer.clone();
+                sfu(&self.project).record(|r| {
+                    if let Some(stream) = r.streams.iter_mut().rev().find(|s| s.header.stream_id == trailer.stream_id) {
+                        stream.trailer = Some(trailer);
+                    }
+                });
+            }
+            _ => return,
+        }
+        if !speaks_for_another {
+            packet.participant_identity = self.identity.clone();
+        }
         let destinations = packet.destination_identities.clone();
         let bytes = packet.encode_to_vec();
         {
@@ -646,7 +695,6 @@ impl Session {
                 }
             }
         }
-        sfu(&self.project).record(|r| r.data.push(record));
     }
 
     /// Leaves the room: the others hear `DISCONNECTED`.
