@@ -140,9 +140,10 @@ async fn the_page_talks_with_the_agent_in_chromium_through_a_livekit_room() {
     let project = (livekit.url(), "APIbrowser", "browser-secret-0123456789abcdefghij");
     let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&project.0, project.1, project.2)), &env).await;
     let run = talk_through_the_page(server.base(), "livekit-session.png").await;
-    // The fake is a LiveKit server of before `/rtc/v1`: livekit-client tries it, Chromium logs
-    // the refused WebSocket, and the client falls back to `/rtc`, as with such a server.
-    assert_conversation(&run, &["/rtc/v1?access_token=", "/rtc/v1/validate?access_token="]);
+    // livekit-client's default: `/rtc/v1` and one peer connection, taken without a fallback.
+    assert_conversation(&run, &[]);
+    let page = livekit.rtc_participants().into_iter().find(|p| !p.info.identity.starts_with("agent-")).unwrap();
+    assert!(page.single_pc, "{page:?}");
     // Stop deleted the room; the in-process agent is gone.
     until_no_sessions(|| server.local.count()).await;
     assert!(livekit.rooms().is_empty(), "{:?}", livekit.rooms());

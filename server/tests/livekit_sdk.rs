@@ -126,17 +126,19 @@ async fn a_muted_microphone_is_not_heard_and_an_unmuted_one_is_again() {
     let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
 
     // Muted 1.2 s into the sentence until the sentence is long over; then the whole sentence again.
-    let speaking = ["--speak-after", "3", "--mute", "1.2:6", "--repeat-after", "8", "--duration", "17"];
+    // This user takes the SDK's older path (`/rtc`, two peer connections), so both are tried.
+    let speaking = ["--speak-after", "3", "--mute", "1.2:6", "--repeat-after", "8", "--duration", "17", "--dual-pc"];
     let (user, context) = sdk_user_says_the_sentence(&started, &speaking).await;
     let track = user.summary["published_track_sid"].as_str().expect("a published microphone").to_string();
 
     // The server was told, through the SDK's mute request.
-    let identity = livekit
+    let sdk_user = livekit
         .rtc_participants()
         .into_iter()
         .find(|p| p.info.tracks.iter().any(|t| t.sid == track))
-        .map(|p| p.info.identity)
         .expect("the user's participant");
+    assert!(!sdk_user.single_pc, "{sdk_user:?}");
+    let identity = sdk_user.info.identity;
     assert_eq!(livekit.track_mutes(&identity), [(track.clone(), true), (track, false)], "{context}");
 
     // Two turns: the words before the mute, and the whole sentence after it.

@@ -81,6 +81,8 @@ impl FakeLiveKit {
             .route("/agent", get(agent::handle))
             .route("/rtc", any(rtc::handle))
             .route("/rtc/validate", get(rtc::validate))
+            .route("/rtc/v1", any(rtc::handle_v1))
+            .route("/rtc/v1/validate", get(rtc::validate_v1))
             // Browsers call the validate endpoints from the page's origin; LiveKit allows any.
             // Without the header a 404 on `/rtc/v1/validate` looks like an unreachable server
             // to livekit-client, instead of the old server it falls back to `/rtc` for.

@@ -1,5 +1,5 @@
-//! `/rtc`: a small LiveKit SFU on the real wire — protobuf signalling over WebSocket, str0m
-//! peer connections, data packets forwarded between participants.
+//! `/rtc` and `/rtc/v1`: a small LiveKit SFU on the real wire — protobuf signalling over
+//! WebSocket, str0m peer connections, data packets and audio forwarded between participants.
 //!
 //! Like the server (`pkg/service/auth.go`, `rtcservice.go`, `pkg/rtc/room.go`, `participant.go`):
 //! - the token comes from `Authorization: Bearer` or the `access_token` query, verified like the
@@ -28,12 +28,20 @@
 //!   data and recorded; an agent's header may name another participant (a transcription of
 //!   the user), which the server keeps and marks `generated`, as LiveKit does.
 //!
+//! - `/rtc/v1` (what current SDKs try first): the join parameters in `join_request` (`v1.rs`)
+//!   and one peer connection (`single_pc.rs`): `subscriber_primary` false, the offer that came
+//!   with the join answered after it, no server offers; others' tracks are sent on the
+//!   client's receive-only m-lines (`media_sections_requirement`, then the answer's msid and
+//!   `mid_to_track_id`), data on the client's own `_reliable`/`_lossy`.
+//!
 //! Not yet: unpublishing (a track lives as long as its participant), reconnects, speaker
-//! updates, `/rtc/v1` (SDKs fall back to `/rtc` after its 404).
+//! updates.
 
 mod peer;
 mod session;
+mod single_pc;
 mod token;
+mod v1;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -147,6 +155,8 @@ pub struct RtcParticipant {
     pub room: String,
     pub info: proto::ParticipantInfo,
     pub connected: bool,
+    /// Joined over `/rtc/v1` with a single peer connection (else `/rtc`, two).
+    pub single_pc: bool,
 }
 
 /// A user data packet the server received and forwarded.
@@ -356,13 +366,47 @@ pub(crate) async fn validate(
     }
 }
 
+/// `GET /rtc/v1/validate`: the same, the join request checked too.
+pub(crate) async fn validate_v1(
+    State(project): State<std::sync::Arc<Project>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let checked = authenticate(&project, &query, &headers).and_then(admit).and_then(|_| v1::join_request(&query));
+    match checked {
+        Ok(_) => (StatusCode::OK, "success").into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// `/rtc`: LiveKit's two peer connections, the join parameters in the query.
 pub(crate) async fn handle(
     State(project): State<std::sync::Arc<Project>>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let token = match authenticate(&project, &query, &headers) {
+    join(project, &query, &headers, upgrade, false)
+}
+
+/// `/rtc/v1`: current SDKs' single peer connection, the join parameters in `join_request`.
+pub(crate) async fn handle_v1(
+    State(project): State<std::sync::Arc<Project>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    join(project, &query, &headers, upgrade, true)
+}
+
+fn join(
+    project: std::sync::Arc<Project>,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    v1: bool,
+) -> Response {
+    let token = match authenticate(&project, query, headers) {
         Ok(token) => token,
         Err(refusal) => return refusal.into_response(),
     };
@@ -372,9 +416,20 @@ pub(crate) async fn handle(
         Ok(admitted) => admitted,
         Err(refusal) => return refusal.into_response(),
     };
-    let version = |name: &str| query.get(name).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
     // `protocol` is the signalling version; `client_protocol` (data streams, RPC) is separate and
     // reported to the other participants as sent (absent: 0), as the server does.
-    let protocol = session::Versions { signal: version("protocol"), client: version("client_protocol") };
-    upgrade.on_upgrade(move |socket| session::run(socket, project, token, claims, protocol))
+    let (versions, mode) = if v1 {
+        let request = match v1::join_request(query) {
+            Ok(request) => request,
+            Err(refusal) => return refusal.into_response(),
+        };
+        let client = request.client_info.unwrap_or_default();
+        let versions = session::Versions { signal: client.protocol, client: client.client_protocol };
+        (versions, session::JoinMode::SinglePc { publisher_offer: request.publisher_offer })
+    } else {
+        let version = |name: &str| query.get(name).and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+        let versions = session::Versions { signal: version("protocol"), client: version("client_protocol") };
+        (versions, session::JoinMode::TwoPc)
+    };
+    upgrade.on_upgrade(move |socket| session::run(socket, project, token, claims, versions, mode))
 }

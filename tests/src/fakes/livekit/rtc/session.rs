@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use str0m::media::Mid;
 
 use super::peer::{Frame, SfuEvent, SfuPeer};
+use super::single_pc::SinglePc;
 use super::token::{self, JoinClaims};
 use super::{DataRecord, Member, RtcParticipant, Sfu, TextStreamRecord, ToSession};
 use crate::fakes::ids::alnum_id;
@@ -66,6 +67,15 @@ struct Session {
     /// Tracks waiting for the next subscriber offer (msid stream id, track sid).
     to_subscribe: Vec<(String, String)>,
     offer_id: u32,
+    /// `/rtc/v1`'s single peer connection: tracks go to the client on its publisher.
+    single: Option<SinglePc>,
+}
+
+/// How a client connects: LiveKit's two peer connections (`/rtc`), or one (`/rtc/v1`), whose
+/// first offer may come with the join request.
+pub(super) enum JoinMode {
+    TwoPc,
+    SinglePc { publisher_offer: Option<proto::SessionDescription> },
 }
 
 fn sfu(project: &Project) -> &Sfu {
@@ -89,6 +99,7 @@ pub(super) async fn run(
     token: String,
     claims: JoinClaims,
     versions: Versions,
+    mode: JoinMode,
 ) {
     let protocol = versions.signal;
     let settings = *lock(&sfu(&project).settings);
@@ -137,6 +148,11 @@ pub(super) async fn run(
         client_protocol: versions.client,
         ..Default::default()
     };
+    // A single peer connection has no subscriber (participant.go).
+    let (single, first_offer) = match mode {
+        JoinMode::TwoPc => (false, None),
+        JoinMode::SinglePc { publisher_offer } => (true, publisher_offer),
+    };
     let (to_session, inbox) = mpsc::channel(1024);
     let mut others_tracks = Vec::new();
     let others = {
@@ -154,7 +170,12 @@ pub(super) async fn run(
         others
     };
     sfu(&project).record(|r| {
-        r.participants.push(RtcParticipant { room: room_name.clone(), info: info.clone(), connected: true })
+        r.participants.push(RtcParticipant {
+            room: room_name.clone(),
+            info: info.clone(),
+            connected: true,
+            single_pc: single,
+        })
     });
     broadcast(
         &project,
@@ -165,7 +186,7 @@ pub(super) async fn run(
 
     // Clients above protocol 2 that may subscribe get the subscriber as primary
     // (protocol_version.go, participant.go).
-    let subscriber_primary = protocol > 2 && can_subscribe;
+    let subscriber_primary = protocol > 2 && can_subscribe && !single;
     let mut room_proto = room.clone();
     room_proto.num_participants = u32::try_from(others.len() + 1).unwrap_or(u32::MAX);
     let join = proto::JoinResponse {
@@ -209,11 +230,13 @@ pub(super) async fn run(
         pending_tracks: HashMap::new(),
         published: HashMap::new(),
         subscribed: HashMap::new(),
-        // The tracks already in the room go into the first subscriber offer.
-        to_subscribe: others_tracks,
+        // The tracks already in the room go into the first subscriber offer (or, with a single
+        // peer connection, onto the client's first receivers).
+        to_subscribe: if single { Vec::new() } else { others_tracks.clone() },
         offer_id: 0,
+        single: single.then(|| SinglePc::new(others_tracks)),
     };
-    let reason = session.serve(join, subscriber_primary, &token).await;
+    let reason = session.serve(join, subscriber_primary, first_offer, &token).await;
     // As LiveKit does, the socket closes with a close frame (a client that left waits for it;
     // without one livekit-client reports "WS closed unexpectedly"). A dead socket just refuses it.
     let normal = axum::extract::ws::CloseFrame { code: 1000, reason: "".into() };
@@ -231,10 +254,17 @@ impl Session {
         &mut self,
         join: proto::JoinResponse,
         subscriber_primary: bool,
+        first_offer: Option<proto::SessionDescription>,
         token: &str,
     ) -> proto::DisconnectReason {
         if self.send(Response::Join(join)).await.is_err() {
             return proto::DisconnectReason::SignalClose;
+        }
+        // The offer that came with the join request is answered right after the join.
+        if let Some(offer) = first_offer
+            && let Err(reason) = self.on_publisher_offer(offer).await
+        {
+            return reason;
         }
         if subscriber_primary && let Err(error) = self.offer_subscriber().await {
             tracing::warn!(%error, "fake SFU: subscriber offer failed");
@@ -335,32 +365,7 @@ impl Session {
         self.last_signal = Instant::now();
         let closed = |_| proto::DisconnectReason::SignalClose;
         match request.message {
-            Some(Request::Offer(offer)) => {
-                let first = self.publisher.is_none();
-                if first {
-                    self.publisher = Some(SfuPeer::new().await.map_err(|_| proto::DisconnectReason::JoinFailure)?);
-                }
-                let Some(peer) = self.publisher.as_mut() else { return Ok(()) };
-                let answer = match peer.accept_offer(&offer.sdp) {
-                    Ok(answer) => answer,
-                    Err(error) => {
-                        tracing::warn!(%error, "fake SFU: bad publisher offer");
-                        return Err(proto::DisconnectReason::StateMismatch);
-                    }
-                };
-                let candidate = peer.local_candidate();
-                self.publisher_mid = first_mid(&offer.sdp);
-                let description = proto::SessionDescription {
-                    r#type: "answer".into(),
-                    sdp: answer,
-                    id: offer.id,
-                    ..Default::default()
-                };
-                self.send(Response::Answer(description)).await.map_err(closed)?;
-                if first {
-                    self.trickle(candidate, proto::SignalTarget::Publisher).await.map_err(closed)?;
-                }
-            }
+            Some(Request::Offer(offer)) => self.on_publisher_offer(offer).await?,
             Some(Request::Answer(answer)) => {
                 let accepted = self.subscriber.as_mut().map(|peer| peer.accept_answer(&answer.sdp));
                 if let Some(Err(error)) = accepted {
@@ -425,6 +430,49 @@ impl Session {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The client's publisher offer: answered (with a single peer connection, with the tracks
+    /// sent on its receivers and what it must add for the rest).
+    async fn on_publisher_offer(&mut self, offer: proto::SessionDescription) -> Result<(), proto::DisconnectReason> {
+        let closed = |_| proto::DisconnectReason::SignalClose;
+        let first = self.publisher.is_none();
+        if first {
+            self.publisher = Some(SfuPeer::new().await.map_err(|_| proto::DisconnectReason::JoinFailure)?);
+        }
+        let Some(peer) = self.publisher.as_mut() else { return Ok(()) };
+        if let Some(single) = self.single.as_mut() {
+            single.offered(&offer.sdp);
+        }
+        let answer = match peer.accept_offer(&offer.sdp) {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::warn!(%error, "fake SFU: bad publisher offer");
+                return Err(proto::DisconnectReason::StateMismatch);
+            }
+        };
+        let candidate = peer.local_candidate();
+        self.publisher_mid = first_mid(&offer.sdp);
+        let (sdp, mid_to_track_id) = match &self.single {
+            Some(single) => (single.rewrite_answer(&answer), single.mid_to_track_id()),
+            None => (answer, HashMap::new()),
+        };
+        let description = proto::SessionDescription { r#type: "answer".into(), sdp, id: offer.id, mid_to_track_id };
+        self.send(Response::Answer(description)).await.map_err(closed)?;
+        if first {
+            self.trickle(candidate, proto::SignalTarget::Publisher).await.map_err(closed)?;
+        }
+        if self.single.as_ref().is_some_and(|s| s.missing() > 0) {
+            self.require_sections().await.map_err(closed)?;
+        }
+        Ok(())
+    }
+
+    /// Asks a single-connection client to negotiate, adding the receivers still missing.
+    async fn require_sections(&mut self) -> Result<(), String> {
+        let num_audios = self.single.as_ref().map_or(0, SinglePc::missing);
+        self.send(Response::MediaSectionsRequirement(proto::MediaSectionsRequirement { num_audios, num_videos: 0 }))
+            .await
     }
 
     async fn update_metadata(&mut self, update: proto::UpdateParticipantMetadata) -> Result<(), String> {
@@ -499,21 +547,36 @@ impl Session {
                 Ok(())
             }
             ToSession::Subscribe { stream_id, track_sid } => {
+                if let Some(single) = self.single.as_mut() {
+                    // The server always asks, even when a receiver was free (then for none).
+                    single.subscribe((stream_id, track_sid));
+                    return self.require_sections().await.map_err(|_| proto::DisconnectReason::SignalClose);
+                }
                 self.to_subscribe.push((stream_id, track_sid));
                 self.offer_tracks(false).await.map_err(|_| proto::DisconnectReason::SignalClose)
             }
             ToSession::Media { track_sid, frame } => {
-                if let (Some(mid), Some(peer)) = (self.subscribed.get(&track_sid), self.subscriber.as_mut()) {
-                    peer.write(*mid, &frame);
+                let mid = match &self.single {
+                    Some(single) => single.mid_of(&track_sid).map(Mid::from),
+                    None => self.subscribed.get(&track_sid).copied(),
+                };
+                if let (Some(mid), Some(peer)) = (mid, self.downstream()) {
+                    peer.write(mid, &frame);
                 }
                 Ok(())
             }
         }
     }
 
-    /// Sends queued data on the subscriber's channels once they are open.
+    /// The peer this participant receives on: its subscriber, or its only one.
+    fn downstream(&mut self) -> Option<&mut SfuPeer> {
+        if self.single.is_some() { self.publisher.as_mut() } else { self.subscriber.as_mut() }
+    }
+
+    /// Sends queued data on the receiving peer's channels once they are open.
     fn flush(&mut self) {
-        let Some(peer) = self.subscriber.as_mut() else { return };
+        let single = self.single.is_some();
+        let Some(peer) = (if single { self.publisher.as_mut() } else { self.subscriber.as_mut() }) else { return };
         self.queued.retain(|(bytes, reliable)| {
             let label = if *reliable { "_reliable" } else { "_lossy" };
             !(peer.is_open(label) && peer.send(label, bytes))
@@ -526,12 +589,19 @@ impl Session {
             Some(peer) => peer.drive(now)?,
             None => Vec::new(),
         };
+        let mut opened = false;
         for event in published {
             match event {
                 SfuEvent::Data { label, bytes } => self.forward(&bytes, label == "_reliable"),
                 SfuEvent::TrackAdded { mid, track_id } => self.track_offered(mid, &track_id),
                 SfuEvent::Media(frame) => self.forward_media(frame),
-                SfuEvent::Connected | SfuEvent::ChannelOpen => {}
+                SfuEvent::Connected | SfuEvent::ChannelOpen => opened = true,
+            }
+        }
+        if opened && self.single.is_some() {
+            self.flush();
+            if let Some(peer) = self.publisher.as_mut() {
+                peer.drive(now)?;
             }
         }
         let subscribed = match self.subscriber.as_mut() {
