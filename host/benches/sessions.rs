@@ -187,6 +187,7 @@ async fn bench(openai_url: &str, deepgram_url: &str) {
                     ctx,
                     VoiceOptions::default(),
                     AudioIo { input: input_rx, output: output_tx },
+                    mpsc::channel(1).1,
                     Default::default(),
                 )
                 .await;

@@ -104,7 +104,7 @@ async fn pcm_round() -> Round {
     let (audio, ends) = AudioIo::pair();
     let (presence_tx, presence) = mpsc::channel(4);
     presence_tx.send(Presence::UserJoined("user".into())).await.expect("presence");
-    let side = UserSide { link: Arc::new(Silent), presence, audio };
+    let side = UserSide { link: Arc::new(Silent), presence, audio, controls: mpsc::channel(1).1 };
     let stop = tokio_util::sync::CancellationToken::new();
     let job = AgentJob { config: Some(config), ..AgentJob::new(runtime) };
     let session = tokio::spawn(agent::run(job, "", side, stop.clone()));

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{
-    Server, greeting_openai, room_config, spawn_worker, speak_and_hear_the_answer, start_inprocess_session,
+    ANSWER, Server, greeting_openai, room_config, spawn_worker, speak_and_hear_the_answer, start_inprocess_session,
     talking_openai, voiced_frames,
 };
 use livekit_protocol::JobStatus;
@@ -15,7 +15,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use voiceblox_host::egress::secret::Secret;
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
+use voiceblox_host::voice::control::CONTROL_TOPIC;
 use voiceblox_server::settings::RuntimeMode;
+use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox_48k};
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
 use voiceblox_tests::room_user::RoomUser;
 
@@ -436,4 +438,52 @@ async fn the_user_hears_the_agent_and_is_heard_through_the_room() {
 
     speak_and_hear_the_answer(&mut user, &openai).await;
     server.delete(&json!({"roomName": room_name})).await;
+}
+
+/// A talk button through the room: with `turnDetection: "manual"` the user's silence ends
+/// nothing; the page's `end_turn` on the control topic does, and the agent answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_manual_turn_detection_the_pages_end_turn_ends_the_turn() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = talking_openai(REQUEST_OPENAI_KEY);
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let mut config = room_config();
+    config["turnTaking"] = json!({"turnDetection": "manual"});
+    let (status, started) =
+        server.post_json(&json!({"config": config, "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
+    let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
+        .await
+        .expect("the browser token joins the room");
+    user.start_audio(&agent).await.expect("the user's microphone is published");
+    user.until_event("the greeting said", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+
+    let control = |kind: &str| json!({ "type": kind }).to_string().into_bytes();
+    user.room.publish_data(control("start_turn"), CONTROL_TOPIC, true).await.expect("start_turn sent");
+    let mut speech = librivox_48k();
+    speech.extend(vec![0; 48_000 * 2]);
+    user.speak(speech);
+    // The utterance is transcribed when the VAD hears it end, and then a second of silence
+    // goes by: in VAD mode the turn would have been taken half a second in.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while openai.transcriptions().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the utterance was never transcribed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let turn_taken = |e: &Value| e["type"] == "transcript" && e["role"] == "user" && e["final"] == true;
+    assert!(
+        !user.agent_events().iter().any(|(_, e)| turn_taken(e)),
+        "a turn without end_turn: {:?}",
+        user.agent_events()
+    );
+
+    user.room.publish_data(control("end_turn"), CONTROL_TOPIC, true).await.expect("end_turn sent");
+    let said = user.until_event("the user's turn", turn_taken).await;
+    assert_eq!(said["text"], LIBRIVOX_TEXT);
+    user.until_event("the answer", |e| e["type"] == "transcript" && e["role"] == "assistant" && e["text"] == ANSWER)
+        .await;
+    server.delete(&json!({"roomName": started["roomName"]})).await;
 }

@@ -136,7 +136,7 @@ fn start(job: AgentJob, metadata: String, room: MemoryRoom) -> Running {
     let stop = CancellationToken::new();
     let (link, stop_job) = (room.clone(), stop.clone());
     let (audio, ends) = AudioIo::pair();
-    let side = UserSide { link, presence: presence_rx, audio };
+    let side = UserSide { link, presence: presence_rx, audio, controls: mpsc::channel(1).1 };
     let task = tokio::spawn(async move { agent::run(job, &metadata, side, stop_job).await });
     Running { room, presence, _audio: ends, stop, task }
 }

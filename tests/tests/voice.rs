@@ -109,8 +109,13 @@ async fn run(fakes: &Fakes, config: AgentConfig, input: Vec<i16>) -> Run {
             }
         }
     });
-    let session =
-        voice::run(ctx, VoiceOptions::default(), AudioIo { input: input_rx, output: output_tx }, Default::default());
+    let session = voice::run(
+        ctx,
+        VoiceOptions::default(),
+        AudioIo { input: input_rx, output: output_tx },
+        mpsc::channel(1).1,
+        Default::default(),
+    );
     let ending = tokio::time::timeout(Duration::from_secs(60), session).await.expect("session did not end");
     feeder.abort();
     let frames = recorder.await.unwrap();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use voiceblox_host::config::{TurnDetection, TurnTakingConfig};
 use voiceblox_host::events::{AgentEvent, AgentState, ErrorCode};
 use voiceblox_host::voice::backchannel::Backchannels;
+use voiceblox_host::voice::control::TurnControl;
 use voiceblox_host::voice::machine::{ConversationAction, TICK, TtsAction, VoiceParams};
 use voiceblox_host::voice::{Ending, VoiceOptions};
 use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox, librivox_timeline, silence_samples};
@@ -622,4 +623,88 @@ fn a_tts_that_cannot_open_costs_one_sentence_and_the_session_goes_on() {
     // An answer nobody heard is not recorded as said.
     assert_eq!(world.conversation.committed, ["Hi.", "Second."]);
     assert!(world.log.iter().any(|(_, r)| matches!(r, Record::Tts(TtsAction::Say(s)) if s == "First answer.")));
+}
+
+fn manual(script: Script) -> Script {
+    let mut params = script.params.clone();
+    params.options.endpointing.detection = TurnDetection::Manual;
+    Script { params, ..script }
+}
+
+#[test]
+fn with_manual_turn_detection_only_the_apps_end_turn_ends_a_turn() {
+    // The sentence is over (and its final in) by 3.5 s; 4 s of silence end nothing; the app's
+    // end_turn at 8 s takes the turn on the spot, since every word is already final.
+    let scripted = script(
+        librivox_timeline(500, 12_000),
+        SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT),
+        vec![ReplyScript::literal("Hello!"), ReplyScript::text(&["Go on."])],
+    );
+    let mut world = World::new(manual(scripted)).control_at(8000, TurnControl::EndTurn);
+    world.run(LIMIT);
+    let turns = user_turns(&world);
+    assert_eq!(turns.iter().map(|(at, t)| (ms(*at), t.as_str())).collect::<Vec<_>>(), [(8000, LIBRIVOX_TEXT)]);
+    assert_eq!(world.said(), ["Hello!", "Go on."]);
+}
+
+#[test]
+fn end_turn_while_the_user_still_talks_waits_for_the_words_then_takes_them_all() {
+    // Released mid-sentence (2.4 s): the STT is told to finalise, its final comes 150 ms
+    // later with every word heard so far, and the turn is taken then; the VAD is ignored.
+    let scripted = script(
+        librivox_timeline(500, 9000),
+        SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT),
+        vec![ReplyScript::literal("Hello!"), ReplyScript::text(&["Go on."])],
+    );
+    let mut world = World::new(manual(scripted)).control_at(2400, TurnControl::EndTurn);
+    world.run(LIMIT);
+    let first_words: Vec<&str> = LIBRIVOX_TEXT.split_whitespace().take(6).collect();
+    let turns = user_turns(&world);
+    assert_eq!(
+        turns.iter().map(|(at, t)| (ms(*at), t.as_str())).collect::<Vec<_>>(),
+        [(2560, first_words.join(" ").as_str())]
+    );
+    assert_eq!(world.stt.flushes, 1);
+    // The rest of the sentence waits for the app to end the next turn, which it never does
+    // here: silence and the VAD take nothing.
+}
+
+#[test]
+fn start_turn_stops_the_agent_at_once_and_for_good_and_cancel_turn_forgets_the_words() {
+    // The user presses the talk button 1 s into a long greeting, says nothing, and cancels:
+    // the agent stopped on the press and stays stopped (no false-interruption resume), what
+    // was heard is committed, and no turn is taken.
+    let scripted = script(
+        silence_samples(16_000, 9000),
+        SttScript::default(),
+        vec![ReplyScript::literal(LONG_GREETING), ReplyScript::text(&["Go on."])],
+    );
+    let mut world = World::new(manual(scripted))
+        .control_at(1000, TurnControl::StartTurn)
+        .control_at(1500, TurnControl::CancelTurn)
+        .control_at(1600, TurnControl::EndTurn);
+    world.run(LIMIT);
+    let last_loud = world.played().iter().filter(|(_, f)| audible(f)).map(|(at, _)| ms(*at)).max().unwrap();
+    assert!(last_loud < 1000, "agent audio until {last_loud} ms");
+    assert!(user_turns(&world).is_empty(), "{:?}", user_turns(&world));
+    let heard = &world.conversation.committed[0];
+    assert!(LONG_GREETING.starts_with(heard.as_str()) && heard.len() < LONG_GREETING.len(), "heard {heard:?}");
+    assert_eq!(world.state_names().last(), Some(&Listening));
+}
+
+#[test]
+fn a_cancelled_turns_late_final_starts_nothing() {
+    // Pressed, the sentence said, cancelled before the STT finalised: its final arrives later
+    // and is dropped; the next end_turn (with nothing new said) takes no turn.
+    let scripted = script(
+        librivox_timeline(500, 9000),
+        SttScript::default().word_ms(250).utterance_at(800, LIBRIVOX_TEXT),
+        vec![ReplyScript::literal("Hello!"), ReplyScript::text(&["Go on."])],
+    );
+    let mut world = World::new(manual(scripted))
+        .control_at(400, TurnControl::StartTurn)
+        .control_at(3000, TurnControl::CancelTurn)
+        .control_at(6000, TurnControl::EndTurn);
+    world.run(LIMIT);
+    assert!(user_turns(&world).is_empty(), "{:?}", user_turns(&world));
 }

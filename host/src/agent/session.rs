@@ -65,7 +65,7 @@ pub async fn run(
     side: UserSide,
     stop: CancellationToken,
 ) -> Result<Ending, AgentError> {
-    let UserSide { link, mut presence, audio } = side;
+    let UserSide { link, mut presence, audio, controls } = side;
     // Before anyone is here, LiveKit UIs still show the agent as starting.
     if let Err(error) = link.set_agent_state(AgentState::Initializing).await {
         tracing::warn!(%error, "could not set the agent state attribute");
@@ -109,7 +109,7 @@ pub async fn run(
     let tools = setup::tools(&config, &job.runtime, sink.as_ref()).await;
     let ctx = Arc::new(FlowContext::new(config, job.runtime, tools, sink));
     let hangup = CancellationToken::new();
-    let session = voice::run(ctx, job.options, audio, hangup.clone());
+    let session = voice::run(ctx, job.options, audio, controls, hangup.clone());
     tokio::pin!(session);
     let ending = loop {
         tokio::select! {

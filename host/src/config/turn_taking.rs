@@ -80,4 +80,7 @@ pub enum TurnDetection {
     /// its end-of-utterance event), with VAD silence of `maxEndpointingDelay` as the safety
     /// net. Only for streaming STTs; a batch STT keeps VAD detection.
     Stt,
+    /// The user's app ends each turn (`end_turn` on the control topic, as a talk button
+    /// does); silence never does.
+    Manual,
 }

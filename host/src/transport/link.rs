@@ -10,12 +10,17 @@ use tokio::sync::mpsc;
 
 use crate::audio::AudioIo;
 use crate::events::{AgentState, Role};
+use crate::voice::control::TurnControl;
 
 /// A failed operation on the user's side (the transport's error, as text and source).
 pub type LinkError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The participant attribute LiveKit's agent UIs read the agent's state from.
 pub const AGENT_STATE_ATTRIBUTE: &str = "lk.agent.state";
+
+/// Turn controls a user side may queue ahead of the voice loop (a person presses a button a
+/// few times a second at most).
+pub const CONTROL_QUEUE: usize = 16;
 
 /// How a session tells its user what happens.
 pub trait UserLink: Send + Sync + 'static {
@@ -48,4 +53,6 @@ pub struct UserSide {
     pub presence: mpsc::Receiver<Presence>,
     /// The user's audio and the agent's.
     pub audio: AudioIo,
+    /// The user's app's turn controls (a talk button; see `voice::control`).
+    pub controls: mpsc::Receiver<TurnControl>,
 }

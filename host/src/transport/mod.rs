@@ -11,4 +11,4 @@ pub mod link;
 pub mod livekit;
 pub mod webrtc;
 
-pub use link::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, UserLink, UserSide};
+pub use link::{AGENT_STATE_ATTRIBUTE, CONTROL_QUEUE, LinkError, Presence, UserLink, UserSide};

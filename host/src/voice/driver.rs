@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use super::control::TurnControl;
 use super::machine::{
     ConversationAction, Ending, Input, Output, Reply, SttAction, TtsAction, VoiceMachine, VoiceParams,
 };
@@ -22,7 +23,15 @@ use crate::providers::{Speaker, SttChunk, Synthesis, Transcriber, TtsChunk, sett
 
 /// Runs the session to its end, then the post-call steps. `hangup` ends it as the user
 /// leaving does (the job was stopped, the last user left the room).
-pub async fn run(ctx: Arc<FlowContext>, options: VoiceOptions, io: AudioIo, hangup: CancellationToken) -> Ending {
+/// `controls` are the user's app's turn controls (a transport without any keeps it open and
+/// silent, or drops its sender).
+pub async fn run(
+    ctx: Arc<FlowContext>,
+    options: VoiceOptions,
+    io: AudioIo,
+    controls: mpsc::Receiver<TurnControl>,
+    hangup: CancellationToken,
+) -> Ending {
     let config = ctx.config.clone();
     let speaker =
         Speaker::new(ctx.runtime.clone(), settings::tts(&config.tts, &config.language), config.tts.voice_id.clone());
@@ -62,7 +71,7 @@ pub async fn run(ctx: Arc<FlowContext>, options: VoiceOptions, io: AudioIo, hang
         answers: Vec::new(),
         dropped: Dropped::default(),
     };
-    let ending = driver.run(io.input, hangup).await;
+    let ending = driver.run(io.input, controls, hangup).await;
     driver.dropped.report();
     driver.conversation.post_call().await;
     ending
@@ -109,7 +118,13 @@ impl Dropped {
 }
 
 impl Driver {
-    async fn run(&mut self, mut input: mpsc::Receiver<AudioFrame>, hangup: CancellationToken) -> Ending {
+    async fn run(
+        &mut self,
+        mut input: mpsc::Receiver<AudioFrame>,
+        mut controls: mpsc::Receiver<TurnControl>,
+        hangup: CancellationToken,
+    ) -> Ending {
+        let mut controls_open = true;
         loop {
             let deadline = loop {
                 match self.machine.poll_output() {
@@ -128,6 +143,13 @@ impl Driver {
             let happened = tokio::select! {
                 frame = input.recv() => frame.map_or(Input::MicClosed, Input::Mic),
                 () = hangup.cancelled() => Input::MicClosed,
+                control = controls.recv(), if controls_open => match control {
+                    Some(control) => Input::Control(control),
+                    None => {
+                        controls_open = false;
+                        continue;
+                    }
+                },
                 result = next_stt(&mut self.stt) => match result {
                     Some(Ok(chunk)) => Input::Stt(chunk),
                     Some(Err(error)) => {

@@ -53,6 +53,8 @@ pub struct TurnDetector {
     taken_unconfirmed: String,
     /// Audio of this turn the VAD judged voiced, hangover excluded.
     voiced: Duration,
+    /// The user's app ended the turn at this time (`end_turn`).
+    committed_at: Option<Instant>,
 }
 
 impl TurnDetector {
@@ -154,25 +156,51 @@ impl TurnDetector {
         }
     }
 
+    /// The user's app says the turn is over (`end_turn`): it ends once its words are final,
+    /// or `max_delay` from now, whatever the detection mode and the VAD say.
+    pub fn commit(&mut self, now: Instant) {
+        self.committed_at.get_or_insert(now);
+    }
+
+    /// Whether the turn was ended by the user's app and waits only for its last words.
+    pub fn is_committed(&self) -> bool {
+        self.committed_at.is_some()
+    }
+
+    /// Forgets the turn in progress and the words its transcript has yet to confirm
+    /// (`cancel_turn`): a late final of them starts nothing.
+    pub fn discard(&mut self) {
+        let unconfirmed = format!("{} {}", self.taken_unconfirmed, self.text());
+        self.reset();
+        self.taken_unconfirmed = unconfirmed.trim().to_string();
+    }
+
     /// The turn, if it has ended by `now`.
     pub fn poll(&mut self, now: Instant) -> Option<EndOfTurn> {
-        // The STT's endpoint is trusted over the VAD's hangover; new words reopen the turn.
-        let stt_says_done = self.config.detection == TurnDetection::Stt && self.stt_endpoint;
-        if self.speaking && !stt_says_done {
-            return None;
-        }
-        // Words the VAD missed (very short or quiet speech) still make a turn.
-        let ended = self.speech_ended_at.or(self.final_at)?;
-        let silence = now.saturating_duration_since(ended);
         let confirmed = self.interim.is_empty() && !self.awaiting_final;
-        let ready = match self.config.detection {
-            TurnDetection::Vad => silence >= self.config.min_delay && (confirmed || silence >= self.config.max_delay),
-            // The STT decides; VAD silence only ends a turn it never endpoints.
-            TurnDetection::Stt => (self.stt_endpoint && confirmed) || silence >= self.config.max_delay,
+        let ready = if let Some(committed) = self.committed_at {
+            confirmed || now.saturating_duration_since(committed) >= self.config.max_delay
+        } else {
+            // The STT's endpoint is trusted over the VAD's hangover; new words reopen the turn.
+            let stt_says_done = self.config.detection == TurnDetection::Stt && self.stt_endpoint;
+            if self.speaking && !stt_says_done {
+                return None;
+            }
+            // Words the VAD missed (very short or quiet speech) still make a turn.
+            let silence = now.saturating_duration_since(self.speech_ended_at.or(self.final_at)?);
+            match self.config.detection {
+                TurnDetection::Vad => {
+                    silence >= self.config.min_delay && (confirmed || silence >= self.config.max_delay)
+                }
+                // The STT decides; VAD silence only ends a turn it never endpoints.
+                TurnDetection::Stt => (self.stt_endpoint && confirmed) || silence >= self.config.max_delay,
+                TurnDetection::Manual => false,
+            }
         };
         if !ready {
             return None;
         }
+        let ended = self.speech_ended_at.or(self.committed_at).or(self.final_at).unwrap_or(now);
         let turn = EndOfTurn { text: self.text(), speech_ended_at: ended, transcript_at: self.final_at };
         let unconfirmed = std::mem::take(&mut self.interim);
         self.reset();

@@ -8,9 +8,11 @@
 //! - [`endpointing`]: where a user turn ends (VAD + STT, min 0.5 s / max 3 s).
 //! - [`sentences`] and [`speakable`]: LLM text into clean sentences for TTS.
 //! - [`backchannel`]: the acknowledgements that never interrupt.
+//! - [`control`]: the user's app's say on turns (talk button, manual turn detection).
 //! - [`playout`]: outgoing audio with the record of what was actually heard.
 
 pub mod backchannel;
+pub mod control;
 pub mod driver;
 pub mod endpointing;
 pub mod machine;

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use voiceblox_host::audio::{AudioFrame, EarshotVad};
 use voiceblox_host::events::{AgentEvent, AgentState, TurnMetrics};
+use voiceblox_host::voice::control::TurnControl;
 use voiceblox_host::voice::machine::{ConversationAction, Input, Output, TtsAction, VoiceParams};
 use voiceblox_host::voice::{Ending, VoiceMachine};
 
@@ -65,6 +66,8 @@ pub struct World {
     pub tts: SimTts,
     pub log: Vec<(Duration, Record)>,
     pub ending: Option<Ending>,
+    /// The user's app's turn controls still to come, in time order.
+    controls: VecDeque<(Instant, TurnControl)>,
 }
 
 impl World {
@@ -91,7 +94,14 @@ impl World {
             tts: SimTts::new(script.tts),
             log: Vec::new(),
             ending: None,
+            controls: VecDeque::new(),
         }
+    }
+
+    /// The user's app sends `control` at `at_ms` of the session (in time order).
+    pub fn control_at(mut self, at_ms: u64, control: TurnControl) -> Self {
+        self.controls.push_back((self.t0 + Duration::from_millis(at_ms), control));
+        self
     }
 
     /// Runs until the session ends or `limit` of virtual time has passed.
@@ -116,17 +126,21 @@ impl World {
             }
         };
         let mic = self.mic_next;
-        let candidates = [self.conversation.next_at(), self.stt.next_at(), self.tts.next_at(), mic, Some(timeout)];
+        let control = self.controls.front().map(|(at, _)| *at);
+        let candidates =
+            [self.conversation.next_at(), self.stt.next_at(), self.tts.next_at(), control, mic, Some(timeout)];
         let at = candidates.into_iter().flatten().min().expect("the timeout is always there");
         self.now = self.now.max(at);
         let now = self.now;
-        // Ties go in a fixed order: providers, then the microphone, then the clock.
+        // Ties go in a fixed order: providers, the user's app, the microphone, then the clock.
         let input = if let Some(input) = self.conversation.pop_due(now) {
             input
         } else if let Some(input) = self.stt.pop_due(now) {
             input
         } else if let Some(input) = self.tts.pop_due(now) {
             input
+        } else if let Some(control) = control.filter(|at| *at <= now).and_then(|_| self.controls.pop_front()) {
+            Input::Control(control.1)
         } else if mic.is_some_and(|at| at <= now) {
             match self.mic.pop_front() {
                 Some(frame) => {

@@ -408,8 +408,10 @@ fn turn_taking_values_are_checked() {
     assert!(error.contains("turnTaking.backchannels"), "{error}");
     config["turnTaking"] = json!({"turnDetection": "smart"});
     let error = AgentConfig::from_json(&config.to_string()).unwrap_err().to_string();
-    assert!(error.contains("turnTaking.turnDetection") && error.contains("expected `vad` or `stt`"), "{error}");
+    assert!(error.contains("turnTaking.turnDetection") && error.contains("`vad`, `stt`, `manual`"), "{error}");
     config["turnTaking"] = json!({"turnDetection": "stt"});
+    assert_eq!(problems_of(config.clone()), []);
+    config["turnTaking"] = json!({"turnDetection": "manual", "preemptiveGeneration": true});
     assert_eq!(problems_of(config.clone()), []);
     config["turnTaking"] = json!({"turnDetection": "stt", "preemptiveGeneration": true});
     assert_eq!(at(&problems_of(config), "turnTaking.preemptiveGeneration").severity, Severity::Warning);

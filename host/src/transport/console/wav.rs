@@ -112,7 +112,8 @@ impl WavCall {
             }
             samples
         });
-        let side = UserSide { link, presence, audio };
+        // A WAV file has no talk button: no turn controls ever come.
+        let side = UserSide { link, presence, audio, controls: mpsc::channel(1).1 };
         (side, Self { feeder, recorder, rate: output_rate, _presence: presence_tx })
     }
 

@@ -16,6 +16,7 @@ use crate::audio::{AudioFrame, losses};
 use crate::events::EVENTS_TOPIC;
 use crate::transport::Presence;
 use crate::transport::webrtc::{Peer, PeerEvent, Transmit};
+use crate::voice::control::TurnControl;
 
 /// The label of the browser's data channel the events go out on (the LiveKit topic's name).
 pub const EVENTS_CHANNEL: &str = EVENTS_TOPIC;
@@ -30,6 +31,8 @@ pub enum CallOutput {
     Transmit(Transmit),
     Microphone(AudioFrame),
     Presence(Presence),
+    /// The page's turn control (a message on the events channel).
+    Control(TurnControl),
 }
 
 /// Counters a call reports when it ends.
@@ -178,6 +181,11 @@ impl Call {
             PeerEvent::Disconnected => self.leave("the browser's connection was lost".into()),
             PeerEvent::ChannelOpen(label) if label == EVENTS_CHANNEL => self.send_events(),
             PeerEvent::ChannelOpen(label) => tracing::debug!(%label, "data channel ignored"),
+            // The page speaks on the events channel only to control turns (a talk button).
+            PeerEvent::Data { label, bytes } if label == EVENTS_CHANNEL => match TurnControl::parse(&bytes) {
+                Ok(control) => self.out.push_back(CallOutput::Control(control)),
+                Err(error) => tracing::warn!(%error, "a message from the page ignored"),
+            },
             PeerEvent::Data { label, .. } => tracing::debug!(%label, "data from the browser ignored"),
             PeerEvent::TrackAdded { mid, .. } => {
                 if self.microphone.is_some() {

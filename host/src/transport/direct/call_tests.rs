@@ -93,6 +93,12 @@ impl Browser {
         self.rtc.handle_input(Input::Receive(now, receive)).unwrap();
     }
 
+    /// A message from the page on the events channel.
+    fn send(&mut self, message: &str) {
+        let id = self.channel.unwrap();
+        self.rtc.channel(id).unwrap().write(false, message.as_bytes()).unwrap();
+    }
+
     fn speak(&mut self, now: Instant, media_time: u64, payload: &[u8]) {
         let writer = self.rtc.writer(self.mid).unwrap();
         let pt = writer.payload_params().find(|p| p.spec().codec == Codec::Opus).unwrap().pt();
@@ -110,6 +116,7 @@ struct Net {
     linked: bool,
     microphone: Vec<AudioFrame>,
     presence: Vec<Presence>,
+    controls: Vec<TurnControl>,
 }
 
 impl Net {
@@ -118,7 +125,16 @@ impl Net {
         let (browser, offer) = Browser::new(now);
         let local: SocketAddr = "127.0.0.1:7000".parse().unwrap();
         let (call, answer) = Call::answer(&offer, local, Duration::from_secs(20), 1 << 40, now).unwrap();
-        let mut net = Self { call, browser, local, now, linked: true, microphone: Vec::new(), presence: Vec::new() };
+        let mut net = Self {
+            call,
+            browser,
+            local,
+            now,
+            linked: true,
+            microphone: Vec::new(),
+            presence: Vec::new(),
+            controls: Vec::new(),
+        };
         net.browser.accept(&answer);
         net
     }
@@ -141,6 +157,7 @@ impl Net {
                 CallOutput::Transmit(_) => {}
                 CallOutput::Microphone(frame) => self.microphone.push(frame),
                 CallOutput::Presence(change) => self.presence.push(change),
+                CallOutput::Control(control) => self.controls.push(control),
             }
         }
     }
@@ -210,6 +227,20 @@ fn a_browser_connects_is_heard_hears_the_agent_and_gets_every_event_in_order() {
     let after = net.browser.heard.1 - packets;
     assert!(after < 30, "{after} packets sent in a second of silence");
     assert_eq!(net.call.stats().sent.failures, 0);
+}
+
+#[test]
+fn the_pages_talk_button_reaches_the_session_and_anything_else_is_ignored() {
+    let mut net = Net::new();
+    net.run_until(Duration::from_secs(5), |n| n.browser.channel.is_some() && !n.presence.is_empty());
+    for message in [r#"{"type":"start_turn"}"#, r#"{"type":"wave"}"#, "hello", r#"{"type":"end_turn"}"#] {
+        net.browser.send(message);
+    }
+    net.run_until(Duration::from_secs(1), |n| n.controls.len() == 2);
+    for _ in 0..10 {
+        net.step();
+    }
+    assert_eq!(net.controls, [TurnControl::StartTurn, TurnControl::EndTurn]);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use super::call::{Call, CallOutput};
 use crate::audio::{AudioEnds, AudioFrame, losses};
 use crate::transport::Presence;
 use crate::transport::webrtc::PeerSocket;
+use crate::voice::control::TurnControl;
 
 pub(super) struct Driver {
     pub call: Call,
@@ -18,6 +19,7 @@ pub(super) struct Driver {
     pub audio: AudioEnds,
     pub events: mpsc::Receiver<Vec<u8>>,
     pub presence: mpsc::Sender<Presence>,
+    pub controls: mpsc::Sender<TurnControl>,
 }
 
 /// The call's clock: tokio's, so a test may pause it.
@@ -38,6 +40,11 @@ impl Driver {
                     // Full only if the session stopped reading: it is ending anyway.
                     CallOutput::Presence(change) => {
                         let _ = self.presence.try_send(change);
+                    }
+                    CallOutput::Control(control) => {
+                        if self.controls.try_send(control).is_err() {
+                            tracing::warn!(?control, "the session is not taking turn controls; dropped");
+                        }
                     }
                 }
             }

@@ -28,8 +28,8 @@ pub use call::{CallStats, DIRECT_USER, EVENTS_CHANNEL};
 pub use link::DirectLink;
 
 use crate::audio::AudioIo;
-use crate::transport::UserSide;
 use crate::transport::webrtc::PeerSocket;
+use crate::transport::{CONTROL_QUEUE, UserSide};
 
 /// How long the browser has to connect after the answer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -67,9 +67,10 @@ impl DirectCall {
         let (audio, ends) = AudioIo::pair();
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let (presence_tx, presence) = mpsc::channel(16);
-        let driver = driver::Driver { call, socket, audio: ends, events, presence: presence_tx };
+        let (controls_tx, controls) = mpsc::channel(CONTROL_QUEUE);
+        let driver = driver::Driver { call, socket, audio: ends, events, presence: presence_tx, controls: controls_tx };
         tokio::spawn(driver.run());
-        let side = UserSide { link: Arc::new(DirectLink { events: events_tx }), presence, audio };
+        let side = UserSide { link: Arc::new(DirectLink { events: events_tx }), presence, audio, controls };
         Ok(Self { answer, side })
     }
 }

@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use super::room::{Room, RoomEvent, is_user};
 use crate::audio::AudioIo;
 use crate::events::{AgentState, EVENTS_TOPIC, Role};
-use crate::transport::{AGENT_STATE_ATTRIBUTE, LinkError, Presence, UserLink, UserSide};
+use crate::transport::{AGENT_STATE_ATTRIBUTE, CONTROL_QUEUE, LinkError, Presence, UserLink, UserSide};
+use crate::voice::control::{CONTROL_TOPIC, TurnControl};
 
 /// A joined room as a session's [`UserLink`].
 pub struct LiveKitLink(pub Room);
@@ -53,19 +54,22 @@ impl RoomSide {
 /// [`Room::start_audio`] started.
 pub fn user_side(room: &Room, events: mpsc::Receiver<RoomEvent>, audio: AudioIo) -> RoomSide {
     let (presence_tx, presence) = mpsc::channel(16);
+    let (controls_tx, controls) = mpsc::channel(CONTROL_QUEUE);
     let ended = Arc::new(Mutex::new(None));
-    let watcher = tokio::spawn(watch_presence(room.remote_participants(), events, presence_tx, ended.clone()));
-    let side = UserSide { link: Arc::new(LiveKitLink(room.clone())), presence, audio };
+    let watcher =
+        tokio::spawn(watch_presence(room.remote_participants(), events, presence_tx, controls_tx, ended.clone()));
+    let side = UserSide { link: Arc::new(LiveKitLink(room.clone())), presence, audio, controls };
     RoomSide { side, ended, watcher }
 }
 
 /// Turns the room's events into who-is-here changes for the session, starting with the users
-/// already present when the agent joined. The reason the room ended, if it did, goes to
-/// `ended`.
+/// already present when the agent joined, and the users' turn controls (data on
+/// [`CONTROL_TOPIC`]). The reason the room ended, if it did, goes to `ended`.
 async fn watch_presence(
     present: Vec<proto::ParticipantInfo>,
     mut events: mpsc::Receiver<RoomEvent>,
     presence: mpsc::Sender<Presence>,
+    controls: mpsc::Sender<TurnControl>,
     ended: Arc<Mutex<Option<String>>>,
 ) {
     for participant in present.iter().filter(|p| is_user(p)) {
@@ -77,6 +81,17 @@ async fn watch_presence(
         let change = match event {
             RoomEvent::ParticipantConnected(p) if is_user(&p) => Presence::UserJoined(p.identity),
             RoomEvent::ParticipantDisconnected(p) if is_user(&p) => Presence::UserLeft(p.identity),
+            RoomEvent::Data { participant_identity, topic: Some(topic), payload, .. } if topic == CONTROL_TOPIC => {
+                match TurnControl::parse(&payload) {
+                    Ok(control) => {
+                        if controls.try_send(control).is_err() {
+                            tracing::warn!(?control, "the session is not taking turn controls; dropped");
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, from = %participant_identity, "a turn control ignored"),
+                }
+                continue;
+            }
             RoomEvent::Disconnected { reason } => {
                 *ended.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
                 Presence::Closed(reason)

@@ -53,15 +53,12 @@ impl VoiceMachine {
                 }
                 VadEvent::SpeechEnded { at } => {
                     self.detector.speech_ended(instant(at));
-                    // The detector holds the detection in effect (a batch STT keeps VAD's).
-                    if self.stt == SttState::Open && self.detector.detection() == TurnDetection::Vad {
-                        // Finalise now rather than wait for the provider's own endpointing.
-                        self.out.push_back(Output::Stt(SttAction::Flush));
-                        if !self.params.streaming_stt && self.batch_open {
-                            self.detector.await_final();
-                        }
+                    // The detector holds the detection in effect (a batch STT keeps VAD's, or
+                    // manual); a batch STT transcribes each utterance as it ends, whatever ends turns.
+                    let vad_ends_turns = self.detector.detection() == TurnDetection::Vad;
+                    if vad_ends_turns || !self.params.streaming_stt {
+                        self.finalise_stt();
                     }
-                    self.batch_open = false;
                 }
             }
         }
@@ -75,6 +72,18 @@ impl VoiceMachine {
             self.send_audio(frame.into_samples());
         }
         self.check_interruption(now);
+    }
+
+    /// Asks the STT to finalise the utterance now rather than wait for the provider's own
+    /// endpointing (a batch STT: to transcribe the utterance just sent).
+    pub(super) fn finalise_stt(&mut self) {
+        if self.stt == SttState::Open {
+            self.out.push_back(Output::Stt(SttAction::Flush));
+            if !self.params.streaming_stt && self.batch_open {
+                self.detector.await_final();
+            }
+        }
+        self.batch_open = false;
     }
 
     /// 16 kHz audio to the STT stream, at the rate it was opened with.

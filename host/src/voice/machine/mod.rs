@@ -42,6 +42,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use self::metrics::TurnClock;
+use super::control::TurnControl;
 use super::endpointing::{Endpointing, TurnDetection, TurnDetector};
 use super::options::VoiceOptions;
 use super::playout::Playout;
@@ -104,6 +105,8 @@ pub enum Input {
     TtsFailed(String),
     /// The TTS stream ended (all its audio has been delivered).
     TtsEnded,
+    /// The user's app about the turn (a talk button).
+    Control(TurnControl),
 }
 
 /// The step engine's output and what the conversation looks like after it.
@@ -187,10 +190,10 @@ pub enum Ending {
     SttFailed,
 }
 
-/// A batch STT has no endpointing of its own: it keeps VAD detection.
+/// A batch STT has no endpointing of its own: it keeps VAD detection (or manual).
 fn endpointing(params: &VoiceParams) -> Endpointing {
     let mut endpointing = params.options.endpointing.clone();
-    if !params.streaming_stt {
+    if !params.streaming_stt && endpointing.detection == TurnDetection::Stt {
         endpointing.detection = TurnDetection::Vad;
     }
     endpointing
@@ -307,6 +310,7 @@ impl VoiceMachine {
             Input::Tts(chunk) => self.on_tts(chunk, now),
             Input::TtsFailed(error) => self.tts_failed(error),
             Input::TtsEnded => self.tts_finished(),
+            Input::Control(control) => self.on_control(control, now),
         }
     }
 

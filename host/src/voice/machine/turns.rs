@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::metrics::TurnClock;
 use super::{ConversationAction, Ending, Output, VoiceMachine};
 use crate::events::AgentState;
+use crate::voice::control::TurnControl;
 use crate::voice::endpointing::EndOfTurn;
 
 impl VoiceMachine {
@@ -34,6 +35,42 @@ impl VoiceMachine {
         self.set_state(AgentState::Listening);
         if self.meaningful_words() > 0 {
             self.confirm_interruption();
+        }
+    }
+
+    /// The user's app about the turn (see `voice::control`).
+    pub(super) fn on_control(&mut self, control: TurnControl, now: Instant) {
+        tracing::debug!(?control, "turn control");
+        match control {
+            TurnControl::StartTurn => {
+                // The user said so: the agent stops now, with no false-interruption wait.
+                if self.busy() && self.interrupted_at.is_none() {
+                    self.interrupt(now);
+                }
+                if self.interrupted_at.is_some() {
+                    self.confirm_interruption();
+                }
+                self.drop_preempt();
+                self.detector.discard();
+            }
+            TurnControl::EndTurn => {
+                self.finalise_stt();
+                self.detector.commit(now);
+            }
+            TurnControl::CancelTurn => {
+                self.drop_preempt();
+                self.detector.discard();
+                // The agent paused for the user's voice and nothing stands: it goes on.
+                if self.interrupted_at.is_some() {
+                    self.resume_after_false_interruption();
+                }
+            }
+        }
+    }
+
+    fn drop_preempt(&mut self) {
+        if self.preempted.take().is_some() {
+            self.out.push_back(Output::Conversation(ConversationAction::DropPreempt));
         }
     }
 
