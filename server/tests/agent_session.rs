@@ -19,6 +19,7 @@ use voiceblox_host::voice::control::CONTROL_TOPIC;
 use voiceblox_server::settings::RuntimeMode;
 use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox_48k};
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiScript, TranscriptionScript};
 use voiceblox_tests::room_user::RoomUser;
 
 const KEY: &str = "APIfakekey";
@@ -486,4 +487,64 @@ async fn with_manual_turn_detection_the_pages_end_turn_ends_the_turn() {
     user.until_event("the answer", |e| e["type"] == "transcript" && e["role"] == "assistant" && e["text"] == ANSWER)
         .await;
     server.delete(&json!({"roomName": started["roomName"]})).await;
+}
+
+/// A phone caller (a SIP participant, as LiveKit's SIP bridge joins one) asks for a person:
+/// the LLM calls `transfer_to_human`, the agent asks LiveKit to transfer the call to the
+/// configured number (`SIP/TransferSIPParticipant` with the project's key), the caller leaves
+/// and the session ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_caller_is_transferred_to_a_person_through_livekit_sip() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = OpenAiScript::new()
+        .api_key(REQUEST_OPENAI_KEY)
+        .chat(ChatScript::text(["Welcome to the Grand!"]))
+        .chat(ChatScript::new().tool_call("call_t", "transfer_to_human", r#"{"reason": "wants a person"}"#))
+        .chat(ChatScript::text(["Goodbye."]))
+        .transcription(TranscriptionScript::text("Let me talk to a person, please."))
+        .start();
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let mut config = room_config();
+    config["transfer"] = json!({"to": "tel:+15550100", "playDialtone": true});
+    let (status, started) =
+        server.post_json(&json!({"config": config, "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let room = started["roomName"].as_str().unwrap().to_string();
+    let agent = format!("agent-{room}");
+
+    let token = livekit.sip_caller_token(&room, "sip_+15550123", "SCL_call1");
+    let mut caller = RoomUser::join(&livekit.url(), &token).await.expect("the caller joins");
+    caller.start_audio(&agent).await.expect("the caller's audio is published");
+    caller.until_event("the greeting said", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+    let mut speech = librivox_48k();
+    speech.extend(vec![0; 48_000]);
+    caller.speak(speech);
+    caller.until_gone(&agent).await;
+
+    let transfers = livekit.sip_transfers();
+    assert_eq!(transfers.len(), 1, "{transfers:?}");
+    let transfer = &transfers[0];
+    assert_eq!(
+        (transfer.room.as_str(), transfer.identity.as_str(), transfer.call_id.as_str()),
+        (room.as_str(), "sip_+15550123", "SCL_call1")
+    );
+    assert_eq!((transfer.transfer_to.as_str(), transfer.play_dialtone), ("tel:+15550100", true));
+    // The agent reported the call and its result on the events topic.
+    let events: Vec<Value> = livekit
+        .data_packets()
+        .into_iter()
+        .filter(|d| d.sender == agent)
+        .filter_map(|d| serde_json::from_slice(&d.payload).ok())
+        .collect();
+    let call = events.iter().find(|e| e["type"] == "tool_call").expect("a tool_call event");
+    assert_eq!((&call["toolName"], &call["source"]), (&json!("transfer_to_human"), &json!("sip")), "{call}");
+    let result = events.iter().find(|e| e["type"] == "tool_result").expect("a tool_result event");
+    assert_eq!(result["ok"], true, "{result}");
+    // With the caller gone the session is over.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while server.local.count() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the session outlived the transferred call");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -265,7 +265,7 @@ async fn the_llm_calls_an_mcp_tool_and_exa_search_with_events_and_the_results_in
     });
     let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
     let sink = CollectSink::default();
-    let tools = voiceblox_host::flow::setup::tools(&config, &runtime, &sink).await;
+    let tools = voiceblox_host::flow::setup::tools(&config, &runtime, None, &sink).await;
     assert_eq!(tools.names(), ["lookup_order", "web_search"], "only the selected MCP tool, plus Exa");
     let ctx = Arc::new(FlowContext::new(config, runtime, tools, Arc::new(sink.clone())));
     let mut conversation = Conversation::new(ctx);
@@ -329,7 +329,7 @@ async fn tool_calls_stop_after_the_step_limit_and_an_unreachable_mcp_server_is_r
     });
     let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
     let sink = CollectSink::default();
-    let tools = voiceblox_host::flow::setup::tools(&config, &runtime, &sink).await;
+    let tools = voiceblox_host::flow::setup::tools(&config, &runtime, None, &sink).await;
     assert!(tools.is_empty());
     assert!(sink.events().iter().any(
         |e| matches!(e, AgentEvent::Error { code: ErrorCode::ToolFailed, message } if message.contains("127.0.0.1:9"))

@@ -36,7 +36,7 @@ pub async fn join_and_run(url: &str, token: &str, job: AgentJob, stop: Cancellat
             return Err(error.into());
         }
     };
-    let side = user_side(&room, events, audio);
+    let side = user_side(&room, events, audio, job.control.clone());
     let (ended, watcher) = (side.ended.clone(), side.watcher);
     let result = session::run(job, &metadata, side.side, stop).await;
     watcher.abort();

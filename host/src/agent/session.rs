@@ -14,6 +14,7 @@ use crate::flow::{FlowContext, setup};
 use crate::plugin::PluginRuntime;
 use crate::providers::RuntimeCatalog;
 use crate::transport::livekit::SealError;
+use crate::transport::livekit::credentials::LiveKitCredentials;
 use crate::transport::{Presence, UserSide};
 use crate::voice::{self, Ending, VoiceOptions};
 
@@ -37,6 +38,9 @@ pub struct AgentJob {
     /// Also receives every event (the worker's metrics).
     pub observer: Option<Arc<dyn EventSink>>,
     pub user_wait: Duration,
+    /// The LiveKit project's API key, when whoever runs the job has it: the session may then
+    /// transfer a phone caller (`transfer_to_human`).
+    pub control: Option<LiveKitCredentials>,
 }
 
 impl AgentJob {
@@ -48,6 +52,7 @@ impl AgentJob {
             options: VoiceOptions::default(),
             observer: None,
             user_wait: USER_WAIT,
+            control: None,
         }
     }
 }
@@ -101,12 +106,12 @@ pub async fn run(
         return Ok(Ending::UserLeft);
     }
 
-    let (publisher, publishing) = RoomPublisher::spawn(link);
+    let (publisher, publishing) = RoomPublisher::spawn(link.clone());
     let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(publisher)];
     sinks.extend(job.observer);
     let sink: Arc<dyn EventSink> = Arc::new(FanOutSink(sinks));
 
-    let tools = setup::tools(&config, &job.runtime, sink.as_ref()).await;
+    let tools = setup::tools(&config, &job.runtime, Some(&link), sink.as_ref()).await;
     let ctx = Arc::new(FlowContext::new(config, job.runtime, tools, sink));
     let hangup = CancellationToken::new();
     let session = voice::run(ctx, job.options, audio, controls, hangup.clone());

@@ -72,7 +72,7 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
     if args.text {
         let sink: Arc<dyn EventSink> = Arc::new(JsonLinesSink::new(events));
         let agent = valid.into_config();
-        let tools = voiceblox_host::flow::setup::tools(&agent, &runtime, sink.as_ref()).await;
+        let tools = voiceblox_host::flow::setup::tools(&agent, &runtime, None, sink.as_ref()).await;
         let ctx = Arc::new(FlowContext::new(agent, runtime, tools, sink));
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
         let prompt = std::io::stdin().is_terminal();

@@ -6,7 +6,7 @@ use super::error::{ConfigError, Problem};
 use super::postcall::PostCallConfig;
 use super::provider::{LLMConfig, STTConfig, TTSConfig};
 use super::step::{ConversationStep, StepKind};
-use super::tools::{ExaConfig, McpServerConfig};
+use super::tools::{ExaConfig, McpServerConfig, TransferConfig};
 use super::turn_taking::TurnTakingConfig;
 
 pub const DEFAULT_LANGUAGE: &str = "en";
@@ -44,6 +44,9 @@ pub struct AgentConfig {
     pub mcp_servers: Vec<McpServerConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exa_configs: Vec<ExaConfig>,
+    /// [ours] Transferring a phone caller to a person (`transfer_to_human`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferConfig>,
     /// Structured Output and the post-call webhook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_call: Option<PostCallConfig>,

@@ -28,7 +28,7 @@ pub use postcall::{FieldType, OutputField, PostCallConfig};
 pub use provider::{LLMConfig, ProviderKind, STTConfig, TTSConfig};
 pub use secret::{ApiKey, strip_secrets};
 pub use step::{ConversationStep, StepKind};
-pub use tools::{ExaConfig, McpAuthType, McpServerConfig};
+pub use tools::{ExaConfig, McpAuthType, McpServerConfig, TransferConfig};
 pub use turn_taking::{BackchannelSetting, TurnDetection, TurnTakingConfig};
 pub use valid::{Medium, ValidConfig};
 pub use validate::{validate, validate_structure};

@@ -43,6 +43,22 @@ pub struct ExaConfig {
 /// The variable Exa's own SDKs read.
 pub const EXA_KEY_VAR: &str = "EXA_API_KEY";
 
+/// [ours] Handing a phone caller to a person: the LLM is offered `transfer_to_human`, which
+/// transfers the call (LiveKit SIP, a SIP REFER) to `to`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferConfig {
+    /// Where the call goes: `tel:+15550100` or `sip:support@pbx.example.com`.
+    #[serde(default)]
+    pub to: String,
+    /// When to transfer, in the LLM's terms (added to the tool's description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The caller hears a dial tone while the far end rings.
+    #[serde(default)]
+    pub play_dialtone: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

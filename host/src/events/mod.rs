@@ -41,6 +41,8 @@ impl AgentState {
 pub enum ToolSource {
     Mcp,
     Exa,
+    /// A call transfer (LiveKit SIP).
+    Sip,
     /// The step engine's own tools (`step_complete`).
     Flow,
 }

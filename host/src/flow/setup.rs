@@ -9,12 +9,14 @@ use futures_util::future::{BoxFuture, join_all};
 use super::toolbox::{ToolProvider, Toolbox};
 use super::tools::exa::ExaSearch;
 use super::tools::mcp::{McpServer, McpTimeouts};
+use super::tools::transfer::CallTransfer;
 use super::tools::{ToolError, ToolSpec};
 use crate::config::AgentConfig;
 use crate::egress::policy::redact_url;
 use crate::events::ToolSource;
 use crate::events::{AgentEvent, ErrorCode, EventSink};
 use crate::plugin::PluginRuntime;
+use crate::transport::UserLink;
 
 /// Where Exa is reached, when not at its public API (a proxy, or a test's fake).
 pub const EXA_BASE_URL_VAR: &str = "EXA_BASE_URL";
@@ -47,7 +49,14 @@ impl ToolProvider for ExaSearch {
     }
 }
 
-pub async fn tools(config: &AgentConfig, runtime: &PluginRuntime, sink: &dyn EventSink) -> Toolbox {
+/// `link`: the user's side, which a call transfer goes through (none: a text console, where
+/// `transfer_to_human` answers that only a phone caller can be transferred).
+pub async fn tools(
+    config: &AgentConfig,
+    runtime: &PluginRuntime,
+    link: Option<&Arc<dyn UserLink>>,
+    sink: &dyn EventSink,
+) -> Toolbox {
     let mut toolbox = Toolbox::default();
     let egress = runtime.egress();
     let connecting = config.mcp_servers.iter().map(|server| McpServer::connect(server, egress, McpTimeouts::default()));
@@ -74,6 +83,9 @@ pub async fn tools(config: &AgentConfig, runtime: &PluginRuntime, sink: &dyn Eve
             Ok(search) => toolbox.add(Arc::new(search)),
             Err(error) => sink.emit(AgentEvent::error(ErrorCode::ToolFailed, format!("Exa search: {error}"))),
         }
+    }
+    if let Some(transfer) = &config.transfer {
+        toolbox.add(Arc::new(CallTransfer::new(transfer.clone(), link.cloned())));
     }
     toolbox
 }

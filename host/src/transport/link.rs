@@ -34,6 +34,11 @@ pub trait UserLink: Send + Sync + 'static {
     fn publish_transcript(&self, _role: Role, _text: &str, _final: bool) -> BoxFuture<'_, Result<(), LinkError>> {
         Box::pin(async { Ok(()) })
     }
+    /// Hands the user over to `to` (`tel:` or `sip:`), as a phone call's transfer does; the
+    /// user leaves once the far end has taken the call. Only a phone caller can be.
+    fn transfer(&self, _to: &str, _play_dialtone: bool) -> BoxFuture<'_, Result<(), LinkError>> {
+        Box::pin(async { Err("only a phone caller can be transferred, and this user is not on a phone line".into()) })
+    }
 }
 
 /// Who is there, as the session needs to know it. A transport reports the users already

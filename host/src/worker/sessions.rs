@@ -45,6 +45,7 @@ impl SessionRunner {
         }
         job.options = self.options.clone();
         job.observer = Some(Arc::new(self.metrics.clone()));
+        job.control = Some(self.credentials.clone());
         job
     }
 }

@@ -64,7 +64,11 @@ impl AgentLauncher {
                 let identity = format!("agent-{room}");
                 let token = control.agent_token(room, &identity).map_err(ApiError::livekit)?;
                 let url = control.credentials().url().to_string();
-                let job = AgentJob { config: Some(local.config), ..AgentJob::new(local.runtime) };
+                let job = AgentJob {
+                    config: Some(local.config),
+                    control: Some(control.credentials().clone()),
+                    ..AgentJob::new(local.runtime)
+                };
                 let name = room.to_string();
                 local.sessions.spawn(room, move |stop| async move {
                     let room = name;

@@ -110,6 +110,19 @@ fn check_tools(config: &AgentConfig, out: &mut Vec<Problem>) {
             out.push(Problem::error(format!("exaConfigs[{i}].numResults"), format!("must be 1–100, got {n}")));
         }
     }
+    if let Some(transfer) = &config.transfer {
+        let to = transfer.to.trim();
+        if to.is_empty() {
+            out.push(Problem::error("transfer.to", "no number or SIP address to transfer to"));
+        } else if !(to.starts_with("tel:") || to.starts_with("sip:") || to.starts_with("sips:")) {
+            let hint = if to.starts_with('+') || to.chars().all(|c| c.is_ascii_digit()) {
+                format!("; for a phone number write 'tel:{to}'")
+            } else {
+                String::new()
+            };
+            out.push(Problem::error("transfer.to", format!("'{to}' is not a tel: or sip: address{hint}")));
+        }
+    }
 }
 
 /// Outgoing requests (webhooks, MCP, base URLs) are plain HTTP(S) to a named host.

@@ -1,5 +1,5 @@
-//! Tools the LLM may call during a turn: MCP servers' tools, Exa web search, and the step
-//! engine's own `step_complete`.
+//! Tools the LLM may call during a turn: MCP servers' tools, Exa web search, a phone call's
+//! `transfer_to_human`, and the step engine's own `step_complete`.
 //!
 //! Every tool is described to the LLM by a [`ToolSpec`] and answers with text for the tool
 //! message ([`ToolOutput`]); a failure is reported to the LLM too (so it can recover in words)
@@ -8,6 +8,7 @@
 pub mod exa;
 pub mod mcp;
 mod net;
+pub mod transfer;
 
 /// What the LLM is told about a tool.
 #[derive(Debug, Clone, PartialEq)]

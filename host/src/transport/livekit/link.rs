@@ -10,6 +10,8 @@ use livekit_protocol as proto;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::control::ControlPlane;
+use super::credentials::LiveKitCredentials;
 use super::room::{Room, RoomEvent, is_user};
 use crate::audio::AudioIo;
 use crate::events::{AgentState, EVENTS_TOPIC, Role};
@@ -17,21 +19,47 @@ use crate::transport::{AGENT_STATE_ATTRIBUTE, CONTROL_QUEUE, LinkError, Presence
 use crate::voice::control::{CONTROL_TOPIC, TurnControl};
 
 /// A joined room as a session's [`UserLink`].
-pub struct LiveKitLink(pub Room);
+pub struct LiveKitLink {
+    pub room: Room,
+    /// The project's API key, when the agent has one: transfers of phone callers need it.
+    pub control: Option<LiveKitCredentials>,
+}
 
 impl UserLink for LiveKitLink {
     fn publish_event(&self, json: Vec<u8>) -> BoxFuture<'_, Result<(), LinkError>> {
-        Box::pin(async move { Ok(self.0.publish_data(json, EVENTS_TOPIC, true).await?) })
+        Box::pin(async move { Ok(self.room.publish_data(json, EVENTS_TOPIC, true).await?) })
     }
 
     fn set_agent_state(&self, state: AgentState) -> BoxFuture<'_, Result<(), LinkError>> {
         let attributes = HashMap::from([(AGENT_STATE_ATTRIBUTE.to_string(), state.as_str().to_string())]);
-        Box::pin(async move { Ok(self.0.set_attributes(attributes).await?) })
+        Box::pin(async move { Ok(self.room.set_attributes(attributes).await?) })
     }
 
     fn publish_transcript(&self, role: Role, text: &str, r#final: bool) -> BoxFuture<'_, Result<(), LinkError>> {
         let text = text.to_string();
-        Box::pin(async move { Ok(self.0.publish_transcript(role == Role::User, &text, r#final).await?) })
+        Box::pin(async move { Ok(self.room.publish_transcript(role == Role::User, &text, r#final).await?) })
+    }
+
+    /// `SIP/TransferSIPParticipant` for the room's phone caller (a SIP participant).
+    fn transfer(&self, to: &str, play_dialtone: bool) -> BoxFuture<'_, Result<(), LinkError>> {
+        let to = to.to_string();
+        Box::pin(async move {
+            let caller = self
+                .room
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.kind == proto::participant_info::Kind::Sip as i32);
+            let Some(caller) = caller else {
+                return Err("only a phone caller can be transferred, and nobody in the room is on a phone line".into());
+            };
+            let Some(credentials) = self.control.clone() else {
+                return Err("this agent has no LiveKit API key to transfer the call with".into());
+            };
+            let control = ControlPlane::new(credentials);
+            control.transfer_sip_participant(&self.room.name(), &caller.identity, &to, play_dialtone).await?;
+            tracing::info!(caller = %caller.identity, %to, "call transferred");
+            Ok(())
+        })
     }
 }
 
@@ -52,13 +80,20 @@ impl RoomSide {
 
 /// The user's side of a session in `room`, whose events arrive on `events` and whose audio
 /// [`Room::start_audio`] started.
-pub fn user_side(room: &Room, events: mpsc::Receiver<RoomEvent>, audio: AudioIo) -> RoomSide {
+/// `control`: the project's API key, if the agent has it (to transfer phone callers).
+pub fn user_side(
+    room: &Room,
+    events: mpsc::Receiver<RoomEvent>,
+    audio: AudioIo,
+    control: Option<LiveKitCredentials>,
+) -> RoomSide {
     let (presence_tx, presence) = mpsc::channel(16);
     let (controls_tx, controls) = mpsc::channel(CONTROL_QUEUE);
     let ended = Arc::new(Mutex::new(None));
     let watcher =
         tokio::spawn(watch_presence(room.remote_participants(), events, presence_tx, controls_tx, ended.clone()));
-    let side = UserSide { link: Arc::new(LiveKitLink(room.clone())), presence, audio, controls };
+    let link = Arc::new(LiveKitLink { room: room.clone(), control });
+    let side = UserSide { link, presence, audio, controls };
     RoomSide { side, ended, watcher }
 }
 

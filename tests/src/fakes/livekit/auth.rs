@@ -27,6 +27,15 @@ pub struct Claims {
     pub kind: String,
     pub metadata: String,
     pub attributes: std::collections::HashMap<String, String>,
+    pub sip: SipGrants,
+}
+
+/// The `sip` grants (`SIPGrants`): `call` lets a token place and transfer calls.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct SipGrants {
+    pub admin: bool,
+    pub call: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -145,6 +154,11 @@ pub(crate) fn ensure_list(claims: Option<&Claims>) -> Result<(), TwirpError> {
 }
 
 /// `roomAdmin` for exactly this room.
+/// `EnsureSIPCallPermission`.
+pub(crate) fn ensure_sip_call(claims: Option<&Claims>) -> Result<(), TwirpError> {
+    granted(claims.is_some_and(|c| c.sip.call))
+}
+
 pub(crate) fn ensure_admin(claims: Option<&Claims>, room: &str) -> Result<(), TwirpError> {
     granted(claims.is_some_and(|c| c.video.room_admin && c.video.room == room))
 }

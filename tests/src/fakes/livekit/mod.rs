@@ -38,6 +38,7 @@ use serde::de::DeserializeOwned;
 pub use agent::{AgentJob, AgentMessage, AgentTimeouts, AgentWorker};
 pub use auth::{Claims, VideoGrants, sign as sign_jwt};
 pub use rtc::{DataRecord, RtcParticipant, TextStreamRecord};
+pub use services::{SIP_CALL_ID_ATTRIBUTE, SipTransfer};
 pub use twirp::TwirpError;
 
 use super::RecordedRequest;
@@ -65,6 +66,8 @@ pub(crate) struct Project {
     agents: agent::Agents,
     /// `/rtc`: the rooms' live participants and what they sent.
     sfu: rtc::Sfu,
+    /// `SIP/TransferSIPParticipant` calls that went through.
+    sip_transfers: Mutex<Vec<services::SipTransfer>>,
 }
 
 async fn allow_any_origin(mut response: axum::response::Response) -> axum::response::Response {
@@ -96,6 +99,7 @@ impl FakeLiveKit {
             deleted: Mutex::default(),
             agents: agent::Agents::new(shutdown),
             sfu: rtc::Sfu::default(),
+            sip_transfers: Mutex::default(),
         });
         tokio::spawn(agent::dispatcher(project.clone()));
         Self { server, project }
@@ -123,6 +127,11 @@ impl FakeLiveKit {
     /// Dispatches of rooms that still exist (deleting a room ends its dispatches).
     pub fn dispatches(&self) -> Vec<proto::AgentDispatch> {
         lock(&self.project.dispatches).clone()
+    }
+
+    /// The call transfers the SIP service carried out, in order.
+    pub fn sip_transfers(&self) -> Vec<services::SipTransfer> {
+        lock(&self.project.sip_transfers).clone()
     }
 
     /// Names of the rooms `DeleteRoom` removed, in order.
@@ -160,6 +169,7 @@ async fn handle(
         route,
         ("livekit.RoomService", "CreateRoom" | "DeleteRoom" | "ListRooms")
             | ("livekit.AgentDispatchService", "CreateDispatch")
+            | ("livekit.SIP", "TransferSIPParticipant")
     );
     if !known {
         return TwirpError::new("bad_route", format!("no handler for path \"/twirp/{service}/{method}\""))
@@ -178,6 +188,7 @@ async fn handle(
         (_, "CreateRoom") => call(encoding, &body, |r| services::create_room(p, claims, r)),
         (_, "DeleteRoom") => call(encoding, &body, |r| services::delete_room(p, claims, r)),
         (_, "ListRooms") => call(encoding, &body, |r| services::list_rooms(p, claims, r)),
+        (_, "TransferSIPParticipant") => call(encoding, &body, |r| services::transfer_sip_participant(p, claims, r)),
         _ => call(encoding, &body, |r| services::create_dispatch(p, claims, r)),
     }
 }

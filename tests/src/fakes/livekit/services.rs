@@ -1,5 +1,6 @@
-//! `RoomService` and `AgentDispatchService`: the methods voiceblox calls, with the checks and
-//! limits of LiveKit's `pkg/service/roomservice.go` and `agent_dispatch_service.go`.
+//! `RoomService`, `AgentDispatchService` and `SIP`: the methods voiceblox calls, with the
+//! checks and limits of LiveKit's `pkg/service/roomservice.go`, `agent_dispatch_service.go` and
+//! `sip.go`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -108,6 +109,63 @@ pub(crate) fn create_dispatch(
     lock(&project.dispatches).push(dispatch.clone());
     project.agents.dispatched(project, &dispatch, room);
     Ok(dispatch)
+}
+
+/// `SIP/TransferSIPParticipant`, as `sip.go` checks it; the SIP bridge's REFER always
+/// succeeds here, and the caller then leaves the room as the bridge does after a transfer.
+pub(crate) fn transfer_sip_participant(
+    project: &Project,
+    claims: Option<&Claims>,
+    request: proto::TransferSipParticipantRequest,
+) -> Result<proto::TransferSipParticipantResponse, TwirpError> {
+    if request.room_name.is_empty() {
+        return Err(TwirpError::new("invalid_argument", "Missing room name"));
+    }
+    if request.participant_identity.is_empty() {
+        return Err(TwirpError::new("invalid_argument", "Missing participant identity"));
+    }
+    auth::ensure_sip_call(claims)?;
+    auth::ensure_admin(claims, &request.room_name)?;
+    let to = request.transfer_to.as_str();
+    if !(to.starts_with("sip:") || to.starts_with("sips:") || to.starts_with("tel:")) {
+        return Err(TwirpError::new("invalid_argument", "transfer_to must start with sip:, sips: or tel:"));
+    }
+    let Some(caller) = project.sfu.participant(&request.room_name, &request.participant_identity) else {
+        return Err(TwirpError::new("not_found", "participant not found"));
+    };
+    let Some(call_id) = caller.attributes.get(SIP_CALL_ID_ATTRIBUTE).cloned() else {
+        return Err(TwirpError::new("invalid_argument", "no SIP session associated with participant"));
+    };
+    lock(&project.sip_transfers).push(SipTransfer {
+        room: request.room_name.clone(),
+        identity: request.participant_identity.clone(),
+        call_id,
+        transfer_to: request.transfer_to,
+        play_dialtone: request.play_dialtone,
+    });
+    // The bridge answers once the far end took the call, then hangs up on the caller (BYE):
+    // the caller leaves a moment after the answer.
+    project.sfu.hang_up_after(&request.room_name, &request.participant_identity, HANG_UP_AFTER);
+    Ok(proto::TransferSipParticipantResponse {
+        transfer_id: format!("ST_{}", alnum_id(0x53, project.serial.next(), 12)),
+        ..Default::default()
+    })
+}
+
+/// From the transfer's answer to the caller leaving the room.
+const HANG_UP_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The attribute LiveKit's SIP bridge sets on a caller (`livekit.AttrSIPCallID`).
+pub const SIP_CALL_ID_ATTRIBUTE: &str = "sip.callID";
+
+/// A transfer the SIP service was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipTransfer {
+    pub room: String,
+    pub identity: String,
+    pub call_id: String,
+    pub transfer_to: String,
+    pub play_dialtone: bool,
 }
 
 pub(crate) fn new_room(

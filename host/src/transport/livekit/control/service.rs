@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use livekit_api::services::LiveKitApi;
 use livekit_api::services::room::CreateRoomOptions;
+use livekit_api::services::sip::TransferSIPParticipantOptions;
 use livekit_protocol as proto;
 
 use super::error::ControlError;
@@ -68,6 +69,24 @@ impl ControlPlane {
             .create_dispatch(request)
             .await
             .map_err(|e| ControlError::from_service("CreateDispatch", e))
+    }
+
+    /// `SIP/TransferSIPParticipant`: hands the phone caller `identity` in `room` over to
+    /// `transfer_to` (`tel:+15550100` or `sip:agent@pbx`) with a SIP REFER. LiveKit answers once
+    /// the far end took the call; the caller then leaves the room.
+    pub async fn transfer_sip_participant(
+        &self,
+        room: &str,
+        identity: &str,
+        transfer_to: &str,
+        play_dialtone: bool,
+    ) -> Result<(), ControlError> {
+        let options = TransferSIPParticipantOptions { play_dialtone: Some(play_dialtone), ..Default::default() };
+        self.api
+            .sip()
+            .transfer_sip_participant(room.to_string(), identity.to_string(), transfer_to.to_string(), options)
+            .await
+            .map_err(|e| ControlError::from_service("TransferSIPParticipant", e))
     }
 
     /// A token for one browser participant in `room`; see [`token::browser_token`].

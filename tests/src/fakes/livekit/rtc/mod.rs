@@ -187,6 +187,32 @@ impl Default for Sfu {
 }
 
 impl Sfu {
+    /// `identity` in `room`, as the server knows it now.
+    pub(crate) fn participant(&self, room: &str, identity: &str) -> Option<proto::ParticipantInfo> {
+        let rooms = lock(&self.rooms);
+        rooms.get(room)?.iter().find(|m| m.info.identity == identity).map(|m| m.info.clone())
+    }
+
+    /// The SIP bridge hangs up on `identity` `after` a while (after a transfer): its
+    /// connection is told to leave, as the bridge leaves the room for a call it no longer carries.
+    pub(crate) fn hang_up_after(&self, room: &str, identity: &str, after: Duration) {
+        let to_session = {
+            let rooms = lock(&self.rooms);
+            let member = rooms.get(room).into_iter().flatten().find(|m| m.info.identity == identity);
+            let Some(member) = member else { return };
+            member.to_session.clone()
+        };
+        let leave = proto::LeaveRequest {
+            reason: proto::DisconnectReason::ClientInitiated as i32,
+            action: proto::leave_request::Action::Disconnect as i32,
+            ..Default::default()
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = to_session.send(ToSession::Signal(Box::new(proto::signal_response::Message::Leave(leave)))).await;
+        });
+    }
+
     fn record(&self, f: impl FnOnce(&mut Records)) {
         f(&mut lock(&self.records));
         self.changes.send_modify(|n| *n += 1);
@@ -265,6 +291,22 @@ impl FakeLiveKit {
             "video": {
                 "roomJoin": true, "room": room, "canPublish": true, "canSubscribe": true,
                 "canPublishData": true, "canUpdateOwnMetadata": true,
+            },
+        });
+        token::sign(claims, &self.project.api_secret, 600)
+    }
+
+    /// A token like the one LiveKit's SIP bridge joins a phone caller with: kind `sip`, the
+    /// call's id and number as attributes.
+    pub fn sip_caller_token(&self, room: &str, identity: &str, call_id: &str) -> String {
+        let claims = serde_json::json!({
+            "iss": self.project.api_key,
+            "sub": identity,
+            "name": identity,
+            "kind": "sip",
+            "attributes": {super::SIP_CALL_ID_ATTRIBUTE: call_id, "sip.phoneNumber": "+15550123"},
+            "video": {
+                "roomJoin": true, "room": room, "canPublish": true, "canSubscribe": true, "canPublishData": true,
             },
         });
         token::sign(claims, &self.project.api_secret, 600)

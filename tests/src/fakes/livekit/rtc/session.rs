@@ -130,6 +130,8 @@ pub(super) async fn run(
     let sid = format!("PA_{}", alnum_id(0x50, project.serial.next(), 12));
     let kind = if claims.kind == "agent" || claims.video.agent {
         proto::participant_info::Kind::Agent
+    } else if claims.kind == "sip" {
+        proto::participant_info::Kind::Sip
     } else {
         proto::participant_info::Kind::Standard
     };
