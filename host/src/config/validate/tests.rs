@@ -416,3 +416,22 @@ fn turn_taking_values_are_checked() {
     config["turnTaking"] = json!({"turnDetection": "stt", "preemptiveGeneration": true});
     assert_eq!(at(&problems_of(config), "turnTaking.preemptiveGeneration").severity, Severity::Warning);
 }
+
+#[test]
+fn a_transfer_needs_a_tel_or_sip_address_and_a_bare_number_gets_the_spelling() {
+    let mut config = config_with(json!([
+        {"id": "s", "type": "start", "nextStepIds": {"next": "e"}},
+        {"id": "e", "type": "end"}
+    ]));
+    config["transfer"] = json!({"to": "tel:+15550100"});
+    assert_eq!(problems_of(config.clone()), []);
+    config["transfer"] = json!({"to": "sip:support@pbx.example.com", "playDialtone": true});
+    assert_eq!(problems_of(config.clone()), []);
+    config["transfer"] = json!({"to": "+15550100"});
+    assert_eq!(
+        at(&problems_of(config.clone()), "transfer.to").message,
+        "'+15550100' is not a tel: or sip: address; for a phone number write 'tel:+15550100'"
+    );
+    config["transfer"] = json!({});
+    assert_eq!(at(&problems_of(config), "transfer.to").message, "no number or SIP address to transfer to");
+}
