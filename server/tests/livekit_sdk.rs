@@ -156,3 +156,38 @@ async fn a_muted_microphone_is_not_heard_and_an_unmuted_one_is_again() {
     let answers = events.iter().filter(|e| e["type"] == "transcript" && e["role"] == "assistant").count();
     assert_eq!(answers, 3, "the greeting and an answer to each turn: {events:?}");
 }
+
+/// A device switch as apps do it: the SDK unpublishes the microphone (its m-line goes inactive)
+/// and publishes a new one. The server unpublishes the first (the agent stops receiving it),
+/// and the agent listens to the new track and hears the user again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_republished_microphone_is_followed() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = OpenAiScript::new()
+        .api_key(OPENAI_KEY)
+        .chat(ChatScript::text(["Welcome to the Grand!"]))
+        .chat(ChatScript::text(["Go on."]))
+        .chat(ChatScript::text([ANSWER]))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .start();
+    let (_server, started) = start_inprocess_session((&livekit.url(), KEY, SECRET), &openai, OPENAI_KEY).await;
+    let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
+
+    let speaking = ["--speak-after", "3", "--repeat-after", "8", "--republish", "--duration", "17"];
+    let (user, context) = sdk_user_says_the_sentence(&started, &speaking).await;
+    let tracks: Vec<&str> =
+        user.summary["published_tracks"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(tracks.len(), 2, "{context}");
+    assert_ne!(tracks[0], tracks[1]);
+    let identity = livekit.rtc_participants().into_iter().find(|p| p.info.identity != agent).unwrap().info.identity;
+    assert_eq!(livekit.unpublished_tracks(&identity), [tracks[0]], "{context}");
+
+    // The sentence was heard whole on each track.
+    let heard: Vec<f64> = openai.transcriptions().iter().map(|t| t.duration_ms() / 1000.0).collect();
+    assert_eq!(heard.len(), 2, "{heard:?}\n{context}");
+    assert!(heard.iter().all(|s| (2.3..=4.0).contains(s)), "{heard:?}");
+    let events = agent_events(&user.events, &agent);
+    let answers = events.iter().filter(|e| e["type"] == "transcript" && e["role"] == "assistant").count();
+    assert_eq!(answers, 3, "{events:?}");
+}

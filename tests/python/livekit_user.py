@@ -133,6 +133,7 @@ class User:
         self.tasks: list[asyncio.Task] = []
         self.source: rtc.AudioSource | None = None
         self.microphone: rtc.LocalAudioTrack | None = None
+        self.published_tracks: list[str] = []
         self.mutes: list[dict] = []
         self.register()
 
@@ -254,7 +255,10 @@ class User:
             self.note_state(participant, participant.attributes.get(STATE_ATTRIBUTE))
 
     async def publish(self) -> None:
-        samples = self.args.speak_samples
+        await self.publish_microphone()
+        self.tasks.append(asyncio.ensure_future(self.speak(self.args.speak_samples)))
+
+    async def publish_microphone(self) -> None:
         self.source = rtc.AudioSource(RATE, 1)
         track = rtc.LocalAudioTrack.create_audio_track("microphone", self.source)
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
@@ -268,9 +272,17 @@ class User:
         except rtc.participant.PublishTrackError as e:
             raise Failure(4, f"publishing the microphone failed: {e.message}") from e
         self.published_track_sid = publication.sid
+        self.published_tracks.append(publication.sid)
         self.microphone = track
         log.info("t=%.3f published microphone %s in %.3f s", self.t(), publication.sid, time.monotonic() - started)
-        self.tasks.append(asyncio.ensure_future(self.speak(samples)))
+
+    async def republish(self) -> None:
+        """Unpublishes the microphone and publishes a new one (a device switch, as apps do it)."""
+        assert self.source is not None and self.published_track_sid is not None
+        log.info("t=%.3f unpublishing microphone %s", self.t(), self.published_track_sid)
+        await self.room.local_participant.unpublish_track(self.published_track_sid)
+        await self.source.aclose()
+        await self.publish_microphone()
 
     async def silence(self, until: float | None) -> None:
         """Silence frames until `until` (monotonic) or the end, keeping the source's queue shallow
@@ -301,6 +313,8 @@ class User:
             await self.silence(began + self.args.repeat_after)
             if self.stop.is_set():
                 return
+            if self.args.republish:
+                await self.republish()
             await self.say(samples)
         log.info("t=%.3f done speaking; sending silence", self.t())
         await self.silence(None)
@@ -407,6 +421,7 @@ class User:
         return {
             "connected": connected,
             "published_track_sid": self.published_track_sid,
+            "published_tracks": self.published_tracks,
             "subscribed_tracks": self.subscribed,
             "frames_recorded": self.frames_recorded,
             "recorded_rms": round(rms, 1),
@@ -445,6 +460,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="mute the microphone from FROM to TO seconds after the speech began")
     p.add_argument("--repeat-after", type=float, metavar="SECONDS",
                    help="say the WAV again this long after the speech first began")
+    p.add_argument("--republish", action="store_true",
+                   help="with --repeat-after: unpublish the microphone and publish a new one before the repeat")
     p.add_argument("--record", metavar="WAV", help="write the first remote audio track here (48 kHz mono)")
     p.add_argument("--events", metavar="JSONL", help=f"write {EVENTS_TOPIC} data and {STATE_ATTRIBUTE} changes here")
     p.add_argument("--duration", type=float, default=10.0, metavar="SECONDS", help="stay this long (default 10)")

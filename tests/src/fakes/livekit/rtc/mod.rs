@@ -34,10 +34,16 @@
 //!   client's receive-only m-lines (`media_sections_requirement`, then the answer's msid and
 //!   `mid_to_track_id`), data on the client's own `_reliable`/`_lossy`.
 //!
-//! Not yet: unpublishing (a track lives as long as its participant), reconnects, speaker
-//! updates.
+//! - unpublishing as the SDKs do it (no request: the publisher's next offer stops sending on
+//!   the track's m-line, which stays): the track leaves the participant's update (to everyone,
+//!   no `track_unpublished`), and subscribers stop getting it (their m-line goes inactive in a
+//!   new offer, or with one peer connection: `media_sections_requirement`, then an inactive
+//!   answer); a republished track is a new `add_track` and a new m-line.
+//!
+//! Not yet: reconnects, speaker updates.
 
 mod peer;
+mod sdp;
 mod session;
 mod single_pc;
 mod token;
@@ -97,6 +103,10 @@ enum ToSession {
         stream_id: String,
         track_sid: String,
     },
+    /// The track was unpublished: stop sending it to this participant.
+    Unsubscribe {
+        track_sid: String,
+    },
     /// A frame of a track this participant subscribes to.
     Media {
         track_sid: String,
@@ -115,6 +125,8 @@ struct Records {
     tracks: Vec<(String, proto::TrackInfo)>,
     /// Who muted (true) or unmuted which track, in order.
     mutes: Vec<(String, String, bool)>,
+    /// Who unpublished which track, in order.
+    unpublished: Vec<(String, String)>,
     /// Text streams received, in order of their headers.
     streams: Vec<TextStreamRecord>,
 }
@@ -268,6 +280,12 @@ impl FakeLiveKit {
     pub fn text_streams(&self, topic: &str) -> Vec<TextStreamRecord> {
         let records = lock(&self.project.sfu.records);
         records.streams.iter().filter(|s| s.header.topic == topic).cloned().collect()
+    }
+
+    /// The tracks `identity` unpublished (its offer stopped sending them), in order.
+    pub fn unpublished_tracks(&self, identity: &str) -> Vec<String> {
+        let records = lock(&self.project.sfu.records);
+        records.unpublished.iter().filter(|(who, _)| who == identity).map(|(_, sid)| sid.clone()).collect()
     }
 
     /// The `mute` requests `identity` sent, in order: (track sid, muted).

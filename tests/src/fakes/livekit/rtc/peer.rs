@@ -81,9 +81,18 @@ impl SfuPeer {
     /// A subscriber offer: the first carries the server's own `_reliable` and `_lossy`
     /// channels, configured as LiveKit's transport manager creates them; each of `tracks`
     /// (msid stream id `"<participant_sid>|<track_sid>"`, track id) becomes a send-only audio
-    /// m-line. Returns the offer and each track's mid; `None` if nothing changed.
-    pub(crate) fn offer(&mut self, first: bool, tracks: &[(String, String)]) -> Option<(String, Vec<Mid>)> {
+    /// m-line, and each of `retired` (tracks unpublished) goes inactive. Returns the offer and
+    /// each new track's mid; `None` if nothing changed.
+    pub(crate) fn offer(
+        &mut self,
+        first: bool,
+        tracks: &[(String, String)],
+        retired: &[Mid],
+    ) -> Option<(String, Vec<Mid>)> {
         let mut changes = self.rtc.sdp_api();
+        for mid in retired {
+            changes.set_direction(*mid, Direction::Inactive);
+        }
         if first {
             changes.add_channel_with_config(ChannelConfig {
                 label: "_reliable".into(),

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use str0m::media::Mid;
 
 use super::peer::{Frame, SfuEvent, SfuPeer};
+use super::sdp::sections;
 use super::single_pc::SinglePc;
 use super::token::{self, JoinClaims};
 use super::{DataRecord, Member, RtcParticipant, Sfu, TextStreamRecord, ToSession};
@@ -66,6 +67,8 @@ struct Session {
     subscribed: HashMap<String, Mid>,
     /// Tracks waiting for the next subscriber offer (msid stream id, track sid).
     to_subscribe: Vec<(String, String)>,
+    /// Subscriber m-lines of unpublished tracks, to go inactive in the next offer.
+    to_retire: Vec<Mid>,
     offer_id: u32,
     /// `/rtc/v1`'s single peer connection: tracks go to the client on its publisher.
     single: Option<SinglePc>,
@@ -235,6 +238,7 @@ pub(super) async fn run(
         // The tracks already in the room go into the first subscriber offer (or, with a single
         // peer connection, onto the client's first receivers).
         to_subscribe: if single { Vec::new() } else { others_tracks.clone() },
+        to_retire: Vec::new(),
         offer_id: 0,
         single: single.then(|| SinglePc::new(others_tracks)),
     };
@@ -327,11 +331,12 @@ impl Session {
     /// Waits while an offer is unanswered: the answer comes back here.
     async fn offer_tracks(&mut self, first: bool) -> Result<(), String> {
         let Some(peer) = self.subscriber.as_mut().filter(|p| !p.is_offering()) else { return Ok(()) };
-        if !first && self.to_subscribe.is_empty() {
+        if !first && self.to_subscribe.is_empty() && self.to_retire.is_empty() {
             return Ok(());
         }
         let tracks = std::mem::take(&mut self.to_subscribe);
-        let (offer, mids) = peer.offer(first, &tracks).ok_or("nothing to offer")?;
+        let retired = std::mem::take(&mut self.to_retire);
+        let (offer, mids) = peer.offer(first, &tracks, &retired).ok_or("nothing to offer")?;
         for ((_, track_sid), mid) in tracks.into_iter().zip(mids) {
             self.subscribed.insert(track_sid, mid);
         }
@@ -442,10 +447,11 @@ impl Session {
         if first {
             self.publisher = Some(SfuPeer::new().await.map_err(|_| proto::DisconnectReason::JoinFailure)?);
         }
-        let Some(peer) = self.publisher.as_mut() else { return Ok(()) };
         if let Some(single) = self.single.as_mut() {
             single.offered(&offer.sdp);
         }
+        self.unpublish_stopped(&offer.sdp);
+        let Some(peer) = self.publisher.as_mut() else { return Ok(()) };
         let answer = match peer.accept_offer(&offer.sdp) {
             Ok(answer) => answer,
             Err(error) => {
@@ -557,6 +563,16 @@ impl Session {
                 self.to_subscribe.push((stream_id, track_sid));
                 self.offer_tracks(false).await.map_err(|_| proto::DisconnectReason::SignalClose)
             }
+            ToSession::Unsubscribe { track_sid } => {
+                if let Some(single) = self.single.as_mut() {
+                    single.unsubscribe(&track_sid);
+                    return self.require_sections().await.map_err(|_| proto::DisconnectReason::SignalClose);
+                }
+                if let Some(mid) = self.subscribed.remove(&track_sid) {
+                    self.to_retire.push(mid);
+                }
+                self.offer_tracks(false).await.map_err(|_| proto::DisconnectReason::SignalClose)
+            }
             ToSession::Media { track_sid, frame } => {
                 let mid = match &self.single {
                     Some(single) => single.mid_of(&track_sid).map(Mid::from),
@@ -635,6 +651,30 @@ impl Session {
             let subscribe = ToSession::Subscribe { stream_id: stream_id.clone(), track_sid: track_sid.clone() };
             if member.to_session.try_send(subscribe).is_err() {
                 tracing::warn!(identity = %member.info.identity, "fake SFU: could not offer a track");
+            }
+        }
+    }
+
+    /// Tracks whose m-line the publisher's new `offer` no longer sends on (the SDKs' unpublish:
+    /// the transceiver goes inactive, the mid stays): unpublished. Everyone hears of it (the
+    /// publisher too, no `track_unpublished`), and subscribers stop receiving it.
+    fn unpublish_stopped(&mut self, offer: &str) {
+        let stopped: Vec<(Mid, String)> = sections(offer)
+            .filter(|section| !section.sends())
+            .filter_map(|section| {
+                let mid = Mid::from(section.mid()?);
+                self.published.get(&mid).map(|track| (mid, track.clone()))
+            })
+            .collect();
+        for (mid, track_sid) in stopped {
+            self.published.remove(&mid);
+            tracing::debug!(identity = %self.identity, track = %track_sid, "fake SFU: track unpublished");
+            let identity = self.identity.clone();
+            sfu(&self.project).record(|r| r.unpublished.push((identity, track_sid.clone())));
+            self.update_tracks(|tracks| tracks.retain(|t| t.sid != track_sid));
+            let rooms = lock(&sfu(&self.project).rooms);
+            for member in rooms.get(&self.room).into_iter().flatten().filter(|m| m.info.sid != self.sid) {
+                let _ = member.to_session.try_send(ToSession::Unsubscribe { track_sid: track_sid.clone() });
             }
         }
     }

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::sdp::sections;
+
 /// One track to send: its msid stream id and track sid.
 type Track = (String, String);
 
@@ -30,6 +32,12 @@ impl SinglePc {
     pub(super) fn subscribe(&mut self, track: Track) {
         self.waiting.push(track);
         self.bind();
+    }
+
+    /// `track_sid` was unpublished: its receiver is free again (answered inactive next time).
+    pub(super) fn unsubscribe(&mut self, track_sid: &str) {
+        self.bound.retain(|_, (_, track)| track != track_sid);
+        self.waiting.retain(|(_, track)| track != track_sid);
     }
 
     /// The client's offer: its receivers as they are now, the waiting tracks bound to free ones.
@@ -94,35 +102,6 @@ impl SinglePc {
         }
         out
     }
-}
-
-/// The session part of an SDP (kind empty) and each media section.
-struct Section<'a> {
-    kind: &'a str,
-    lines: Vec<&'a str>,
-}
-
-impl Section<'_> {
-    fn has(&self, line: &str) -> bool {
-        self.lines.contains(&line)
-    }
-
-    fn mid(&self) -> Option<&str> {
-        self.lines.iter().find_map(|l| l.strip_prefix("a=mid:"))
-    }
-}
-
-fn sections(sdp: &str) -> impl Iterator<Item = Section<'_>> {
-    let mut sections = vec![Section { kind: "", lines: Vec::new() }];
-    for line in sdp.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
-        if let Some(media) = line.strip_prefix("m=") {
-            sections.push(Section { kind: media.split(' ').next().unwrap_or_default(), lines: Vec::new() });
-        }
-        if let Some(section) = sections.last_mut() {
-            section.lines.push(line);
-        }
-    }
-    sections.into_iter()
 }
 
 #[cfg(test)]
