@@ -13,7 +13,7 @@ use common::{ANSWER, start_inprocess_session, talking_openai, voiced_frames};
 use serde_json::{Value, json};
 use voiceblox_tests::audio::LIBRIVOX_TEXT;
 use voiceblox_tests::fakes::livekit::FakeLiveKit;
-use voiceblox_tests::fakes::openai::{ChatScript, OpenAiScript, TranscriptionScript};
+use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript, TranscriptionScript};
 use voiceblox_tests::python_sdk::{UserRun, run_user};
 
 const KEY: &str = "APIsdkuser";
@@ -26,6 +26,18 @@ fn librivox_wav() -> String {
 
 fn agent_events<'a>(events: &'a [Value], agent: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["from"] == agent).filter_map(|e| e.get("event")).collect()
+}
+
+/// A greeting, then two user turns heard as `first` and the LibriVox sentence, each answered.
+fn two_turns(first: &str) -> OpenAiFake {
+    OpenAiScript::new()
+        .api_key(OPENAI_KEY)
+        .chat(ChatScript::text(["Welcome to the Grand!"]))
+        .chat(ChatScript::text(["Go on."]))
+        .chat(ChatScript::text([ANSWER]))
+        .transcription(TranscriptionScript::text(first))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .start()
 }
 
 /// Runs the Python user in the session `started` describes, saying the LibriVox sentence with
@@ -114,14 +126,7 @@ async fn the_official_python_sdk_talks_with_the_agent_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_muted_microphone_is_not_heard_and_an_unmuted_one_is_again() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let openai = OpenAiScript::new()
-        .api_key(OPENAI_KEY)
-        .chat(ChatScript::text(["Welcome to the Grand!"]))
-        .chat(ChatScript::text(["Go on."]))
-        .chat(ChatScript::text([ANSWER]))
-        .transcription(TranscriptionScript::text("He did not"))
-        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
-        .start();
+    let openai = two_turns("He did not");
     let (_server, started) = start_inprocess_session((&livekit.url(), KEY, SECRET), &openai, OPENAI_KEY).await;
     let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
 
@@ -163,14 +168,7 @@ async fn a_muted_microphone_is_not_heard_and_an_unmuted_one_is_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_republished_microphone_is_followed() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
-    let openai = OpenAiScript::new()
-        .api_key(OPENAI_KEY)
-        .chat(ChatScript::text(["Welcome to the Grand!"]))
-        .chat(ChatScript::text(["Go on."]))
-        .chat(ChatScript::text([ANSWER]))
-        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
-        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
-        .start();
+    let openai = two_turns(LIBRIVOX_TEXT);
     let (_server, started) = start_inprocess_session((&livekit.url(), KEY, SECRET), &openai, OPENAI_KEY).await;
     let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
 
