@@ -548,3 +548,43 @@ async fn a_phone_caller_is_transferred_to_a_person_through_livekit_sip() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Two calls at once in one server process: each agent publishes its own track, hears its
+/// own user and answers them; neither hears the other's room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_rooms_in_one_process_each_have_their_own_conversation() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = OpenAiScript::new()
+        .api_key(REQUEST_OPENAI_KEY)
+        .chat(ChatScript::text(["Welcome to the Grand!"]))
+        .chat(ChatScript::text(["Welcome to the Grand!"]))
+        .chat(ChatScript::text([ANSWER]))
+        .chat(ChatScript::text([ANSWER]))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
+        .start();
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let (status, started) =
+            server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
+        let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
+            .await
+            .expect("the browser token joins the room");
+        user.start_audio(&agent).await.expect("the user's microphone is published");
+        calls.push((agent, user));
+    }
+    let talks = calls.iter_mut().map(|(_, user)| async {
+        user.until_event("the greeting said", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+        speak_and_hear_the_answer(user, &openai).await;
+    });
+    futures_util::future::join_all(talks).await;
+    for (agent, user) in &calls {
+        assert_eq!(livekit.published_tracks(agent).len(), 1, "{agent}");
+        assert!(user.agent_events().iter().all(|(from, _)| from == agent), "events from another room reached {agent}");
+    }
+    assert_eq!(openai.transcriptions().len(), 2);
+}
