@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use voiceblox_host::config::AgentConfig;
-use voiceblox_host::events::{AgentEvent, CollectSink, ErrorCode};
+use voiceblox_host::events::{AgentEvent, AgentState, CollectSink, ErrorCode};
 use voiceblox_host::flow::{Conversation, FlowContext, Output, Toolbox};
+use voiceblox_host::transport::{LinkError, UserLink};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
 use voiceblox_tests::fakes::webhook::WebhookReceiver;
 
@@ -378,6 +379,15 @@ async fn an_end_step_without_a_command_ends_without_asking_the_llm_for_words() {
 /// A conversation on `fake` that opens with a literal "Hello!" and goes on to `steps` (the
 /// first of them follows the start), past its greeting.
 async fn greeted(fake: &openai::OpenAiFake, steps: Value) -> (Conversation, CollectSink, tempfile::TempDir) {
+    greeted_on(fake, steps, None).await
+}
+
+/// [`greeted`] on the user side `link` (a phone line, say).
+async fn greeted_on(
+    fake: &openai::OpenAiFake,
+    steps: Value,
+    link: Option<Arc<dyn UserLink>>,
+) -> (Conversation, CollectSink, tempfile::TempDir) {
     let (runtime, dir) = common::runtime(&["127.0.0.1"], &[]).await;
     let first = steps[0]["id"].clone();
     let mut all = vec![json!({"id": "start", "type": "start", "command": "Hello!", "isLiteral": true,
@@ -390,8 +400,11 @@ async fn greeted(fake: &openai::OpenAiFake, steps: Value) -> (Conversation, Coll
     });
     let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
     let sink = CollectSink::default();
-    let ctx = Arc::new(FlowContext::new(config, runtime, Toolbox::default(), Arc::new(sink.clone())));
-    let mut conversation = Conversation::new(ctx);
+    let mut ctx = FlowContext::new(config, runtime, Toolbox::default(), Arc::new(sink.clone()));
+    if let Some(link) = link {
+        ctx = ctx.with_link(link);
+    }
+    let mut conversation = Conversation::new(Arc::new(ctx));
     conversation.start();
     assert_eq!(words(&mut conversation).await, ("Hello!".into(), false));
     (conversation, sink, dir)
@@ -464,4 +477,69 @@ async fn a_reply_started_ahead_is_dropped_unheard_when_the_user_says_more() {
     assert!(!history.contains("Paris on Monday, noted") && history.contains("Anything else?"), "{history}");
     let stats = conversation.speculation_stats();
     assert_eq!((stats.started, stats.used), (1, 0));
+}
+
+/// A phone line that records the transfers asked of it.
+#[derive(Default)]
+struct PhoneLine {
+    transfers: std::sync::Mutex<Vec<String>>,
+}
+
+impl UserLink for PhoneLine {
+    fn publish_event(&self, _json: Vec<u8>) -> futures_util::future::BoxFuture<'_, Result<(), LinkError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn set_agent_state(&self, _state: AgentState) -> futures_util::future::BoxFuture<'_, Result<(), LinkError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn transfer(&self, to: &str, _dialtone: bool) -> futures_util::future::BoxFuture<'_, Result<(), LinkError>> {
+        self.transfers.lock().unwrap().push(to.to_string());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn transfer_steps() -> Value {
+    json!([
+        {"id": "ask", "type": "burst", "rounds": 1, "command": "Take the message.", "nextStepIds": {"next": "human"}},
+        {"id": "human", "type": "transfer", "command": "Connecting you now.", "isLiteral": true,
+         "transferTo": "tel:+15550100", "nextStepIds": {"next": "bye"}},
+        {"id": "bye", "type": "end", "command": "Sorry, nobody is free. Goodbye!", "isLiteral": true}
+    ])
+}
+
+#[tokio::test]
+async fn a_transfer_step_says_its_line_and_hands_the_call_over() {
+    let fake = openai::start(OpenAiScript::new().api_key(KEY));
+    let line = Arc::new(PhoneLine::default());
+    let (mut conversation, sink, _dir) = greeted_on(&fake, transfer_steps(), Some(line.clone())).await;
+    conversation.user_turn("I want a person.");
+    assert_eq!(words(&mut conversation).await, ("Connecting you now.".into(), true));
+    assert_eq!(*line.transfers.lock().unwrap(), ["tel:+15550100"]);
+    assert_eq!(step_changes(&sink.events()).last().unwrap().0, "human");
+    assert_eq!(fake.chat_requests().len(), 0, "a literal line asks no LLM");
+}
+
+#[tokio::test]
+async fn a_transfer_step_that_cannot_transfer_says_why_and_goes_on_to_its_next_step() {
+    // A text session has no call to hand over.
+    let fake = openai::start(OpenAiScript::new().api_key(KEY));
+    let (mut conversation, sink, _dir) = greeted(&fake, transfer_steps()).await;
+    conversation.user_turn("I want a person.");
+    assert_eq!(words(&mut conversation).await, ("Connecting you now.Sorry, nobody is free. Goodbye!".into(), true));
+    let errors: Vec<String> = sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Error { code: ErrorCode::TransferFailed, message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "step human: the call could not be transferred to tel:+15550100: there is no call to transfer in a text session"
+        ]
+    );
+    let steps: Vec<String> = step_changes(&sink.events()).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(steps, ["start", "ask", "human", "bye"]);
 }

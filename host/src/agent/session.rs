@@ -112,7 +112,7 @@ pub async fn run(
     let sink: Arc<dyn EventSink> = Arc::new(FanOutSink(sinks));
 
     let tools = setup::tools(&config, &job.runtime, Some(&link), sink.as_ref()).await;
-    let ctx = Arc::new(FlowContext::new(config, job.runtime, tools, sink));
+    let ctx = Arc::new(FlowContext::new(config, job.runtime, tools, sink).with_link(link));
     let hangup = CancellationToken::new();
     let session = voice::run(ctx, job.options, audio, controls, hangup.clone());
     tokio::pin!(session);

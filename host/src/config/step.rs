@@ -78,6 +78,16 @@ pub enum StepKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         webhook_url: Option<String>,
     },
+    /// [ours] Say the line (if any), then hand a phone caller to a person at `transferTo` (or
+    /// the config's `transfer.to`); if the transfer fails, go on to the next step, or end.
+    Transfer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<String>,
+        #[serde(default)]
+        is_literal: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer_to: Option<String>,
+    },
     /// Say the closing line (if any), then end the session.
     End {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +116,7 @@ impl StepKind {
             StepKind::Ifelse { .. } => "ifelse",
             StepKind::Categorize { .. } => "categorize",
             StepKind::Webhook { .. } => "webhook",
+            StepKind::Transfer { .. } => "transfer",
             StepKind::End { .. } => "end",
         }
     }
@@ -117,6 +128,7 @@ impl StepKind {
             | StepKind::Opentalk { command }
             | StepKind::Timer { command, .. }
             | StepKind::Categorize { command, .. }
+            | StepKind::Transfer { command, .. }
             | StepKind::End { command, .. } => command.as_deref(),
             StepKind::Ifelse { .. } | StepKind::Webhook { .. } => None,
         }

@@ -107,6 +107,8 @@ pub enum ErrorCode {
     EvaluationFailed,
     WebhookFailed,
     PostCallFailed,
+    /// A transfer step could not hand the call over; the next step (if any) took over.
+    TransferFailed,
 }
 
 /// Timings and usage of one agent turn; absent fields did not apply (a literal line has no LLM).

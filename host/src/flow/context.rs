@@ -7,6 +7,7 @@ use crate::config::{AgentConfig, ConversationStep, LLMConfig};
 use crate::events::{AgentEvent, EventSink};
 use crate::plugin::PluginRuntime;
 use crate::providers::{ChatLlm, settings};
+use crate::transport::UserLink;
 
 pub struct FlowContext {
     pub config: Arc<AgentConfig>,
@@ -14,12 +15,28 @@ pub struct FlowContext {
     pub llm: ChatLlm,
     pub tools: Toolbox,
     pub sink: Arc<dyn EventSink>,
+    /// The user's side, for what goes through it besides events (a transfer step's call
+    /// transfer); none in text sessions and tests.
+    pub link: Option<Arc<dyn UserLink>>,
 }
 
 impl FlowContext {
     pub fn new(config: Arc<AgentConfig>, runtime: PluginRuntime, tools: Toolbox, sink: Arc<dyn EventSink>) -> Self {
         let llm = chat_llm(&runtime, &config.llm, &config.language);
-        Self { config, runtime, llm, tools, sink }
+        Self { config, runtime, llm, tools, sink, link: None }
+    }
+
+    /// With the user's side a transfer step hands the call over through.
+    pub fn with_link(mut self, link: Arc<dyn UserLink>) -> Self {
+        self.link = Some(link);
+        self
+    }
+
+    /// Hands the user over to `to` (a transfer step): only a phone caller on a user side that
+    /// can transfer; the error says why not.
+    pub async fn transfer(&self, to: &str, play_dialtone: bool) -> Result<(), String> {
+        let link = self.link.as_ref().ok_or("there is no call to transfer in a text session")?;
+        link.transfer(to, play_dialtone).await.map_err(|e| e.to_string())
     }
 
     /// The LLM judging a step's branch: its `evaluationLlm`, else the main one.
@@ -46,6 +63,7 @@ impl FlowContext {
             llm: self.llm.clone(),
             tools: self.tools.clone(),
             sink,
+            link: self.link.clone(),
         }
     }
 

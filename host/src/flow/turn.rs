@@ -171,6 +171,13 @@ impl Turn {
                     self.webhook(&next, webhook_url.as_deref()).await;
                     None
                 }
+                StepKind::Transfer { command, is_literal, transfer_to } => {
+                    if !self.transfer(&next, command.as_deref(), *is_literal, transfer_to.as_deref()).await {
+                        return false;
+                    }
+                    // The transfer failed: the next step, if there is one, takes over.
+                    None
+                }
                 StepKind::End { command, is_literal } => {
                     // The closing line is the step's, if it has one: an end step without a
                     // command ends the call without asking the LLM for words nobody wrote.
@@ -190,6 +197,36 @@ impl Turn {
         self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the steps loop without a conversational step"));
         self.finish().await;
         false
+    }
+
+    /// A transfer step: its line (verbatim, or the LLM's words on its instruction), then the
+    /// call handed over. Said as it is handed over: a transfer rings the far end for a while,
+    /// during which the caller hears the line. `false` when the call went (the conversation is
+    /// over: the caller leaves), `true` when it could not (an `error` event says why).
+    async fn transfer(&mut self, step: &ConversationStep, line: Option<&str>, literal: bool, to: Option<&str>) -> bool {
+        match line.filter(|l| !l.trim().is_empty()) {
+            Some(line) if literal => self.say(line).await,
+            Some(instruction) => {
+                let system = prompt::system_prompt(self.watcher.config(), None, Moment::Closing(Some(instruction)));
+                self.generate(system, Vec::new()).await;
+            }
+            None => {}
+        }
+        let config = self.watcher.config();
+        let dialtone = config.transfer.as_ref().is_some_and(|t| t.play_dialtone);
+        let to = to.or(config.transfer.as_ref().map(|t| t.to.as_str())).unwrap_or("").trim().to_string();
+        match self.ctx.transfer(&to, dialtone).await {
+            Ok(()) => {
+                tracing::info!(step = %step.id, %to, "call transferred");
+                self.finish().await;
+                false
+            }
+            Err(reason) => {
+                let message = format!("step {}: the call could not be transferred to {to}: {reason}", step.id);
+                self.ctx.emit(AgentEvent::error(ErrorCode::TransferFailed, message));
+                true
+            }
+        }
     }
 
     /// Says goodbye (the end step's instruction, or a plain one) and ends the conversation.

@@ -96,7 +96,8 @@ impl StepWatcher {
             StepKind::Start { .. }
             | StepKind::Ifelse { .. }
             | StepKind::Categorize { .. }
-            | StepKind::Webhook { .. } => Decision::Advance,
+            | StepKind::Webhook { .. }
+            | StepKind::Transfer { .. } => Decision::Advance,
             StepKind::End { .. } => Decision::Continue,
         }
     }

@@ -221,6 +221,7 @@ fn error_code_name(code: ErrorCode) -> &'static str {
         ErrorCode::EvaluationFailed => "evaluation_failed",
         ErrorCode::WebhookFailed => "webhook_failed",
         ErrorCode::PostCallFailed => "post_call_failed",
+        ErrorCode::TransferFailed => "transfer_failed",
     }
 }
 

@@ -111,17 +111,22 @@ fn check_tools(config: &AgentConfig, out: &mut Vec<Problem>) {
         }
     }
     if let Some(transfer) = &config.transfer {
-        let to = transfer.to.trim();
-        if to.is_empty() {
-            out.push(Problem::error("transfer.to", "no number or SIP address to transfer to"));
-        } else if !(to.starts_with("tel:") || to.starts_with("sip:") || to.starts_with("sips:")) {
-            let hint = if to.starts_with('+') || to.chars().all(|c| c.is_ascii_digit()) {
-                format!("; for a phone number write 'tel:{to}'")
-            } else {
-                String::new()
-            };
-            out.push(Problem::error("transfer.to", format!("'{to}' is not a tel: or sip: address{hint}")));
-        }
+        check_transfer_address("transfer.to", &transfer.to, out);
+    }
+}
+
+/// A call transfer's target: a `tel:` or `sip:` URI (a bare number is told how to write it).
+pub(super) fn check_transfer_address(path: &str, to: &str, out: &mut Vec<Problem>) {
+    let to = to.trim();
+    if to.is_empty() {
+        out.push(Problem::error(path, "no number or SIP address to transfer to"));
+    } else if !(to.starts_with("tel:") || to.starts_with("sip:") || to.starts_with("sips:")) {
+        let hint = if to.starts_with('+') || to.chars().all(|c| c.is_ascii_digit()) {
+            format!("; for a phone number write 'tel:{to}'")
+        } else {
+            String::new()
+        };
+        out.push(Problem::error(path, format!("'{to}' is not a tel: or sip: address{hint}")));
     }
 }
 

@@ -25,7 +25,7 @@ pub fn validate(config: &AgentConfig, catalog: &dyn ProviderCatalog) -> Vec<Prob
 pub fn validate_structure(config: &AgentConfig) -> Vec<Problem> {
     let mut problems = Vec::new();
     fields::check(config, &mut problems);
-    steps::check(&config.steps, &mut problems);
+    steps::check(&config.steps, config.transfer.as_ref(), &mut problems);
     if let Some(post_call) = &config.post_call {
         postcall::check(post_call, &mut problems);
     }

@@ -6,14 +6,16 @@ use std::collections::hash_map::Entry;
 use crate::config::error::{Problem, key_path};
 use crate::config::step::{BURST_ROUNDS, ConversationStep, StepKind, TIMER_SECONDS};
 
-use super::fields::check_http_url;
+use super::fields::{check_http_url, check_transfer_address};
+use crate::config::TransferConfig;
 
-pub(super) fn check(steps: &[ConversationStep], out: &mut Vec<Problem>) {
+/// `transfer`: the config's transfer section, which transfer steps without an address use.
+pub(super) fn check(steps: &[ConversationStep], transfer: Option<&TransferConfig>, out: &mut Vec<Problem>) {
     let index = check_ids(steps, out);
     let start = check_start(steps, out);
     for (i, step) in steps.iter().enumerate() {
         check_edges(i, step, &index, out);
-        check_kind(i, step, out);
+        check_kind(i, step, transfer, out);
     }
     check_evaluation_edges(steps, out);
     if let Some(start) = start {
@@ -80,7 +82,7 @@ fn check_edges(i: usize, step: &ConversationStep, index: &HashMap<&str, usize>, 
     }
 }
 
-fn check_kind(i: usize, step: &ConversationStep, out: &mut Vec<Problem>) {
+fn check_kind(i: usize, step: &ConversationStep, transfer: Option<&TransferConfig>, out: &mut Vec<Problem>) {
     let path = format!("steps[{i}]");
     let handles = format!("{path}.nextStepIds");
     match &step.kind {
@@ -116,6 +118,14 @@ fn check_kind(i: usize, step: &ConversationStep, out: &mut Vec<Problem>) {
         }
         StepKind::Categorize { categories, .. } => check_categories(&path, step, categories, out),
         StepKind::Webhook { webhook_url } => check_http_url(&format!("{path}.webhookUrl"), webhook_url.as_deref(), out),
+        StepKind::Transfer { transfer_to, .. } => match (transfer_to, transfer) {
+            (Some(to), _) => check_transfer_address(&format!("{path}.transferTo"), to, out),
+            (None, Some(_)) => {}
+            (None, None) => out.push(Problem::error(
+                format!("{path}.transferTo"),
+                "a transfer step needs a transferTo (or a transfer section with a 'to')",
+            )),
+        },
         StepKind::End { .. } if !step.next_step_ids.is_empty() => {
             out.push(Problem::warning(handles, "ignored: an end step ends the conversation"));
         }

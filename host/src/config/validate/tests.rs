@@ -435,3 +435,23 @@ fn a_transfer_needs_a_tel_or_sip_address_and_a_bare_number_gets_the_spelling() {
     config["transfer"] = json!({});
     assert_eq!(at(&problems_of(config), "transfer.to").message, "no number or SIP address to transfer to");
 }
+
+#[test]
+fn a_transfer_step_needs_an_address_of_its_own_or_the_transfer_section() {
+    let steps = |to: Value| {
+        json!([
+            {"id": "s", "type": "start", "nextStepIds": {"next": "t"}},
+            {"id": "t", "type": "transfer", "command": "One moment.", "isLiteral": true, "transferTo": to,
+             "nextStepIds": {"next": "e"}},
+            {"id": "e", "type": "end"}
+        ])
+    };
+    assert_eq!(problems_of(config_with(steps(json!("tel:+15550100")))), []);
+    let message = at(&problems_of(config_with(steps(json!("5550100")))), "steps[1].transferTo").message.clone();
+    assert_eq!(message, "'5550100' is not a tel: or sip: address; for a phone number write 'tel:5550100'");
+    let mut config = config_with(steps(Value::Null));
+    let problem = at(&problems_of(config.clone()), "steps[1].transferTo").message.clone();
+    assert!(problem.contains("needs a transferTo"), "{problem}");
+    config["transfer"] = json!({"to": "sip:desk@pbx.example.com"});
+    assert_eq!(problems_of(config), []);
+}
