@@ -543,3 +543,54 @@ async fn a_transfer_step_that_cannot_transfer_says_why_and_goes_on_to_its_next_s
     let steps: Vec<String> = step_changes(&sink.events()).into_iter().map(|(id, _)| id).collect();
     assert_eq!(steps, ["start", "ask", "human", "bye"]);
 }
+
+/// The main LLM fails before answering (503): its fallback takes the same request, the switch
+/// is reported, and while the main one cools down the next turn goes straight to the fallback.
+#[tokio::test]
+async fn an_llm_that_cannot_serve_hands_the_request_to_its_fallback() {
+    let main = openai::start(OpenAiScript::new().api_key(KEY).chat(ChatScript::error(503)));
+    let spare = openai::start(
+        OpenAiScript::new()
+            .api_key("sk-spare")
+            .chat(ChatScript::text(["Hello from the spare."]))
+            .chat(ChatScript::text(["Still the spare."])),
+    );
+    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let json = json!({
+        "instructions": "You are Ava.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": main.base_url(),
+                "fallbacks": [{"model": "llama-3.3-70b", "provider": "openai", "apiKey": "sk-spare", "baseURL": spare.base_url()}]},
+        "steps": [
+            {"id": "start", "type": "start", "command": "Greet the user.", "nextStepIds": {"next": "talk"}},
+            {"id": "talk", "type": "opentalk", "command": "Chat."}
+        ],
+    });
+    let config = Arc::new(AgentConfig::from_json(&json.to_string()).unwrap());
+    let sink = CollectSink::default();
+    let mut conversation =
+        Conversation::new(Arc::new(FlowContext::new(config, runtime, Toolbox::default(), Arc::new(sink.clone()))));
+    conversation.start();
+    assert_eq!(words(&mut conversation).await, ("Hello from the spare.".into(), false));
+    let switches: Vec<(String, String, String)> = sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::ProviderSwitch { kind, from, to, reason } => {
+                assert!(reason.contains("unavailable"), "{reason}");
+                Some((kind.clone(), from.clone(), to.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(switches, [("llm".into(), "openai/gpt-4.1-mini".into(), "openai/llama-3.3-70b".into())]);
+    // The same request went to both.
+    let first = main.chat_requests()[0].json().unwrap();
+    let second = spare.chat_requests()[0].json().unwrap();
+    assert_eq!(first["messages"], second["messages"]);
+    assert_eq!(second["model"], "llama-3.3-70b");
+
+    // The main LLM is cooling down: the next turn is the spare's at once.
+    conversation.user_turn("How are you?");
+    assert_eq!(words(&mut conversation).await, ("Still the spare.".into(), false));
+    assert_eq!((main.chat_requests().len(), spare.chat_requests().len()), (1, 2));
+}

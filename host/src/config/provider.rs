@@ -47,6 +47,10 @@ pub struct LLMConfig {
     /// An OpenAI-style endpoint elsewhere (Ollama, Azure, Groq, vLLM...).
     #[serde(default, rename = "baseURL", skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    /// [ours] Who takes a request this LLM cannot serve now (unreachable, timing out, 429, 5xx
+    /// before its first token), in order; each a whole LLM section (its own fallbacks unused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<LLMConfig>,
 }
 
 impl LLMConfig {

@@ -91,6 +91,14 @@ pub enum AgentEvent {
         code: ErrorCode,
         message: String,
     },
+    /// [ours] A provider failed before answering and the next of its chain took the request
+    /// (`kind`: `llm`; `from`/`to`: `provider/model`; `reason`: the failure, never a secret).
+    ProviderSwitch {
+        kind: String,
+        from: String,
+        to: String,
+        reason: String,
+    },
 }
 
 /// Stable error codes, so clients can react without parsing messages.
@@ -156,6 +164,7 @@ impl AgentEvent {
             Self::Transcript { .. } => "transcript",
             Self::Metrics(_) => "metrics",
             Self::Error { .. } => "error",
+            Self::ProviderSwitch { .. } => "provider_switch",
         }
     }
 

@@ -22,7 +22,7 @@ pub struct FlowContext {
 
 impl FlowContext {
     pub fn new(config: Arc<AgentConfig>, runtime: PluginRuntime, tools: Toolbox, sink: Arc<dyn EventSink>) -> Self {
-        let llm = chat_llm(&runtime, &config.llm, &config.language);
+        let llm = chat_llm(&runtime, &config.llm, &config.language).reporting_to(sink.clone());
         Self { config, runtime, llm, tools, sink, link: None }
     }
 
@@ -42,7 +42,7 @@ impl FlowContext {
     /// The LLM judging a step's branch: its `evaluationLlm`, else the main one.
     pub fn evaluation_llm(&self, step: &ConversationStep) -> ChatLlm {
         match &step.evaluation_llm {
-            Some(config) => chat_llm(&self.runtime, config, &self.config.language),
+            Some(config) => chat_llm(&self.runtime, config, &self.config.language).reporting_to(self.sink.clone()),
             None => self.llm.clone(),
         }
     }
@@ -50,7 +50,7 @@ impl FlowContext {
     /// The LLM extracting Structured Output.
     pub fn post_call_llm(&self) -> ChatLlm {
         match self.config.post_call.as_ref().and_then(|p| p.llm.as_ref()) {
-            Some(config) => chat_llm(&self.runtime, config, &self.config.language),
+            Some(config) => chat_llm(&self.runtime, config, &self.config.language).reporting_to(self.sink.clone()),
             None => self.llm.clone(),
         }
     }
@@ -60,7 +60,7 @@ impl FlowContext {
         Self {
             config: self.config.clone(),
             runtime: self.runtime.clone(),
-            llm: self.llm.clone(),
+            llm: self.llm.clone().reporting_to(sink.clone()),
             tools: self.tools.clone(),
             sink,
             link: self.link.clone(),
@@ -72,6 +72,10 @@ impl FlowContext {
     }
 }
 
+/// The LLM of `config`, followed by its fallbacks.
 fn chat_llm(runtime: &PluginRuntime, config: &LLMConfig, language: &str) -> ChatLlm {
-    ChatLlm::new(runtime.clone(), settings::llm(config, language), config.temperature, config.max_tokens)
+    let one = |config: &LLMConfig| {
+        ChatLlm::new(runtime.clone(), settings::llm(config, language), config.temperature, config.max_tokens)
+    };
+    one(config).with_fallbacks(config.fallbacks.iter().map(one))
 }

@@ -113,6 +113,14 @@ fn check_tools(config: &AgentConfig, out: &mut Vec<Problem>) {
     if let Some(transfer) = &config.transfer {
         check_transfer_address("transfer.to", &transfer.to, out);
     }
+    for (i, fallback) in config.llm.fallbacks.iter().enumerate() {
+        if !fallback.fallbacks.is_empty() {
+            out.push(Problem::warning(
+                format!("llm.fallbacks[{i}].fallbacks"),
+                "ignored: the chain is llm, then llm.fallbacks in order",
+            ));
+        }
+    }
 }
 
 /// A call transfer's target: a `tel:` or `sip:` URI (a bare number is told how to write it).

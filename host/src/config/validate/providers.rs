@@ -45,7 +45,8 @@ pub(super) fn check(config: &AgentConfig, catalog: &dyn ProviderCatalog, out: &m
         .enumerate()
         .filter_map(|(i, step)| step.evaluation_llm.as_ref().map(|llm| (format!("steps[{i}].evaluationLlm"), llm)));
     let post_call_llm = config.post_call.as_ref().and_then(|p| p.llm.as_ref()).map(|llm| ("postCall.llm".into(), llm));
-    for (path, llm) in extra_llms.chain(post_call_llm) {
+    let fallbacks = config.llm.fallbacks.iter().enumerate().map(|(i, llm)| (format!("llm.fallbacks[{i}]"), llm));
+    for (path, llm) in extra_llms.chain(post_call_llm).chain(fallbacks) {
         sections.push(Section {
             kind: ProviderKind::Llm,
             path,

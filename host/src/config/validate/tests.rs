@@ -455,3 +455,19 @@ fn a_transfer_step_needs_an_address_of_its_own_or_the_transfer_section() {
     config["transfer"] = json!({"to": "sip:desk@pbx.example.com"});
     assert_eq!(problems_of(config), []);
 }
+
+#[test]
+fn llm_fallbacks_are_checked_like_the_llm_they_stand_in_for() {
+    let mut config = config_with(linear());
+    config["llm"]["fallbacks"] = json!([
+        {"model": "llama-3.3-70b", "provider": "groq", "apiKey": "k"},
+        {"model": "x", "provider": "anthropicx", "fallbacks": [{"model": "y", "provider": "openai"}]}
+    ]);
+    let problems = problems_of(config);
+    assert_eq!(
+        at(&problems, "llm.fallbacks[1].provider").message,
+        "unknown LLM provider 'anthropicx'; loaded: openai, groq"
+    );
+    assert_eq!(at(&problems, "llm.fallbacks[1].fallbacks").severity, Severity::Warning);
+    assert!(problems.iter().all(|p| !p.path.starts_with("llm.fallbacks[0]")), "{problems:?}");
+}
