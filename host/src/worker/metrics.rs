@@ -68,6 +68,7 @@ struct Inner {
     connection_state: prometheus::IntGaugeVec,
     reconnects: IntCounter,
     errors: IntCounterVec,
+    switches: IntCounterVec,
     eou_delay: Histogram,
     llm_ttft: Histogram,
     tts_ttfb: Histogram,
@@ -119,6 +120,14 @@ impl WorkerMetrics {
             &["code"],
         )
         .unwrap_or_else(|e| unreachable!("{e}"));
+        let switches = IntCounterVec::new(
+            Opts::new(
+                "voiceblox_provider_switches_total",
+                "Requests a provider could not serve, taken by the next of its chain (by kind).",
+            ),
+            &["kind"],
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
         let inner = Inner {
             jobs_started: counter("voiceblox_worker_jobs_started_total", "Jobs assigned and started."),
             jobs_succeeded: counter("voiceblox_worker_jobs_succeeded_total", "Jobs that ended successfully."),
@@ -131,6 +140,7 @@ impl WorkerMetrics {
             running: register(&registry, running),
             connection_state: register(&registry, connection_state),
             errors: register(&registry, errors),
+            switches: register(&registry, switches),
             state: Mutex::new(ConnectionState::Connecting { reason: None }),
             registry,
         };
@@ -154,6 +164,7 @@ impl WorkerMetrics {
                 observe(&self.0.response, turn.response_ms);
             }
             AgentEvent::Error { code, .. } => self.0.errors.with_label_values(&[error_code_name(*code)]).inc(),
+            AgentEvent::ProviderSwitch { kind, .. } => self.0.switches.with_label_values(&[kind.as_str()]).inc(),
             _ => {}
         }
     }
@@ -257,6 +268,14 @@ mod tests {
             ..Default::default()
         }));
         metrics.observe_event(&AgentEvent::error(ErrorCode::TtsFailed, "503"));
+        let switch = |to: &str| AgentEvent::ProviderSwitch {
+            kind: "llm".into(),
+            from: "openai/gpt-4.1-mini".into(),
+            to: to.into(),
+            reason: "unavailable: 503".into(),
+        };
+        metrics.observe_event(&switch("openai/llama-3.3-70b"));
+        metrics.observe_event(&switch("openai/gpt-4.1-nano"));
         metrics.job_started();
         metrics.job_started();
         metrics.job_ended(&Err(super::super::jobs::JobFailure::Cancelled));
@@ -268,6 +287,7 @@ mod tests {
             "voiceblox_worker_jobs_succeeded_total 0",
             "voiceblox_worker_running_sessions 1",
             "voiceblox_session_errors_total{code=\"tts_failed\"} 1",
+            "voiceblox_provider_switches_total{kind=\"llm\"} 2",
             "voiceblox_turn_eou_delay_seconds_bucket{le=\"0.5\"} 1",
             "voiceblox_turn_eou_delay_seconds_sum 0.42",
             "voiceblox_turn_llm_ttft_seconds_count 1",
