@@ -23,6 +23,11 @@ static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// Opens the page at `base`, pastes the test config, clicks Test, says the LibriVox sentence
 /// after the greeting, waits for the answer, takes a screenshot `name`, clicks Stop.
 async fn talk_through_the_page(base: &str, name: &str) -> PageRun {
+    talk_with(base, name, room_config(), &[]).await
+}
+
+/// [`talk_through_the_page`] with `config` and more harness arguments.
+async fn talk_with(base: &str, name: &str, agent: Value, more: &[&str]) -> PageRun {
     // One browser at a time: two Chromiums with fake capture on two cores stall each other.
     let _one_browser = BROWSER.lock().await;
     let dir = tempfile::tempdir().unwrap();
@@ -34,7 +39,7 @@ async fn talk_through_the_page(base: &str, name: &str) -> PageRun {
     let wav = dir.path().join("microphone.wav");
     write_wav(&wav, &microphone, 48_000).unwrap();
     let config = dir.path().join("agent.json");
-    std::fs::write(&config, serde_json::to_string_pretty(&room_config()).unwrap()).unwrap();
+    std::fs::write(&config, serde_json::to_string_pretty(&agent).unwrap()).unwrap();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
     std::fs::create_dir_all(&shots).unwrap();
     let picture = shots.join(name);
@@ -42,7 +47,7 @@ async fn talk_through_the_page(base: &str, name: &str) -> PageRun {
     let url = format!("{base}/");
     let user_said = json!({"type": "transcript", "role": "user", "final": true}).to_string();
     let answered = json!({"type": "transcript", "role": "assistant", "text": ANSWER, "final": true}).to_string();
-    let args = [
+    let mut args = vec![
         "--url",
         &url,
         "--wav",
@@ -59,6 +64,7 @@ async fn talk_through_the_page(base: &str, name: &str) -> PageRun {
         "--timeout",
         "90",
     ];
+    args.extend_from_slice(more);
     let run = browser::talk(&args, Duration::from_secs(180)).await.unwrap();
     assert_eq!(run.code, 0, "{}\n{}", run.summary, run.log);
     assert!(std::fs::metadata(&picture).is_ok_and(|m| m.len() > 10_000), "no screenshot");
@@ -132,6 +138,26 @@ async fn the_page_talks_with_the_agent_in_chromium_over_a_direct_session() {
     until_no_sessions(|| server.direct.sessions.count()).await;
 }
 
+/// Manual turns from the page: the talk button (shown because the config asks for manual turn
+/// detection) is held while the user speaks; the turn is taken only once it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_talk_button_ends_the_turn_with_manual_turn_detection() {
+    let openai = talking_openai(KEY);
+    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", KEY.to_string())];
+    let server = Server::start_direct(&env, DirectOptions::default()).await;
+    let mut config = room_config();
+    config["turnTaking"] = json!({"turnDetection": "manual"});
+    let run = talk_with(server.base(), "talk-button.png", config, &["--hold-to-talk", "7"]).await;
+    let events = run.events();
+    let released = run.summary["talk"]["releasedAtEvent"].as_u64().expect("the button was released") as usize;
+    let taken = |e: &Value| e["type"] == "transcript" && e["role"] == "user" && e["final"] == true;
+    assert!(!events[..released].iter().any(taken), "a turn before the button was released: {events:?}");
+    let said = events[released..].iter().find(|e| taken(e)).expect("the turn after the release");
+    assert!(said["text"].as_str().unwrap().starts_with(LIBRIVOX_TEXT), "{said}");
+    assert!(events.iter().any(|e| e["type"] == "transcript" && e["role"] == "assistant" && e["text"] == ANSWER));
+    until_no_sessions(|| server.direct.sessions.count()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_talks_with_the_agent_in_chromium_through_a_livekit_room() {
     let livekit = FakeLiveKit::start("APIbrowser", "browser-secret-0123456789abcdefghij");
@@ -198,7 +224,7 @@ async fn closing_the_page_ends_its_direct_session() {
     std::fs::write(&config, room_config().to_string()).unwrap();
     let url = format!("{}/", server.base());
     let greeted = json!({"type": "agent_state", "state": "listening"}).to_string();
-    let args = [
+    let mut args = vec![
         "--url",
         &url,
         "--wav",

@@ -27,6 +27,10 @@ const USAGE = `usage: node talk.mjs --url URL --wav PATH [options]
   --until SPEC         shorthand for --until-json: TYPE[:FIELD=VALUE,...], values parsed as JSON when
                        they can be (true, 3, null) else taken as strings, e.g. transcript:role=assistant,final=true
   --duration SECONDS   stay in the session at least this long (default 0)
+  --hold-to-talk SECONDS
+                       once the agent is listening, press #talk-button (mouse down), hold it this
+                       long, release it; result.talk = {pressedAtEvent, releasedAtEvent} (how many
+                       events the page had then)
   --timeout SECONDS    give up waiting after this long (default 60); exit 3
   --screenshot PATH    screenshot of the page once waiting is over
   --stop               click #stop-button at the end and wait for body[data-session-state="ended"]
@@ -84,10 +88,10 @@ function parseArgs(argv) {
       case '--stop': o.stop = true; break;
       case '--validate-only': o.validateOnly = true; break;
       case '--close': o.close = true; break;
-      case '--timeout': case '--duration': {
+      case '--timeout': case '--duration': case '--hold-to-talk': {
         const s = val(), n = Number(s);
         if (!Number.isFinite(n) || n < 0) throw new UsageError(`${a}: not a number of seconds: ${JSON.stringify(s)}`);
-        o[a.slice(2)] = n; break;
+        o[a === '--hold-to-talk' ? 'holdToTalk' : a.slice(2)] = n; break;
       }
       case '--until-json': {
         const s = val();
@@ -410,8 +414,25 @@ async function main() {
     const deadline = startedAt + opts.timeout * 1000;
     let lastStatsAt = 0;
     let lastLogged = -1;
+    let pressedAt = null;
     for (;;) {
       if (crashed) throw new Error(crashed);
+      if (opts.holdToTalk !== undefined && !result.talk?.releasedAtEvent) {
+        const listening = result.events.some((e) => e?.type === 'agent_state' && e?.state === 'listening');
+        if (pressedAt === null && listening) {
+          const box = await orCrash(page.locator('#talk-button').boundingBox());
+          if (!box) throw new Error('#talk-button is not shown');
+          await orCrash(page.mouse.move(box.x + box.width / 2, box.y + box.height / 2));
+          await orCrash(page.mouse.down());
+          pressedAt = Date.now();
+          result.talk = { pressedAtEvent: result.events.length };
+          log(`talk button pressed (event ${result.events.length})`);
+        } else if (pressedAt !== null && Date.now() - pressedAt >= opts.holdToTalk * 1000) {
+          await orCrash(page.mouse.up());
+          result.talk.releasedAtEvent = result.events.length;
+          log(`talk button released (event ${result.events.length})`);
+        }
+      }
       const withStats = Date.now() - lastStatsAt >= 500;
       if (withStats) lastStatsAt = Date.now();
       await orCrash(poll(page, withStats));

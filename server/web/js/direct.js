@@ -21,6 +21,7 @@ export class DirectSession extends Session {
     this.pc = null;
     this.mic = null;
     this.sessionId = null;
+    this.channel = null;
   }
 
   get label() {
@@ -55,6 +56,7 @@ export class DirectSession extends Session {
     // The channel must exist before the offer, or the offer carries no SCTP section and the
     // server has nowhere to send events.
     const channel = pc.createDataChannel(EVENTS_CHANNEL, { ordered: true });
+    this.channel = channel;
     channel.binaryType = "arraybuffer";
     const decoder = new TextDecoder();
     channel.onmessage = (message) => {
@@ -76,6 +78,11 @@ export class DirectSession extends Session {
       return;
     }
     await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  }
+
+  /** Turn controls go to the agent on the events channel (the only messages the page sends). */
+  sendControl(json) {
+    if (this.channel?.readyState === "open") this.channel.send(json);
   }
 
   endOnServer({ keepalive = false } = {}) {

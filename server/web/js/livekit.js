@@ -6,6 +6,8 @@ import * as api from "./api.js";
 import { Session } from "./session.js";
 
 export const EVENTS_TOPIC = "voiceblox.agent.events";
+/** Where the agent reads turn controls (a talk button). */
+export const CONTROL_TOPIC = "voiceblox.agent.control";
 
 // Served by the server from server/web/node_modules/livekit-client (a self-contained ES module).
 const LIVEKIT_MODULE = "/vendor/livekit-client.mjs";
@@ -84,6 +86,12 @@ export class LivekitSession extends Session {
     const micTrack = publication?.track?.mediaStreamTrack;
     if (micTrack) this.hooks.onMicStream(new MediaStream([micTrack]));
     if (!this.closed) this.hooks.onConnected();
+  }
+
+  sendControl(json) {
+    this.room?.localParticipant
+      .publishData(new TextEncoder().encode(json), { reliable: true, topic: CONTROL_TOPIC })
+      .catch(() => { /* the room is going away; nothing to control */ });
   }
 
   endOnServer({ keepalive = false } = {}) {

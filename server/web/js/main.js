@@ -55,6 +55,7 @@ function wire() {
   $("validate-button").addEventListener("click", validateEditor);
   $("test-button").addEventListener("click", startSession);
   $("stop-button").addEventListener("click", stopSession);
+  wireTalkButton();
   $("error-dismiss").addEventListener("click", view.clearErrors);
   $("config-editor").addEventListener("input", onEditorInput);
   $("problems").addEventListener("click", onProblemClick);
@@ -274,6 +275,8 @@ async function startSession() {
   const config = parsed.config;
 
   window.voiceblox.events = [];
+  $("talk-button").hidden = !manualTurns(config);
+  $("talk-button").disabled = true;
   view.resetSession();
   renderSteps(config);
   resetActiveStep();
@@ -283,12 +286,15 @@ async function startSession() {
   let current = null;
   const hooks = {
     onConnected: () => {
-      if (session === current) view.setSessionState("connected");
+      if (session !== current) return;
+      view.setSessionState("connected");
+      $("talk-button").disabled = false;
     },
     onEnded: (reason) => {
       if (session !== current) return;
       session = null;
       meter.stop();
+      $("talk-button").disabled = true;
       view.setSessionState("ended", reason);
     },
     onMicStream: (stream) => {
@@ -316,6 +322,43 @@ async function startSession() {
     view.setSessionState("error", err.message);
     reportError(err);
   }
+}
+
+/**
+ * The talk button of manual turn detection: pressed, the agent stops and listens; released, the
+ * turn is over; Escape while holding cancels what was said.
+ */
+function wireTalkButton() {
+  const button = $("talk-button");
+  let holding = false;
+  const press = (event) => {
+    if (!session || holding || button.disabled) return;
+    event.preventDefault();
+    holding = true;
+    button.dataset.holding = "true";
+    session.control("start_turn");
+  };
+  const release = (type) => {
+    if (!holding) return;
+    holding = false;
+    button.dataset.holding = "false";
+    session?.control(type);
+  };
+  button.addEventListener("pointerdown", press);
+  button.addEventListener("pointerup", () => release("end_turn"));
+  button.addEventListener("pointerleave", () => release("end_turn"));
+  button.addEventListener("keydown", (event) => {
+    if (event.key === " " || event.key === "Enter") press(event);
+    if (event.key === "Escape") release("cancel_turn");
+  });
+  button.addEventListener("keyup", (event) => {
+    if (event.key === " " || event.key === "Enter") release("end_turn");
+  });
+}
+
+/** Whether the config leaves ending turns to the talk button. */
+function manualTurns(config) {
+  return config?.turnTaking?.turnDetection === "manual";
 }
 
 async function stopSession() {

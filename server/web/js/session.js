@@ -52,6 +52,14 @@ export class Session {
     this.hooks.onEnded(reason);
   }
 
+  /** Tells the agent about the user's turn: "start_turn", "end_turn" or "cancel_turn". */
+  control(type) {
+    if (!this.closed) this.sendControl(JSON.stringify({ type }));
+  }
+
+  /** Subclasses: send a turn control message to the agent. */
+  sendControl(_json) {}
+
   /** Subclasses: tell the server the session is over (resolve at once if it never started). */
   async endOnServer(_options) {}
 
