@@ -224,7 +224,7 @@ async fn closing_the_page_ends_its_direct_session() {
     std::fs::write(&config, room_config().to_string()).unwrap();
     let url = format!("{}/", server.base());
     let greeted = json!({"type": "agent_state", "state": "listening"}).to_string();
-    let mut args = vec![
+    let args = [
         "--url",
         &url,
         "--wav",
