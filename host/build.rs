@@ -14,6 +14,7 @@ use std::process::Command;
 const WASM_CRATES: &[(&str, &str, bool)] = &[
     ("voiceblox-plugin-openai", "openai", true),
     ("voiceblox-plugin-deepgram", "deepgram", true),
+    ("voiceblox-plugin-anthropic", "anthropic", true),
     ("voiceblox-fixture-misbehave", "misbehave", false),
     ("voiceblox-fixture-old-contract", "old-contract", false),
     ("voiceblox-fixture-impostor", "impostor", false),

@@ -14,12 +14,23 @@ use voiceblox_tests::audio::{read_wav, s16le_to_samples, sine_samples, write_wav
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript, SpeakScript};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript, TranscriptionScript};
 
+/// The plugins the build ships, in the order the host lists them.
+const SHIPPED: [&str; 3] = ["anthropic.wasm", "deepgram.wasm", "openai.wasm"];
+
 /// Longest a single CLI run may take before the test fails (and the child is killed).
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Environment a developer's shell may carry that would change what the CLI does.
-const INHERITED_VARS: &[&str] =
-    &["OPENAI_API_KEY", "OPENAI_BASE_URL", "DEEPGRAM_API_KEY", "DEEPGRAM_BASE_URL", "DEEPGRAM_HOST", "RUST_LOG"];
+const INHERITED_VARS: &[&str] = &[
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "DEEPGRAM_API_KEY",
+    "DEEPGRAM_BASE_URL",
+    "DEEPGRAM_HOST",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "RUST_LOG",
+];
 
 /// One finished run of the binary.
 #[derive(Debug)]
@@ -272,7 +283,7 @@ async fn compiled_components_go_to_the_cache_dir_unless_no_cache() {
     cmd.arg("--cache-dir").arg(&cache).args(["plugins", "list"]);
     let out = run(cmd).await;
     out.assert_code(0);
-    assert_eq!(files_ending_with(&cache, ".cwasm").len(), 2, "one compiled component per plugin\n{out}");
+    assert_eq!(files_ending_with(&cache, ".cwasm").len(), SHIPPED.len(), "one compiled component per plugin\n{out}");
 
     // A second run loads from the cache and lists the same table.
     let mut cmd = bare_cli();
@@ -280,7 +291,7 @@ async fn compiled_components_go_to_the_cache_dir_unless_no_cache() {
     let again = run(cmd).await;
     again.assert_code(0);
     assert_eq!(again.stdout, out.stdout);
-    assert_eq!(files_ending_with(&cache, ".cwasm").len(), 2);
+    assert_eq!(files_ending_with(&cache, ".cwasm").len(), SHIPPED.len());
 
     let untouched = dir.path().join("untouched");
     let mut cmd = bare_cli();
@@ -299,8 +310,8 @@ async fn a_memory_cap_below_a_plugins_needs_refuses_it() {
     out.assert_code(2);
     assert_eq!(table_rows(&out.stdout).len(), 1, "only the header: no plugin fits in 1 MiB\n{out}");
     let refused: Vec<&str> = out.stdout.lines().filter(|line| line.starts_with("refused: ")).collect();
-    assert_eq!(refused.len(), 2, "{out}");
-    for (line, name) in refused.iter().zip(["deepgram.wasm", "openai.wasm"]) {
+    assert_eq!(refused.len(), SHIPPED.len(), "{out}");
+    for (line, name) in refused.iter().zip(SHIPPED) {
         assert!(line.contains(name) && line.contains("memory"), "{out}");
     }
 }
