@@ -3,7 +3,9 @@
 //! block of the assistant's content (its input a JSON object, not text); tool results go back
 //! as `tool_result` blocks of the *user's* next message; roles must alternate, so adjacent
 //! turns of one role (two tool results, a result then the user's words) become one message;
-//! and `max_tokens` is required.
+//! and `max_tokens` is required. A conversation that does not open with the user (the agent's
+//! greeting, or nothing yet but the system prompt) gets an `(empty)` user turn first, as
+//! LiveKit's Anthropic plugin does: the API wants the user to speak first.
 
 use serde_json::{Map, Value, json};
 use voiceblox_plugin_kit::json::{f32_number, merge, parse_object};
@@ -11,6 +13,9 @@ use voiceblox_plugin_kit::json::{f32_number, merge, parse_object};
 use crate::error::invalid;
 use crate::exports::voiceblox::plugin::llm::{Message, Request, Role, ToolDefinition};
 use crate::voiceblox::plugin::types::ProviderError;
+
+/// The user turn put first when the conversation opens with the agent.
+pub const OPENING_TURN: &str = "(empty)";
 
 /// The reply budget when the request names none: a spoken turn is a few sentences.
 pub const DEFAULT_MAX_TOKENS: u32 = 1024;
@@ -26,8 +31,8 @@ pub fn body(model: &str, request: &Request) -> Result<Value, ProviderError> {
             _ => messages.push((role, blocks)),
         }
     }
-    if messages.is_empty() {
-        return Err(invalid("the request has no user or assistant message"));
+    if messages.first().is_none_or(|(role, _)| *role != "user") {
+        messages.insert(0, ("user", vec![json!({"type": "text", "text": OPENING_TURN})]));
     }
     let messages: Vec<Value> =
         messages.into_iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
@@ -177,8 +182,14 @@ mod tests {
         let body = body("m", &request(vec![message(Role::User, "Hi."), message(Role::User, "Anyone?")])).unwrap();
         assert_eq!(body["messages"].as_array().unwrap().len(), 1);
         assert_eq!(body["messages"][0]["content"].as_array().unwrap().len(), 2);
-        let only_system = request(vec![message(Role::System, "x")]);
-        assert!(matches!(super::body("m", &only_system), Err(ProviderError::InvalidRequest(_))));
+        // The agent speaks first (its greeting, or its opening line from the system prompt alone):
+        // the API wants a user turn first.
+        let opening = super::body("m", &request(vec![message(Role::System, "Greet.")])).unwrap();
+        assert_eq!(opening["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "(empty)"}]}]));
+        let greeted = request(vec![message(Role::Assistant, "Welcome!"), message(Role::User, "Hi.")]);
+        let greeted = super::body("m", &greeted).unwrap();
+        assert_eq!(greeted["messages"][0]["role"], "user");
+        assert_eq!(greeted["messages"][1]["content"][0]["text"], "Welcome!");
         let orphan = request(vec![message(Role::User, "x"), message(Role::Tool, "y")]);
         let error = super::body("m", &orphan).unwrap_err();
         assert!(matches!(&error, ProviderError::InvalidRequest(m) if m.contains("tool-call-id")), "{error:?}");

@@ -16,6 +16,7 @@
 //! the last script answers every request after that. A retry test therefore queues the failure
 //! first and the success second.
 
+pub mod anthropic;
 pub mod deepgram;
 pub mod exa;
 pub mod livekit;
