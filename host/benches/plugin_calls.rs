@@ -17,6 +17,7 @@ use voiceblox_host::plugin::types as host;
 use voiceblox_host::plugin::{
     CompileCache, GuestStream, OpenRequest, Plugin, PluginEngine, SandboxLimits, default_plugins_dir, llm, stt, tts,
 };
+use voiceblox_plugin_contract as contract;
 use voiceblox_plugin_deepgram as dg;
 use voiceblox_plugin_openai as oa;
 
@@ -63,7 +64,7 @@ async fn bench() {
     .await;
     let mut native_stream = oa_llm_receiving();
     let native = per_iter(20_000, || {
-        black_box(native_stream.handle(oa::voiceblox::plugin::types::Input::HttpBody((1, sse.clone()))));
+        black_box(native_stream.handle(contract::types::Input::HttpBody((1, sse.clone()))));
     });
     rows.push(("LLM: one 20-token SSE chunk in", wasm, native));
 
@@ -75,7 +76,7 @@ async fn bench() {
     .await;
     let mut native_stream = dg_stt_streaming();
     let native = per_iter(20_000, || {
-        black_box(native_stream.handle(dg::voiceblox::plugin::types::Input::Audio(frame.clone())));
+        black_box(native_stream.handle(contract::types::Input::Audio(frame.clone())));
     });
     rows.push(("STT: one 20 ms audio frame in", wasm, native));
 
@@ -244,8 +245,8 @@ fn open_session_native() -> (oa::llm::ChatStream, dg::listen::Listen, dg::speak:
     (llm, listen, speak)
 }
 
-fn oa_config() -> oa::voiceblox::plugin::types::ProviderConfig {
-    oa::voiceblox::plugin::types::ProviderConfig {
+fn oa_config() -> contract::types::ProviderConfig {
+    contract::types::ProviderConfig {
         provider: "openai".into(),
         model: "gpt-4.1-mini".into(),
         api_key: Some("{{api-key}}".into()),
@@ -255,8 +256,8 @@ fn oa_config() -> oa::voiceblox::plugin::types::ProviderConfig {
     }
 }
 
-fn dg_config(model: &str) -> dg::voiceblox::plugin::types::ProviderConfig {
-    dg::voiceblox::plugin::types::ProviderConfig {
+fn dg_config(model: &str) -> contract::types::ProviderConfig {
+    contract::types::ProviderConfig {
         provider: "deepgram".into(),
         model: model.into(),
         api_key: Some("{{api-key}}".into()),
@@ -291,7 +292,7 @@ async fn llm_receiving(openai: &Arc<Plugin>) -> GuestStream {
 }
 
 fn oa_llm_receiving() -> oa::llm::ChatStream {
-    use oa::voiceblox::plugin::types as t;
+    use contract::types as t;
     let mut stream = open_session_native().0;
     stream.handle(t::Input::Start);
     let (status, headers) = event_stream_head();
@@ -309,8 +310,8 @@ async fn stt_streaming(deepgram: &Arc<Plugin>) -> GuestStream {
 
 fn dg_stt_streaming() -> dg::listen::Listen {
     let mut listen = open_session_native().1;
-    listen.handle(dg::voiceblox::plugin::types::Input::Start);
-    listen.handle(dg::voiceblox::plugin::types::Input::WsOpen);
+    listen.handle(contract::types::Input::Start);
+    listen.handle(contract::types::Input::WsOpen);
     listen
 }
 

@@ -6,7 +6,7 @@ use voiceblox_plugin_kit::json::OptionsExt;
 use voiceblox_plugin_kit::url;
 
 use crate::error::invalid;
-use crate::voiceblox::plugin::types::{Header, ProviderConfig, ProviderError};
+use voiceblox_plugin_contract::types::{Header, ProviderConfig, ProviderError};
 
 /// The API's origin; a configured base URL replaces it (the SDKs' `ANTHROPIC_BASE_URL`, no
 /// version path: requests go to `{base}/v1/messages`).

@@ -7,7 +7,7 @@ use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::ErrorClass;
 
 use crate::PROVIDER;
-use crate::voiceblox::plugin::types::ProviderError;
+use voiceblox_plugin_contract::types::ProviderError;
 
 pub fn invalid(message: impl Into<String>) -> ProviderError {
     Failure::invalid(message).into()

@@ -11,10 +11,10 @@ wit_bindgen::generate!({
     path: "../../wit",
     world: "llm-plugin",
     additional_derives: [PartialEq],
+    with: { "voiceblox:plugin/types@0.1.0": voiceblox_plugin_contract::types },
 });
 
 mod config;
-mod contract;
 mod error;
 pub mod messages;
 mod request;
@@ -23,7 +23,7 @@ mod sse_event;
 mod test_support;
 
 use exports::voiceblox::plugin::{llm as wit_llm, meta};
-use voiceblox::plugin::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo};
+use voiceblox_plugin_contract::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "anthropic";

@@ -17,7 +17,7 @@ use crate::error::{from_http, from_stream_error, protocol};
 use crate::exports::voiceblox::plugin::llm::Request;
 use crate::request;
 use crate::sse_event::{ContentBlock, Delta, StreamEvent, WireUsage, finish_reason};
-use crate::voiceblox::plugin::types::{
+use voiceblox_plugin_contract::types::{
     Action, Event, FinishReason, HttpRequest, HttpResponse, Input, LlmEvent, ProviderConfig, ProviderError, ToolCall,
 };
 

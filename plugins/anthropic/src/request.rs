@@ -12,7 +12,7 @@ use voiceblox_plugin_kit::json::{f32_number, merge, parse_object};
 
 use crate::error::invalid;
 use crate::exports::voiceblox::plugin::llm::{Message, Request, Role, ToolDefinition};
-use crate::voiceblox::plugin::types::ProviderError;
+use voiceblox_plugin_contract::types::ProviderError;
 
 /// The user turn put first when the conversation opens with the agent.
 pub const OPENING_TURN: &str = "(empty)";
@@ -112,7 +112,7 @@ fn tool_json(tool: &ToolDefinition) -> Result<Value, ProviderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::voiceblox::plugin::types::ToolCall;
+    use voiceblox_plugin_contract::types::ToolCall;
 
     fn message(role: Role, content: &str) -> Message {
         Message { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::voiceblox::plugin::types::{FinishReason, Usage};
+use voiceblox_plugin_contract::types::{FinishReason, Usage};
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -8,7 +8,7 @@ use voiceblox_plugin_kit::json::type_name;
 use voiceblox_plugin_kit::url::{self, Query};
 
 use crate::error::invalid;
-use crate::voiceblox::plugin::types::{Header, ProviderConfig, ProviderError};
+use voiceblox_plugin_contract::types::{Header, ProviderConfig, ProviderError};
 
 /// The public API; `/v1/...` paths are appended.
 pub const DEFAULT_BASE_URL: &str = "https://api.deepgram.com";

@@ -7,7 +7,7 @@ use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
 
 use crate::PROVIDER;
-use crate::voiceblox::plugin::types::ProviderError;
+use voiceblox_plugin_contract::types::ProviderError;
 
 /// A request the adapter refuses to send.
 pub fn invalid(message: impl Into<String>) -> ProviderError {
@@ -78,8 +78,8 @@ fn class_of_code(code: &str) -> ErrorClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::voiceblox::plugin::types::RateLimit;
     use serde_json::json;
+    use voiceblox_plugin_contract::types::RateLimit;
 
     #[test]
     fn documented_close_codes() {

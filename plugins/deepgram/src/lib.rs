@@ -12,10 +12,10 @@ wit_bindgen::generate!({
     path: "../../wit",
     world: "speech-plugin",
     additional_derives: [PartialEq],
+    with: { "voiceblox:plugin/types@0.1.0": voiceblox_plugin_contract::types },
 });
 
 mod config;
-mod contract;
 mod error;
 pub mod listen;
 mod listen_message;
@@ -25,7 +25,9 @@ pub mod speak;
 mod test_support;
 
 use exports::voiceblox::plugin::{meta, stt as wit_stt, tts as wit_tts};
-use voiceblox::plugin::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode};
+use voiceblox_plugin_contract::types::{
+    Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode,
+};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "deepgram";

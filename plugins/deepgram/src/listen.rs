@@ -11,7 +11,7 @@ use crate::error::from_close;
 use crate::exports::voiceblox::plugin::stt::Request;
 use crate::listen_message::{self, Message};
 use crate::listen_query;
-use crate::voiceblox::plugin::types::{
+use voiceblox_plugin_contract::types::{
     Action, Event, Input, ProviderConfig, ProviderError, WsClose, WsConnect, WsMessage,
 };
 

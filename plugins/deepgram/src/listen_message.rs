@@ -6,7 +6,7 @@ use serde_json::Value;
 use voiceblox_plugin_kit::error_body::truncate;
 
 use crate::error::{from_message, protocol};
-use crate::voiceblox::plugin::types::{ProviderError, SttEvent, Transcript, Word};
+use voiceblox_plugin_contract::types::{ProviderError, SttEvent, Transcript, Word};
 
 /// What one text message means for the stream.
 #[derive(Debug, PartialEq)]

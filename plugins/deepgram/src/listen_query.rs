@@ -6,7 +6,7 @@ use crate::PROVIDER;
 use crate::config::{api_url, apply_options, auth_headers, base_url, merged_options, model_name};
 use crate::error::invalid;
 use crate::exports::voiceblox::plugin::stt::Request;
-use crate::voiceblox::plugin::types::{ProviderConfig, ProviderError, WsConnect};
+use voiceblox_plugin_contract::types::{ProviderConfig, ProviderError, WsConnect};
 
 pub const DEFAULT_MODEL: &str = "nova-3";
 

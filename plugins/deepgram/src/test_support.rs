@@ -1,23 +1,16 @@
 //! Helpers for replaying recorded provider traffic through the state machines.
 
 use serde_json::Value;
+use voiceblox_plugin_contract::test_support;
+pub use voiceblox_plugin_contract::test_support::{CHUNK_SIZES, only_request, respond};
+use voiceblox_plugin_contract::types::ProviderConfig;
 use voiceblox_plugin_kit::replay;
-pub use voiceblox_plugin_kit::replay::CHUNK_SIZES;
 
-use crate::config::header;
 use crate::exports::voiceblox::plugin::stt;
-use crate::voiceblox::plugin::types::{Action, HttpRequest, HttpResponse, Input, ProviderConfig};
 
 /// A provider config as the host passes it: key placeholder, no prefix on the model.
 pub fn config(model: &str, base_url: Option<&str>, options: Value) -> ProviderConfig {
-    ProviderConfig {
-        provider: "deepgram".into(),
-        model: model.into(),
-        api_key: Some("{{api-key}}".into()),
-        base_url: base_url.map(str::to_string),
-        language: None,
-        options: options.to_string(),
-    }
+    test_support::config(crate::PROVIDER, model, base_url, &options.to_string())
 }
 
 /// A live transcription request at 16 kHz with interim results.
@@ -52,26 +45,4 @@ pub fn messages(name: &str) -> Vec<String> {
         .filter(|line| !line.trim().is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// Feeds one response (head, body in `chunk`-byte pieces, end) and collects the actions.
-pub fn respond(
-    handle: impl FnMut(Input) -> Vec<Action>,
-    id: u32,
-    status: u16,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    chunk: usize,
-) -> Vec<Action> {
-    let head = HttpResponse { status, headers: headers.iter().map(|(name, value)| header(name, value)).collect() };
-    let (head, end) = (Input::HttpResponse((id, head)), Input::HttpEnd(id));
-    replay::respond(handle, head, body, chunk, |bytes| Input::HttpBody((id, bytes)), end)
-}
-
-/// The single HTTP request among `actions`, with its id.
-pub fn only_request(actions: &[Action]) -> (u32, HttpRequest) {
-    replay::only_one(actions, "request", |action| match action {
-        Action::HttpRequest((id, request)) => Some((*id, request.clone())),
-        _ => None,
-    })
 }

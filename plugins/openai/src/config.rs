@@ -6,7 +6,7 @@ use voiceblox_plugin_kit::json::OptionsExt;
 use voiceblox_plugin_kit::url;
 
 use crate::error::invalid;
-use crate::voiceblox::plugin::types::{Header, ProviderConfig, ProviderError};
+use voiceblox_plugin_contract::types::{Header, ProviderConfig, ProviderError};
 
 /// Base URL of the public API; a configured one includes the version path like the SDKs'.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";

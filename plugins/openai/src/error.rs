@@ -6,7 +6,7 @@ use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::ErrorClass;
 
 use crate::PROVIDER;
-use crate::voiceblox::plugin::types::ProviderError;
+use voiceblox_plugin_contract::types::ProviderError;
 
 /// A request the adapter refuses to send.
 pub fn invalid(message: impl Into<String>) -> ProviderError {
@@ -46,8 +46,8 @@ pub fn from_stream_error(document: &Value) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::voiceblox::plugin::types::RateLimit;
     use serde_json::json;
+    use voiceblox_plugin_contract::types::RateLimit;
     use voiceblox_plugin_kit::error_body::ErrorCollector;
 
     #[test]

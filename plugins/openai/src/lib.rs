@@ -13,10 +13,10 @@ wit_bindgen::generate!({
     path: "../../wit",
     world: "full-plugin",
     additional_derives: [PartialEq],
+    with: { "voiceblox:plugin/types@0.1.0": voiceblox_plugin_contract::types },
 });
 
 mod config;
-mod contract;
 mod error;
 pub mod llm;
 mod llm_chunk;
@@ -31,7 +31,9 @@ mod tool_calls;
 pub mod tts;
 
 use exports::voiceblox::plugin::{llm as wit_llm, meta, stt as wit_stt, tts as wit_tts};
-use voiceblox::plugin::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode};
+use voiceblox_plugin_contract::types::{
+    Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode,
+};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "openai";

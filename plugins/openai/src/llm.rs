@@ -18,7 +18,7 @@ use crate::llm_chunk::{Chunk, Completion, finish_reason};
 use crate::llm_request;
 use crate::response::{body_for, header};
 use crate::tool_calls::ToolCallAccumulator;
-use crate::voiceblox::plugin::types::{
+use voiceblox_plugin_contract::types::{
     Action, Event, FinishReason, HttpRequest, Input, LlmEvent, ProviderConfig, ProviderError, Usage,
 };
 

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::voiceblox::plugin::types::{FinishReason, Usage};
+use voiceblox_plugin_contract::types::{FinishReason, Usage};
 
 #[derive(Debug, Deserialize)]
 pub struct Chunk {

@@ -2,7 +2,7 @@
 
 use voiceblox_plugin_kit::response::ResponseBody;
 
-use crate::voiceblox::plugin::types::HttpResponse;
+use voiceblox_plugin_contract::types::HttpResponse;
 
 /// How to read the body that follows this head.
 pub fn body_for(head: &HttpResponse) -> ResponseBody {

@@ -14,7 +14,7 @@ use crate::error::{invalid, protocol};
 use crate::exports::voiceblox::plugin::stt::Request;
 use crate::multipart::Form;
 use crate::stt_response::{self, Span};
-use crate::voiceblox::plugin::types::{Action, Event, HttpRequest, Input, ProviderConfig, ProviderError, SttEvent};
+use voiceblox_plugin_contract::types::{Action, Event, HttpRequest, Input, ProviderConfig, ProviderError, SttEvent};
 
 /// The rate the host resamples microphone audio to for this provider.
 pub const SAMPLE_RATE: u32 = 16_000;

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use voiceblox_plugin_kit::error_body::truncate;
 
 use crate::error::protocol;
-use crate::voiceblox::plugin::types::{ProviderError, Transcript, Word};
+use voiceblox_plugin_contract::types::{ProviderError, Transcript, Word};
 
 #[derive(Debug, Deserialize)]
 struct Transcription {

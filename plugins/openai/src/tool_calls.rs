@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::llm_chunk::ToolCallDelta;
-use crate::voiceblox::plugin::types::ToolCall;
+use voiceblox_plugin_contract::types::ToolCall;
 
 #[derive(Debug, Default)]
 struct Partial {

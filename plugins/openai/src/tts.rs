@@ -12,7 +12,7 @@ use crate::PROVIDER;
 use crate::config::{Endpoint, merged_options, model_name};
 use crate::error::invalid;
 use crate::exports::voiceblox::plugin::tts::Request;
-use crate::voiceblox::plugin::types::{Action, HttpRequest, Input, ProviderConfig, ProviderError};
+use voiceblox_plugin_contract::types::{Action, HttpRequest, Input, ProviderConfig, ProviderError};
 
 /// `response_format: "pcm"` is 24 kHz 16-bit signed little-endian mono; nothing else is offered.
 pub const SAMPLE_RATE: u32 = 24_000;

@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::exports::voiceblox::plugin::llm::{Message, Role};
 use crate::test_support::{CHUNK_SIZES, config, header_pairs, only_request, recording, respond};
-use crate::voiceblox::plugin::types::{RateLimit, Usage};
+use voiceblox_plugin_contract::types::{RateLimit, Usage};
 
 fn request() -> Request {
     let message =

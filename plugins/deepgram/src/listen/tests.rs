@@ -3,7 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::config::header;
 use crate::test_support::{config, messages, recording, stt_request};
-use crate::voiceblox::plugin::types::{RateLimit, SttEvent, Transcript, Word};
+use voiceblox_plugin_contract::types::{RateLimit, SttEvent, Transcript, Word};
 
 fn listen(language: Option<&str>, detect: bool, diarize: bool) -> Listen {
     let mut config = config("nova-3", None, json!({}));

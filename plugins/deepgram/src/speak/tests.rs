@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::test_support::{CHUNK_SIZES, config, only_request, recording, respond};
-use crate::voiceblox::plugin::types::{Event, RateLimit, TtsAudio, TtsEvent};
+use voiceblox_plugin_contract::types::{Event, RateLimit, TtsAudio, TtsEvent};
 
 fn request(voice: Option<&str>, sample_rate: Option<u32>, options: Value) -> Request {
     Request { voice: voice.map(str::to_string), sample_rate, options: options.to_string() }

@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::test_support::{CHUNK_SIZES, config, header_pairs, only_request, recording, respond};
-use crate::voiceblox::plugin::types::{Transcript, Word};
+use voiceblox_plugin_contract::types::{Transcript, Word};
 
 fn request(keyterms: &[&str], detect_language: bool, options: serde_json::Value) -> Request {
     Request {

@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::test_support::{CHUNK_SIZES, config, header_pairs, only_request, recording, respond};
-use crate::voiceblox::plugin::types::{Event, RateLimit, TtsEvent};
+use voiceblox_plugin_contract::types::{Event, RateLimit, TtsEvent};
 
 fn speech(options: Value, voice: Option<&str>) -> Speech {
     let request = Request { voice: voice.map(str::to_string), sample_rate: Some(24_000), options: options.to_string() };

@@ -1,16 +1,13 @@
-//! The one place this crate's generated contract types meet the kit's plain ones. The kit's
-//! streams and failures are written once, against [`requests::Input`], [`Output`],
-//! [`SpeechEvent`] and [`Failure`]; every plugin crate generates its own copy of the contract
-//! types, so each converts them here.
+//! Where the contract's generated types meet the kit's plain ones: the kit's streams and
+//! failures are written once against [`requests::Input`], [`Output`], [`SpeechEvent`] and
+//! [`Failure`], and these conversions serve every adapter.
 
 use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::requests::{self, Output};
 use voiceblox_plugin_kit::speech::SpeechEvent;
 use voiceblox_plugin_kit::status::ErrorClass;
 
-use crate::voiceblox::plugin::types::{
-    Action, Event, HttpRequest, Input, ProviderError, RateLimit, TtsAudio, TtsEvent,
-};
+use crate::types::{Action, Event, HttpRequest, Input, ProviderError, RateLimit, TtsAudio, TtsEvent};
 
 impl From<Input> for requests::Input {
     fn from(input: Input) -> Self {
