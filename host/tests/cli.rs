@@ -145,7 +145,11 @@ async fn plugins_list_shows_the_shipped_plugins() {
         rows.contains(&vec!["deepgram", "0.1.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]),
         "{out}"
     );
-    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows.contains(&vec!["anthropic", "0.1.0", "first-party", "anthropic", "llm", "api.anthropic.com"]),
+        "{out}"
+    );
+    assert_eq!(rows.len(), SHIPPED.len() + 1, "{out}");
     assert!(!out.stdout.contains("refused"), "{out}");
     // Columns are aligned: every cell starts where the header's cell starts.
     let lines: Vec<&str> = out.stdout.lines().skip(1).collect();
@@ -439,7 +443,7 @@ async fn try_llm_without_a_key_names_the_variable() {
 async fn try_llm_with_an_unknown_provider_lists_the_loaded_ones() {
     let out = run(cli(["try", "llm", "--provider", "nope", "Hi"])).await;
     out.assert_code(1);
-    assert!(out.stderr.contains("unknown llm provider `nope`; loaded plugins provide: openai"), "{out}");
+    assert!(out.stderr.contains("unknown llm provider `nope`; loaded plugins provide: anthropic, openai"), "{out}");
     // Deepgram has no LLM.
     let out = run(cli(["try", "llm", "--provider", "deepgram", "Hi"])).await;
     out.assert_code(1);
