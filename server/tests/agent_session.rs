@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{
-    ANSWER, Server, greeting_openai, room_config, spawn_worker, speak_and_hear_the_answer, start_inprocess_session,
-    talking_openai, voiced_frames,
+    ANSWER, Server, greeting_openai, inprocess_server, room_config, spawn_worker, speak_and_hear_the_answer,
+    start_inprocess_session, talking_openai, voiced_frames,
 };
 use livekit_protocol::JobStatus;
 use reqwest::StatusCode;
@@ -447,13 +447,10 @@ async fn the_user_hears_the_agent_and_is_heard_through_the_room() {
 async fn with_manual_turn_detection_the_pages_end_turn_ends_the_turn() {
     let livekit = FakeLiveKit::start(KEY, SECRET);
     let openai = talking_openai(REQUEST_OPENAI_KEY);
-    let env = [("OPENAI_BASE_URL", openai.base_url())];
-    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let server = inprocess_server((&livekit.url(), KEY, SECRET), &openai).await;
     let mut config = room_config();
     config["turnTaking"] = json!({"turnDetection": "manual"});
-    let (status, started) =
-        server.post_json(&json!({"config": config, "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let started = server.start_session(config, REQUEST_OPENAI_KEY).await;
     let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
     let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
         .await
@@ -503,13 +500,10 @@ async fn a_phone_caller_is_transferred_to_a_person_through_livekit_sip() {
         .chat(ChatScript::text(["Goodbye."]))
         .transcription(TranscriptionScript::text("Let me talk to a person, please."))
         .start();
-    let env = [("OPENAI_BASE_URL", openai.base_url())];
-    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let server = inprocess_server((&livekit.url(), KEY, SECRET), &openai).await;
     let mut config = room_config();
     config["transfer"] = json!({"to": "tel:+15550100", "playDialtone": true});
-    let (status, started) =
-        server.post_json(&json!({"config": config, "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let started = server.start_session(config, REQUEST_OPENAI_KEY).await;
     let room = started["roomName"].as_str().unwrap().to_string();
     let agent = format!("agent-{room}");
 
@@ -563,13 +557,10 @@ async fn two_rooms_in_one_process_each_have_their_own_conversation() {
         .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
         .transcription(TranscriptionScript::text(LIBRIVOX_TEXT))
         .start();
-    let env = [("OPENAI_BASE_URL", openai.base_url())];
-    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let server = inprocess_server((&livekit.url(), KEY, SECRET), &openai).await;
     let mut calls = Vec::new();
     for _ in 0..2 {
-        let (status, started) =
-            server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": REQUEST_OPENAI_KEY}})).await;
-        assert_eq!(status, StatusCode::OK, "{started}");
+        let started = server.start_session(room_config(), REQUEST_OPENAI_KEY).await;
         let agent = format!("agent-{}", started["roomName"].as_str().unwrap());
         let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
             .await

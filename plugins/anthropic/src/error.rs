@@ -7,18 +7,13 @@ use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::ErrorClass;
 
 use crate::PROVIDER;
+use voiceblox_plugin_contract::errors;
+pub use voiceblox_plugin_contract::errors::{invalid, protocol};
 use voiceblox_plugin_contract::types::ProviderError;
 
-pub fn invalid(message: impl Into<String>) -> ProviderError {
-    Failure::invalid(message).into()
-}
-
-pub fn protocol(message: impl Into<String>) -> ProviderError {
-    Failure::protocol(message).into()
-}
-
+/// A failed HTTP response.
 pub fn from_http(failure: HttpFailure) -> ProviderError {
-    Failure::http(failure, PROVIDER).into()
+    errors::from_http(failure, PROVIDER)
 }
 
 /// `{"type": "error", "error": {"type", "message"}}` inside a stream: the status is gone, so

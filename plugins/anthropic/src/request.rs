@@ -8,7 +8,7 @@
 //! LiveKit's Anthropic plugin does: the API wants the user to speak first.
 
 use serde_json::{Map, Value, json};
-use voiceblox_plugin_kit::json::{f32_number, merge, parse_object};
+use voiceblox_plugin_kit::json::{f32_number, merge, parse_object, tool_schema};
 
 use crate::error::invalid;
 use crate::exports::voiceblox::plugin::llm::{Message, Request, Role, ToolDefinition};
@@ -97,15 +97,7 @@ fn blocks(index: usize, message: &Message) -> Result<Option<(&'static str, Vec<V
 }
 
 fn tool_json(tool: &ToolDefinition) -> Result<Value, ProviderError> {
-    if tool.name.trim().is_empty() {
-        return Err(invalid("a tool definition has an empty name"));
-    }
-    let schema = if tool.parameters.trim().is_empty() {
-        json!({"type": "object", "properties": {}})
-    } else {
-        let what = format!("parameters of tool `{}`", tool.name);
-        Value::Object(parse_object(&tool.parameters, &what).map_err(invalid)?)
-    };
+    let schema = tool_schema(&tool.name, &tool.parameters).map_err(invalid)?;
     Ok(json!({"name": tool.name, "description": tool.description, "input_schema": schema}))
 }
 

@@ -14,5 +14,6 @@ wit_bindgen::generate!({
 pub use voiceblox::plugin::types;
 
 mod conversions;
+pub mod errors;
 #[cfg(feature = "test-support")]
 pub mod test_support;

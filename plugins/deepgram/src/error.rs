@@ -7,17 +7,8 @@ use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
 
 use crate::PROVIDER;
+pub use voiceblox_plugin_contract::errors::{invalid, protocol};
 use voiceblox_plugin_contract::types::ProviderError;
-
-/// A request the adapter refuses to send.
-pub fn invalid(message: impl Into<String>) -> ProviderError {
-    Failure::invalid(message).into()
-}
-
-/// A response the adapter cannot understand.
-pub fn protocol(message: impl Into<String>) -> ProviderError {
-    Failure::protocol(message).into()
-}
 
 /// The server closed the socket while we still wanted it.
 ///

@@ -15,6 +15,18 @@ pub fn parse_object(text: &str, what: &str) -> Result<Map<String, Value>, String
     }
 }
 
+/// The JSON Schema of a tool's arguments as the contract carries it (`parameters` text; empty
+/// means no arguments), checked along with the tool's name.
+pub fn tool_schema(name: &str, parameters: &str) -> Result<Value, String> {
+    if name.trim().is_empty() {
+        return Err("a tool definition has an empty name".into());
+    }
+    if parameters.trim().is_empty() {
+        return Ok(serde_json::json!({"type": "object", "properties": {}}));
+    }
+    parse_object(parameters, &format!("parameters of tool `{name}`")).map(Value::Object)
+}
+
 /// Overlays `extras` onto `body`; an extra set to `null` removes the field, so a caller can drop
 /// a default an OpenAI-compatible server rejects.
 pub fn merge(body: &mut Map<String, Value>, extras: Map<String, Value>) {

@@ -6,21 +6,13 @@ use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::ErrorClass;
 
 use crate::PROVIDER;
+use voiceblox_plugin_contract::errors;
+pub use voiceblox_plugin_contract::errors::{invalid, protocol};
 use voiceblox_plugin_contract::types::ProviderError;
-
-/// A request the adapter refuses to send.
-pub fn invalid(message: impl Into<String>) -> ProviderError {
-    Failure::invalid(message).into()
-}
-
-/// A response the adapter cannot understand.
-pub fn protocol(message: impl Into<String>) -> ProviderError {
-    Failure::protocol(message).into()
-}
 
 /// A failed HTTP response.
 pub fn from_http(failure: HttpFailure) -> ProviderError {
-    Failure::http(failure, PROVIDER).into()
+    errors::from_http(failure, PROVIDER)
 }
 
 /// An `{"error": {...}}` object sent inside a 200 stream: the status is gone, so the error's

@@ -1,7 +1,7 @@
 //! The `POST /chat/completions` body.
 
 use serde_json::{Map, Value, json};
-use voiceblox_plugin_kit::json::{f32_number, merge, parse_object};
+use voiceblox_plugin_kit::json::{f32_number, merge, parse_object, tool_schema};
 
 use crate::error::invalid;
 use crate::exports::voiceblox::plugin::llm::{Message, Request, Role, ToolDefinition};
@@ -74,15 +74,7 @@ fn message_json(index: usize, message: &Message) -> Result<Value, ProviderError>
 }
 
 fn tool_json(tool: &ToolDefinition) -> Result<Value, ProviderError> {
-    if tool.name.trim().is_empty() {
-        return Err(invalid("a tool definition has an empty name"));
-    }
-    let parameters = if tool.parameters.trim().is_empty() {
-        json!({"type": "object", "properties": {}})
-    } else {
-        let what = format!("parameters of tool `{}`", tool.name);
-        Value::Object(parse_object(&tool.parameters, &what).map_err(invalid)?)
-    };
+    let parameters = tool_schema(&tool.name, &tool.parameters).map_err(invalid)?;
     Ok(json!({
         "type": "function",
         "function": {"name": tool.name, "description": tool.description, "parameters": parameters},

@@ -48,6 +48,14 @@ pub struct Server {
 }
 
 impl Server {
+    /// `POST /api/agent-session` with `config` and `openai_key` beside it; the answer, which
+    /// must be a 200.
+    pub async fn start_session(&self, config: Value, openai_key: &str) -> Value {
+        let (status, started) = self.post_json(&json!({"config": config, "apiKeys": {"openai": openai_key}})).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        started
+    }
+
     /// Serves the app on `127.0.0.1:0` with the shipped plugins and an empty environment (so
     /// the machine's own provider keys cannot make a config valid).
     pub async fn start(mode: RuntimeMode, livekit: Option<(&str, &str, &str)>) -> Self {
@@ -148,12 +156,15 @@ pub async fn start_inprocess_session(
     openai: &OpenAiFake,
     openai_key: &str,
 ) -> (Server, Value) {
-    let env = [("OPENAI_BASE_URL", openai.base_url())];
-    let (server, _) = Server::start_with(RuntimeMode::InProcess, Some(livekit), &env).await;
-    let (status, started) =
-        server.post_json(&json!({"config": room_config(), "apiKeys": {"openai": openai_key}})).await;
-    assert_eq!(status, StatusCode::OK, "{started}");
+    let server = inprocess_server(livekit, openai).await;
+    let started = server.start_session(room_config(), openai_key).await;
     (server, started)
+}
+
+/// An in-process server on the LiveKit project `(url, key, secret)` whose agents reach `openai`.
+pub async fn inprocess_server(livekit: (&str, &str, &str), openai: &OpenAiFake) -> Server {
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    Server::start_with(RuntimeMode::InProcess, Some(livekit), &env).await.0
 }
 
 /// What the agent answers when the user says the LibriVox sentence.
