@@ -91,7 +91,11 @@ async fn start(
         other => ApiError::internal(&other),
     })?;
     let id = session_id();
-    let job = AgentJob { config: Some(config), ..AgentJob::new(session_runtime(&state.runtime, &request.api_keys)) };
+    let job = AgentJob {
+        config: Some(config),
+        record: state.sessions.record.clone(),
+        ..AgentJob::new(session_runtime(&state.runtime, &request.api_keys))
+    };
     let max_length = direct.max_length;
     let name = id.clone();
     direct.sessions.spawn(&id, move |stop| async move {

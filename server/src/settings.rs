@@ -2,6 +2,7 @@
 //! flags or the environment (`.env` included, loaded by `main`).
 
 use std::sync::Arc;
+use voiceblox_host::record::{RecordOptions, RecordSettings};
 
 use clap::{Args, ValueEnum};
 use voiceblox_host::config::ApiKey;
@@ -36,6 +37,8 @@ pub struct SessionOptions {
     /// LiveKit API secret; its value never shows in --help, even when set in the environment.
     #[arg(long, env = "LIVEKIT_API_SECRET", hide_env_values = true, value_parser = secret)]
     pub livekit_api_secret: Option<Secret>,
+    #[command(flatten)]
+    pub record: RecordOptions,
 }
 
 /// Limits of direct browser sessions (`/api/direct-session`).
@@ -86,17 +89,20 @@ pub struct SessionSettings {
     api_secret: Option<Secret>,
     /// Built once for the configured project, so requests share its connection pool.
     default_plane: Option<Arc<ControlPlane>>,
+    /// Where sessions are recorded (`--record DIR`), if they are.
+    pub record: Option<RecordSettings>,
 }
 
 impl SessionSettings {
     pub fn new(options: SessionOptions) -> Self {
-        let SessionOptions { agent_runtime, livekit_url, livekit_api_key, livekit_api_secret } = options;
+        let SessionOptions { agent_runtime, livekit_url, livekit_api_key, livekit_api_secret, record } = options;
         let mut settings = Self {
             mode: agent_runtime,
             url: livekit_url,
             api_key: livekit_api_key,
             api_secret: livekit_api_secret,
             default_plane: None,
+            record: record.settings(),
         };
         settings.default_plane =
             settings.credentials(&LiveKitOverride::default()).ok().map(ControlPlane::new).map(Arc::new);

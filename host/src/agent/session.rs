@@ -13,6 +13,8 @@ use crate::events::{AgentEvent, AgentState, ErrorCode, EventSink, FanOutSink};
 use crate::flow::{FlowContext, setup};
 use crate::plugin::PluginRuntime;
 use crate::providers::RuntimeCatalog;
+use crate::record::format::RecordedMedium;
+use crate::record::{self, RecordSettings};
 use crate::transport::livekit::SealError;
 use crate::transport::livekit::credentials::LiveKitCredentials;
 use crate::transport::{Presence, UserSide};
@@ -41,6 +43,8 @@ pub struct AgentJob {
     /// The LiveKit project's API key, when whoever runs the job has it: the session may then
     /// transfer a phone caller (`transfer_to_human`).
     pub control: Option<LiveKitCredentials>,
+    /// Record the session there (`--record DIR`).
+    pub record: Option<RecordSettings>,
 }
 
 impl AgentJob {
@@ -53,6 +57,7 @@ impl AgentJob {
             observer: None,
             user_wait: USER_WAIT,
             control: None,
+            record: None,
         }
     }
 }
@@ -106,13 +111,20 @@ pub async fn run(
         return Ok(Ending::UserLeft);
     }
 
+    let (recorder, runtime) =
+        match job.record.as_ref().and_then(|r| record::session::start(r, &config, &job.runtime, RecordedMedium::Voice))
+        {
+            Some((recorder, runtime)) => (Some(recorder), runtime),
+            None => (None, job.runtime),
+        };
     let (publisher, publishing) = RoomPublisher::spawn(link.clone());
     let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(publisher)];
     sinks.extend(job.observer);
+    sinks.extend(recorder.clone().map(|r| Arc::new(r) as Arc<dyn EventSink>));
     let sink: Arc<dyn EventSink> = Arc::new(FanOutSink(sinks));
 
-    let tools = setup::tools(&config, &job.runtime, Some(&link), sink.as_ref()).await;
-    let ctx = Arc::new(FlowContext::new(config, job.runtime, tools, sink).with_link(link));
+    let tools = setup::tools(&config, &runtime, Some(&link), sink.as_ref()).await;
+    let ctx = Arc::new(FlowContext::new(config, runtime, tools, sink).with_link(link).with_recording(recorder.clone()));
     let hangup = CancellationToken::new();
     let session = voice::run(ctx, job.options, audio, controls, hangup.clone());
     tokio::pin!(session);
@@ -142,6 +154,9 @@ pub async fn run(
             },
         }
     };
+    if let Some(recorder) = &recorder {
+        recorder.finish(&format!("{ending:?}"));
+    }
     publishing.finish(FLUSH_TIMEOUT).await;
     Ok(ending)
 }

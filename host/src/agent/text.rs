@@ -1,12 +1,12 @@
 //! The text console: user turns are lines of input, the agent's words are streamed out.
 
 use std::io::Write;
-use std::time::Instant;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::events::{AgentEvent, AgentState, TurnMetrics};
 use crate::flow::{Conversation, Output};
+use crate::record::format::Entry;
 
 /// Runs the conversation until it ends or the input does, then the post-call steps.
 /// `prompt`: show `you> ` before each user turn (a terminal).
@@ -64,9 +64,17 @@ where
             line = lines.next_line(), if !conversation.is_running() => match line? {
                 Some(line) if line.trim().is_empty() => {}
                 Some(line) => {
+                    if let Some(recorder) = &ctx.recording {
+                        recorder.write(Entry::UserText { text: line.clone() });
+                    }
                     conversation.user_turn(&line);
                 }
-                None => break,
+                None => {
+                    if let Some(recorder) = &ctx.recording {
+                        recorder.write(Entry::UserTextEnd);
+                    }
+                    break;
+                }
             },
             _ = sleep_until(timer), if timer.is_some() && !conversation.is_running() => {
                 conversation.timer_expired();
@@ -77,7 +85,7 @@ where
     Ok(())
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+async fn sleep_until(deadline: Option<std::time::Instant>) {
     if let Some(deadline) = deadline {
         tokio::time::sleep_until(deadline.into()).await;
     }

@@ -44,5 +44,5 @@ pub use self::frame::{AudioFrame, FrameError, FramePeriod};
 pub use self::io::{AudioEnds, AudioIo, MICROPHONE_QUEUE, SPEAKER_QUEUE};
 pub use self::pool::FramePool;
 pub use self::prefix::PrefixBuffer;
-pub use self::resample::{ResampleError, StreamResampler};
+pub use self::resample::{ResampleError, StreamResampler, resample_stream};
 pub use self::vad::{EarshotVad, SpeechGate, VAD_SAMPLE_RATE, Vad, VadConfig, VadError, VadEvent};

@@ -247,6 +247,34 @@ impl Engine {
     }
 }
 
+/// Runs `frame` through `resampler` to `rate`, making it (again) when the input rate changes:
+/// one stream of audio whose rate may change mid-way (a republished track). `None` (logged)
+/// when the audio cannot be used.
+pub fn resample_stream(
+    resampler: &mut Option<StreamResampler>,
+    frame: &AudioFrame,
+    rate: u32,
+    what: &str,
+) -> Option<AudioFrame> {
+    if resampler.as_ref().is_none_or(|r| r.input_rate() != frame.sample_rate()) {
+        match StreamResampler::new(frame.sample_rate(), rate, 1) {
+            Ok(new) => *resampler = Some(new),
+            Err(error) => {
+                tracing::warn!(%error, "unusable {what}; frame dropped");
+                return None;
+            }
+        }
+    }
+    match resampler.as_mut().map(|r| r.process(frame)) {
+        Some(Ok(frame)) => Some(frame),
+        Some(Err(error)) => {
+            tracing::warn!(%error, "{what} could not be resampled; frame dropped");
+            None
+        }
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,12 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 use voiceblox_host::agent::{self, AgentJob, text};
 use voiceblox_host::config::{Medium, Severity, ValidConfig};
-use voiceblox_host::events::{EventSink, JsonLinesSink};
+use voiceblox_host::events::{EventSink, FanOutSink, JsonLinesSink};
 use voiceblox_host::flow::{Conversation, FlowContext};
 use voiceblox_host::plugin::PluginOptions;
 use voiceblox_host::providers::RuntimeCatalog;
+use voiceblox_host::record::format::RecordedMedium;
+use voiceblox_host::record::{self, RecordOptions};
 use voiceblox_host::transport::console::wav;
 use voiceblox_host::voice::VoiceOptions;
 
@@ -34,6 +36,8 @@ pub struct ConsoleArgs {
     /// Where to write the session's events as JSON lines (default: stderr).
     #[arg(long)]
     events: Option<PathBuf>,
+    #[command(flatten)]
+    record: RecordOptions,
 }
 
 pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
@@ -70,19 +74,32 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
         None => Box::new(std::io::stderr()),
     };
     if args.text {
-        let sink: Arc<dyn EventSink> = Arc::new(JsonLinesSink::new(events));
         let agent = valid.into_config();
+        let recording =
+            args.record.settings().and_then(|r| record::session::start(&r, &agent, &runtime, RecordedMedium::Text));
+        let (recorder, runtime) = match recording {
+            Some((recorder, runtime)) => (Some(recorder), runtime),
+            None => (None, runtime),
+        };
+        let mut sinks: Vec<Arc<dyn EventSink>> = vec![Arc::new(JsonLinesSink::new(events))];
+        sinks.extend(recorder.clone().map(|r| Arc::new(r) as Arc<dyn EventSink>));
+        let sink: Arc<dyn EventSink> = Arc::new(FanOutSink(sinks));
         let tools = voiceblox_host::flow::setup::tools(&agent, &runtime, None, sink.as_ref()).await;
-        let ctx = Arc::new(FlowContext::new(agent, runtime, tools, sink));
+        let ctx = Arc::new(FlowContext::new(agent, runtime, tools, sink).with_recording(recorder.clone()));
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
         let prompt = std::io::stdin().is_terminal();
         text::run(Conversation::new(ctx), stdin, &mut std::io::stdout(), prompt).await?;
+        if let Some(recorder) = recorder {
+            recorder.finish("the input ended");
+            eprintln!("session recorded in {}", recorder.path().display());
+        }
     } else if let (Some(input), Some(output)) = (&args.input, &args.output) {
         // The same session as in a room, on the console's user side.
         let frames = wav::read_frames(input)?;
         let voice = VoiceOptions::default();
         let (side, call) = wav::WavCall::start(frames, voice.output_rate, events);
-        let job = AgentJob { config: Some(valid), options: voice, ..AgentJob::new(runtime) };
+        let job =
+            AgentJob { config: Some(valid), options: voice, record: args.record.settings(), ..AgentJob::new(runtime) };
         let ending = agent::run(job, "", side, CancellationToken::new()).await?;
         call.finish(output).await?;
         eprintln!("session ended: {ending:?}; agent audio in {}", output.display());

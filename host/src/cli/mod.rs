@@ -2,6 +2,7 @@
 
 mod console;
 mod plugins;
+mod replay;
 mod try_cmd;
 mod worker;
 
@@ -30,6 +31,8 @@ pub enum Command {
     /// Make one real streaming call to a provider through its plugin.
     #[command(subcommand)]
     Try(try_cmd::TryCommand),
+    /// Run a recorded session again, offline on virtual time, and compare its events.
+    Replay(replay::ReplayArgs),
     /// Run as a LiveKit agent worker: take dispatched sessions until SIGTERM/SIGINT, then drain.
     Worker(worker::WorkerArgs),
 }
@@ -40,5 +43,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Console(args) => console::run(&cli.plugins, args).await,
         Command::Try(command) => try_cmd::run(&cli.plugins, command).await,
         Command::Worker(args) => worker::run(&cli.plugins, args).await,
+        Command::Replay(args) => replay::run(&cli.plugins, args).await,
     }
 }

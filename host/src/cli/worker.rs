@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use voiceblox_host::egress::secret::Secret;
+use voiceblox_host::record::RecordOptions;
 use voiceblox_host::transport::livekit::LiveKitCredentials;
 use voiceblox_host::worker::{DEFAULT_HEALTH_ADDR, HealthServer, JobRunner, SessionRunner, Worker, WorkerConfig};
 
@@ -32,6 +33,8 @@ pub struct WorkerArgs {
     /// Where `/healthz` and `/metrics` are served (port 0: any free port, printed at start).
     #[arg(long, env = "VOICEBLOX_HEALTH_ADDR", default_value = DEFAULT_HEALTH_ADDR)]
     health_addr: SocketAddr,
+    #[command(flatten)]
+    record: RecordOptions,
 }
 
 /// Runs the worker until a shutdown signal and the drain that follows.
@@ -44,8 +47,10 @@ pub async fn run(options: &PluginOptions, args: WorkerArgs) -> anyhow::Result<Ex
         tracing::warn!(%failure, "plugin refused");
     }
     let mut config = WorkerConfig::new(credentials);
-    let runner: Arc<dyn JobRunner> =
-        Arc::new(SessionRunner::new(runtime, config.metrics.clone(), config.credentials.clone()));
+    let runner: Arc<dyn JobRunner> = Arc::new(
+        SessionRunner::new(runtime, config.metrics.clone(), config.credentials.clone())
+            .recording(args.record.settings()),
+    );
     config.options.max_jobs = args.max_jobs;
     config.drain_timeout = args.drain_timeout;
     let health = HealthServer::bind(args.health_addr, config.metrics.clone())

@@ -8,6 +8,7 @@ use super::policy::NetworkPolicy;
 use super::request::{Authorized, EgressError, Grant, Outgoing};
 use super::resolver::PolicyResolver;
 use super::secret::Secret;
+use super::tap::{self, SendError, Tap};
 
 /// Time limits of outgoing I/O.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct Egress {
     pub(super) client: reqwest::Client,
     policy: Arc<NetworkPolicy>,
     timeouts: Timeouts,
+    /// A session's recording or replay; `None` for plain sending.
+    pub(super) tap: Option<Tap>,
 }
 
 impl std::fmt::Debug for Egress {
@@ -57,7 +60,12 @@ impl Egress {
             .user_agent(concat!("voiceblox/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        Ok(Self { client, policy, timeouts })
+        Ok(Self { client, policy, timeouts, tap: None })
+    }
+
+    /// This egress recording into, or replaying from, a session's recording.
+    pub fn with_tap(&self, tap: Tap) -> Self {
+        Self { tap: Some(tap), ..self.clone() }
     }
 
     pub fn policy(&self) -> &NetworkPolicy {
@@ -80,11 +88,28 @@ impl Egress {
             Grant::Stream(grant) => self.policy.authorize(grant, &request.url)?,
             Grant::ConfigUrl => self.policy.authorize_config_url(&request.url)?,
         };
-        Authorized::new(request, target, secret)
+        let mut authorized = Authorized::new(request, target, secret)?;
+        if matches!(self.tap, Some(Tap::Replay(_))) {
+            // Nothing leaves a replay, and what comes back was scrubbed when it was recorded.
+            authorized.secret = None;
+        }
+        Ok(authorized)
     }
 
     /// Sends an authorized HTTP request; the response's body is the caller's to read.
-    pub async fn send(&self, request: Authorized) -> Result<reqwest::Response, reqwest::Error> {
+    pub async fn send(&self, request: Authorized) -> Result<reqwest::Response, SendError> {
+        match &self.tap {
+            None => Ok(self.send_live(request).await?),
+            Some(Tap::Record(recorder)) => {
+                let id = tap::record_request(recorder, &request);
+                let secret = request.secret.clone();
+                tap::record_response(recorder, id, secret, self.send_live(request).await)
+            }
+            Some(Tap::Replay(traffic)) => tap::replay_http(traffic, &request).await,
+        }
+    }
+
+    async fn send_live(&self, request: Authorized) -> Result<reqwest::Response, reqwest::Error> {
         let Authorized { method, url, headers, body, .. } = request;
         self.client.request(method, &url).headers(headers).body(body).send().await
     }

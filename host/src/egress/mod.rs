@@ -12,6 +12,8 @@
 //! 4. **Send**: [`Egress::send`] and [`Egress::connect`] take only an [`Authorized`] request,
 //!    which only [`Egress::authorize`] makes. One HTTP client (one reqwest), no redirects, no
 //!    proxies: either would let a request reach an address the resolver never saw.
+//! 5. **Tap** ([`tap`]): a session being recorded writes every exchange to its recording; a
+//!    replayed one sends nothing and is answered from its recording.
 
 mod client;
 pub(crate) mod mcp;
@@ -19,6 +21,7 @@ pub mod policy;
 mod request;
 mod resolver;
 pub mod secret;
+mod tap;
 pub mod tls;
 mod ws;
 
@@ -26,4 +29,5 @@ pub use client::{Egress, Timeouts, denial};
 pub use policy::{HostPattern, NetworkPolicy, PolicyError, StreamGrant};
 pub use request::{Authorized, EgressError, Grant, Outgoing};
 pub use secret::Secret;
+pub use tap::{SendError, Tap};
 pub use ws::{WsConnectError, WsSocket};

@@ -127,6 +127,11 @@ impl NetworkPolicy {
         self
     }
 
+    /// What the operator allowed beyond the built-in list.
+    pub fn operator_allowed(&self) -> impl Iterator<Item = &HostPattern> {
+        self.operator.iter()
+    }
+
     pub fn allowed(&self) -> impl Iterator<Item = &HostPattern> {
         self.operator.iter().chain(&self.defaults)
     }

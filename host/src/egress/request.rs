@@ -66,6 +66,8 @@ pub struct Authorized {
     pub(super) url: String,
     pub(super) url_for_logs: String,
     pub(super) headers: HeaderMap,
+    /// The headers as the caller wrote them (the key as `{{api-key}}`), for recordings.
+    pub(super) written_headers: Vec<(String, String)>,
     pub(super) body: Vec<u8>,
     pub(super) target: Target,
     pub(super) secret: Option<Secret>,
@@ -86,12 +88,14 @@ impl Authorized {
         let method = Method::from_bytes(outgoing.method.as_bytes())
             .map_err(|_| EgressError::Invalid(format!("bad HTTP method `{}`", clean(&outgoing.method))))?;
         let url = placement::fill_url(secret, &target.url).map_err(|e| EgressError::Invalid(e.to_string()))?;
+        let written_headers = outgoing.headers.clone();
         let headers = filled_headers(outgoing.headers, secret)?;
         Ok(Self {
             method,
             url,
             url_for_logs: target.url.to_string(),
             headers,
+            written_headers,
             body: outgoing.body,
             target,
             secret: secret.cloned(),

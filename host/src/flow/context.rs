@@ -7,6 +7,7 @@ use crate::config::{AgentConfig, ConversationStep, LLMConfig};
 use crate::events::{AgentEvent, EventSink};
 use crate::plugin::PluginRuntime;
 use crate::providers::{ChatLlm, settings};
+use crate::record::Recorder;
 use crate::transport::UserLink;
 
 pub struct FlowContext {
@@ -18,12 +19,20 @@ pub struct FlowContext {
     /// The user's side, for what goes through it besides events (a transfer step's call
     /// transfer); none in text sessions and tests.
     pub link: Option<Arc<dyn UserLink>>,
+    /// The session's recording, for what only the transports see (the user's audio or text).
+    pub recording: Option<Recorder>,
 }
 
 impl FlowContext {
     pub fn new(config: Arc<AgentConfig>, runtime: PluginRuntime, tools: Toolbox, sink: Arc<dyn EventSink>) -> Self {
         let llm = chat_llm(&runtime, &config.llm, &config.language).reporting_to(sink.clone());
-        Self { config, runtime, llm, tools, sink, link: None }
+        Self { config, runtime, llm, tools, sink, link: None, recording: None }
+    }
+
+    /// Recording into `recorder` (the runtime and sink should already be recording into it).
+    pub fn with_recording(mut self, recorder: Option<Recorder>) -> Self {
+        self.recording = recorder;
+        self
     }
 
     /// With the user's side a transfer step hands the call over through.
@@ -64,6 +73,7 @@ impl FlowContext {
             tools: self.tools.clone(),
             sink,
             link: self.link.clone(),
+            recording: self.recording.clone(),
         }
     }
 

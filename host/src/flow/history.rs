@@ -1,8 +1,6 @@
 //! The conversation so far: the transcript people see (and webhooks receive) and the
 //! messages the LLM sees (which also hold tool calls and results).
 
-use std::time::SystemTime;
-
 use serde::Serialize;
 
 use crate::events::Role;
@@ -40,7 +38,7 @@ impl History {
         if text.is_empty() {
             return;
         }
-        let timestamp = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let timestamp = humantime::format_rfc3339_millis(crate::clock::wall_now()).to_string();
         self.transcript.push(Entry { role, text: text.to_string(), timestamp });
         let llm_role = match role {
             Role::User => llm::Role::User,

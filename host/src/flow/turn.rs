@@ -7,7 +7,7 @@
 //! stream it has open.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -101,7 +101,7 @@ impl Turn {
         match trigger {
             Trigger::Start => self.open().await,
             Trigger::UserTurn | Trigger::Speculative => {
-                if self.watcher.on_user_turn(Instant::now()) == Decision::Advance {
+                if self.watcher.on_user_turn(crate::clock::now()) == Decision::Advance {
                     self.confirmed().await;
                     self.report(TurnEvent::Watcher(self.watcher.clone())).await;
                     if !self.advance(None).await {
@@ -123,7 +123,7 @@ impl Turn {
 
     /// The start step: its line (verbatim or generated), then on to the next step at once.
     async fn open(&mut self) {
-        let Some(start) = self.watcher.enter_start(Instant::now()).cloned() else {
+        let Some(start) = self.watcher.enter_start(crate::clock::now()).cloned() else {
             self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the config has no single start step"));
             self.finish().await;
             return;
@@ -157,7 +157,7 @@ impl Turn {
                 self.close(None).await;
                 return false;
             };
-            self.watcher.enter(&next.id, Instant::now());
+            self.watcher.enter(&next.id, crate::clock::now());
             self.entered(&next).await;
             handle = match &next.kind {
                 StepKind::Burst { .. } | StepKind::Timer { .. } | StepKind::Opentalk { .. } => return true,

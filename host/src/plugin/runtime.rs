@@ -101,6 +101,23 @@ impl PluginRuntime {
         &self.registry
     }
 
+    /// This runtime with its egress recording into, or replaying from, a session's recording.
+    pub fn with_tap(&self, tap: crate::egress::Tap) -> Self {
+        Self { io: self.io.with_tap(tap), ..self.clone() }
+    }
+
+    /// This runtime under another network policy (a replay applies the recorded one).
+    pub fn with_network_policy(&self, policy: NetworkPolicy) -> Result<Self, StreamError> {
+        let policy = Arc::new(policy);
+        let io = Egress::new(policy.clone(), self.io.timeouts().clone()).map_err(StreamError::Io)?;
+        Ok(Self { policy, io, ..self.clone() })
+    }
+
+    /// Variables the base URL of provider `id` is read from, in order.
+    pub fn base_url_vars(&self, id: &str) -> Vec<String> {
+        self.providers.base_url_vars(id)
+    }
+
     /// The way out for every request, the host's own too (webhooks, tools).
     pub fn egress(&self) -> &Egress {
         &self.io

@@ -96,7 +96,7 @@ impl LlmReply {
                         LlmEvent::Finish(reason) => LlmChunk::Finish(reason),
                     };
                     if matches!(chunk, LlmChunk::Text(_) | LlmChunk::ToolCall(_)) && self.first_token.is_none() {
-                        self.first_token = Some(self.sent_at.elapsed());
+                        self.first_token = Some(crate::clock::now().saturating_duration_since(self.sent_at));
                     }
                     Some(Ok(chunk))
                 }
@@ -205,7 +205,7 @@ impl ChatLlm {
     /// Opens `request` on `model` and reads up to its first output, so a failure before it
     /// can still go to the next provider.
     async fn open(model: &Model, request: llm::Request) -> Result<LlmReply, StreamError> {
-        let sent_at = Instant::now();
+        let sent_at = crate::clock::now();
         let stream = model.runtime.open(&model.settings, OpenRequest::Llm(request)).await?;
         let mut reply = LlmReply { stream, sent_at, first_token: None, first: None };
         match reply.read().await {

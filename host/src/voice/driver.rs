@@ -3,8 +3,6 @@
 //! decision is taken here; every rule lives in the machine.
 
 use std::sync::Arc;
-use std::time::Instant;
-
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
@@ -15,11 +13,13 @@ use super::machine::{
 };
 use super::options::VoiceOptions;
 use crate::audio::{AudioFrame, AudioIo, EarshotVad, losses};
+use crate::clock::now;
 use crate::events::{AgentEvent, ErrorCode};
 use crate::flow::{Conversation, FlowContext};
 use crate::plugin::StreamError;
 use crate::providers::stt::Transcription;
 use crate::providers::{Speaker, SttChunk, Synthesis, Transcriber, TtsChunk, settings};
+use crate::record::format::Entry;
 
 /// Runs the session to its end, then the post-call steps. `hangup` ends it as the user
 /// leaving does (the job was stopped, the last user left the room).
@@ -75,11 +75,6 @@ pub async fn run(
     driver.dropped.report();
     driver.conversation.post_call().await;
     ending
-}
-
-/// The session's clock: tokio's, so a test may pause it.
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
 }
 
 struct Driver {
@@ -180,6 +175,13 @@ impl Driver {
                 },
                 _ = tokio::time::sleep_until(deadline.into()) => Input::Timeout,
             };
+            if let Some(recorder) = &self.ctx.recording {
+                match &happened {
+                    Input::Mic(frame) => recorder.mic(frame),
+                    Input::MicClosed => recorder.write(Entry::MicEnd),
+                    _ => {}
+                }
+            }
             self.machine.handle_input(happened, now());
         }
     }

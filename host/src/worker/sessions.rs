@@ -10,6 +10,7 @@ use super::metrics::WorkerMetrics;
 use crate::agent::{self, AgentJob};
 use crate::plugin::PluginRuntime;
 use crate::providers::request_keys::runtime_with_keys;
+use crate::record::RecordSettings;
 use crate::transport::livekit::LiveKitCredentials;
 use crate::transport::livekit::control::sealed;
 use crate::voice::VoiceOptions;
@@ -21,11 +22,19 @@ pub struct SessionRunner {
     options: VoiceOptions,
     /// Opens the secrets a voiceblox server sealed into the dispatch metadata.
     credentials: LiveKitCredentials,
+    /// Where sessions are recorded (`--record DIR`), if they are.
+    record: Option<RecordSettings>,
 }
 
 impl SessionRunner {
     pub fn new(runtime: PluginRuntime, metrics: WorkerMetrics, credentials: LiveKitCredentials) -> Self {
-        Self { runtime, metrics, options: VoiceOptions::default(), credentials }
+        Self { runtime, metrics, options: VoiceOptions::default(), credentials, record: None }
+    }
+
+    /// Records every session into `settings.dir`.
+    pub fn recording(mut self, settings: Option<RecordSettings>) -> Self {
+        self.record = settings;
+        self
     }
 
     /// The job's session: with the sealed config and keys when the dispatch carries them
@@ -46,6 +55,7 @@ impl SessionRunner {
         job.options = self.options.clone();
         job.observer = Some(Arc::new(self.metrics.clone()));
         job.control = Some(self.credentials.clone());
+        job.record = self.record.clone();
         job
     }
 }

@@ -19,6 +19,8 @@ pub struct LocalAgent<'a> {
     /// The request's config as the API validated it: the agent runs this, not a second parse
     /// of the room metadata.
     pub config: ValidConfig,
+    /// Where the session is recorded, if it is.
+    pub record: Option<voiceblox_host::record::RecordSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,7 @@ impl AgentLauncher {
                 let job = AgentJob {
                     config: Some(local.config),
                     control: Some(control.credentials().clone()),
+                    record: local.record,
                     ..AgentJob::new(local.runtime)
                 };
                 let name = room.to_string();

@@ -54,8 +54,12 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
     control.create_room(&room, &public.to_string()).await.map_err(|e| ApiError::livekit_from(e, from_request))?;
 
     let launcher = AgentLauncher::for_mode(state.sessions.mode);
-    let local =
-        LocalAgent { sessions: &state.local, runtime: session_runtime(&state.runtime, &request.api_keys), config };
+    let local = LocalAgent {
+        sessions: &state.local,
+        runtime: session_runtime(&state.runtime, &request.api_keys),
+        config,
+        record: state.sessions.record.clone(),
+    };
     let secrets = (stripped > 0 || !request.api_keys.is_empty())
         .then(|| DispatchSecrets { config: request.config.to_string(), api_keys: request.api_keys.clone() });
     if let Err(error) = launcher.launch(&control, &room, local, secrets).await {

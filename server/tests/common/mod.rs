@@ -90,6 +90,7 @@ impl Server {
             livekit_url: livekit.map(|l| l.0.to_string()),
             livekit_api_key: livekit.map(|l| l.1.to_string()),
             livekit_api_secret: livekit.map(|l| voiceblox_host::egress::secret::Secret::new(l.2)),
+            record: Default::default(),
         };
         let state = AppState {
             runtime: Arc::new(runtime.clone()),

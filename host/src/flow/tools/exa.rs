@@ -14,7 +14,7 @@ use url::Url;
 use super::{ToolError, ToolSpec, net};
 use crate::config::tools::{EXA_KEY_VAR, ExaConfig};
 use crate::egress::secret::{API_KEY_PLACEHOLDER, Secret};
-use crate::egress::{Egress, Grant, Outgoing};
+use crate::egress::{Egress, Grant, Outgoing, SendError};
 
 /// Exa's API origin.
 pub const EXA_BASE_URL: &str = "https://api.exa.ai";
@@ -121,7 +121,7 @@ impl ExaSearch {
             let response = self.egress.send(request).await?;
             let status = response.status();
             let bytes = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, bytes))
+            Ok::<_, SendError>((status, bytes))
         };
         let (status, bytes) = match tokio::time::timeout(self.timeout, exchange).await {
             Err(_) => return Err(ToolError::Timeout { tool: TOOL_NAME.into(), seconds: self.timeout.as_secs() }),
@@ -154,7 +154,7 @@ impl ExaSearch {
         })
     }
 
-    fn transport_failure(&self, error: &reqwest::Error) -> ToolError {
+    fn transport_failure(&self, error: &SendError) -> ToolError {
         let causes = crate::error_text::causes(error, |_| None);
         if let Some(denied) = net::denial(&causes) {
             return ToolError::Denied(format!("Exa: {denied}"));

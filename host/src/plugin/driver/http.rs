@@ -7,7 +7,7 @@ use super::super::bindings::latest::types::{Header, HttpResponse, Input, Provide
 use super::super::error::StreamError;
 use super::IoEvent;
 use crate::egress::secret::{BodyScrubber, Secret};
-use crate::egress::{Authorized, Egress, denial};
+use crate::egress::{Authorized, Egress, SendError, denial};
 use crate::error_text::chain;
 
 /// Performs one request and reports its head, body chunks and end (or failure).
@@ -66,7 +66,7 @@ pub(super) async fn run(io: Egress, id: u32, request: Authorized, provider: Stri
                 return;
             }
             Err(error) => {
-                let _ = events.send(transport_failure(&error, secret.as_ref(), &provider)).await;
+                let _ = events.send(transport_failure(&error.into(), secret.as_ref(), &provider)).await;
                 return;
             }
         }
@@ -75,7 +75,7 @@ pub(super) async fn run(io: Egress, id: u32, request: Authorized, provider: Stri
 
 /// A request that failed below HTTP: a policy refusal at resolution, a timeout, a refused or
 /// dropped connection.
-fn transport_failure(error: &reqwest::Error, secret: Option<&Secret>, provider: &str) -> IoEvent {
+fn transport_failure(error: &SendError, secret: Option<&Secret>, provider: &str) -> IoEvent {
     if let Some(denied) = denial(error) {
         return IoEvent::Failed(StreamError::Denied { plugin: provider.to_string(), source: denied.clone() });
     }

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Ending, MAX_STT_FAILURES, Output, STT_RETRY_STEP, SttAction, SttState, VoiceMachine};
-use crate::audio::{AudioFrame, StreamResampler, VAD_SAMPLE_RATE, VadEvent};
+use crate::audio::{AudioFrame, VAD_SAMPLE_RATE, VadEvent, resample_stream};
 use crate::events::{AgentEvent, AgentState, ErrorCode, Role};
 use crate::providers::SttChunk;
 use crate::voice::endpointing::TurnDetection;
@@ -21,7 +21,7 @@ impl VoiceMachine {
             return;
         }
         let frame = frame.into_mono();
-        let Some(frame) = resample(&mut self.to_16k, &frame, VAD_SAMPLE_RATE, "input audio") else { return };
+        let Some(frame) = resample_stream(&mut self.to_16k, &frame, VAD_SAMPLE_RATE, "input audio") else { return };
         let start = self.stream_time;
         self.stream_time += frame.duration();
         self.prefix.push(frame.samples(), start);
@@ -97,7 +97,7 @@ impl VoiceMachine {
             return;
         }
         let Ok(frame) = AudioFrame::new(samples, VAD_SAMPLE_RATE, 1) else { return };
-        if let Some(frame) = resample(&mut self.to_stt, &frame, rate, "STT audio") {
+        if let Some(frame) = resample_stream(&mut self.to_stt, &frame, rate, "STT audio") {
             self.out.push_back(Output::Stt(SttAction::Audio(frame.into_samples())));
         }
     }
@@ -148,32 +148,5 @@ impl VoiceMachine {
             return;
         }
         self.stt = SttState::RetryAt(now + STT_RETRY_STEP * self.stt_failures);
-    }
-}
-
-/// Runs `frame` through a resampler to `rate`, made (again) when the input rate changes.
-/// `None` (logged) when the audio cannot be used.
-pub(super) fn resample(
-    resampler: &mut Option<StreamResampler>,
-    frame: &AudioFrame,
-    rate: u32,
-    what: &str,
-) -> Option<AudioFrame> {
-    if resampler.as_ref().is_none_or(|r| r.input_rate() != frame.sample_rate()) {
-        match StreamResampler::new(frame.sample_rate(), rate, 1) {
-            Ok(new) => *resampler = Some(new),
-            Err(error) => {
-                tracing::warn!(%error, "unusable {what}; frame dropped");
-                return None;
-            }
-        }
-    }
-    match resampler.as_mut().map(|r| r.process(frame)) {
-        Some(Ok(frame)) => Some(frame),
-        Some(Err(error)) => {
-            tracing::warn!(%error, "{what} could not be resampled; frame dropped");
-            None
-        }
-        None => None,
     }
 }

@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use super::listen::resample;
 use super::metrics::add_figures;
 use super::{Output, Reply, TtsAction, VoiceMachine};
+use crate::audio::resample_stream;
 use crate::events::{AgentEvent, AgentState, ErrorCode};
 use crate::flow::Output as Words;
 use crate::providers::TtsChunk;
@@ -59,7 +59,7 @@ impl VoiceMachine {
             TtsChunk::Audio(frame) => {
                 self.turn.tts_first_audio.get_or_insert(now);
                 let rate = self.params.options.output_rate;
-                if let Some(frame) = resample(&mut self.tts_resampler, &frame, rate, "TTS audio") {
+                if let Some(frame) = resample_stream(&mut self.tts_resampler, &frame, rate, "TTS audio") {
                     self.playout.push_audio(frame.samples());
                 }
             }

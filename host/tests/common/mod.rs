@@ -1,0 +1,128 @@
+//! What the binary's end-to-end tests share: running `voiceblox-host` as a child process with
+//! a clean environment, and configs pointed at the provider fakes.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+/// Longest a single CLI run may take before the test fails (and the child is killed).
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Environment a developer's shell may carry that would change what the CLI does.
+pub const INHERITED_VARS: &[&str] = &[
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "DEEPGRAM_API_KEY",
+    "DEEPGRAM_BASE_URL",
+    "DEEPGRAM_HOST",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "RUST_LOG",
+];
+
+/// One finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, Some(code), "unexpected exit code\n{self}");
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Compiled components shared by every run (and with the other test binaries' cache), so
+/// each run loads the plugins in milliseconds instead of compiling them.
+pub fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("voiceblox-test-cache")
+}
+
+/// The binary with a clean provider environment, the shared compile cache and `args`.
+pub fn cli<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = bare_cli();
+    cmd.arg("--cache-dir").arg(cache_dir());
+    cmd.args(args);
+    cmd
+}
+
+/// The binary with a clean provider environment and no arguments (for the cache options).
+pub fn bare_cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_voiceblox-host"));
+    for var in INHERITED_VARS {
+        cmd.env_remove(var);
+    }
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VOICEBLOX_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    cmd
+}
+
+/// Files in `dir` whose name ends with `suffix`.
+pub fn files_ending_with(dir: &Path, suffix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default();
+    names.retain(|name| name.ends_with(suffix));
+    names
+}
+
+/// Runs to completion (bounded by [`RUN_TIMEOUT`]) and captures both streams.
+pub async fn run(mut cmd: Command) -> Run {
+    let output = tokio::time::timeout(RUN_TIMEOUT, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("voiceblox-host did not finish within {RUN_TIMEOUT:?}: {cmd:?}"))
+        .expect("running voiceblox-host");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `--allow-host` value for a fake on loopback.
+pub fn allow(addr: std::net::SocketAddr) -> String {
+    format!("127.0.0.1:{}", addr.port())
+}
+
+/// A config whose LLM, TTS and STT are the fakes' (keys from the environment).
+pub fn console_config(dir: &Path, steps: serde_json::Value) -> PathBuf {
+    let config = serde_json::json!({
+        "agentName": "Console test",
+        "instructions": "You are a helpful assistant.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
+        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "alloy"},
+        "stt": {"model": "nova-3", "provider": "deepgram"},
+        "steps": steps,
+    });
+    let path = dir.join("agent.json");
+    std::fs::write(&path, config.to_string()).expect("writing the config");
+    path
+}
+
+pub fn events_in(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("events file")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+        .collect()
+}

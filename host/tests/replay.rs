@@ -1,0 +1,247 @@
+//! Record and replay, end to end through the binary: a session recorded against the provider
+//! fakes (`console --record DIR`) replays offline, with the fakes gone, to the same events; a
+//! changed recording reports where it departs; keys never reach a file.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt as _;
+use voiceblox_tests::audio::{read_wav, write_wav};
+use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};
+use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
+
+mod common;
+use common::*;
+
+/// A key no file may ever contain.
+const CANARY_OPENAI: &str = "sk-canary-openai-7f3a9c";
+const CANARY_DEEPGRAM: &str = "dg-canary-deepgram-51be02";
+
+/// The one recording in `dir`.
+fn recording_in(dir: &Path) -> PathBuf {
+    let names = files_ending_with(dir, ".rec.jsonl");
+    assert_eq!(names.len(), 1, "one recording per session: {names:?}");
+    dir.join(&names[0])
+}
+
+fn lines_of(path: &Path) -> Vec<serde_json::Value> {
+    events_in(path)
+}
+
+fn replay_cli(recording: &Path) -> tokio::process::Command {
+    let mut cmd = cli(["replay"]);
+    cmd.arg(recording);
+    cmd
+}
+
+/// Records a text session: a greeting, two user turns, the fakes answering.
+async fn record_text_session(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
+    let fake = openai::start(
+        OpenAiScript::new()
+            .api_key(CANARY_OPENAI)
+            .chat(ChatScript::text(["Hello! ", "Where to?"]))
+            .chat(ChatScript::text(["The coast is ", "lovely in June."]))
+            .chat(ChatScript::text(["Pack a jumper."])),
+    );
+    let config = console_config(
+        dir,
+        serde_json::json!([
+            {"id": "s", "type": "start", "command": "Greet the user.", "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Plan a trip."}
+        ]),
+    );
+    let events = dir.join("events.jsonl");
+    let records = dir.join("recordings");
+    let mut cmd = cli(["console", "--text", "--allow-host", &allow(fake.addr())]);
+    cmd.arg("--config").arg(&config).arg("--events").arg(&events).arg("--record").arg(&records);
+    cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", fake.base_url());
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Somewhere by the sea.\nWhat should I bring?\n").await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("session recorded in"), "{stderr}");
+    assert_eq!(fake.chat_requests().len(), 3);
+    (recording_in(&records), events_in(&events))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_text_session_replays_offline_to_the_same_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (recording, live_events) = record_text_session(dir.path()).await;
+    // The fake is gone: the replay has no network and no key.
+
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(!text.contains(CANARY_OPENAI), "a key reached the recording");
+    let lines = lines_of(&recording);
+    let header = &lines[0];
+    assert_eq!((header["format"].as_str(), header["version"].as_u64()), (Some("voiceblox-recording"), Some(1)));
+    assert_eq!(header["medium"], "text");
+    assert!(header["config"]["llm"].get("apiKey").is_none());
+    let openai = header["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "openai").expect("plugin identity");
+    assert_eq!(openai["sha256"].as_str().map(str::len), Some(64));
+    let kinds: Vec<&str> = lines[1..].iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "http_request").count(), 3, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "user_text").count(), 2, "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"end"));
+    let request = lines.iter().find(|l| l["kind"] == "http_request").unwrap();
+    let authorization = request["headers"].as_array().unwrap().iter().find(|h| h[0] == "Authorization").unwrap();
+    assert_eq!(authorization[1], "Bearer {{api-key}}", "the key stays a placeholder, as the plugin wrote it");
+    let recorded_events: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["kind"] == "event").map(|l| &l["event"]).collect();
+    assert_eq!(recorded_events, live_events.iter().collect::<Vec<_>>(), "the recording holds every event");
+
+    let first = dir.path().join("replay-1.jsonl");
+    let out = run({
+        let mut cmd = replay_cli(&recording);
+        cmd.arg("--events").arg(&first);
+        cmd
+    })
+    .await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("plugins: the recorded builds"), "{out}");
+    assert!(out.stdout.contains(&format!("identical: {} events", live_events.len())), "{out}");
+    // Virtual time: a second replay is the same to the byte, measured timings included.
+    let second = dir.path().join("replay-2.jsonl");
+    run({
+        let mut cmd = replay_cli(&recording);
+        cmd.arg("--events").arg(&second);
+        cmd
+    })
+    .await
+    .assert_code(0);
+    assert_eq!(std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
+    let replayed = events_in(&first);
+    assert!(
+        replayed.contains(
+            &serde_json::json!({"type": "transcript", "role": "assistant", "text": "Pack a jumper.", "final": true})
+        ),
+        "{replayed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_recording_reports_where_the_events_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let (recording, _) = record_text_session(dir.path()).await;
+    // The provider's second answer said something else.
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(text.contains("lovely in June."));
+    let edited = dir.path().join("edited.rec.jsonl");
+    let edited_text: String = text
+        .lines()
+        .map(|line| match line.contains("\"kind\":\"http_body\"") {
+            true => format!("{}\n", line.replace("lovely in June.", "lovely in May.")),
+            false => format!("{line}\n"),
+        })
+        .collect();
+    assert_ne!(edited_text, text);
+    std::fs::write(&edited, edited_text).unwrap();
+    let out = run(replay_cli(&edited)).await;
+    out.assert_code(1);
+    assert!(out.stdout.contains("events diverge at #"), "{out}");
+    assert!(out.stdout.contains("- recorded:") && out.stdout.contains("lovely in June."), "{out}");
+    assert!(out.stdout.contains("+ replayed:") && out.stdout.contains("lovely in May."), "{out}");
+
+    // Another plugin build is named, and the events still compared.
+    let other_build = dir.path().join("other-build.rec.jsonl");
+    let mut lines: Vec<serde_json::Value> = lines_of(&recording);
+    for plugin in lines[0]["plugins"].as_array_mut().unwrap() {
+        if plugin["name"] == "openai" {
+            plugin["sha256"] = serde_json::json!("0".repeat(64));
+        }
+    }
+    let rewritten: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&other_build, rewritten).unwrap();
+    let out = run(replay_cli(&other_build)).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("plugin changed: openai: recorded with"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_is_not_a_readable_recording_exits_2_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.jsonl");
+    std::fs::write(&garbage, "hello\n").unwrap();
+    let out = run(replay_cli(&garbage)).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("is not a voiceblox recording"), "{out}");
+
+    let future = dir.path().join("future.jsonl");
+    std::fs::write(&future, "{\"format\":\"voiceblox-recording\",\"version\":99}\n").unwrap();
+    let out = run(replay_cli(&future)).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("format-99 recording") && out.stderr.contains("newer voiceblox-host"), "{out}");
+
+    let (recording, _) = record_text_session(dir.path()).await;
+    let mut text = std::fs::read_to_string(&recording).unwrap();
+    text.push_str("{\"at_us\": 1, \"kind\": \"teleport\"}\n");
+    std::fs::write(&recording, text).unwrap();
+    let out = run(replay_cli(&recording)).await;
+    out.assert_code(2);
+    assert!(out.stderr.contains(".rec.jsonl:") && out.stderr.contains("teleport"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_voice_session_replays_offline_to_the_same_events() {
+    let speech =
+        read_wav(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/audio/testdata/librivox-sense-0880.wav")).unwrap();
+    let openai =
+        openai::start(OpenAiScript::new().api_key(CANARY_OPENAI).chat(ChatScript::text(["Indeed he was not."])));
+    let deepgram = deepgram::start(
+        DeepgramScript::new()
+            .api_key(CANARY_DEEPGRAM)
+            .listen(ListenScript::new().word_ms(300).utterance_at(300, "He was not an ill disposed young man.")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = console_config(
+        dir.path(),
+        serde_json::json!([
+            {"id": "s", "type": "start", "command": "Go ahead.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Discuss the book."}
+        ]),
+    );
+    let input = dir.path().join("user.wav");
+    write_wav(&input, &speech.samples, 16_000).unwrap();
+    let records = dir.path().join("recordings");
+    let events = dir.path().join("events.jsonl");
+    let mut cmd = cli(["console", "--allow-host", "127.0.0.1"]);
+    cmd.arg("--config").arg(&config).arg("--input").arg(&input).arg("--output").arg(dir.path().join("agent.wav"));
+    cmd.arg("--events").arg(&events).arg("--record").arg(&records);
+    cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", openai.base_url());
+    cmd.env("DEEPGRAM_API_KEY", CANARY_DEEPGRAM).env("DEEPGRAM_BASE_URL", deepgram.base_url());
+    run(cmd).await.assert_code(0);
+    drop((openai, deepgram));
+
+    let recording = recording_in(&records);
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(!text.contains(CANARY_OPENAI) && !text.contains(CANARY_DEEPGRAM), "a key reached the recording");
+    let lines = lines_of(&recording);
+    assert_eq!(lines[0]["medium"], "voice");
+    let kinds: Vec<&str> = lines[1..].iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    for kind in ["mic", "mic_end", "ws_open", "ws_opened", "ws_send", "ws_recv", "http_request", "http_body", "end"] {
+        assert!(kinds.contains(&kind), "no {kind} in the recording");
+    }
+    // Every 16 kHz sample the voice loop heard, and no more than the input and its tail.
+    let heard: usize = lines
+        .iter()
+        .filter(|l| l["kind"] == "mic")
+        .map(|l| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(l["pcm"]["base64"].as_str().unwrap()).unwrap().len() / 2
+        })
+        .sum();
+    assert!(heard >= speech.samples.len() * 9 / 10, "{heard} samples recorded of {}", speech.samples.len());
+    assert!(text.len() < 4 * 2 * heard, "{} bytes for {heard} samples", text.len());
+
+    let out = run(replay_cli(&recording)).await;
+    out.assert_code(0);
+    let live = events_in(&events);
+    assert!(out.stdout.contains(&format!("identical: {} events", live.len())), "{out}");
+    assert!(live.contains(
+        &serde_json::json!({"type": "transcript", "role": "user", "text": "He was not an ill disposed young man.", "final": true})
+    ));
+}
