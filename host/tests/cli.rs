@@ -635,43 +635,14 @@ async fn console_text_mode_holds_a_conversation_and_writes_events() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn console_audio_mode_turns_user_speech_into_agent_speech() {
-    let speech =
-        read_wav(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/audio/testdata/librivox-sense-0880.wav")).unwrap();
-    let openai = openai::start(OpenAiScript::new().chat(ChatScript::text(["Indeed he was not."])));
-    let deepgram = deepgram::start(
-        DeepgramScript::new()
-            .listen(ListenScript::new().word_ms(300).utterance_at(300, "He was not an ill disposed young man.")),
-    );
     let dir = tempfile::tempdir().unwrap();
-    let config = console_config(
-        dir.path(),
-        serde_json::json!([
-            {"id": "s", "type": "start", "command": "Go ahead.", "isLiteral": true, "nextStepIds": {"next": "o"}},
-            {"id": "o", "type": "opentalk", "command": "Discuss the book."}
-        ]),
-    );
-    let input = dir.path().join("user.wav");
-    write_wav(&input, &speech.samples, 16_000).unwrap();
-    let output = dir.path().join("agent.wav");
-    let events = dir.path().join("events.jsonl");
-    let mut cmd = cli(["console", "--allow-host", "127.0.0.1"]);
-    cmd.arg("--config")
-        .arg(&config)
-        .arg("--input")
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .arg("--events")
-        .arg(&events);
-    cmd.env("OPENAI_API_KEY", "sk-a").env("OPENAI_BASE_URL", openai.base_url());
-    cmd.env("DEEPGRAM_API_KEY", "dg-a").env("DEEPGRAM_BASE_URL", deepgram.base_url());
+    let VoiceConsole { cmd, events, output, openai, deepgram: _deepgram, .. } =
+        voice_console(dir.path(), ("sk-a", "dg-a"));
     let out = run(cmd).await;
     out.assert_code(0);
     let events = events_in(&events);
-    assert!(
-        events.contains(&serde_json::json!({"type": "transcript", "role": "user", "text": "He was not an ill disposed young man.", "final": true})),
-        "{events:?}"
-    );
+    let heard = serde_json::json!({"type": "transcript", "role": "user", "text": BOOK_LINE, "final": true});
+    assert!(events.contains(&heard), "{events:?}");
     let agent = read_wav(&output).unwrap();
     assert_eq!((agent.sample_rate, agent.channels), (48_000, 1));
     // "Go ahead." and the answer, 40 ms of tone per character, on the session's timeline.

@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt as _;
-use voiceblox_tests::audio::{read_wav, write_wav};
-use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
 
 mod common;
@@ -187,32 +185,11 @@ async fn what_is_not_a_readable_recording_exits_2_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorded_voice_session_replays_offline_to_the_same_events() {
-    let speech =
-        read_wav(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/audio/testdata/librivox-sense-0880.wav")).unwrap();
-    let openai =
-        openai::start(OpenAiScript::new().api_key(CANARY_OPENAI).chat(ChatScript::text(["Indeed he was not."])));
-    let deepgram = deepgram::start(
-        DeepgramScript::new()
-            .api_key(CANARY_DEEPGRAM)
-            .listen(ListenScript::new().word_ms(300).utterance_at(300, "He was not an ill disposed young man.")),
-    );
     let dir = tempfile::tempdir().unwrap();
-    let config = console_config(
-        dir.path(),
-        serde_json::json!([
-            {"id": "s", "type": "start", "command": "Go ahead.", "isLiteral": true, "nextStepIds": {"next": "o"}},
-            {"id": "o", "type": "opentalk", "command": "Discuss the book."}
-        ]),
-    );
-    let input = dir.path().join("user.wav");
-    write_wav(&input, &speech.samples, 16_000).unwrap();
     let records = dir.path().join("recordings");
-    let events = dir.path().join("events.jsonl");
-    let mut cmd = cli(["console", "--allow-host", "127.0.0.1"]);
-    cmd.arg("--config").arg(&config).arg("--input").arg(&input).arg("--output").arg(dir.path().join("agent.wav"));
-    cmd.arg("--events").arg(&events).arg("--record").arg(&records);
-    cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", openai.base_url());
-    cmd.env("DEEPGRAM_API_KEY", CANARY_DEEPGRAM).env("DEEPGRAM_BASE_URL", deepgram.base_url());
+    let VoiceConsole { mut cmd, speech, events, openai, deepgram, .. } =
+        voice_console(dir.path(), (CANARY_OPENAI, CANARY_DEEPGRAM));
+    cmd.arg("--record").arg(&records);
     run(cmd).await.assert_code(0);
     drop((openai, deepgram));
 
@@ -234,14 +211,14 @@ async fn a_recorded_voice_session_replays_offline_to_the_same_events() {
             base64::engine::general_purpose::STANDARD.decode(l["pcm"]["base64"].as_str().unwrap()).unwrap().len() / 2
         })
         .sum();
-    assert!(heard >= speech.samples.len() * 9 / 10, "{heard} samples recorded of {}", speech.samples.len());
+    assert!(heard >= speech.len() * 9 / 10, "{heard} samples recorded of {}", speech.len());
     assert!(text.len() < 4 * 2 * heard, "{} bytes for {heard} samples", text.len());
 
     let out = run(replay_cli(&recording)).await;
     out.assert_code(0);
     let live = events_in(&events);
     assert!(out.stdout.contains(&format!("identical: {} events", live.len())), "{out}");
-    assert!(live.contains(
-        &serde_json::json!({"type": "transcript", "role": "user", "text": "He was not an ill disposed young man.", "final": true})
-    ));
+    assert!(
+        live.contains(&serde_json::json!({"type": "transcript", "role": "user", "text": BOOK_LINE, "final": true}))
+    );
 }

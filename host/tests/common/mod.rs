@@ -8,6 +8,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::Command;
+use voiceblox_tests::audio::{read_wav, write_wav};
+use voiceblox_tests::fakes::deepgram::{self, DeepgramFake, DeepgramScript, ListenScript};
+use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiFake, OpenAiScript};
 
 /// Longest a single CLI run may take before the test fails (and the child is killed).
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -125,4 +128,44 @@ pub fn events_in(path: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
         .collect()
+}
+
+/// What the user says in the voice console runs: a LibriVox reading.
+pub const BOOK_LINE: &str = "He was not an ill disposed young man.";
+
+/// A voice `console` run against the fakes: the LibriVox speech in, a short book talk out.
+pub struct VoiceConsole {
+    pub cmd: Command,
+    /// The user's speech (16 kHz mono).
+    pub speech: Vec<i16>,
+    pub events: PathBuf,
+    pub output: PathBuf,
+    pub openai: OpenAiFake,
+    pub deepgram: DeepgramFake,
+}
+
+/// The fakes (expecting `keys`: OpenAI's, Deepgram's) and the command, ready to run in `dir`.
+pub fn voice_console(dir: &Path, keys: (&str, &str)) -> VoiceConsole {
+    let speech =
+        read_wav(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/audio/testdata/librivox-sense-0880.wav")).unwrap();
+    let openai = openai::start(OpenAiScript::new().api_key(keys.0).chat(ChatScript::text(["Indeed he was not."])));
+    let deepgram = deepgram::start(
+        DeepgramScript::new().api_key(keys.1).listen(ListenScript::new().word_ms(300).utterance_at(300, BOOK_LINE)),
+    );
+    let config = console_config(
+        dir,
+        serde_json::json!([
+            {"id": "s", "type": "start", "command": "Go ahead.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Discuss the book."}
+        ]),
+    );
+    let input = dir.join("user.wav");
+    write_wav(&input, &speech.samples, 16_000).unwrap();
+    let (events, output) = (dir.join("events.jsonl"), dir.join("agent.wav"));
+    let mut cmd = cli(["console", "--allow-host", "127.0.0.1"]);
+    cmd.arg("--config").arg(&config).arg("--input").arg(&input).arg("--output").arg(&output);
+    cmd.arg("--events").arg(&events);
+    cmd.env("OPENAI_API_KEY", keys.0).env("OPENAI_BASE_URL", openai.base_url());
+    cmd.env("DEEPGRAM_API_KEY", keys.1).env("DEEPGRAM_BASE_URL", deepgram.base_url());
+    VoiceConsole { cmd, speech: speech.samples, events, output, openai, deepgram }
 }
