@@ -68,6 +68,11 @@ impl Egress {
         Self { tap: Some(tap), ..self.clone() }
     }
 
+    /// Whether this egress answers from a recording instead of sending.
+    pub fn is_replaying(&self) -> bool {
+        matches!(self.tap, Some(Tap::Replay(_)))
+    }
+
     pub fn policy(&self) -> &NetworkPolicy {
         &self.policy
     }
@@ -89,7 +94,7 @@ impl Egress {
             Grant::ConfigUrl => self.policy.authorize_config_url(&request.url)?,
         };
         let mut authorized = Authorized::new(request, target, secret)?;
-        if matches!(self.tap, Some(Tap::Replay(_))) {
+        if self.is_replaying() {
             // Nothing leaves a replay, and what comes back was scrubbed when it was recorded.
             authorized.secret = None;
         }

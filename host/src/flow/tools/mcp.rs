@@ -69,6 +69,10 @@ impl McpServer {
             other => connect_error(other.to_string()),
         })?;
         let url = Url::parse(authorized.url_for_logs()).map_err(|e| connect_error(e.to_string()))?;
+        if egress.is_replaying() {
+            // rmcp sends on its own client, past the tap: a replay must not reach the server.
+            return Err(connect_error("MCP traffic is not in recordings; replayed without this server".into()));
+        }
         let transport = egress.mcp_transport(authorized);
         let handshake = client_config().serve(transport);
         let session = match tokio::time::timeout(timeouts.connect, handshake).await {
