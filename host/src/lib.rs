@@ -8,6 +8,7 @@
 //! - [`config`]: the AgentConfig model, its defaults and validation.
 //! - [`providers`]: typed LLM/TTS/STT clients over the plugin runtime.
 //! - [`record`]: recording sessions and replaying them offline on virtual time.
+//! - [`flowtest`]: flow tests of AgentConfigs (scripted users and providers, virtual time).
 //! - [`flow`]: the conversation-step engine, tools (MCP, Exa) and post-call processing.
 //! - [`voice`]: the real-time voice loop (turns, interruptions, streaming TTS, metrics).
 //! - [`events`]: what a session publishes on `voiceblox.agent.events`.
@@ -24,6 +25,7 @@ pub mod egress;
 pub mod error_text;
 pub mod events;
 pub mod flow;
+pub mod flowtest;
 pub mod open_files;
 pub mod plugin;
 pub mod providers;

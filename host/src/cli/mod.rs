@@ -3,6 +3,7 @@
 mod console;
 mod plugins;
 mod replay;
+mod test_cmd;
 mod try_cmd;
 mod worker;
 
@@ -33,6 +34,9 @@ pub enum Command {
     Try(try_cmd::TryCommand),
     /// Run a recorded session again, offline on virtual time, and compare its events.
     Replay(replay::ReplayArgs),
+    /// Run flow tests of AgentConfigs (`<agent>.test.json`): scripted users and LLM replies,
+    /// checked step paths, events and webhooks; offline, on virtual time.
+    Test(test_cmd::TestArgs),
     /// Run as a LiveKit agent worker: take dispatched sessions until SIGTERM/SIGINT, then drain.
     Worker(worker::WorkerArgs),
 }
@@ -44,5 +48,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Try(command) => try_cmd::run(&cli.plugins, command).await,
         Command::Worker(args) => worker::run(&cli.plugins, args).await,
         Command::Replay(args) => replay::run(&cli.plugins, args).await,
+        Command::Test(args) => test_cmd::run(&cli.plugins, args).await,
     }
 }

@@ -110,7 +110,7 @@ impl Egress {
                 let secret = request.secret.clone();
                 tap::record_response(recorder, id, secret, self.send_live(request).await)
             }
-            Some(Tap::Replay(traffic)) => tap::replay_http(traffic, &request).await,
+            Some(Tap::Replay(answers)) => tap::replay_http(answers.as_ref(), &request).await,
         }
     }
 

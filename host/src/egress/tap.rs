@@ -12,14 +12,14 @@ use super::request::Authorized;
 use super::secret::{BodyScrubber, Secret};
 use super::ws::WsConnectError;
 use crate::record::format::{Data, Entry, FailureKind, WsData};
-use crate::record::{BodyStep, HttpExchange, HttpHead, Recorder, ReplayTraffic, WsExchange, WsOpen};
+use crate::record::{Answers, Asked, BodyStep, HttpExchange, HttpHead, Recorder, WsExchange, WsOpen};
 
 /// What an egress does besides sending.
 #[derive(Clone)]
 pub enum Tap {
     Record(Recorder),
-    /// Nothing is sent: answers come from a recording.
-    Replay(Arc<ReplayTraffic>),
+    /// Nothing is sent: answers come from a recording (or a flow test's script).
+    Replay(Arc<dyn Answers>),
 }
 
 /// Why a request got no response.
@@ -141,9 +141,19 @@ pub(super) fn record_response(
 }
 
 /// A request answered from the recording, head and chunks at their recorded delays.
-pub(super) async fn replay_http(traffic: &ReplayTraffic, request: &Authorized) -> Result<reqwest::Response, SendError> {
+/// What a replayed request asks, as its writer wrote it.
+fn asked(request: &Authorized) -> Asked<'_> {
+    Asked {
+        method: request.method.as_str(),
+        url: &request.url_for_logs,
+        headers: &request.written_headers,
+        body: &request.body,
+    }
+}
+
+pub(super) async fn replay_http(answers: &dyn Answers, request: &Authorized) -> Result<reqwest::Response, SendError> {
     let sent = tokio::time::Instant::now();
-    let Some(exchange) = traffic.take_http(request.method.as_str(), &request.url_for_logs) else {
+    let Some(exchange) = answers.http(asked(request)) else {
         return Err(SendError::Replayed {
             failure: FailureKind::Connect,
             message: format!("the recording has no (further) {} {}", request.method, request.url_for_logs),
@@ -261,11 +271,11 @@ pub(super) fn record_ws_incoming(
 
 /// A connection answered from the recording: opened (or refused) after its recorded delay.
 pub(super) async fn replay_ws_open(
-    traffic: &ReplayTraffic,
+    answers: &dyn Answers,
     request: &Authorized,
 ) -> Result<super::ws::ReplayWs, WsConnectError> {
     let started = tokio::time::Instant::now();
-    let Some(WsExchange { open, incoming }) = traffic.take_ws(&request.url_for_logs) else {
+    let Some(WsExchange { open, incoming }) = answers.ws(asked(request)) else {
         return Err(WsConnectError::Unavailable(format!(
             "the recording has no (further) connection to {}",
             request.url_for_logs

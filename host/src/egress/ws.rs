@@ -158,8 +158,8 @@ impl Egress {
                 tap::record_ws_opened(recorder, id, &result.as_ref().map(|_| ()));
                 result.map(|socket| WsSocket { recording: Some((recorder.clone(), id)), ..socket })
             }
-            Some(Tap::Replay(traffic)) => {
-                let replay = tap::replay_ws_open(traffic, &request).await?;
+            Some(Tap::Replay(answers)) => {
+                let replay = tap::replay_ws_open(answers.as_ref(), &request).await?;
                 Ok(WsSocket { inner: Inner::Replay(replay), secret: None, first_text: true, recording: None })
             }
         }

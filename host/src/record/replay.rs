@@ -81,9 +81,10 @@ pub async fn replay(recording: &Recording, runtime: &PluginRuntime) -> Result<Re
     {
         return Err(ReplayError::Truncated(*limit_bytes));
     }
-    let header = &recording.header;
     let traffic = Arc::new(ReplayTraffic::new(&recording.lines));
-    let runtime = replay_runtime(recording, runtime)?.with_tap(Tap::Replay(traffic.clone()));
+    let header = &recording.header;
+    let runtime =
+        hermetic(runtime, &header.allowed_hosts, header.base_url_env.clone())?.with_tap(Tap::Replay(traffic.clone()));
     let medium = match header.medium {
         RecordedMedium::Text => Medium::Text,
         RecordedMedium::Voice => Medium::Voice,
@@ -106,11 +107,16 @@ pub async fn replay(recording: &Recording, runtime: &PluginRuntime) -> Result<Re
     })
 }
 
-/// `runtime`'s plugins under the recording's network policy and environment: a stand-in for
-/// every key, the recorded base URLs, nothing from this process's environment.
-fn replay_runtime(recording: &Recording, runtime: &PluginRuntime) -> Result<PluginRuntime, ReplayError> {
+/// `runtime`'s plugins sealed off: `allowed_hosts` beyond the built-in ones, a stand-in for
+/// every key, the given base URLs, nothing from this process's environment. Give it a
+/// [`Tap::Replay`] before use: nothing may leave.
+pub fn hermetic(
+    runtime: &PluginRuntime,
+    allowed_hosts: &[String],
+    base_urls: Vec<(String, String)>,
+) -> Result<PluginRuntime, ReplayError> {
     let mut policy = NetworkPolicy::default();
-    for host in &recording.header.allowed_hosts {
+    for host in allowed_hosts {
         policy = policy.allow(HostPattern::parse(host).map_err(|e| ReplayError::Policy(e.to_string()))?);
     }
     let key_vars: BTreeSet<String> = runtime
@@ -120,7 +126,6 @@ fn replay_runtime(recording: &Recording, runtime: &PluginRuntime) -> Result<Plug
         .flat_map(|plugin| plugin.info().providers.iter().map(|p| runtime.key_vars(&p.id)))
         .flatten()
         .collect();
-    let base_urls = recording.header.base_url_env.clone();
     let env = Arc::new(move |name: &str| {
         if let Some((_, value)) = base_urls.iter().find(|(var, _)| var == name) {
             return Some(value.clone());
@@ -128,6 +133,18 @@ fn replay_runtime(recording: &Recording, runtime: &PluginRuntime) -> Result<Plug
         (key_vars.contains(name) || name.ends_with("_API_KEY")).then(|| REPLAY_KEY.to_string())
     });
     Ok(runtime.with_network_policy(policy)?.with_env(env))
+}
+
+/// A text session's context: `valid` on `runtime`, its tools set up, events to `sink`.
+pub async fn text_context(valid: ValidConfig, runtime: PluginRuntime, sink: Arc<dyn EventSink>) -> Arc<FlowContext> {
+    let config = valid.into_config();
+    let tools = setup::tools(&config, &runtime, None, sink.as_ref()).await;
+    Arc::new(FlowContext::new(config, runtime, tools, sink))
+}
+
+/// A text session, the user's lines from `input` until it ends; then the post-call steps.
+pub async fn run_text<R: tokio::io::AsyncBufRead + Unpin>(ctx: Arc<FlowContext>, input: R) -> std::io::Result<()> {
+    text::run(Conversation::new(ctx), input, &mut std::io::sink(), false).await
 }
 
 fn plugin_changes(recording: &Recording, runtime: &PluginRuntime) -> Vec<String> {
@@ -161,10 +178,6 @@ async fn replay_text(
     runtime: PluginRuntime,
     events: CollectSink,
 ) -> Result<(), ReplayError> {
-    let sink: Arc<dyn EventSink> = Arc::new(events);
-    let config = valid.into_config();
-    let tools = setup::tools(&config, &runtime, None, sink.as_ref()).await;
-    let ctx = Arc::new(FlowContext::new(config, runtime, tools, sink));
     let (reader, mut writer) = tokio::io::duplex(1 << 16);
     let start = tokio::time::Instant::now();
     let input: Vec<(u64, Option<String>)> = recording
@@ -185,8 +198,8 @@ async fn replay_text(
             }
         }
     });
-    let result =
-        text::run(Conversation::new(ctx), tokio::io::BufReader::new(reader), &mut std::io::sink(), false).await;
+    let ctx = text_context(valid, runtime, Arc::new(events)).await;
+    let result = run_text(ctx, tokio::io::BufReader::new(reader)).await;
     typist.abort();
     result.map_err(|e| ReplayError::Session(e.to_string()))
 }

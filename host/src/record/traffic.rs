@@ -11,6 +11,24 @@ use bytes::Bytes;
 
 use super::format::{Entry, FailureKind, Line, WsData};
 
+/// A request a replayed egress is asked to answer, as its writer wrote it.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub method: &'a str,
+    /// The URL without the key.
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+/// Where a replayed egress gets its answers: a recording's traffic, or a flow test's script.
+pub trait Answers: Send + Sync {
+    /// The answer to an HTTP request; `None`: there is none (the request fails).
+    fn http(&self, asked: Asked<'_>) -> Option<HttpExchange>;
+    /// The answer to a WebSocket connection; `None`: there is none (it does not open).
+    fn ws(&self, asked: Asked<'_>) -> Option<WsExchange>;
+}
+
 /// A recorded HTTP exchange, times relative to its request.
 #[derive(Debug, Clone)]
 pub struct HttpExchange {
@@ -129,7 +147,7 @@ impl ReplayTraffic {
         Self { slots: Mutex::new(slots), unmatched: Mutex::default() }
     }
 
-    pub fn take_http(&self, method: &str, url: &str) -> Option<HttpExchange> {
+    fn take_http(&self, method: &str, url: &str) -> Option<HttpExchange> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         let found = slots.iter_mut().find(|slot| {
             !slot.used && matches!(&slot.recorded, Recorded::Http { method: m, url: u, .. } if m == method && u == url)
@@ -149,7 +167,7 @@ impl ReplayTraffic {
         }
     }
 
-    pub fn take_ws(&self, url: &str) -> Option<WsExchange> {
+    fn take_ws(&self, url: &str) -> Option<WsExchange> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         let found = slots
             .iter_mut()
@@ -190,6 +208,16 @@ impl ReplayTraffic {
                 Recorded::Ws { url, .. } => format!("WebSocket {url}"),
             })
             .collect()
+    }
+}
+
+impl Answers for ReplayTraffic {
+    fn http(&self, asked: Asked<'_>) -> Option<HttpExchange> {
+        self.take_http(asked.method, asked.url)
+    }
+
+    fn ws(&self, asked: Asked<'_>) -> Option<WsExchange> {
+        self.take_ws(asked.url)
     }
 }
 

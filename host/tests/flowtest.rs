@@ -1,0 +1,120 @@
+//! `voiceblox-host test`: flow-test specs run through the binary, offline: exit codes, the
+//! report a person reads, JUnit XML, and the message of a path the config cannot take.
+
+use std::path::{Path, PathBuf};
+
+mod common;
+use common::*;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/agents").join(name)
+}
+
+fn spec(dir: &Path, tests: serde_json::Value) -> PathBuf {
+    let path = dir.join("triage.test.json");
+    let spec = serde_json::json!({"config": example("support_triage.json").display().to_string(), "tests": tests});
+    std::fs::write(&path, spec.to_string()).unwrap();
+    path
+}
+
+/// The billing conversation of the support-triage example, with `expect`.
+fn billing(name: &str, expect: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "llm": ["Your account number?", "Billing question", "That's the late fee.", "{}"],
+        "turns": [{"user": "A question about my bill."}, {"user": "4471."}, {"wait": "3m"}],
+        "expect": expect
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_examples_specs_pass_and_report_as_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let mut cmd = cli(["test"]);
+    cmd.arg(example("support_triage.test.json")).arg(example("demo_qualifier.test.json"));
+    cmd.arg("--junit").arg(&junit);
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("4 passed, 0 failed"), "{out}");
+    // The billing timer runs its two minutes on virtual time.
+    let billing = out.stdout.lines().find(|l| l.contains("routed to billing")).unwrap();
+    assert!(billing.starts_with("PASS ") && billing.contains("2m "), "{billing}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_expectations_exit_1_and_say_where_the_session_departs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(
+        dir.path(),
+        serde_json::json!([
+            billing("right", serde_json::json!({"path": ["greet", "discover", "route", "billing", "log", "bye"]})),
+            billing("impossible path", serde_json::json!({"path": ["greet", "discover", "route", "billing", "bye"]})),
+            billing(
+                "wrong webhook and budget",
+                serde_json::json!({
+                    "webhooks": [{"url": "https://hooks.acme.example/voice/triage", "body": {"stepId": "route"}}],
+                    "maxDuration": "1m",
+                    "agentTurns": 9
+                })
+            ),
+        ]),
+    );
+    let junit = dir.path().join("junit.xml");
+    let mut cmd = cli(["test"]);
+    cmd.arg(&path).arg("--junit").arg(&junit);
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stdout.contains("1 passed, 2 failed"), "{out}");
+    assert!(out.stdout.contains("PASS ") && out.stdout.contains("› right"), "{out}");
+    assert!(out.stdout.contains("no way from `billing` to `bye` (from `billing` it goes to `log`)"), "{out}");
+    assert!(out.stdout.contains("the path parts at step #5: expected `bye`, the session went to `log`"), "{out}");
+    assert!(out.stdout.contains("greet → discover → route → billing → log → bye"), "{out}");
+    assert!(out.stdout.contains("webhook #1 not sent") && out.stdout.contains("\"stepId\":\"log\""), "{out}");
+    assert!(out.stdout.contains("more than maxDuration 1m"), "{out}");
+    assert!(out.stdout.contains("agent turns: expected 9, the agent spoke 4 times"), "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_script_that_runs_short_or_long_fails_the_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(
+        dir.path(),
+        serde_json::json!([
+            {"name": "too few replies", "llm": ["Your account number?"],
+             "turns": [{"user": "A question about my bill."}, {"user": "4471."}]},
+            {"name": "too many replies", "llm": ["One.", "Two.", "Three.", "Four.", "Five.", "Six."],
+             "turns": [{"user": "Hello."}]}
+        ]),
+    );
+    let out = run({
+        let mut cmd = cli(["test"]);
+        cmd.arg(&path);
+        cmd
+    })
+    .await;
+    out.assert_code(1);
+    assert!(out.stdout.contains("unscripted: LLM request #2: the script has no reply left"), "{out}");
+    assert!(out.stdout.contains("4 scripted LLM replies were never asked for"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_spec_exits_2_with_the_json_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.test.json");
+    std::fs::write(&path, r#"{"tests": [{"name": "x", "turns": [{"usr": "hi"}]}]}"#).unwrap();
+    let out = run({
+        let mut cmd = cli(["test"]);
+        cmd.arg(&path);
+        cmd
+    })
+    .await;
+    out.assert_code(2);
+    assert!(out.stderr.contains("tests[0].turns[0]") && out.stderr.contains("usr"), "{out}");
+}
