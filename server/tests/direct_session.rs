@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use common::{ANSWER, Server, room_config, speak_and_hear_the_answer, talking_openai, voiced_frames};
 use serde_json::{Value, json};
+use voiceblox_host::record::Recording;
+use voiceblox_host::record::replay::{on_virtual_time, replay};
 use voiceblox_server::settings::DirectOptions;
 use voiceblox_tests::direct_user::{BrowserOffer, DirectUser};
 
@@ -57,6 +59,50 @@ async fn a_browser_talks_with_the_agent_and_ends_the_session() {
     assert_eq!(server.direct.sessions.count(), 0);
     let (status, body) = post(&server, &json!({"sessionId": user.session_id}), reqwest::Method::DELETE).await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("session_not_found")));
+}
+
+/// A server started with `--record DIR`: the direct call is written down and replays offline,
+/// with the provider fake gone, to the same events.
+#[tokio::test]
+async fn a_recorded_direct_session_replays_offline_to_the_same_events() {
+    let openai = talking_openai(KEY);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", KEY.to_string())];
+    let server = Server::start_direct_recording(&env, dir.path()).await;
+    let mut user = DirectUser::start(server.base(), session()).await.unwrap();
+    user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+    speak_and_hear_the_answer(&mut user, &openai).await;
+    let (status, _) = post(&server, &json!({"sessionId": user.session_id}), reqwest::Method::DELETE).await;
+    assert_eq!(status, 200);
+    user.until_closed().await;
+    // The session's end (post-call included) is the recording's last line.
+    let path = loop {
+        let done = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+            std::fs::read_to_string(p)
+                .is_ok_and(|text| text.trim_end().ends_with(r#""kind":"end","reason":"UserLeft"}"#))
+        });
+        match done {
+            Some(path) => break path,
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    drop(openai);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(!text.contains(KEY), "the key reached the recording");
+    let recording = Recording::read(&path).unwrap();
+    assert!(recording.events().iter().any(|e| e["type"] == "transcript" && e["text"] == ANSWER));
+    let replayed = tokio::task::spawn_blocking(move || {
+        on_virtual_time(async move {
+            let runtime = common::plugin_runtime(&[]).await;
+            replay(&recording, &runtime).await.unwrap()
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(replayed.plugin_changes.is_empty(), "{:?}", replayed.plugin_changes);
+    assert_eq!(replayed.divergence(), None, "{}", replayed.divergence().map(|d| d.to_string()).unwrap_or_default());
+    assert_eq!(replayed.replayed.len(), replayed.recorded.len());
 }
 
 #[tokio::test]

@@ -79,11 +79,17 @@ fn main() {
     println!("record and replay: a {:.1} s voice session ({SAYINGS} user turns), {REPLAYS} replays", minutes * 60.0);
     println!("| figure | value |");
     println!("|---|---|");
-    println!("| recording size | {:.0} kB ({:.2} MB per minute of call) |", size as f64 / 1e3, size as f64 / 1e6 / minutes);
+    println!(
+        "| recording size | {:.0} kB ({:.2} MB per minute of call) |",
+        size as f64 / 1e3,
+        size as f64 / 1e6 / minutes
+    );
     println!("| live session CPU (baseline) | {:.0} ms |", live_cpu * 1e3);
     println!("| one replay's CPU | {:.0} ms ({:.2}x the live session's) |", per_replay * 1e3, per_replay / live_cpu);
     println!("| replay speed | {:.1} minutes of call per CPU-second |", minutes / per_replay);
-    println!("| replays identical to the byte (events with timings) | {identical} of {REPLAYS} ({events} events each) |");
+    println!(
+        "| replays identical to the byte (events with timings) | {identical} of {REPLAYS} ({events} events each) |"
+    );
 }
 
 /// Runs the session live against the fakes, recording it; returns the recording and the CPU
@@ -123,7 +129,8 @@ async fn record(dir: &std::path::Path) -> (std::path::PathBuf, f64) {
             {"id": "o", "type": "opentalk", "command": "Discuss the book."}
         ]
     });
-    let valid = ValidConfig::parse(&config.to_string(), &RuntimeCatalog(&runtime), Medium::Voice).expect("a valid config");
+    let valid =
+        ValidConfig::parse(&config.to_string(), &RuntimeCatalog(&runtime), Medium::Voice).expect("a valid config");
     let frames = AudioFrame::new(samples, 16_000, 1).and_then(|f| f.chunks(FramePeriod::Ms20)).expect("frames");
     let voice = VoiceOptions::default();
     let (side, call) = WavCall::start(frames, voice.output_rate, Box::new(std::io::sink()));

@@ -12,6 +12,7 @@ use voiceblox_host::egress::{HostPattern, NetworkPolicy};
 use voiceblox_host::plugin::{
     CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
+use voiceblox_host::record::RecordOptions;
 use voiceblox_host::transport::livekit::LiveKitCredentials;
 use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
 use voiceblox_server::agent_session::LocalSessions;
@@ -78,11 +79,27 @@ impl Server {
         Self::start_full(RuntimeMode::InProcess, None, env, direct).await.0
     }
 
+    /// [`Server::start_direct`] recording every session into `dir` (`--record DIR`).
+    pub async fn start_direct_recording(env: &[(&str, String)], dir: &std::path::Path) -> Self {
+        let record = RecordOptions { dir: Some(dir.to_path_buf()), max_mb: 64 };
+        Self::start_recording(RuntimeMode::InProcess, None, env, DirectOptions::default(), record).await.0
+    }
+
     async fn start_full(
         mode: RuntimeMode,
         livekit: Option<(&str, &str, &str)>,
         env: &[(&str, String)],
         direct: DirectOptions,
+    ) -> (Self, PluginRuntime) {
+        Self::start_recording(mode, livekit, env, direct, RecordOptions::default()).await
+    }
+
+    async fn start_recording(
+        mode: RuntimeMode,
+        livekit: Option<(&str, &str, &str)>,
+        env: &[(&str, String)],
+        direct: DirectOptions,
+        record: RecordOptions,
     ) -> (Self, PluginRuntime) {
         let runtime = plugin_runtime(env).await;
         let options = SessionOptions {
@@ -90,7 +107,7 @@ impl Server {
             livekit_url: livekit.map(|l| l.0.to_string()),
             livekit_api_key: livekit.map(|l| l.1.to_string()),
             livekit_api_secret: livekit.map(|l| voiceblox_host::egress::secret::Secret::new(l.2)),
-            record: Default::default(),
+            record,
         };
         let state = AppState {
             runtime: Arc::new(runtime.clone()),
