@@ -76,6 +76,7 @@ async fn start(
     let body = body.map_err(body_error)?;
     let (offer, request) = parse_direct(&body)?;
     let config = check_config(&state, &request)?;
+    let record = state.sessions.recording(request.record)?;
     let direct = &state.direct;
     let Ok(slot) = direct.slots.clone().try_acquire_owned() else {
         return Err(ApiError::new(
@@ -91,11 +92,8 @@ async fn start(
         other => ApiError::internal(&other),
     })?;
     let id = session_id();
-    let job = AgentJob {
-        config: Some(config),
-        record: state.sessions.record.clone(),
-        ..AgentJob::new(session_runtime(&state.runtime, &request.api_keys))
-    };
+    let job =
+        AgentJob { config: Some(config), record, ..AgentJob::new(session_runtime(&state.runtime, &request.api_keys)) };
     let max_length = direct.max_length;
     let name = id.clone();
     direct.sessions.spawn(&id, move |stop| async move {

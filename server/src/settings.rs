@@ -1,6 +1,7 @@
 //! How the server runs agent sessions: the runtime mode and the default LiveKit project, from
 //! flags or the environment (`.env` included, loaded by `main`).
 
+use crate::error::ApiError;
 use std::sync::Arc;
 use voiceblox_host::record::{RecordOptions, RecordSettings};
 
@@ -91,6 +92,26 @@ pub struct SessionSettings {
     default_plane: Option<Arc<ControlPlane>>,
     /// Where sessions are recorded (`--record DIR`), if they are.
     pub record: Option<RecordSettings>,
+}
+
+impl SessionSettings {
+    /// How a session whose request says `record` is recorded (`None`: it is not); a request
+    /// asking for what this server cannot do is the caller's error.
+    pub fn recording(&self, asked: bool) -> Result<Option<RecordSettings>, ApiError> {
+        if asked && self.record.is_none() {
+            return Err(ApiError::bad_request(
+                "recording_unavailable",
+                "this server does not record sessions: start it with --record DIR (or VOICEBLOX_RECORD_DIR)",
+            ));
+        }
+        if asked && self.mode == RuntimeMode::Worker {
+            return Err(ApiError::bad_request(
+                "recording_unavailable",
+                "in worker mode the worker records its sessions: start it with voiceblox-host worker --record DIR",
+            ));
+        }
+        Ok(RecordSettings::for_session(self.record.as_ref(), asked))
+    }
 }
 
 impl SessionSettings {

@@ -68,7 +68,7 @@ async fn a_recorded_direct_session_replays_offline_to_the_same_events() {
     let openai = talking_openai(KEY);
     let dir = tempfile::tempdir().unwrap();
     let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", KEY.to_string())];
-    let server = Server::start_direct_recording(&env, dir.path()).await;
+    let server = Server::start_direct_recording(&env, dir.path(), false).await;
     let mut user = DirectUser::start(server.base(), session()).await.unwrap();
     user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
     speak_and_hear_the_answer(&mut user, &openai).await;
@@ -103,6 +103,38 @@ async fn a_recorded_direct_session_replays_offline_to_the_same_events() {
     assert!(replayed.plugin_changes.is_empty(), "{:?}", replayed.plugin_changes);
     assert_eq!(replayed.divergence(), None, "{}", replayed.divergence().map(|d| d.to_string()).unwrap_or_default());
     assert_eq!(replayed.replayed.len(), replayed.recorded.len());
+}
+
+/// With `--record-on-request` only a session whose request says `"record": true` is recorded;
+/// a server that does not record refuses such a request with a clear 400.
+#[tokio::test]
+async fn recording_on_request_records_only_the_sessions_that_ask() {
+    let openai = talking_openai(KEY);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", KEY.to_string())];
+    let server = Server::start_direct_recording(&env, dir.path(), true).await;
+    for record in [false, true] {
+        let mut body = session();
+        body["record"] = json!(record);
+        let mut user = DirectUser::start(server.base(), body).await.unwrap();
+        user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
+        let (status, _) = post(&server, &json!({"sessionId": user.session_id}), reqwest::Method::DELETE).await;
+        assert_eq!(status, 200);
+        user.until_closed().await;
+    }
+    while server.direct.sessions.count() > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
+    assert_eq!(files.len(), 1, "only the session that asked is recorded");
+
+    let plain = server(&openai, DirectOptions::default()).await;
+    let mut body = session();
+    body["record"] = json!(true);
+    body["offer"] = json!("v=0");
+    let (status, answer) = post(&plain, &body, reqwest::Method::POST).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("recording_unavailable")), "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("--record DIR"), "{answer}");
 }
 
 #[tokio::test]

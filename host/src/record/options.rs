@@ -15,10 +15,17 @@ pub struct RecordOptions {
     /// Size limit of one recording, in MiB; what comes after is not recorded.
     #[arg(long = "record-max-mb", env = "VOICEBLOX_RECORD_MAX_MB", default_value_t = DEFAULT_MAX_BYTES >> 20)]
     pub max_mb: u64,
+    /// With --record: record only the sessions whose request asks (`"record": true`, server).
+    #[arg(long = "record-on-request", env = "VOICEBLOX_RECORD_ON_REQUEST", requires = "dir")]
+    pub on_request: bool,
 }
 
 impl RecordOptions {
     pub fn settings(&self) -> Option<RecordSettings> {
-        self.dir.as_ref().map(|dir| RecordSettings { dir: dir.clone(), max_bytes: self.max_mb << 20 })
+        self.dir.as_ref().map(|dir| RecordSettings {
+            dir: dir.clone(),
+            max_bytes: self.max_mb << 20,
+            on_request: self.on_request,
+        })
     }
 }

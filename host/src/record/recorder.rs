@@ -20,11 +20,18 @@ pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
 pub struct RecordSettings {
     pub dir: PathBuf,
     pub max_bytes: u64,
+    /// Only sessions whose request asks are recorded (the server's `"record": true`).
+    pub on_request: bool,
 }
 
 impl RecordSettings {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), max_bytes: DEFAULT_MAX_BYTES }
+        Self { dir: dir.into(), max_bytes: DEFAULT_MAX_BYTES, on_request: false }
+    }
+
+    /// The settings a session runs with: recorded when every session is, or when it asked.
+    pub fn for_session(settings: Option<&Self>, asked: bool) -> Option<Self> {
+        settings.filter(|s| asked || !s.on_request).cloned()
     }
 }
 

@@ -39,6 +39,7 @@ pub struct Started {
 pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<Started>, ApiError> {
     let request = request::parse(&body)?;
     let config = check_config(&state, &request)?;
+    let record = state.sessions.recording(request.record)?;
     let control = control_plane(&state, &request.livekit)?;
 
     let room = livekit::room_name();
@@ -58,7 +59,7 @@ pub async fn start(State(state): State<AppState>, body: Bytes) -> Result<Json<St
         sessions: &state.local,
         runtime: session_runtime(&state.runtime, &request.api_keys),
         config,
-        record: state.sessions.record.clone(),
+        record,
     };
     let secrets = (stripped > 0 || !request.api_keys.is_empty())
         .then(|| DispatchSecrets { config: request.config.to_string(), api_keys: request.api_keys.clone() });

@@ -20,6 +20,8 @@ pub struct SessionRequest {
     pub livekit: LiveKitOverride,
     /// Provider id → key; blank keys are dropped.
     pub api_keys: BTreeMap<String, ApiKey>,
+    /// `"record": true`: the caller asks for this session to be recorded.
+    pub record: bool,
 }
 
 pub fn parse(body: &[u8]) -> Result<SessionRequest, ApiError> {
@@ -59,6 +61,7 @@ fn from_object(mut object: Map<String, Value>) -> Result<SessionRequest, ApiErro
     }
     let livekit: Option<LiveKitOverride> = field(&mut object, "livekit")?;
     let keys: Option<BTreeMap<String, Option<String>>> = field(&mut object, "apiKeys")?;
+    let record: Option<bool> = field(&mut object, "record")?;
     let config = match object.remove("config") {
         Some(config @ Value::Object(_)) => config,
         Some(_) => return Err(ApiError::bad_request("invalid_request", "\"config\" must be an AgentConfig object")),
@@ -72,7 +75,7 @@ fn from_object(mut object: Map<String, Value>) -> Result<SessionRequest, ApiErro
             Some((provider.trim().to_ascii_lowercase(), ApiKey::new(key)))
         })
         .collect();
-    Ok(SessionRequest { config, livekit: livekit.unwrap_or_default(), api_keys })
+    Ok(SessionRequest { config, livekit: livekit.unwrap_or_default(), api_keys, record: record.unwrap_or(false) })
 }
 
 /// `DELETE /api/agent-session`: `{ "roomName", "livekit"? }`.

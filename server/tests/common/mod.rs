@@ -79,9 +79,10 @@ impl Server {
         Self::start_full(RuntimeMode::InProcess, None, env, direct).await.0
     }
 
-    /// [`Server::start_direct`] recording every session into `dir` (`--record DIR`).
-    pub async fn start_direct_recording(env: &[(&str, String)], dir: &std::path::Path) -> Self {
-        let record = RecordOptions { dir: Some(dir.to_path_buf()), max_mb: 64 };
+    /// [`Server::start_direct`] recording into `dir` (`--record DIR`): every session, or only
+    /// those that ask (`--record-on-request`).
+    pub async fn start_direct_recording(env: &[(&str, String)], dir: &std::path::Path, on_request: bool) -> Self {
+        let record = RecordOptions { dir: Some(dir.to_path_buf()), max_mb: 64, on_request };
         Self::start_recording(RuntimeMode::InProcess, None, env, DirectOptions::default(), record).await.0
     }
 
