@@ -112,17 +112,17 @@ async fn recording_on_request_records_only_the_sessions_that_ask() {
     let openai = talking_openai(KEY);
     let dir = tempfile::tempdir().unwrap();
     let env = [("OPENAI_BASE_URL", openai.base_url()), ("OPENAI_API_KEY", KEY.to_string())];
-    let server = Server::start_direct_recording(&env, dir.path(), true).await;
+    let recording = Server::start_direct_recording(&env, dir.path(), true).await;
     for record in [false, true] {
         let mut body = session();
         body["record"] = json!(record);
-        let mut user = DirectUser::start(server.base(), body).await.unwrap();
+        let mut user = DirectUser::start(recording.base(), body).await.unwrap();
         user.until_event("the agent listening", |e| e["type"] == "agent_state" && e["state"] == "listening").await;
-        let (status, _) = post(&server, &json!({"sessionId": user.session_id}), reqwest::Method::DELETE).await;
+        let (status, _) = post(&recording, &json!({"sessionId": user.session_id}), reqwest::Method::DELETE).await;
         assert_eq!(status, 200);
         user.until_closed().await;
     }
-    while server.direct.sessions.count() > 0 {
+    while recording.direct.sessions.count() > 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
