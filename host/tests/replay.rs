@@ -218,6 +218,23 @@ async fn a_recorded_voice_session_replays_offline_to_the_same_events() {
     out.assert_code(0);
     let live = events_in(&events);
     assert!(out.stdout.contains(&format!("identical: {} events", live.len())), "{out}");
+
+    // The call as a regression test: a flow test on the recording, checked on its replay.
+    let spec = dir.path().join("call.test.json");
+    let name = recording.file_name().unwrap().to_string_lossy().into_owned();
+    let heard = serde_json::json!({"type": "transcript", "role": "user", "text": BOOK_LINE, "final": true});
+    let tests = serde_json::json!({"tests": [
+        {"name": "the recorded call", "recording": &recording.display().to_string(),
+         "expect": {"path": ["s", "o"], "events": [heard], "agentTurns": 2, "sameEvents": true}},
+        {"name": "a wrong expectation", "recording": format!("recordings/{name}"), "expect": {"agentTurns": 5}}
+    ]});
+    std::fs::write(&spec, tests.to_string()).unwrap();
+    let mut cmd = cli(["test"]);
+    cmd.arg(&spec);
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stdout.contains("PASS ") && out.stdout.contains("› the recorded call"), "{out}");
+    assert!(out.stdout.contains("agent turns: expected 5, the agent spoke 2 times"), "{out}");
     assert!(
         live.contains(&serde_json::json!({"type": "transcript", "role": "user", "text": BOOK_LINE, "final": true}))
     );

@@ -8,6 +8,7 @@
 
 pub mod expect;
 pub mod junit;
+mod replayed;
 pub mod run;
 pub mod script;
 pub mod spec;
@@ -40,11 +41,16 @@ pub async fn run_file(path: &Path, runtime: &PluginRuntime) -> Result<Vec<TestRe
     let mut results = Vec::new();
     for test in &spec.tests {
         let started = std::time::Instant::now();
-        let config = spec.config_for(test, path)?;
-        let config_value = serde_json::from_str(&config).unwrap_or_default();
-        let (failures, virtual_time) = match run::run(test, &config, runtime).await {
-            Ok(session) => (expect::check(&test.expect, &session, &config_value), session.duration),
-            Err(error) => (vec![error.to_string()], Duration::ZERO),
+        let (failures, virtual_time) = match SpecFile::recording_for(test, path) {
+            Some(recording) => replayed::check(test, &recording, runtime).await,
+            None => {
+                let config = spec.config_for(test, path)?;
+                let config_value = serde_json::from_str(&config).unwrap_or_default();
+                match run::run(test, &config, runtime).await {
+                    Ok(session) => (expect::check(&test.expect, &session, &config_value), session.duration),
+                    Err(error) => (vec![error.to_string()], Duration::ZERO),
+                }
+            }
         };
         results.push(TestResult {
             file: path.display().to_string(),

@@ -43,6 +43,11 @@ pub struct TestSpec {
     pub name: String,
     #[serde(default)]
     pub config: Option<ConfigRef>,
+    /// A recorded session (`--record`), relative to the spec: the test replays it with the
+    /// plugins and host of today and checks the expectations on the replay (no script, no
+    /// config: both come from the recording).
+    #[serde(default)]
+    pub recording: Option<String>,
     /// The LLM's answers, one per request in the order the session makes them: replies,
     /// branch evaluations (a category's name, `true`/`false`), Structured Output.
     #[serde(default)]
@@ -165,6 +170,9 @@ pub struct Expect {
     /// `error` events are failures unless this is set (or they are among `events`).
     #[serde(default)]
     pub allow_errors: bool,
+    /// With a recording: the replay must publish the recorded events (timings aside).
+    #[serde(default)]
+    pub same_events: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +213,11 @@ impl SpecFile {
             path: path.into(),
             message: format!("at {}: {}", error.path(), error.inner()),
         })
+    }
+
+    /// The recording a test replays, if it names one (relative to `spec`).
+    pub fn recording_for(test: &TestSpec, spec: &Path) -> Option<PathBuf> {
+        test.recording.as_ref().map(|relative| spec.parent().unwrap_or(Path::new(".")).join(relative))
     }
 
     /// The config JSON a test runs: its own, else the file's; paths are relative to `spec`.

@@ -57,6 +57,10 @@ pub struct Replayed {
     pub unmatched: Vec<String>,
     /// Recorded requests the replay never made.
     pub unused: Vec<String>,
+    /// Every HTTP request the replay made: URL and body.
+    pub requests: Vec<(String, Vec<u8>)>,
+    /// The replayed session's length on virtual time.
+    pub duration: std::time::Duration,
 }
 
 impl Replayed {
@@ -93,6 +97,7 @@ pub async fn replay(recording: &Recording, runtime: &PluginRuntime) -> Result<Re
         ReplayError::Config(error.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
     })?;
     let events = CollectSink::default();
+    let started = tokio::time::Instant::now();
     match header.medium {
         RecordedMedium::Text => replay_text(recording, valid, runtime.clone(), events.clone()).await?,
         RecordedMedium::Voice => replay_voice(recording, valid, runtime.clone(), events.clone()).await?,
@@ -104,6 +109,8 @@ pub async fn replay(recording: &Recording, runtime: &PluginRuntime) -> Result<Re
         plugin_changes: plugin_changes(recording, &runtime),
         unmatched: traffic.unmatched(),
         unused: traffic.unused(),
+        requests: traffic.requests(),
+        duration: started.elapsed(),
     })
 }
 

@@ -110,6 +110,8 @@ pub struct ReplayTraffic {
     slots: Mutex<Vec<Slot>>,
     /// Requests the recording had no answer for, in order.
     unmatched: Mutex<Vec<String>>,
+    /// Every HTTP request the replayed session made: URL and body.
+    requests: Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 impl ReplayTraffic {
@@ -144,7 +146,7 @@ impl ReplayTraffic {
             started.into_iter().map(|(id, (at, recorded))| (at, id, recorded)).collect();
         ordered.sort_by_key(|(at, id, _)| (*at, *id));
         let slots = ordered.into_iter().map(|(_, _, recorded)| Slot { recorded, used: false }).collect();
-        Self { slots: Mutex::new(slots), unmatched: Mutex::default() }
+        Self { slots: Mutex::new(slots), unmatched: Mutex::default(), requests: Mutex::default() }
     }
 
     fn take_http(&self, method: &str, url: &str) -> Option<HttpExchange> {
@@ -197,6 +199,11 @@ impl ReplayTraffic {
         self.unmatched.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// Every HTTP request the replayed session made (webhooks, providers): URL and body.
+    pub fn requests(&self) -> Vec<(String, Vec<u8>)> {
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// Recorded requests the replayed session never made.
     pub fn unused(&self) -> Vec<String> {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
@@ -213,6 +220,7 @@ impl ReplayTraffic {
 
 impl Answers for ReplayTraffic {
     fn http(&self, asked: Asked<'_>) -> Option<HttpExchange> {
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner).push((asked.url.to_string(), asked.body.to_vec()));
         self.take_http(asked.method, asked.url)
     }
 
