@@ -118,3 +118,44 @@ async fn an_unreadable_spec_exits_2_with_the_json_path() {
     out.assert_code(2);
     assert!(out.stderr.contains("tests[0].turns[0]") && out.stderr.contains("usr"), "{out}");
 }
+
+/// An agent on Anthropic: the scripted replies go out as Messages streams, which the anthropic
+/// plugin parses (text, a tool call, an overload error that the evaluation retries past).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anthropic_agent_is_tested_with_the_same_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({
+        "agentName": "Claude desk",
+        "instructions": "You help with orders.",
+        "llm": {"model": "claude-sonnet-4-5", "provider": "anthropic"},
+        "steps": [
+            {"id": "hi", "type": "start", "command": "Hello, order desk.", "isLiteral": true, "nextStepIds": {"next": "talk"}},
+            {"id": "talk", "type": "opentalk", "command": "Take the order.", "nextStepIds": {"next": "paid"}},
+            {"id": "paid", "type": "ifelse", "conditionText": "The caller paid.", "nextStepIds": {"true": "bye", "false": "talk"}},
+            {"id": "bye", "type": "end", "command": "Thanks, goodbye.", "isLiteral": true}
+        ]
+    });
+    let spec = serde_json::json!({"config": config, "tests": [{
+        "name": "an order, paid",
+        "llm": [
+            {"say": "Two pizzas, paid by card. Done.", "tools": [{"name": "step_complete", "arguments": {}}]},
+            {"error": 529},
+            "true"
+        ],
+        "turns": [{"user": "Two pizzas please, I paid by card."}],
+        "expect": {
+            "path": ["hi", "talk", "paid", "bye"],
+            "events": [
+                {"type": "transcript", "role": "assistant", "text": "Two pizzas, paid by card. Done."},
+                {"type": "transcript", "role": "assistant", "text": "Thanks, goodbye."}
+            ]
+        }
+    }]});
+    let path = dir.path().join("desk.test.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    let mut cmd = cli(["test"]);
+    cmd.arg(&path);
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("1 passed, 0 failed"), "{out}");
+}

@@ -13,6 +13,7 @@ pub mod run;
 pub mod script;
 pub mod spec;
 pub mod tools;
+mod wire;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! A flow test's providers: the egress of its session answered from the test's script. LLM
-//! requests get the next scripted reply in OpenAI's chat-completions stream format (so the
-//! real adapter plugin parses it, as it would a live answer); every other request is a
-//! webhook, answered as scripted (200 `{}` by default) and kept for the expectations.
+//! requests get the next scripted reply in their API's stream format ([`wire`]: OpenAI chat
+//! completions, Anthropic Messages), so the real adapter plugin parses it as it would a live
+//! answer; every other request is a webhook, answered as scripted (200 `{}` by default) and
+//! kept for the expectations.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
@@ -11,14 +12,13 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::spec::{FullReply, LlmReply, WebhookReply};
+use super::wire::Wire;
 use crate::record::{Answers, Asked, BodyStep, HttpExchange, HttpHead, WsExchange};
 
 /// Time to the first token when a reply does not say.
 pub const DEFAULT_FIRST_TOKEN: Duration = Duration::from_millis(200);
 /// Between two streamed chunks of a reply.
 const CHUNK_GAP: Duration = Duration::from_millis(20);
-/// Words per streamed chunk.
-const WORDS_PER_CHUNK: usize = 3;
 
 /// The test's scripted answers and what the session asked.
 pub struct Script {
@@ -54,13 +54,15 @@ impl Script {
         Seen { unused_llm: state.llm.len(), ..state.seen.clone() }
     }
 
-    fn llm(&self, asked: Asked<'_>) -> HttpExchange {
+    fn llm(&self, wire: Wire, asked: Asked<'_>) -> HttpExchange {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.llm_requests += 1;
         let number = state.llm_requests;
         match state.llm.pop_front() {
-            Some(LlmReply::Text(text)) => stream(number, &FullReply { say: Some(text), ..FullReply::default() }, asked),
-            Some(LlmReply::Full(reply)) => stream(number, &reply, asked),
+            Some(LlmReply::Text(text)) => {
+                wire.reply(number, &FullReply { say: Some(text), ..FullReply::default() }, asked)
+            }
+            Some(LlmReply::Full(reply)) => wire.reply(number, &reply, asked),
             None => {
                 state.seen.unscripted.push(format!("LLM request #{number}: the script has no reply left"));
                 let body =
@@ -83,9 +85,10 @@ impl Script {
 
 impl Answers for Script {
     fn http(&self, asked: Asked<'_>) -> Option<HttpExchange> {
-        let is_llm =
-            asked.method == "POST" && asked.url.split('?').next().is_some_and(|u| u.ends_with("/chat/completions"));
-        Some(if is_llm { self.llm(asked) } else { self.webhook(asked) })
+        Some(match Wire::of(asked) {
+            Some(wire) => self.llm(wire, asked),
+            None => self.webhook(asked),
+        })
     }
 
     fn ws(&self, asked: Asked<'_>) -> Option<WsExchange> {
@@ -96,7 +99,7 @@ impl Answers for Script {
 }
 
 /// A response whose head comes after `after` and whose `chunks` follow, one per gap.
-fn answer(after: Duration, status: u16, content_type: &str, chunks: Vec<String>) -> HttpExchange {
+pub(super) fn answer(after: Duration, status: u16, content_type: &str, chunks: Vec<String>) -> HttpExchange {
     let mut body: Vec<BodyStep> = chunks
         .into_iter()
         .enumerate()
@@ -106,50 +109,4 @@ fn answer(after: Duration, status: u16, content_type: &str, chunks: Vec<String>)
     body.push(BodyStep::End(end));
     let headers = vec![("content-type".to_string(), content_type.to_string())];
     HttpExchange { head: HttpHead::Answered { after, status, headers }, body }
-}
-
-/// A reply as an OpenAI `chat.completion.chunk` stream: the words a few at a time, then the
-/// tool calls, the finish reason, the usage and `[DONE]`.
-fn stream(number: usize, reply: &FullReply, asked: Asked<'_>) -> HttpExchange {
-    let after = reply.delay_ms.map_or(DEFAULT_FIRST_TOKEN, Duration::from_millis);
-    if let Some(status) = reply.error {
-        let body = json!({"error": {"message": format!("scripted error {status}"), "type": "server_error"}});
-        return answer(after, status, "application/json", vec![body.to_string()]);
-    }
-    let chunk = |delta: Value, finish: Value| {
-        let chunk = json!({
-            "id": format!("chatcmpl-flowtest-{number}"),
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": "flowtest",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-        });
-        format!("data: {chunk}\n\n")
-    };
-    let mut chunks = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
-    let text = reply.say.clone().unwrap_or_default();
-    let words: Vec<&str> = text.split_inclusive(' ').collect();
-    for piece in words.chunks(WORDS_PER_CHUNK) {
-        chunks.push(chunk(json!({"content": piece.concat()}), Value::Null));
-    }
-    for (index, call) in reply.tools.iter().enumerate() {
-        let delta = json!({"tool_calls": [{
-            "index": index,
-            "id": format!("call_{number}_{index}"),
-            "type": "function",
-            "function": {"name": call.name, "arguments": call.arguments.to_string()},
-        }]});
-        chunks.push(chunk(delta, Value::Null));
-    }
-    let finish = if reply.tools.is_empty() { "stop" } else { "tool_calls" };
-    chunks.push(chunk(json!({}), json!(finish)));
-    let usage = json!({
-        "id": format!("chatcmpl-flowtest-{number}"),
-        "object": "chat.completion.chunk",
-        "choices": [],
-        "usage": {"prompt_tokens": asked.body.len() / 4, "completion_tokens": words.len() + reply.tools.len()},
-    });
-    chunks.push(format!("data: {usage}\n\n"));
-    chunks.push("data: [DONE]\n\n".to_string());
-    answer(after, 200, "text/event-stream", chunks)
 }

@@ -49,7 +49,8 @@ pub struct Recorder(Arc<Inner>);
 
 struct Inner {
     path: PathBuf,
-    start: tokio::time::Instant,
+    /// The session clock's zero: the voice loop's start ([`Recorder::mark_start`]).
+    start: Mutex<tokio::time::Instant>,
     ids: AtomicU32,
     out: Mutex<Output>,
     /// The microphone, brought to the rate the voice loop hears at.
@@ -86,7 +87,7 @@ impl Recorder {
         tracing::info!(path = %path.display(), "recording the session");
         Ok(Self(Arc::new(Inner {
             path,
-            start: tokio::time::Instant::now(),
+            start: Mutex::new(tokio::time::Instant::now()),
             ids: AtomicU32::new(0),
             out: Mutex::new(Output { writer: Some(writer), written: 0, limit: settings.max_bytes }),
             mic: Mutex::new(None),
@@ -102,8 +103,16 @@ impl Recorder {
         self.0.ids.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Sets the session clock's zero to now: where the voice loop starts, so a replay (whose
+    /// loop starts at its zero) runs the loop's 20 ms grid in the same phase. What was written
+    /// before (tool set-up) keeps its times; only the exchanges' own delays matter for those.
+    pub fn mark_start(&self) {
+        *self.0.start.lock().unwrap_or_else(PoisonError::into_inner) = tokio::time::Instant::now();
+    }
+
     pub fn write(&self, entry: Entry) {
-        let at_us = u64::try_from(self.0.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let start = *self.0.start.lock().unwrap_or_else(PoisonError::into_inner);
+        let at_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut out = self.0.out.lock().unwrap_or_else(PoisonError::into_inner);
         out.write(&Line { at_us, entry }, &self.0.path);
     }

@@ -59,6 +59,9 @@ pub async fn run(
         streaming_stt: transcriber.is_streaming(),
         stt_rate: transcriber.sample_rate(),
     };
+    if let Some(recorder) = &ctx.recording {
+        recorder.mark_start();
+    }
     let mut driver = Driver {
         machine: VoiceMachine::new(params, Box::new(vad), now()),
         conversation: Conversation::new(ctx.clone()),
