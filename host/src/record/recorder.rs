@@ -122,8 +122,9 @@ impl Recorder {
         let mut resampler = self.0.mic.lock().unwrap_or_else(PoisonError::into_inner);
         // The same conversion as the voice loop's (mono, then one resampler for the stream), so
         // a replay fed these frames hears exactly what the session heard.
-        let mono = frame.to_mono();
-        let Some(heard) = resample_stream(&mut resampler, &mono, VAD_SAMPLE_RATE, "recorded audio") else { return };
+        let mono = (frame.channels() > 1).then(|| frame.to_mono());
+        let mono = mono.as_ref().unwrap_or(frame);
+        let Some(heard) = resample_stream(&mut resampler, mono, VAD_SAMPLE_RATE, "recorded audio") else { return };
         drop(resampler);
         if !heard.is_empty() {
             self.write(Entry::Mic { pcm: Data::binary(&heard.to_le_bytes()) });

@@ -150,43 +150,31 @@ impl ReplayTraffic {
     }
 
     fn take_http(&self, method: &str, url: &str) -> Option<HttpExchange> {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let found = slots.iter_mut().find(|slot| {
-            !slot.used && matches!(&slot.recorded, Recorded::Http { method: m, url: u, .. } if m == method && u == url)
-        });
-        match found {
-            Some(slot) => {
-                slot.used = true;
-                match &slot.recorded {
-                    Recorded::Http { exchange, .. } => Some(exchange.clone()),
-                    Recorded::Ws { .. } => None,
-                }
-            }
-            None => {
-                self.missed(format!("{method} {url}"));
-                None
-            }
-        }
+        self.take(&format!("{method} {url}"), |recorded| match recorded {
+            Recorded::Http { method: m, url: u, exchange } if m == method && u == url => Some(exchange.clone()),
+            _ => None,
+        })
     }
 
     fn take_ws(&self, url: &str) -> Option<WsExchange> {
+        self.take(&format!("WebSocket {url}"), |recorded| match recorded {
+            Recorded::Ws { url: u, exchange } if u == url => Some(exchange.clone()),
+            _ => None,
+        })
+    }
+
+    /// The first unused exchange `answer` accepts, marked used; `what` is noted when none is.
+    fn take<T>(&self, what: &str, answer: impl Fn(&Recorded) -> Option<T>) -> Option<T> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let found = slots
-            .iter_mut()
-            .find(|slot| !slot.used && matches!(&slot.recorded, Recorded::Ws { url: u, .. } if u == url));
-        match found {
-            Some(slot) => {
-                slot.used = true;
-                match &slot.recorded {
-                    Recorded::Ws { exchange, .. } => Some(exchange.clone()),
-                    Recorded::Http { .. } => None,
-                }
-            }
-            None => {
-                self.missed(format!("WebSocket {url}"));
-                None
-            }
+        let found = slots.iter_mut().filter(|slot| !slot.used).find_map(|slot| {
+            let answer = answer(&slot.recorded)?;
+            slot.used = true;
+            Some(answer)
+        });
+        if found.is_none() {
+            self.missed(what.to_string());
         }
+        found
     }
 
     fn missed(&self, what: String) {
