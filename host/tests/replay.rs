@@ -34,6 +34,13 @@ fn replay_cli(recording: &Path) -> tokio::process::Command {
 
 /// Records a text session: a greeting, two user turns, the fakes answering.
 async fn record_text_session(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
+    let events = text_session(dir, false, false).await;
+    (recording_in(&dir.join("recordings")), events)
+}
+
+/// Runs the text session with `--record DIR/recordings` (and `--record-on-request`, and a
+/// config that asks, as told); returns its events.
+async fn text_session(dir: &Path, on_request: bool, config_asks: bool) -> Vec<serde_json::Value> {
     let fake = openai::start(
         OpenAiScript::new()
             .api_key(CANARY_OPENAI)
@@ -48,10 +55,18 @@ async fn record_text_session(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
             {"id": "o", "type": "opentalk", "command": "Plan a trip."}
         ]),
     );
+    if config_asks {
+        let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+        json["record"] = serde_json::Value::Bool(true);
+        std::fs::write(&config, json.to_string()).unwrap();
+    }
     let events = dir.join("events.jsonl");
     let records = dir.join("recordings");
     let mut cmd = cli(["console", "--text", "--allow-host", &allow(fake.addr())]);
     cmd.arg("--config").arg(&config).arg("--events").arg(&events).arg("--record").arg(&records);
+    if on_request {
+        cmd.arg("--record-on-request");
+    }
     cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", fake.base_url());
     cmd.stdin(Stdio::piped());
     let mut child = cmd.spawn().expect("spawning");
@@ -61,9 +76,19 @@ async fn record_text_session(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
     let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("session recorded in"), "{stderr}");
+    assert_eq!(stderr.contains("session recorded in"), !on_request || config_asks, "{stderr}");
     assert_eq!(fake.chat_requests().len(), 3);
-    (recording_in(&records), events_in(&events))
+    events_in(&events)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_record_on_request_only_a_config_that_asks_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    text_session(dir.path(), true, false).await;
+    assert!(files_ending_with(&dir.path().join("recordings"), ".rec.jsonl").is_empty(), "recorded unasked");
+    text_session(dir.path(), true, true).await;
+    let recording = recording_in(&dir.path().join("recordings"));
+    assert_eq!(lines_of(&recording)[0]["config"]["record"], true);
 }
 
 #[tokio::test(flavor = "multi_thread")]

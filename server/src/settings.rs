@@ -95,22 +95,21 @@ pub struct SessionSettings {
 }
 
 impl SessionSettings {
-    /// How a session whose request says `record` is recorded (`None`: it is not); a request
-    /// asking for what this server cannot do is the caller's error.
+    /// How this server records its in-process sessions (`None`: it does not; a session whose
+    /// config asks is then recorded only where `on_request` is set). A request asking for what
+    /// this server cannot do is the caller's error; in worker mode the ask goes to the worker
+    /// in the config, and the worker records it if it runs with `--record`.
     pub fn recording(&self, asked: bool) -> Result<Option<RecordSettings>, ApiError> {
+        if self.mode == RuntimeMode::Worker {
+            return Ok(None);
+        }
         if asked && self.record.is_none() {
             return Err(ApiError::bad_request(
                 "recording_unavailable",
                 "this server does not record sessions: start it with --record DIR (or VOICEBLOX_RECORD_DIR)",
             ));
         }
-        if asked && self.mode == RuntimeMode::Worker {
-            return Err(ApiError::bad_request(
-                "recording_unavailable",
-                "in worker mode the worker records its sessions: start it with voiceblox-host worker --record DIR",
-            ));
-        }
-        Ok(RecordSettings::for_session(self.record.as_ref(), asked))
+        Ok(self.record.clone())
     }
 }
 

@@ -7,13 +7,14 @@ use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{
-    ANSWER, Server, greeting_openai, inprocess_server, room_config, spawn_worker, speak_and_hear_the_answer,
-    start_inprocess_session, talking_openai, voiced_frames,
+    ANSWER, Server, greeting_openai, inprocess_server, room_config, spawn_recording_worker, spawn_worker,
+    speak_and_hear_the_answer, start_inprocess_session, talking_openai, voiced_frames,
 };
 use livekit_protocol::JobStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use voiceblox_host::egress::secret::Secret;
+use voiceblox_host::record::RecordSettings;
 use voiceblox_host::transport::livekit::{ControlPlane, LiveKitCredentials};
 use voiceblox_host::voice::control::CONTROL_TOPIC;
 use voiceblox_server::settings::RuntimeMode;
@@ -356,6 +357,58 @@ async fn worker_mode_dispatches_to_a_worker_that_runs_the_agent_with_the_request
         })
         .await;
     assert_eq!(ended.status, JobStatus::JsSuccess, "{}", ended.error);
+}
+
+/// In worker mode the request's `"record": true` travels to the worker in the config; a worker
+/// started with `--record DIR --record-on-request` records that session and no other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_mode_hands_a_requests_record_ask_to_the_worker_which_records_only_that_session() {
+    let livekit = FakeLiveKit::start(KEY, SECRET);
+    let openai = greeting_openai(REQUEST_OPENAI_KEY);
+    let env = [("OPENAI_BASE_URL", openai.base_url())];
+    let (server, runtime) = Server::start_with(RuntimeMode::Worker, Some((&livekit.url(), KEY, SECRET)), &env).await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = RecordSettings { on_request: true, ..RecordSettings::new(dir.path()) };
+    let _worker = spawn_recording_worker(&livekit.url(), KEY, SECRET, runtime, Some(settings));
+    livekit.wait_for("the worker's registration", |lk| lk.agent_workers().into_iter().next()).await;
+
+    let mut jobs = Vec::new();
+    for record in [false, true] {
+        let body = json!({"config": room_config(), "apiKeys": {"openai": REQUEST_OPENAI_KEY}, "record": record});
+        let (status, started) = server.post_json(&body).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let room_name = started["roomName"].as_str().unwrap().to_string();
+        let mut user = RoomUser::join(started["serverUrl"].as_str().unwrap(), started["token"].as_str().unwrap())
+            .await
+            .expect("the browser token joins the room");
+        let job = livekit
+            .wait_for("the job's assignment", |lk| {
+                lk.agent_jobs()
+                    .into_iter()
+                    .find(|j| j.token.is_some() && j.job.room.as_ref().unwrap().name == room_name)
+            })
+            .await;
+        assert_agent_greets(&livekit, &mut user, &job.participant_identity).await;
+        let (status, _) = server.delete(&json!({"roomName": room_name})).await;
+        assert_eq!(status, StatusCode::OK);
+        user.until_gone(&job.participant_identity).await;
+        jobs.push(job.job.id);
+    }
+    // A job reports its end after its session (and its recording) finished.
+    for job in &jobs {
+        livekit
+            .wait_for("the job's end", |lk| {
+                lk.agent_jobs().into_iter().find(|j| j.job.id == *job && j.status == JobStatus::JsSuccess)
+            })
+            .await;
+    }
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).collect();
+    assert_eq!(files.len(), 1, "only the session that asked is recorded");
+    let recording = std::fs::read_to_string(files[0].path()).unwrap();
+    let header: Value = serde_json::from_str(recording.lines().next().unwrap()).unwrap();
+    assert_eq!(header["config"]["record"], true, "{header}");
+    assert!(!recording.contains(REQUEST_OPENAI_KEY), "the request's key never reaches the recording");
+    assert!(recording.lines().last().unwrap().contains(r#""kind":"end""#), "the recording is complete");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,9 +111,12 @@ pub async fn run(
         return Ok(Ending::UserLeft);
     }
 
+    if config.record && job.record.is_none() {
+        tracing::warn!("the config asks for a recording, but this process does not record (--record DIR)");
+    }
+    let recording = RecordSettings::for_session(job.record.as_ref(), config.record);
     let (recorder, runtime) =
-        match job.record.as_ref().and_then(|r| record::session::start(r, &config, &job.runtime, RecordedMedium::Voice))
-        {
+        match recording.and_then(|r| record::session::start(r, &config, &job.runtime, RecordedMedium::Voice)) {
             Some((recorder, runtime)) => (Some(recorder), runtime),
             None => (None, job.runtime),
         };

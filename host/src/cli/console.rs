@@ -15,7 +15,7 @@ use voiceblox_host::flow::{Conversation, FlowContext};
 use voiceblox_host::plugin::PluginOptions;
 use voiceblox_host::providers::RuntimeCatalog;
 use voiceblox_host::record::format::RecordedMedium;
-use voiceblox_host::record::{self, RecordOptions};
+use voiceblox_host::record::{self, RecordOptions, RecordSettings};
 use voiceblox_host::transport::console::wav;
 use voiceblox_host::voice::VoiceOptions;
 
@@ -75,8 +75,9 @@ pub async fn run(options: &PluginOptions, args: ConsoleArgs) -> anyhow::Result<E
     };
     if args.text {
         let agent = valid.into_config();
-        let recording =
-            args.record.settings().and_then(|r| record::session::start(&r, &agent, &runtime, RecordedMedium::Text));
+        let settings = args.record.settings();
+        let recording = RecordSettings::for_session(settings.as_ref(), agent.record)
+            .and_then(|r| record::session::start(r, &agent, &runtime, RecordedMedium::Text));
         let (recorder, runtime) = match recording {
             Some((recorder, runtime)) => (Some(recorder), runtime),
             None => (None, runtime),

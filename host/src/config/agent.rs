@@ -50,6 +50,10 @@ pub struct AgentConfig {
     /// Structured Output and the post-call webhook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_call: Option<PostCallConfig>,
+    /// [ours] Asks for this session to be recorded. Honoured where the operator records
+    /// sessions on request (`--record DIR --record-on-request`); elsewhere it changes nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record: bool,
 }
 
 fn default_language() -> String {

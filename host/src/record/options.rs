@@ -15,7 +15,8 @@ pub struct RecordOptions {
     /// Size limit of one recording, in MiB; what comes after is not recorded.
     #[arg(long = "record-max-mb", env = "VOICEBLOX_RECORD_MAX_MB", default_value_t = DEFAULT_MAX_BYTES >> 20)]
     pub max_mb: u64,
-    /// With --record: record only the sessions whose request asks (`"record": true`, server).
+    /// With --record: record only the sessions that ask (`"record": true` in the AgentConfig,
+    /// or in the server request).
     #[arg(long = "record-on-request", env = "VOICEBLOX_RECORD_ON_REQUEST", requires = "dir")]
     pub on_request: bool,
 }

@@ -20,7 +20,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
 pub struct RecordSettings {
     pub dir: PathBuf,
     pub max_bytes: u64,
-    /// Only sessions whose request asks are recorded (the server's `"record": true`).
+    /// Only sessions that ask are recorded (`"record": true` in the AgentConfig, or in the
+    /// server request, which puts it there).
     pub on_request: bool,
 }
 
@@ -30,8 +31,8 @@ impl RecordSettings {
     }
 
     /// The settings a session runs with: recorded when every session is, or when it asked.
-    pub fn for_session(settings: Option<&Self>, asked: bool) -> Option<Self> {
-        settings.filter(|s| asked || !s.on_request).cloned()
+    pub fn for_session(settings: Option<&Self>, asked: bool) -> Option<&Self> {
+        settings.filter(|s| asked || !s.on_request)
     }
 }
 

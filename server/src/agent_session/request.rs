@@ -62,11 +62,16 @@ fn from_object(mut object: Map<String, Value>) -> Result<SessionRequest, ApiErro
     let livekit: Option<LiveKitOverride> = field(&mut object, "livekit")?;
     let keys: Option<BTreeMap<String, Option<String>>> = field(&mut object, "apiKeys")?;
     let record: Option<bool> = field(&mut object, "record")?;
-    let config = match object.remove("config") {
+    let mut config = match object.remove("config") {
         Some(config @ Value::Object(_)) => config,
         Some(_) => return Err(ApiError::bad_request("invalid_request", "\"config\" must be an AgentConfig object")),
         None => Value::Object(object),
     };
+    let record = record.unwrap_or(false);
+    if let (true, Some(config)) = (record, config.as_object_mut()) {
+        // The request's ask travels with the config, so a worker sees it too.
+        config.insert("record".into(), Value::Bool(true));
+    }
     let api_keys = keys
         .unwrap_or_default()
         .into_iter()
@@ -75,7 +80,7 @@ fn from_object(mut object: Map<String, Value>) -> Result<SessionRequest, ApiErro
             Some((provider.trim().to_ascii_lowercase(), ApiKey::new(key)))
         })
         .collect();
-    Ok(SessionRequest { config, livekit: livekit.unwrap_or_default(), api_keys, record: record.unwrap_or(false) })
+    Ok(SessionRequest { config, livekit: livekit.unwrap_or_default(), api_keys, record })
 }
 
 /// `DELETE /api/agent-session`: `{ "roomName", "livekit"? }`.

@@ -12,7 +12,7 @@ use voiceblox_host::egress::{HostPattern, NetworkPolicy};
 use voiceblox_host::plugin::{
     CompileCache, PluginEngine, PluginRegistry, PluginRuntime, SandboxLimits, Timeouts, default_plugins_dir,
 };
-use voiceblox_host::record::RecordOptions;
+use voiceblox_host::record::{RecordOptions, RecordSettings};
 use voiceblox_host::transport::livekit::LiveKitCredentials;
 use voiceblox_host::worker::{SessionRunner, Worker, WorkerConfig};
 use voiceblox_server::agent_session::LocalSessions;
@@ -257,9 +257,21 @@ pub async fn assert_agent_greets(user: &mut RoomUser, agent: &str) {
 /// A worker of our own, in this process, serving the LiveKit project at `url`; it stops when
 /// the returned sender is dropped.
 pub fn spawn_worker(url: &str, key: &str, secret: &str, runtime: PluginRuntime) -> tokio::sync::oneshot::Sender<()> {
+    spawn_recording_worker(url, key, secret, runtime, None)
+}
+
+/// [`spawn_worker`], recording its sessions as `record` says (`voiceblox-host worker --record`).
+pub fn spawn_recording_worker(
+    url: &str,
+    key: &str,
+    secret: &str,
+    runtime: PluginRuntime,
+    record: Option<RecordSettings>,
+) -> tokio::sync::oneshot::Sender<()> {
     let credentials = LiveKitCredentials::new(url, key, Secret::new(secret)).unwrap();
     let config = WorkerConfig::new(credentials);
-    let runner = Arc::new(SessionRunner::new(runtime, config.metrics.clone(), config.credentials.clone()));
+    let runner = SessionRunner::new(runtime, config.metrics.clone(), config.credentials.clone()).recording(record);
+    let runner = Arc::new(runner);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         if let Err(error) = Worker::run(config, runner, async move { drop(stopped.await) }).await {
