@@ -146,6 +146,63 @@ async fn a_recorded_text_session_replays_offline_to_the_same_events() {
     );
 }
 
+/// MCP traffic goes through the egress like a plugin's: a session that called an MCP tool
+/// replays with the MCP server gone, its token never in the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_mcp_tool_session_replays_without_the_mcp_server() {
+    use voiceblox_tests::fakes::mcp::{McpAuth, McpFake};
+    const CANARY_MCP: &str = "mcp-canary-token-90d1";
+    let dir = tempfile::tempdir().unwrap();
+    let mcp = McpFake::start(McpAuth::Bearer(CANARY_MCP.into()));
+    let fake = openai::start(
+        OpenAiScript::new()
+            .api_key(CANARY_OPENAI)
+            .chat(ChatScript::new().tool_call("call_a", "lookup_order", r#"{"order_id": "42"}"#))
+            .chat(ChatScript::text(["Order 42 ships on Friday."])),
+    );
+    let config = console_config(
+        dir.path(),
+        serde_json::json!([
+            {"id": "s", "type": "start", "command": "How can I help?", "isLiteral": true, "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Help with orders."}
+        ]),
+    );
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    json["mcpServers"] = serde_json::json!([{"serverUrl": mcp.url(), "authType": "bearer", "authValue": CANARY_MCP}]);
+    std::fs::write(&config, json.to_string()).unwrap();
+    let records = dir.path().join("recordings");
+    let events = dir.path().join("events.jsonl");
+    let mut cmd = cli(["console", "--text", "--allow-host", &allow(fake.addr()), "--allow-host", &allow(mcp.addr())]);
+    cmd.arg("--config").arg(&config).arg("--events").arg(&events).arg("--record").arg(&records);
+    cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", fake.base_url());
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Where is order 42?\n").await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(mcp.tool_calls().len(), 1, "the tool ran live");
+    drop((mcp, fake));
+
+    let recording = recording_in(&records);
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(!text.contains(CANARY_MCP) && !text.contains(CANARY_OPENAI), "a key reached the recording");
+    let mcp_requests: Vec<String> = lines_of(&recording)
+        .into_iter()
+        .filter(|l| l["kind"] == "http_request" && l["url"].as_str().unwrap().ends_with("/mcp"))
+        .map(|l| l["body"]["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for method in ["initialize", "tools/list", "tools/call"] {
+        assert!(mcp_requests.iter().any(|b| b.contains(&format!(r#""method":"{method}""#))), "{mcp_requests:?}");
+    }
+    let live = events_in(&events);
+    assert!(live.iter().any(|e| e["type"] == "tool_result" && e["toolName"] == "lookup_order"), "{live:?}");
+    let out = run(replay_cli(&recording)).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains(&format!("identical: {} events", live.len())), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_recording_reports_where_the_events_part() {
     let dir = tempfile::tempdir().unwrap();

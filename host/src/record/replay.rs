@@ -93,7 +93,9 @@ pub async fn replay(recording: &Recording, runtime: &PluginRuntime) -> Result<Re
         RecordedMedium::Text => Medium::Text,
         RecordedMedium::Voice => Medium::Voice,
     };
-    let valid = ValidConfig::parse(&header.config.to_string(), &RuntimeCatalog(&runtime), medium).map_err(|error| {
+    let mut config = header.config.clone();
+    stand_in_credentials(&mut config);
+    let valid = ValidConfig::parse(&config.to_string(), &RuntimeCatalog(&runtime), medium).map_err(|error| {
         ReplayError::Config(error.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
     })?;
     let events = CollectSink::default();
@@ -112,6 +114,18 @@ pub async fn replay(recording: &Recording, runtime: &PluginRuntime) -> Result<Re
         requests: traffic.requests(),
         duration: started.elapsed(),
     })
+}
+
+/// The MCP credentials the recording left out, as stand-ins: the requests were recorded with
+/// the credential as a placeholder, so any value replays them.
+fn stand_in_credentials(config: &mut serde_json::Value) {
+    let Some(servers) = config.get_mut("mcpServers").and_then(|s| s.as_array_mut()) else { return };
+    for server in servers.iter_mut().filter_map(|s| s.as_object_mut()) {
+        let needs_one = server.get("authType").and_then(|t| t.as_str()).is_some_and(|t| t != "none");
+        if needs_one && !server.contains_key("authValue") {
+            server.insert("authValue".into(), REPLAY_KEY.into());
+        }
+    }
 }
 
 /// `runtime`'s plugins sealed off: `allowed_hosts` beyond the built-in ones, a stand-in for

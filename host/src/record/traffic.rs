@@ -1,7 +1,9 @@
 //! [`ReplayTraffic`]: a recording's provider, webhook and tool traffic, served back to a
 //! replayed session. Each request takes the first unused recorded exchange with the same
-//! method and URL, so a plugin build that asks in the same order gets the same answers, and
-//! one that asks differently gets a clear "not in the recording" where it departs.
+//! method, URL and body, or failing that the first with the same method and URL, so a plugin
+//! build that asks in the same order gets the same answers (and requests that race, like an
+//! MCP client's, get their own), and one that asks differently gets a clear "not in the
+//! recording" where it departs.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
@@ -94,7 +96,7 @@ pub enum WsStep {
 
 #[derive(Debug)]
 enum Recorded {
-    Http { method: String, url: String, exchange: HttpExchange },
+    Http { method: String, url: String, body: Vec<u8>, exchange: HttpExchange },
     Ws { url: String, exchange: WsExchange },
 }
 
@@ -124,9 +126,10 @@ impl ReplayTraffic {
         for line in lines {
             let at = line.at_us;
             match &line.entry {
-                Entry::HttpRequest { id, method, url, .. } => {
+                Entry::HttpRequest { id, method, url, body, .. } => {
                     let exchange = HttpExchange { head: HttpHead::Pending, body: Vec::new() };
-                    let recorded = Recorded::Http { method: method.clone(), url: url.clone(), exchange };
+                    let body = body.bytes().unwrap_or_default();
+                    let recorded = Recorded::Http { method: method.clone(), url: url.clone(), body, exchange };
                     started.insert(*id, (at, recorded));
                 }
                 Entry::WsOpen { id, url, .. } => {
@@ -149,32 +152,32 @@ impl ReplayTraffic {
         Self { slots: Mutex::new(slots), unmatched: Mutex::default(), requests: Mutex::default() }
     }
 
-    fn take_http(&self, method: &str, url: &str) -> Option<HttpExchange> {
-        self.take(&format!("{method} {url}"), |recorded| match recorded {
-            Recorded::Http { method: m, url: u, exchange } if m == method && u == url => Some(exchange.clone()),
-            _ => None,
-        })
+    fn take_http(&self, asked: &Asked<'_>) -> Option<HttpExchange> {
+        let same = |recorded: &Recorded, body_too: bool| match recorded {
+            Recorded::Http { method, url, body, exchange } => {
+                (method == asked.method && url == asked.url && (!body_too || body == asked.body))
+                    .then(|| exchange.clone())
+            }
+            Recorded::Ws { .. } => None,
+        };
+        self.take(|r| same(r, true)).or_else(|| self.take(|r| same(r, false)))
     }
 
     fn take_ws(&self, url: &str) -> Option<WsExchange> {
-        self.take(&format!("WebSocket {url}"), |recorded| match recorded {
+        self.take(|recorded| match recorded {
             Recorded::Ws { url: u, exchange } if u == url => Some(exchange.clone()),
             _ => None,
         })
     }
 
-    /// The first unused exchange `answer` accepts, marked used; `what` is noted when none is.
-    fn take<T>(&self, what: &str, answer: impl Fn(&Recorded) -> Option<T>) -> Option<T> {
+    /// The first unused exchange `answer` accepts, marked used.
+    fn take<T>(&self, answer: impl Fn(&Recorded) -> Option<T>) -> Option<T> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let found = slots.iter_mut().filter(|slot| !slot.used).find_map(|slot| {
+        slots.iter_mut().filter(|slot| !slot.used).find_map(|slot| {
             let answer = answer(&slot.recorded)?;
             slot.used = true;
             Some(answer)
-        });
-        if found.is_none() {
-            self.missed(what.to_string());
-        }
-        found
+        })
     }
 
     fn missed(&self, what: String) {
@@ -209,11 +212,19 @@ impl ReplayTraffic {
 impl Answers for ReplayTraffic {
     fn http(&self, asked: Asked<'_>) -> Option<HttpExchange> {
         self.requests.lock().unwrap_or_else(PoisonError::into_inner).push((asked.url.to_string(), asked.body.to_vec()));
-        self.take_http(asked.method, asked.url)
+        let answer = self.take_http(&asked);
+        if answer.is_none() {
+            self.missed(format!("{} {}", asked.method, asked.url));
+        }
+        answer
     }
 
     fn ws(&self, asked: Asked<'_>) -> Option<WsExchange> {
-        self.take_ws(asked.url)
+        let answer = self.take_ws(asked.url);
+        if answer.is_none() {
+            self.missed(format!("WebSocket {}", asked.url));
+        }
+        answer
     }
 }
 

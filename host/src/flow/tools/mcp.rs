@@ -20,6 +20,7 @@ use url::Url;
 
 use super::{ToolError, ToolSpec, net};
 use crate::config::tools::{McpAuthType, McpServerConfig};
+use crate::egress::mcp::McpHttpError;
 use crate::egress::policy::redact_url;
 use crate::egress::secret::{API_KEY_PLACEHOLDER, Secret};
 use crate::egress::{Egress, EgressError, Grant, Outgoing};
@@ -69,10 +70,6 @@ impl McpServer {
             other => connect_error(other.to_string()),
         })?;
         let url = Url::parse(authorized.url_for_logs()).map_err(|e| connect_error(e.to_string()))?;
-        if egress.is_replaying() {
-            // rmcp sends on its own client, past the tap: a replay must not reach the server.
-            return Err(connect_error("MCP traffic is not in recordings; replayed without this server".into()));
-        }
         let transport = egress.mcp_transport(authorized);
         let handshake = client_config().serve(transport);
         let session = match tokio::time::timeout(timeouts.connect, handshake).await {
@@ -236,12 +233,15 @@ fn result_text(result: &CallToolResult) -> String {
     parts.join("\n")
 }
 
-type HttpError = StreamableHttpError<reqwest::Error>;
+type HttpError = StreamableHttpError<McpHttpError>;
 
 /// Steps into rmcp's errors that hold their cause without reporting it as a source.
 fn rmcp_inner<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn std::error::Error + 'static)> {
     if let Some(StreamableHttpError::Client(inner)) = error.downcast_ref::<HttpError>() {
-        return Some(inner);
+        return Some(match inner.http() {
+            Some(http) => http,
+            None => inner,
+        });
     }
     if let Some(ClientInitializeError::TransportError { error, .. }) = error.downcast_ref::<ClientInitializeError>() {
         return Some(error);
@@ -360,21 +360,20 @@ mod tests {
 
     #[test]
     fn credentials_go_where_the_auth_type_says() {
-        use crate::egress::mcp::mcp_config;
         let egress = Egress::new(std::sync::Arc::new(Default::default()), Default::default()).unwrap();
         let secret = Secret::new("k-123");
-        let config = |auth| {
+        let headers = |auth| {
             let request = request("https://mcp.example.com/mcp", auth, true).unwrap();
-            mcp_config(&egress.authorize(Grant::ConfigUrl, request, Some(&secret)).unwrap())
+            let authorized = egress.authorize(Grant::ConfigUrl, request, Some(&secret)).unwrap();
+            format!("{authorized:?}")
         };
-        let bearer = config(McpAuthType::Bearer);
-        assert_eq!(bearer.auth_header.as_deref(), Some("k-123"));
-        assert!(bearer.custom_headers.is_empty());
-        let api_key = config(McpAuthType::ApiKey);
-        assert_eq!(api_key.auth_header, None);
-        assert_eq!(api_key.custom_headers[&http::HeaderName::from_static("x-api-key")], "k-123");
-        let none = config(McpAuthType::None);
-        assert!(none.auth_header.is_none() && none.custom_headers.is_empty());
+        assert!(
+            headers(McpAuthType::Bearer).contains(r#""authorization": Sensitive"#),
+            "{}",
+            headers(McpAuthType::Bearer)
+        );
+        assert!(headers(McpAuthType::ApiKey).contains(r#""x-api-key": Sensitive"#));
+        assert!(!headers(McpAuthType::None).contains("Sensitive"));
         let missing = request("https://mcp.example.com/mcp", McpAuthType::ApiKey, false).unwrap_err();
         assert_eq!(missing, "authType api_key needs an authValue");
     }
