@@ -36,13 +36,13 @@ async fn the_examples_specs_pass_and_report_as_junit() {
     cmd.arg("--junit").arg(&junit);
     let out = run(cmd).await;
     out.assert_code(0);
-    assert!(out.stdout.contains("4 passed, 0 failed"), "{out}");
+    assert!(out.stdout.contains("5 passed, 0 failed"), "{out}");
     // The billing timer runs its two minutes on virtual time.
     let billing = out.stdout.lines().find(|l| l.contains("routed to billing")).unwrap();
     assert!(billing.starts_with("PASS ") && billing.contains("2m "), "{billing}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
-    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 5, "{xml}");
     assert!(!xml.contains("<failure"), "{xml}");
 }
 
@@ -158,4 +158,49 @@ async fn an_anthropic_agent_is_tested_with_the_same_script() {
     let out = run(cmd).await;
     out.assert_code(0);
     assert!(out.stdout.contains("1 passed, 0 failed"), "{out}");
+}
+
+/// A voice test: WAVs spoken into the voice loop on virtual time. Speech the STT makes nothing
+/// of is no turn; the next clip is heard as its `user` text, through a batch STT (OpenAI
+/// transcriptions) here; a spoken turn without audio is refused with what to write.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_voice_test_speaks_wavs_and_the_scripted_stt_hears_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/audio/testdata/librivox-sense-0880.wav");
+    let wav = wav.display().to_string();
+    let config = serde_json::json!({
+        "agentName": "Book talk",
+        "instructions": "You talk about books.",
+        "llm": {"model": "gpt-4.1-mini", "provider": "openai"},
+        "tts": {"model": "gpt-4o-mini-tts", "provider": "openai", "voiceId": "alloy"},
+        "stt": {"model": "gpt-4o-transcribe", "provider": "openai"},
+        "steps": [
+            {"id": "s", "type": "start", "command": "Which book?", "isLiteral": true, "nextStepIds": {"next": "o"}},
+            {"id": "o", "type": "opentalk", "command": "Talk about books."}
+        ]
+    });
+    let heard = "It's Sense and Sensibility.";
+    let spec = serde_json::json!({"config": config, "tests": [
+        {
+            "name": "heard",
+            "llm": ["A fine choice."],
+            "turns": [{"audio": &wav}, {"audio": &wav, "user": heard}],
+            "expect": {
+                "agentTurns": 2,
+                "events": [
+                    {"type": "transcript", "role": "user", "text": heard, "final": true},
+                    {"type": "transcript", "role": "assistant", "text": "A fine choice."}
+                ]
+            }
+        },
+        {"name": "typed into a call", "llm": ["A fine choice."], "turns": [{"audio": &wav}, {"user": heard}]}
+    ]});
+    let path = dir.path().join("books.test.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    let mut cmd = cli(["test"]);
+    cmd.arg(&path);
+    let out = run(cmd).await;
+    out.assert_code(1);
+    assert!(out.stdout.contains("PASS") && out.stdout.contains("› heard"), "{out}");
+    assert!(out.stdout.contains("turn 2: a voice test's user speaks: give `audio`"), "{out}");
 }

@@ -275,7 +275,7 @@ pub(super) async fn replay_ws_open(
     request: &Authorized,
 ) -> Result<super::ws::ReplayWs, WsConnectError> {
     let started = tokio::time::Instant::now();
-    let Some(WsExchange { open, incoming }) = answers.ws(asked(request)) else {
+    let Some(WsExchange { open, incoming, responder }) = answers.ws(asked(request)) else {
         return Err(WsConnectError::Unavailable(format!(
             "the recording has no (further) connection to {}",
             request.url_for_logs
@@ -285,7 +285,7 @@ pub(super) async fn replay_ws_open(
         WsOpen::Pending => std::future::pending().await,
         WsOpen::Opened(after) => {
             tokio::time::sleep_until(started + after).await;
-            Ok(super::ws::ReplayWs { started, steps: incoming.into() })
+            Ok(super::ws::ReplayWs { started, steps: incoming.into(), responder })
         }
         WsOpen::Refused { after, status, retry_after, body } => {
             tokio::time::sleep_until(started + after).await;

@@ -18,8 +18,8 @@ use super::secret::{Secret, placement};
 use super::tap::{self, Tap};
 use crate::error_text::chain;
 use crate::record::Recorder;
-use crate::record::WsStep;
 use crate::record::format::{Entry, WsData};
+use crate::record::{Responder, WsStep};
 
 /// Largest message accepted from a server.
 const MAX_MESSAGE: usize = 16 << 20;
@@ -56,23 +56,38 @@ enum Inner {
     Replay(ReplayWs),
 }
 
-/// The server's side of a replayed connection: the recorded messages at their delays.
+/// The server's side of a replayed connection: the recorded messages at their delays, and
+/// what a scripted server answers to what the session sends.
 pub(super) struct ReplayWs {
     pub(super) started: tokio::time::Instant,
     pub(super) steps: VecDeque<WsStep>,
+    pub(super) responder: Option<Responder>,
 }
 
 impl ReplayWs {
+    /// A sent message reaches the scripted server, whose answers are queued after what is due.
+    fn sent(&mut self, message: &Message) {
+        let Some(Responder(responder)) = &self.responder else { return };
+        let answers = responder.lock().unwrap_or_else(std::sync::PoisonError::into_inner).sent(message);
+        let now = self.started.elapsed();
+        let last = self.steps.back().map_or(Duration::ZERO, step_time);
+        for step in answers {
+            let at = (now + step_time(&step)).max(last);
+            self.steps.push_back(match step {
+                WsStep::Message(_, data) => WsStep::Message(at, data),
+                WsStep::Failed(_, message) => WsStep::Failed(at, message),
+                WsStep::End(_) => WsStep::End(at),
+            });
+        }
+    }
+
     /// Cancel-safe: a step leaves the queue only once it is due and delivered.
     async fn next(&mut self) -> Option<Result<Message, tungstenite::Error>> {
         let Some(step) = self.steps.front() else {
             // The recording ended with the connection open: it stays open.
             return std::future::pending().await;
         };
-        let after = match step {
-            WsStep::Message(after, _) | WsStep::Failed(after, _) | WsStep::End(after) => *after,
-        };
-        tokio::time::sleep_until(self.started + after).await;
+        tokio::time::sleep_until(self.started + step_time(step)).await;
         match self.steps.pop_front()? {
             WsStep::Message(_, data) => Some(Ok(message_of(data))),
             WsStep::Failed(_, message) => Some(Err(tungstenite::Error::Io(std::io::Error::other(message)))),
@@ -82,6 +97,12 @@ impl ReplayWs {
                 None
             }
         }
+    }
+}
+
+fn step_time(step: &WsStep) -> Duration {
+    match step {
+        WsStep::Message(after, _) | WsStep::Failed(after, _) | WsStep::End(after) => *after,
     }
 }
 
@@ -120,7 +141,10 @@ impl WsSocket {
         }
         let socket = match &mut self.inner {
             Inner::Live(socket) => socket,
-            Inner::Replay(_) => return Ok(()),
+            Inner::Replay(replay) => {
+                replay.sent(&message);
+                return Ok(());
+            }
         };
         let message = match message {
             Message::Text(text) => {

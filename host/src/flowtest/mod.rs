@@ -4,7 +4,8 @@
 //! LLM's replies and says what must happen (the step path, events, tool calls, webhooks, agent
 //! turns, a time budget). The session is the real one (config validation, the step engine, the
 //! real adapter plugin parsing the scripted stream), run on virtual time ([`run`]) with its
-//! egress answered by the script ([`script`]); [`expect`] compares, [`junit`] reports for CI.
+//! egress answered by the script ([`script`]; a voice test's STT and TTS by [`speech`], its
+//! user speaking WAVs by [`voice`]); [`expect`] compares, [`junit`] reports for CI.
 
 pub mod expect;
 pub mod junit;
@@ -12,7 +13,9 @@ mod replayed;
 pub mod run;
 pub mod script;
 pub mod spec;
+mod speech;
 pub mod tools;
+mod voice;
 mod wire;
 
 use std::path::Path;
@@ -47,7 +50,8 @@ pub async fn run_file(path: &Path, runtime: &PluginRuntime) -> Result<Vec<TestRe
             None => {
                 let config = spec.config_for(test, path)?;
                 let config_value = serde_json::from_str(&config).unwrap_or_default();
-                match run::run(test, &config, runtime).await {
+                let base = path.parent().unwrap_or(Path::new("."));
+                match run::run(test, &config, runtime, base).await {
                     Ok(session) => (expect::check(&test.expect, &session, &config_value), session.duration),
                     Err(error) => (vec![error.to_string()], Duration::ZERO),
                 }

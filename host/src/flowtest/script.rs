@@ -1,17 +1,18 @@
 //! A flow test's providers: the egress of its session answered from the test's script. LLM
 //! requests get the next scripted reply in their API's stream format ([`wire`]: OpenAI chat
 //! completions, Anthropic Messages), so the real adapter plugin parses it as it would a live
-//! answer; every other request is a webhook, answered as scripted (200 `{}` by default) and
-//! kept for the expectations.
+//! answer; a voice test's STT and TTS are answered by [`super::speech`]; every other request
+//! is a webhook, answered as scripted (200 `{}` by default) and kept for the expectations.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::spec::{FullReply, LlmReply, WebhookReply};
+use super::speech::{self, Heard};
 use super::wire::Wire;
 use crate::record::{Answers, Asked, BodyStep, HttpExchange, HttpHead, WsExchange};
 
@@ -24,6 +25,7 @@ const CHUNK_GAP: Duration = Duration::from_millis(20);
 pub struct Script {
     state: Mutex<State>,
     webhooks: Vec<WebhookReply>,
+    heard: Arc<Heard>,
 }
 
 #[derive(Debug, Default)]
@@ -46,7 +48,12 @@ pub struct Seen {
 
 impl Script {
     pub fn new(llm: Vec<LlmReply>, webhooks: Vec<WebhookReply>) -> Self {
-        Self { state: Mutex::new(State { llm: llm.into(), ..State::default() }), webhooks }
+        Self { state: Mutex::new(State { llm: llm.into(), ..State::default() }), webhooks, heard: Arc::default() }
+    }
+
+    /// What the user has said, for the scripted STT.
+    pub fn heard(&self) -> Arc<Heard> {
+        self.heard.clone()
     }
 
     pub fn seen(&self) -> Seen {
@@ -85,26 +92,33 @@ impl Script {
 
 impl Answers for Script {
     fn http(&self, asked: Asked<'_>) -> Option<HttpExchange> {
-        Some(match Wire::of(asked) {
-            Some(wire) => self.llm(wire, asked),
-            None => self.webhook(asked),
-        })
+        if let Some(wire) = Wire::of(asked) {
+            return Some(self.llm(wire, asked));
+        }
+        let speech = speech::tts(&asked).or_else(|| speech::transcription(&asked, &self.heard));
+        Some(speech.unwrap_or_else(|| self.webhook(asked)))
     }
 
     fn ws(&self, asked: Asked<'_>) -> Option<WsExchange> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.seen.unscripted.push(format!("WebSocket {}: flow tests script text sessions", asked.url));
-        None
+        let listen = speech::listen(&asked, self.heard.clone());
+        if listen.is_none() {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let message = format!("WebSocket {}: flow tests script Deepgram's live STT only", asked.url);
+            state.seen.unscripted.push(message);
+        }
+        listen
     }
 }
 
 /// A response whose head comes after `after` and whose `chunks` follow, one per gap.
 pub(super) fn answer(after: Duration, status: u16, content_type: &str, chunks: Vec<String>) -> HttpExchange {
-    let mut body: Vec<BodyStep> = chunks
-        .into_iter()
-        .enumerate()
-        .map(|(i, chunk)| BodyStep::Chunk(after + CHUNK_GAP * i as u32, Bytes::from(chunk)))
-        .collect();
+    answer_bytes(after, status, content_type, chunks.into_iter().map(Bytes::from).collect())
+}
+
+/// [`answer`] with bytes.
+pub(super) fn answer_bytes(after: Duration, status: u16, content_type: &str, chunks: Vec<Bytes>) -> HttpExchange {
+    let mut body: Vec<BodyStep> =
+        chunks.into_iter().enumerate().map(|(i, chunk)| BodyStep::Chunk(after + CHUNK_GAP * i as u32, chunk)).collect();
     let end = after + CHUNK_GAP * body.len() as u32;
     body.push(BodyStep::End(end));
     let headers = vec![("content-type".to_string(), content_type.to_string())];

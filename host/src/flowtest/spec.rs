@@ -37,6 +37,13 @@ pub enum ConfigRef {
     Inline(Value),
 }
 
+impl TestSpec {
+    /// A voice test: its user speaks WAV files into a voice session.
+    pub fn is_voice(&self) -> bool {
+        self.turns.iter().any(|turn| turn.audio.is_some())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TestSpec {
@@ -134,12 +141,16 @@ pub enum ToolOutcome {
     Error { error: String },
 }
 
-/// A user turn: say `user` (after waiting `wait`), or only wait (timers run meanwhile).
+/// A user turn: say `user` (after waiting `wait`), or only wait (timers run meanwhile). In a
+/// voice test the user speaks `audio` (a WAV file, relative to the spec) and the scripted STT
+/// hears `user` once it has been played (nothing, when `user` is absent: a cough, a noise).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Turn {
     #[serde(default)]
     pub user: Option<String>,
+    #[serde(default)]
+    pub audio: Option<String>,
     #[serde(default, with = "humantime_serde_opt")]
     pub wait: Option<Duration>,
 }

@@ -18,4 +18,6 @@ mod traffic;
 pub use self::options::RecordOptions;
 pub use self::reader::{ReadError, Recording};
 pub use self::recorder::{DEFAULT_MAX_BYTES, RecordError, RecordSettings, Recorder};
-pub use self::traffic::{Answers, Asked, BodyStep, HttpExchange, HttpHead, ReplayTraffic, WsExchange, WsOpen, WsStep};
+pub use self::traffic::{
+    Answers, Asked, BodyStep, HttpExchange, HttpHead, ReplayTraffic, Responder, WsExchange, WsOpen, WsResponder, WsStep,
+};

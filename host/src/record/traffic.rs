@@ -67,6 +67,25 @@ pub enum BodyStep {
 pub struct WsExchange {
     pub open: WsOpen,
     pub incoming: Vec<WsStep>,
+    /// A scripted server that also answers what the session sends (a flow test's STT); a
+    /// recording has none.
+    pub responder: Option<Responder>,
+}
+
+/// A scripted WebSocket server's reactions to what the session sends.
+pub trait WsResponder: Send {
+    /// What the server sends after `message`, each step's time counted from now.
+    fn sent(&mut self, message: &tokio_tungstenite::tungstenite::Message) -> Vec<WsStep>;
+}
+
+/// A [`WsResponder`], shared with the connection it answers.
+#[derive(Clone)]
+pub struct Responder(pub std::sync::Arc<Mutex<dyn WsResponder>>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +152,7 @@ impl ReplayTraffic {
                     started.insert(*id, (at, recorded));
                 }
                 Entry::WsOpen { id, url, .. } => {
-                    let exchange = WsExchange { open: WsOpen::Pending, incoming: Vec::new() };
+                    let exchange = WsExchange { open: WsOpen::Pending, incoming: Vec::new(), responder: None };
                     let recorded = Recorded::Ws { url: url.clone(), exchange };
                     started.insert(*id, (at, recorded));
                 }

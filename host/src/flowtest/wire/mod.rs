@@ -1,6 +1,8 @@
-//! The LLM APIs a flow test's scripted replies are written in, picked by the request's URL.
+//! The provider APIs a flow test's scripted answers are written in: LLM replies picked by the
+//! request's URL, and Deepgram's live transcription messages.
 
 mod anthropic;
+pub mod deepgram;
 mod openai;
 
 use std::time::Duration;
