@@ -146,18 +146,25 @@ async fn a_recorded_text_session_replays_offline_to_the_same_events() {
     );
 }
 
-/// MCP traffic goes through the egress like a plugin's: a session that called an MCP tool
-/// replays with the MCP server gone, its token never in the file.
+/// Every kind of credential a session holds — a provider key written in the config, an MCP
+/// bearer token, a host-side service's key from the environment — stays out of the recording,
+/// in the clear and in base64, while the session's MCP and Exa traffic is recorded; the call
+/// then replays with every server gone.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_mcp_tool_session_replays_without_the_mcp_server() {
+async fn no_credential_reaches_a_recording_and_mcp_and_exa_replay_without_their_servers() {
+    use voiceblox_tests::fakes::exa::{ExaFake, ExaPage};
     use voiceblox_tests::fakes::mcp::{McpAuth, McpFake};
+    const CANARY_CONFIG_KEY: &str = "sk-canary-in-config-4c1e";
     const CANARY_MCP: &str = "mcp-canary-token-90d1";
+    const CANARY_EXA: &str = "exa-canary-key-2b7f";
     let dir = tempfile::tempdir().unwrap();
     let mcp = McpFake::start(McpAuth::Bearer(CANARY_MCP.into()));
+    let exa = ExaFake::start(Some(CANARY_EXA), vec![ExaPage::new("UPS tracking", "https://ups.example/t", "Track.")]);
     let fake = openai::start(
         OpenAiScript::new()
-            .api_key(CANARY_OPENAI)
+            .api_key(CANARY_CONFIG_KEY)
             .chat(ChatScript::new().tool_call("call_a", "lookup_order", r#"{"order_id": "42"}"#))
+            .chat(ChatScript::new().tool_call("call_b", "web_search", r#"{"query": "UPS tracking"}"#))
             .chat(ChatScript::text(["Order 42 ships on Friday."])),
     );
     let config = console_config(
@@ -168,13 +175,18 @@ async fn an_mcp_tool_session_replays_without_the_mcp_server() {
         ]),
     );
     let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    json["llm"]["apiKey"] = CANARY_CONFIG_KEY.into();
     json["mcpServers"] = serde_json::json!([{"serverUrl": mcp.url(), "authType": "bearer", "authValue": CANARY_MCP}]);
+    json["exaConfigs"] = serde_json::json!([{"numResults": 1}]);
     std::fs::write(&config, json.to_string()).unwrap();
     let records = dir.path().join("recordings");
     let events = dir.path().join("events.jsonl");
-    let mut cmd = cli(["console", "--text", "--allow-host", &allow(fake.addr()), "--allow-host", &allow(mcp.addr())]);
+    let mut cmd = cli(["console", "--text"]);
+    for addr in [fake.addr(), mcp.addr(), exa.addr()] {
+        cmd.arg("--allow-host").arg(allow(addr));
+    }
     cmd.arg("--config").arg(&config).arg("--events").arg(&events).arg("--record").arg(&records);
-    cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", fake.base_url());
+    cmd.env("OPENAI_BASE_URL", fake.base_url()).env("EXA_API_KEY", CANARY_EXA).env("EXA_BASE_URL", exa.base_url());
     cmd.stdin(Stdio::piped());
     let mut child = cmd.spawn().expect("spawning");
     let mut stdin = child.stdin.take().unwrap();
@@ -182,12 +194,16 @@ async fn an_mcp_tool_session_replays_without_the_mcp_server() {
     drop(stdin);
     let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(mcp.tool_calls().len(), 1, "the tool ran live");
-    drop((mcp, fake));
+    assert_eq!((mcp.tool_calls().len(), exa.search_requests().len()), (1, 1), "the tools ran live");
+    drop((mcp, exa, fake));
 
     let recording = recording_in(&records);
     let text = std::fs::read_to_string(&recording).unwrap();
-    assert!(!text.contains(CANARY_MCP) && !text.contains(CANARY_OPENAI), "a key reached the recording");
+    for canary in [CANARY_CONFIG_KEY, CANARY_MCP, CANARY_EXA] {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(canary);
+        assert!(!text.contains(canary) && !text.contains(&encoded[..16]), "{canary} reached the recording");
+    }
     let mcp_requests: Vec<String> = lines_of(&recording)
         .into_iter()
         .filter(|l| l["kind"] == "http_request" && l["url"].as_str().unwrap().ends_with("/mcp"))
@@ -197,7 +213,9 @@ async fn an_mcp_tool_session_replays_without_the_mcp_server() {
         assert!(mcp_requests.iter().any(|b| b.contains(&format!(r#""method":"{method}""#))), "{mcp_requests:?}");
     }
     let live = events_in(&events);
-    assert!(live.iter().any(|e| e["type"] == "tool_result" && e["toolName"] == "lookup_order"), "{live:?}");
+    for tool in ["lookup_order", "web_search"] {
+        assert!(live.iter().any(|e| e["type"] == "tool_result" && e["toolName"] == tool), "{tool}: {live:?}");
+    }
     let out = run(replay_cli(&recording)).await;
     out.assert_code(0);
     assert!(out.stdout.contains(&format!("identical: {} events", live.len())), "{out}");

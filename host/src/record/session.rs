@@ -22,10 +22,13 @@ pub fn header(config: &AgentConfig, runtime: &PluginRuntime, medium: RecordedMed
             providers: plugin.info().providers.iter().map(|p| p.id.clone()).collect(),
         })
         .collect();
+    // Host-side services (Exa) are pointed elsewhere the same way.
+    let host_side = [crate::flow::setup::EXA_BASE_URL_VAR.to_string()];
     let base_url_env = plugins
         .iter()
         .flat_map(|plugin| plugin.providers.iter())
         .flat_map(|provider| runtime.base_url_vars(provider))
+        .chain(host_side)
         .filter_map(|var| runtime.env_var(&var).map(|value| (var, value)))
         .collect::<std::collections::BTreeMap<_, _>>()
         .into_iter()

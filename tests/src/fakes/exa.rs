@@ -78,6 +78,10 @@ impl ExaFake {
         self.server.http_origin()
     }
 
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
+    }
+
     pub fn search_requests(&self) -> Vec<RecordedRequest> {
         self.server.requests_to(SEARCH_PATH)
     }
