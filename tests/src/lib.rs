@@ -23,6 +23,14 @@ pub mod room_user;
 pub mod user;
 pub mod voice_sim;
 
+/// Cargo's target folder, where tests keep what they make once (a Python venv, models).
+pub fn target_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => dir.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+    }
+}
+
 /// A plain HTTP client for tests to call servers with (on the process's TLS provider).
 pub fn http_client() -> reqwest::Client {
     voiceblox_host::egress::tls::install_crypto_provider();

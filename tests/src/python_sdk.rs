@@ -18,13 +18,6 @@ pub const REQUIREMENTS: &[&str] = &["livekit==1.2.1", "livekit-api==1.2.2"];
 /// Only one test makes the venv; the others wait for it.
 static VENV: Mutex<()> = Mutex::new(());
 
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-    }
-}
-
 /// The user script in the repository.
 pub fn user_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/livekit_user.py")
@@ -33,7 +26,7 @@ pub fn user_script() -> PathBuf {
 /// The venv's Python with the SDK installed, made now if it is missing or pins other versions.
 pub fn python() -> Result<PathBuf> {
     let _one_at_a_time = VENV.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let venv = target_dir().join("python-livekit");
+    let venv = crate::target_dir().join("python-livekit");
     let python = venv.join("bin/python");
     let marker = venv.join("voiceblox-requirements.txt");
     let wanted = REQUIREMENTS.join("\n");

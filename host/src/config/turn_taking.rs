@@ -83,4 +83,8 @@ pub enum TurnDetection {
     /// The user's app ends each turn (`end_turn` on the control topic, as a talk button
     /// does); silence never does.
     Manual,
+    /// A local end-of-turn model (Smart Turn v3.2) hears the last 8 s of the user's audio
+    /// when their speech ends: done, the turn ends after `minEndpointingDelay`; not done (a
+    /// pause mid-thought), it waits up to `maxEndpointingDelay` for more.
+    Model,
 }

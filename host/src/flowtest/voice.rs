@@ -22,6 +22,18 @@ pub struct Spoken {
     /// What the STT hears once the clip has played (absent: nothing, a noise).
     text: Option<String>,
     clip: VecDeque<AudioFrame>,
+    /// Frames of the clip up to its last audible one: once they are played the STT may hear
+    /// the words (a VAD may end the speech before the clip's trailing quiet is over).
+    speech_frames: usize,
+}
+
+/// A frame quieter than this (RMS, about -36 dBFS) is not speech.
+const QUIET_RMS: f64 = 500.0;
+
+fn audible(frame: &AudioFrame) -> bool {
+    let samples = frame.samples();
+    let energy: f64 = samples.iter().map(|&s| f64::from(s).powi(2)).sum();
+    (energy / samples.len().max(1) as f64).sqrt() > QUIET_RMS
 }
 
 /// Why a voice test's audio cannot be played.
@@ -63,7 +75,8 @@ pub fn load(turns: &[Turn], base: &Path) -> Result<(Vec<Spoken>, u32, u16), Voic
                 frames.into()
             }
         };
-        spoken.push(Spoken { wait: turn.wait, text: turn.user.clone(), clip });
+        let speech_frames = clip.iter().rposition(audible).map_or(clip.len(), |last| last + 1);
+        spoken.push(Spoken { wait: turn.wait, text: turn.user.clone(), clip, speech_frames });
     }
     let (rate, channels) = format.unwrap_or((16_000, 1));
     Ok((spoken, rate, channels))
@@ -122,7 +135,14 @@ pub async fn talk(
         }
         phase = next;
         let playing = match phase {
-            Phase::Speaking => turns.front_mut().and_then(|turn| turn.clip.pop_front()),
+            Phase::Speaking => turns.front_mut().and_then(|turn| {
+                let frame = turn.clip.pop_front()?;
+                turn.speech_frames = turn.speech_frames.saturating_sub(1);
+                if turn.speech_frames == 0 && turn.text.is_some() {
+                    heard.said();
+                }
+                Some(frame)
+            }),
             _ => None,
         };
         let frame = match playing {
@@ -132,7 +152,7 @@ pub async fn talk(
                     && let Some(turn) = turns.pop_front()
                 {
                     let said = turn.text.is_some();
-                    if said {
+                    if said && turn.speech_frames > 0 {
                         heard.said();
                     }
                     phase = Phase::ForAgent { said };

@@ -8,6 +8,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use super::control::TurnControl;
+use super::endpointing::TurnDetection;
 use super::machine::{
     ConversationAction, Ending, Input, Output, Reply, SttAction, TtsAction, VoiceMachine, VoiceParams,
 };
@@ -20,6 +21,7 @@ use crate::plugin::StreamError;
 use crate::providers::stt::Transcription;
 use crate::providers::{Speaker, SttChunk, Synthesis, Transcriber, TtsChunk, settings};
 use crate::record::format::Entry;
+use voiceblox_turn::SmartTurn;
 
 /// Runs the session to its end, then the post-call steps. `hangup` ends it as the user
 /// leaving does (the job was stopped, the last user left the room).
@@ -62,8 +64,22 @@ pub async fn run(
     if let Some(recorder) = &ctx.recording {
         recorder.mark_start();
     }
+    let detection = params.options.endpointing.detection;
+    let turn_model = if detection != TurnDetection::Model {
+        None
+    } else if ctx.runtime.egress().is_replaying() {
+        // On virtual time the model must answer as it did live: loaded before the session.
+        super::turn_model::shared().await
+    } else {
+        super::turn_model::warm_up();
+        None
+    };
+    let (predictions_tx, predictions) = mpsc::channel(4);
     let mut driver = Driver {
         machine: VoiceMachine::new(params, Box::new(vad), now()),
+        turn_model,
+        predictions_tx,
+        predictions,
         conversation: Conversation::new(ctx.clone()),
         ctx,
         speaker,
@@ -91,6 +107,11 @@ struct Driver {
     output: mpsc::Sender<AudioFrame>,
     /// Answers to the actions just carried out (a stream opened or not), fed back in order.
     answers: Vec<Input>,
+    /// The end-of-turn model, once loaded (`turnDetection: "model"`).
+    turn_model: Option<SmartTurn>,
+    /// Its answers, computed off the session's task.
+    predictions_tx: mpsc::Sender<Input>,
+    predictions: mpsc::Receiver<Input>,
     dropped: Dropped,
 }
 
@@ -176,6 +197,7 @@ impl Driver {
                         Input::TtsEnded
                     }
                 },
+                Some(prediction) = self.predictions.recv() => prediction,
                 _ = tokio::time::sleep_until(deadline.into()) => Input::Timeout,
             };
             if let Some(recorder) = &self.ctx.recording {
@@ -189,6 +211,39 @@ impl Driver {
         }
     }
 
+    /// Asks the end-of-turn model about the speech that just ended. Live, it runs on a
+    /// blocking thread (a decision is about 0.15 s of CPU in a release build); on virtual time
+    /// it runs here, so no virtual time passes and a replay decides as the call did.
+    fn predict_turn(&mut self, id: u64, audio: Vec<i16>) {
+        if self.turn_model.is_none() {
+            self.turn_model = super::turn_model::ready();
+        }
+        let Some(model) = self.turn_model.clone() else {
+            self.answers.push(Input::TurnPredicted { id, complete: None });
+            return;
+        };
+        let decide = move || match model.probability(&audio) {
+            Ok(probability) => {
+                tracing::debug!(probability, "end-of-turn model");
+                Some(probability > voiceblox_turn::THRESHOLD)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the end-of-turn model failed; silence decides this turn");
+                None
+            }
+        };
+        if self.ctx.runtime.egress().is_replaying() {
+            self.answers.push(Input::TurnPredicted { id, complete: decide() });
+            return;
+        }
+        let answers = self.predictions_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let complete = decide();
+            // The session may have ended meanwhile.
+            let _ = answers.blocking_send(Input::TurnPredicted { id, complete });
+        });
+    }
+
     async fn carry_out(&mut self, action: Output) {
         match action {
             Output::Play(frame) => match self.output.try_send(frame) {
@@ -198,6 +253,7 @@ impl Driver {
                 Err(TrySendError::Closed(_)) => {}
             },
             Output::Event(event) => self.ctx.emit(event),
+            Output::PredictTurn { id, audio } => self.predict_turn(id, audio),
             Output::Stt(action) => self.stt(action).await,
             Output::Conversation(action) => self.conversation(action),
             Output::Tts(action) => self.tts(action).await,

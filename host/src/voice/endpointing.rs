@@ -55,6 +55,24 @@ pub struct TurnDetector {
     voiced: Duration,
     /// The user's app ended the turn at this time (`end_turn`).
     committed_at: Option<Instant>,
+    /// What the end-of-turn model said about the speech that ended last.
+    prediction: Prediction,
+    /// Numbers the model's questions, so a late answer about older speech is ignored.
+    predictions_asked: u64,
+}
+
+/// The end-of-turn model's view of the current pause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Prediction {
+    /// Not asked (the user is speaking, or the mode has no model).
+    #[default]
+    None,
+    /// Asked, question number `0`; no answer yet.
+    Pending(u64),
+    Complete,
+    Incomplete,
+    /// The model could not answer (not loaded, failed): silence decides, as with the VAD.
+    Unavailable,
 }
 
 impl TurnDetector {
@@ -64,6 +82,7 @@ impl TurnDetector {
 
     pub fn speech_started(&mut self, at: Instant) {
         self.speaking = true;
+        self.prediction = Prediction::None;
         self.speech_started_at.get_or_insert(at);
         self.speech_ended_at = None;
     }
@@ -71,6 +90,25 @@ impl TurnDetector {
     pub fn speech_ended(&mut self, at: Instant) {
         self.speaking = false;
         self.speech_ended_at = Some(at);
+    }
+
+    /// The end-of-turn model is asked about the speech that just ended: the question's number.
+    pub fn ask_model(&mut self) -> u64 {
+        self.predictions_asked += 1;
+        self.prediction = Prediction::Pending(self.predictions_asked);
+        self.predictions_asked
+    }
+
+    /// The model's answer to question `id`: the user is done (`Some(true)`), is not, or it could
+    /// not tell (`None`). Answers about speech that has since gone on are ignored.
+    pub fn model_answered(&mut self, id: u64, complete: Option<bool>) {
+        if self.prediction == Prediction::Pending(id) {
+            self.prediction = match complete {
+                Some(true) => Prediction::Complete,
+                Some(false) => Prediction::Incomplete,
+                None => Prediction::Unavailable,
+            };
+        }
     }
 
     pub fn is_speaking(&self) -> bool {
@@ -195,6 +233,14 @@ impl TurnDetector {
                 // The STT decides; VAD silence only ends a turn it never endpoints.
                 TurnDetection::Stt => (self.stt_endpoint && confirmed) || silence >= self.config.max_delay,
                 TurnDetection::Manual => false,
+                // The model's "done" ends the turn at the usual delay; "not done" or no answer
+                // yet waits for more speech up to the longest delay; no model: the VAD rule.
+                TurnDetection::Model => match self.prediction {
+                    Prediction::Complete | Prediction::Unavailable | Prediction::None => {
+                        silence >= self.config.min_delay && (confirmed || silence >= self.config.max_delay)
+                    }
+                    Prediction::Pending(_) | Prediction::Incomplete => silence >= self.config.max_delay,
+                },
             }
         };
         if !ready {
@@ -210,7 +256,8 @@ impl TurnDetector {
 
     /// Forgets the turn in progress (the user's audio was ignored, or a turn was taken).
     pub fn reset(&mut self) {
-        *self = Self::new(self.config.clone());
+        // Question numbers go on, so an answer about a forgotten turn matches nothing.
+        *self = Self { predictions_asked: self.predictions_asked, ..Self::new(self.config.clone()) };
     }
 }
 
@@ -309,6 +356,51 @@ mod tests {
         d.final_transcript("Hello", t0 + ms(600));
         assert_eq!(d.poll(t0 + ms(3400)), None);
         assert_eq!(d.poll(t0 + ms(3500)).unwrap().text, "Hello", "max delay of silence");
+    }
+
+    #[test]
+    fn with_the_model_done_ends_the_turn_at_the_min_delay_and_not_done_waits_for_the_max() {
+        let t0 = Instant::now();
+        let model = Endpointing { detection: TurnDetection::Model, ..Endpointing::default() };
+        let mut d = TurnDetector::new(model.clone());
+        d.speech_started(t0);
+        d.speech_ended(t0 + ms(1000));
+        let asked = d.ask_model();
+        d.final_transcript("I'd like to book a table.", t0 + ms(1100));
+        assert_eq!(d.poll(t0 + ms(1600)), None, "no answer yet: the model is waited for");
+        d.model_answered(asked, Some(true));
+        assert_eq!(d.poll(t0 + ms(1600)).unwrap().text, "I'd like to book a table.");
+
+        // "Not done": the pause is a thought, not an end; more speech joins the turn.
+        d.speech_started(t0 + ms(5000));
+        d.speech_ended(t0 + ms(6000));
+        let pause = d.ask_model();
+        d.final_transcript("I was thinking maybe", t0 + ms(6100));
+        d.model_answered(pause, Some(false));
+        assert_eq!(d.poll(t0 + ms(8000)), None);
+        d.speech_started(t0 + ms(8500));
+        d.model_answered(pause, Some(true));
+        d.speech_ended(t0 + ms(9500));
+        let done = d.ask_model();
+        d.final_transcript("the Friday.", t0 + ms(9600));
+        assert_eq!(d.poll(t0 + ms(10_000)), None, "the late answer about the pause is ignored");
+        d.model_answered(done, Some(true));
+        assert_eq!(d.poll(t0 + ms(10_000)).unwrap().text, "I was thinking maybe the Friday.");
+
+        // Unanswered or incomplete: the longest delay still ends it; no model: the VAD rule.
+        d.speech_started(t0 + ms(20_000));
+        d.speech_ended(t0 + ms(21_000));
+        let never = d.ask_model();
+        d.final_transcript("Hello?", t0 + ms(21_100));
+        assert_eq!(d.poll(t0 + ms(23_900)), None);
+        assert_eq!(d.poll(t0 + ms(24_000)).unwrap().text, "Hello?");
+        d.model_answered(never, Some(false));
+        d.speech_started(t0 + ms(30_000));
+        d.speech_ended(t0 + ms(31_000));
+        let unavailable = d.ask_model();
+        d.final_transcript("Yes.", t0 + ms(31_100));
+        d.model_answered(unavailable, None);
+        assert_eq!(d.poll(t0 + ms(31_500)).unwrap().text, "Yes.");
     }
 
     #[test]

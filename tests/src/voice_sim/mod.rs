@@ -172,6 +172,10 @@ impl World {
                 self.tts.handle(&action, now);
                 Record::Tts(action)
             }
+            // The simulation has no end-of-turn model: silence decides, as without one.
+            Output::PredictTurn { id, .. } => {
+                return self.machine.handle_input(Input::TurnPredicted { id, complete: None }, now);
+            }
             Output::Timeout(_) | Output::Finished(_) => return,
         };
         self.log.push((now - self.t0, record));

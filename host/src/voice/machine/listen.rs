@@ -25,6 +25,9 @@ impl VoiceMachine {
         let start = self.stream_time;
         self.stream_time += frame.duration();
         self.prefix.push(frame.samples(), start);
+        if let Some(history) = &mut self.history {
+            history.push(frame.samples());
+        }
         let events = match self.vad.push(&frame, start) {
             Ok(events) => events,
             Err(error) => {
@@ -55,9 +58,14 @@ impl VoiceMachine {
                     self.detector.speech_ended(instant(at));
                     // The detector holds the detection in effect (a batch STT keeps VAD's, or
                     // manual); a batch STT transcribes each utterance as it ends, whatever ends turns.
-                    let vad_ends_turns = self.detector.detection() == TurnDetection::Vad;
+                    let detection = self.detector.detection();
+                    let vad_ends_turns = matches!(detection, TurnDetection::Vad | TurnDetection::Model);
                     if vad_ends_turns || !self.params.streaming_stt {
                         self.finalise_stt();
+                    }
+                    if let (TurnDetection::Model, Some(history)) = (detection, &self.history) {
+                        let id = self.detector.ask_model();
+                        self.out.push_back(Output::PredictTurn { id, audio: history.to_vec() });
                     }
                 }
             }

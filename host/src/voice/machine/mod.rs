@@ -33,6 +33,7 @@
 //! assert_eq!(next, t0, "the output clock ticks at once");
 //! ```
 
+mod history;
 mod listen;
 mod metrics;
 mod speak;
@@ -41,6 +42,7 @@ mod turns;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use self::history::AudioHistory;
 use self::metrics::TurnClock;
 use super::control::TurnControl;
 use super::endpointing::{Endpointing, TurnDetection, TurnDetector};
@@ -107,6 +109,12 @@ pub enum Input {
     TtsEnded,
     /// The user's app about the turn (a talk button).
     Control(TurnControl),
+    /// The end-of-turn model's answer to [`Output::PredictTurn`] `id`: the user is done, is
+    /// not, or it could not tell (`None`: no model, or it failed).
+    TurnPredicted {
+        id: u64,
+        complete: Option<bool>,
+    },
 }
 
 /// The step engine's output and what the conversation looks like after it.
@@ -133,6 +141,12 @@ pub enum Output {
     Stt(SttAction),
     Conversation(ConversationAction),
     Tts(TtsAction),
+    /// Ask the end-of-turn model whether the user is done, from their last 8 s of 16 kHz
+    /// audio (ending now, just after their speech ended); answer with [`Input::TurnPredicted`].
+    PredictTurn {
+        id: u64,
+        audio: Vec<i16>,
+    },
     /// The session is over; nothing else will be asked.
     Finished(Ending),
 }
@@ -222,6 +236,8 @@ pub struct VoiceMachine {
     /// Stream time of the 16 kHz audio given to the VAD.
     stream_time: Duration,
     prefix: PrefixBuffer,
+    /// The user's last 8 s of 16 kHz audio, for the end-of-turn model (its mode only).
+    history: Option<AudioHistory>,
     stt: SttState,
     stt_failures: u32,
     /// Batch STT: the current utterance is being sent.
@@ -261,6 +277,7 @@ impl VoiceMachine {
             speaker_frames: FramePool::new(),
             detector: TurnDetector::new(endpointing(&params)),
             prefix: PrefixBuffer::new(VAD_SAMPLE_RATE, options.vad.prefix_padding + Duration::from_millis(100)),
+            history: (endpointing(&params).detection == TurnDetection::Model).then(AudioHistory::default),
             params,
             vad,
             out: VecDeque::new(),
@@ -311,6 +328,7 @@ impl VoiceMachine {
             Input::TtsFailed(error) => self.tts_failed(error),
             Input::TtsEnded => self.tts_finished(),
             Input::Control(control) => self.on_control(control, now),
+            Input::TurnPredicted { id, complete } => self.detector.model_answered(id, complete),
         }
     }
 
