@@ -41,7 +41,8 @@ fn espeak(text: &str, voice: &str, dir: &Path) -> Option<Vec<i16>> {
     let raw = dir.join("raw.wav");
     let out = dir.join("out.wav");
     let spoke = Command::new("espeak-ng").args(["-v", voice, "-w"]).arg(&raw).arg(text).output().ok()?;
-    let converted = Command::new("sox").arg(&raw).args(["-r", "16000", "-c", "1", "-b", "16"]).arg(&out).output().ok()?;
+    let converted =
+        Command::new("sox").arg(&raw).args(["-r", "16000", "-c", "1", "-b", "16"]).arg(&out).output().ok()?;
     (spoke.status.success() && converted.status.success()).then(|| wav(&out))
 }
 
@@ -54,8 +55,16 @@ fn clips() -> Vec<Clip> {
         clips.push(Clip { name: format!("LibriVox cut at {cut} s"), done: false, audio });
     }
     let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../turn/testdata");
-    clips.push(Clip { name: "espeak: book a table (file)".into(), done: true, audio: wav(&testdata.join("espeak-book.wav")) });
-    clips.push(Clip { name: "espeak: ..., um (file)".into(), done: false, audio: wav(&testdata.join("espeak-um.wav")) });
+    clips.push(Clip {
+        name: "espeak: book a table (file)".into(),
+        done: true,
+        audio: wav(&testdata.join("espeak-book.wav")),
+    });
+    clips.push(Clip {
+        name: "espeak: ..., um (file)".into(),
+        done: false,
+        audio: wav(&testdata.join("espeak-um.wav")),
+    });
     let dir = tempfile::tempdir().expect("a temporary folder");
     let sentences = [
         ("Can you tell me what time it is?", true),
@@ -115,9 +124,15 @@ fn main() {
     println!("|---|---|");
     println!("| clips | {n} ({} done, {} pauses) |", clips.iter().filter(|c| c.done).count(), n - vad_right);
     println!("| model right | {right} of {n} ({:.0} %) |", 100.0 * right as f64 / n as f64);
-    println!("| VAD rule right (baseline: every pause ends the turn) | {vad_right} of {n} ({:.0} %) |", 100.0 * vad_right as f64 / n as f64);
+    println!(
+        "| VAD rule right (baseline: every pause ends the turn) | {vad_right} of {n} ({:.0} %) |",
+        100.0 * vad_right as f64 / n as f64
+    );
     println!("| model / baseline | {:.2}x |", right as f64 / vad_right.max(1) as f64);
     println!("| load (read, rewrite, optimise) | {load_ms:.0} ms CPU |");
     println!("| one decision | {decision_ms:.0} ms CPU, of which features {features_ms:.1} ms |");
-    println!("| added to a done turn's end (decision beside the 500 ms min delay) | {:.0} ms |", (decision_ms - 500.0).max(0.0));
+    println!(
+        "| added to a done turn's end (decision beside the 500 ms min delay) | {:.0} ms |",
+        (decision_ms - 500.0).max(0.0)
+    );
 }

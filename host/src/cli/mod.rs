@@ -1,6 +1,7 @@
 //! Command-line interface: global plugin options and the subcommands.
 
 mod console;
+mod models;
 mod plugins;
 mod replay;
 mod test_cmd;
@@ -39,6 +40,9 @@ pub enum Command {
     Test(test_cmd::TestArgs),
     /// Run as a LiveKit agent worker: take dispatched sessions until SIGTERM/SIGINT, then drain.
     Worker(worker::WorkerArgs),
+    /// Local models (the end-of-turn model).
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -49,5 +53,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker(args) => worker::run(&cli.plugins, args).await,
         Command::Replay(args) => replay::run(&cli.plugins, args).await,
         Command::Test(args) => test_cmd::run(&cli.plugins, args).await,
+        Command::Models(command) => models::run(command).await,
     }
 }
