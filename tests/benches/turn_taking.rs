@@ -5,16 +5,19 @@
 //! turns taken (a split sentence taken as two turns is a premature end), replies started ahead
 //! and how many were wasted, and the CPU the session took per minute of audio.
 //!
-//! Virtual time makes the latencies exact and repeatable; CPU is this process's real CPU.
+//! Virtual time makes the latencies exact and repeatable; CPU is this process's real CPU
+//! (with the end-of-turn model, its decisions included).
 //! Run: `cargo bench -p voiceblox-tests --bench turn_taking`.
 
 use std::time::Duration;
 
 use voiceblox_host::config::TurnDetection;
 use voiceblox_host::voice::machine::{ConversationAction, VoiceParams};
+use voiceblox_host::voice::turn_model;
 use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox};
 use voiceblox_tests::measure::cpu_time;
 use voiceblox_tests::voice_sim::{ReplyScript, Script, SttScript, TtsScript, World};
+use voiceblox_turn::{SmartTurn, wheel};
 
 const TURNS: usize = 20;
 const PERIOD_MS: u64 = 8000;
@@ -30,7 +33,7 @@ struct Figures {
     cpu_ms_per_audio_min: f64,
 }
 
-fn session(detection: TurnDetection, preemptive: bool) -> Figures {
+fn session(detection: TurnDetection, preemptive: bool, model: Option<&SmartTurn>) -> Figures {
     let speech = librivox();
     let mut mic = Vec::new();
     // 300 ms a word: the sentence's eight words over its 2.6 s of speech.
@@ -58,6 +61,7 @@ fn session(detection: TurnDetection, preemptive: bool) -> Figures {
     let mut replies = vec![ReplyScript::literal("Hello!")];
     replies.extend((0..2 * TURNS).map(|_| ReplyScript::text(&["Okay, ", "go on."]).first(Duration::from_millis(600))));
     let mut world = World::new(Script { params, mic, stt, replies, tts: TtsScript::default() });
+    world.turn_model = model.cloned();
     let cpu = cpu_time();
     world.run(Duration::from_millis(total_ms + 10_000));
     let cpu = cpu_time() - cpu;
@@ -84,15 +88,22 @@ fn main() {
         ("vad + preemptive", TurnDetection::Vad, true),
         ("stt", TurnDetection::Stt, false),
         ("stt + preemptive", TurnDetection::Stt, true),
+        ("model", TurnDetection::Model, false),
+        ("model + preemptive", TurnDetection::Model, true),
     ];
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let dir = voiceblox_tests::target_dir().join("models");
+    let path = dir.join(wheel::MODEL_FILE);
+    let path = if path.exists() { path } else { runtime.block_on(turn_model::fetch(&dir)).expect("fetching") };
+    let model = SmartTurn::load(&path).expect("loading the end-of-turn model");
     println!("{TURNS} sentences of LibriVox speech, every 4th with a {PAUSE_MS} ms pause inside; virtual time");
     println!(
-        "{:<18} {:>12} {:>10} {:>9} {:>12} {:>9} {:>10} {:>16}",
+        "{:<20} {:>12} {:>10} {:>9} {:>12} {:>9} {:>10} {:>16}",
         "mode", "median (ms)", "p95 (ms)", "vs base", "user turns", "ahead", "wasted", "CPU ms/audio-min"
     );
     let mut baseline = None;
     for (name, detection, preemptive) in modes {
-        let f = session(detection, preemptive);
+        let f = session(detection, preemptive, Some(&model));
         let base = *baseline.get_or_insert(f.median_ms);
         let wasted = f.preempts - f.used;
         let wasted_rate = if f.preempts > 0 {
@@ -101,7 +112,7 @@ fn main() {
             "-".into()
         };
         println!(
-            "{:<18} {:>12.0} {:>10.0} {:>8.2}x {:>12} {:>9} {:>10} {:>16.1}",
+            "{:<20} {:>12.0} {:>10.0} {:>8.2}x {:>12} {:>9} {:>10} {:>16.1}",
             name,
             f.median_ms,
             f.p95_ms,

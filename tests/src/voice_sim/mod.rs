@@ -68,6 +68,8 @@ pub struct World {
     pub ending: Option<Ending>,
     /// The user's app's turn controls still to come, in time order.
     controls: VecDeque<(Instant, TurnControl)>,
+    /// Answers `turnDetection: "model"` questions (none: silence decides, as without a model).
+    pub turn_model: Option<voiceblox_turn::SmartTurn>,
 }
 
 impl World {
@@ -95,6 +97,7 @@ impl World {
             log: Vec::new(),
             ending: None,
             controls: VecDeque::new(),
+            turn_model: None,
         }
     }
 
@@ -172,9 +175,13 @@ impl World {
                 self.tts.handle(&action, now);
                 Record::Tts(action)
             }
-            // The simulation has no end-of-turn model: silence decides, as without one.
-            Output::PredictTurn { id, .. } => {
-                return self.machine.handle_input(Input::TurnPredicted { id, complete: None }, now);
+            // Decided at once: the model's CPU time is not the session's time here.
+            Output::PredictTurn { id, audio } => {
+                let complete = self
+                    .turn_model
+                    .as_ref()
+                    .and_then(|model| model.probability(&audio).ok().map(|p| p > voiceblox_turn::THRESHOLD));
+                return self.machine.handle_input(Input::TurnPredicted { id, complete }, now);
             }
             Output::Timeout(_) | Output::Finished(_) => return,
         };
