@@ -21,6 +21,9 @@ let session = null; // the running DirectSession or LivekitSession, null when id
 // Startup
 
 async function init() {
+  // What the editor held when the page started: anything else by the time the example arrives
+  // was pasted or typed meanwhile.
+  const initial = $("config-editor").value;
   view.setSessionState("idle");
   wire();
 
@@ -37,7 +40,8 @@ async function init() {
   // ?example=NAME preselects an example; otherwise the first one, so the page is usable at once.
   const wanted = new URLSearchParams(location.search).get("example");
   const name = wanted || info.examples?.[0];
-  if (name) await loadExample(name);
+  // A config pasted while the page was still loading is the user's: the example does not replace it.
+  if (name) await loadExample(name, { unlessChangedFrom: initial });
   else renderSteps(null);
 }
 
@@ -66,13 +70,15 @@ function wire() {
 // ---------------------------------------------------------------------------------------------
 // Examples, editor, validation
 
-async function loadExample(name) {
+async function loadExample(name, { unlessChangedFrom } = {}) {
   const select = $("example-select");
+  const editor = $("config-editor");
   if (![...select.options].some((o) => o.value === name)) select.append(new Option(name, name));
   select.value = name;
   try {
     const config = await api.getExample(name);
-    $("config-editor").value = JSON.stringify(config, null, 2);
+    if (unlessChangedFrom !== undefined && editor.value !== unlessChangedFrom) return;
+    editor.value = JSON.stringify(config, null, 2);
   } catch (err) {
     reportError(err);
     return;
