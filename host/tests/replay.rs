@@ -32,6 +32,16 @@ fn replay_cli(recording: &Path) -> tokio::process::Command {
     cmd
 }
 
+/// Runs a text console with `lines` typed in, then the input closed.
+async fn type_into(mut cmd: tokio::process::Command, lines: &[u8]) -> std::process::Output {
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(lines).await.unwrap();
+    drop(stdin);
+    tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap()
+}
+
 /// Records a text session: a greeting, two user turns, the fakes answering.
 async fn record_text_session(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
     let events = text_session(dir, false, false).await;
@@ -68,12 +78,7 @@ async fn text_session(dir: &Path, on_request: bool, config_asks: bool) -> Vec<se
         cmd.arg("--record-on-request");
     }
     cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", fake.base_url());
-    cmd.stdin(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawning");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"Somewhere by the sea.\nWhat should I bring?\n").await.unwrap();
-    drop(stdin);
-    let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap();
+    let output = type_into(cmd, b"Somewhere by the sea.\nWhat should I bring?\n").await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(stderr.contains("session recorded in"), !on_request || config_asks, "{stderr}");
@@ -190,12 +195,7 @@ async fn no_credential_reaches_a_recording_and_mcp_and_exa_replay_without_their_
     }
     cmd.arg("--config").arg(&config).arg("--events").arg(&events).arg("--record").arg(&records);
     cmd.env("OPENAI_BASE_URL", fake.base_url()).env("EXA_API_KEY", CANARY_EXA).env("EXA_BASE_URL", exa.base_url());
-    cmd.stdin(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawning");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"Where is order 42?\n").await.unwrap();
-    drop(stdin);
-    let output = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await.unwrap().unwrap();
+    let output = type_into(cmd, b"Where is order 42?\n").await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!((mcp.tool_calls().len(), exa.search_requests().len()), (1, 1), "the tools ran live");
     drop((mcp, exa, fake));
