@@ -26,6 +26,7 @@ pub mod error_text;
 pub mod events;
 pub mod flow;
 pub mod flowtest;
+pub mod models;
 pub mod open_files;
 pub mod plugin;
 pub mod providers;

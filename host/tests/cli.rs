@@ -776,23 +776,24 @@ async fn worker_registers_serves_health_and_drains_on_sigterm() {
     assert!(drained, "the worker never reported draining");
 }
 
-/// `models fetch` gets the end-of-turn model into the model folder (with pip, once per target
-/// folder) and loads it; a file that is not the model is refused with its path.
+/// `models fetch` gets the end-of-turn model and the Silero VAD into the model folder (with pip,
+/// once per target folder) and loads them; a file that is not the model is refused with its path.
 #[tokio::test(flavor = "multi_thread")]
-async fn models_fetch_readies_the_end_of_turn_model_and_refuses_a_wrong_file() {
+async fn models_fetch_readies_the_local_models_and_refuses_a_wrong_file() {
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/models");
     let mut cmd = cli(["models", "fetch"]);
     cmd.env("VOICEBLOX_MODELS_DIR", &models).env_remove("VOICEBLOX_TURN_MODEL");
     let out = run(cmd).await;
     out.assert_code(0);
     assert!(out.stdout.contains("end-of-turn model ready") && out.stdout.contains("smart-turn-v3.2-cpu.onnx"), "{out}");
+    assert!(out.stdout.contains("Silero VAD ready") && out.stdout.contains("silero_vad_op18_ifless.onnx"), "{out}");
 
     let dir = tempfile::tempdir().unwrap();
     let wrong = dir.path().join("model.onnx");
     std::fs::write(&wrong, b"not a model").unwrap();
-    let mut cmd = cli(["models", "fetch"]);
+    let mut cmd = cli(["models", "fetch", "turn"]);
     cmd.env("VOICEBLOX_TURN_MODEL", &wrong);
     let out = run(cmd).await;
     assert_ne!(out.code, Some(0), "{out}");
-    assert!(out.stderr.contains("model.onnx") && out.stderr.contains("turn model"), "{out}");
+    assert!(out.stderr.contains("model.onnx") && out.stderr.contains("end-of-turn model"), "{out}");
 }

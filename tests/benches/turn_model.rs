@@ -11,10 +11,8 @@
 //! Run: `cargo bench -p voiceblox-tests --bench turn_model`.
 
 use std::path::Path;
-use std::process::Command;
 
-use voiceblox_host::voice::turn_model;
-use voiceblox_tests::audio::librivox;
+use voiceblox_tests::audio::{espeak, librivox};
 use voiceblox_tests::measure::cpu_time;
 use voiceblox_turn::{SmartTurn, THRESHOLD, features::WhisperFeatures, wheel};
 
@@ -36,16 +34,6 @@ fn wav(path: &Path) -> Vec<i16> {
     reader.into_samples().map(|s| s.expect("a sample")).collect()
 }
 
-/// A sentence said by espeak-ng at 16 kHz, if it is installed.
-fn espeak(text: &str, voice: &str, dir: &Path) -> Option<Vec<i16>> {
-    let raw = dir.join("raw.wav");
-    let out = dir.join("out.wav");
-    let spoke = Command::new("espeak-ng").args(["-v", voice, "-w"]).arg(&raw).arg(text).output().ok()?;
-    let converted =
-        Command::new("sox").arg(&raw).args(["-r", "16000", "-c", "1", "-b", "16"]).arg(&out).output().ok()?;
-    (spoke.status.success() && converted.status.success()).then(|| wav(&out))
-}
-
 fn clips() -> Vec<Clip> {
     let mut clips = Vec::new();
     let sentence = librivox();
@@ -65,7 +53,6 @@ fn clips() -> Vec<Clip> {
         done: false,
         audio: wav(&testdata.join("espeak-um.wav")),
     });
-    let dir = tempfile::tempdir().expect("a temporary folder");
     let sentences = [
         ("Can you tell me what time it is?", true),
         ("Thank you, that's all I needed.", true),
@@ -76,7 +63,7 @@ fn clips() -> Vec<Clip> {
     ];
     for (text, done) in sentences {
         for voice in ["en-us", "en-gb"] {
-            if let Some(audio) = espeak(text, voice, dir.path()) {
+            if let Some(audio) = espeak(text, voice) {
                 let mut padded = vec![0; 4800];
                 padded.extend(audio);
                 clips.push(Clip { name: format!("espeak {voice}: {text}"), done, audio: with_quiet(padded) });
@@ -88,9 +75,7 @@ fn clips() -> Vec<Clip> {
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let dir = voiceblox_tests::target_dir().join("models");
-    let path = dir.join(wheel::MODEL_FILE);
-    let path = if path.exists() { path } else { runtime.block_on(turn_model::fetch(&dir)).expect("fetching") };
+    let path = runtime.block_on(voiceblox_tests::models::fetched(&wheel::SMART_TURN));
     let cpu = cpu_time();
     let model = SmartTurn::load(&path).expect("loading the model");
     let load_ms = (cpu_time() - cpu) * 1000.0;

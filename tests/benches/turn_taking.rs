@@ -6,18 +6,19 @@
 //! and how many were wasted, and the CPU the session took per minute of audio.
 //!
 //! Virtual time makes the latencies exact and repeatable; CPU is this process's real CPU
-//! (with the end-of-turn model, its decisions included).
+//! (with the end-of-turn model, its decisions included). The "silero" rows hear with the Silero
+//! VAD instead of earshot.
 //! Run: `cargo bench -p voiceblox-tests --bench turn_taking`.
 
 use std::time::Duration;
 
+use voiceblox_host::audio::SileroVad;
 use voiceblox_host::config::TurnDetection;
 use voiceblox_host::voice::machine::{ConversationAction, VoiceParams};
-use voiceblox_host::voice::turn_model;
 use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox};
 use voiceblox_tests::measure::cpu_time;
 use voiceblox_tests::voice_sim::{ReplyScript, Script, SttScript, TtsScript, World};
-use voiceblox_turn::{SmartTurn, wheel};
+use voiceblox_turn::{SileroModel, SmartTurn, wheel};
 
 const TURNS: usize = 20;
 const PERIOD_MS: u64 = 8000;
@@ -33,7 +34,12 @@ struct Figures {
     cpu_ms_per_audio_min: f64,
 }
 
-fn session(detection: TurnDetection, preemptive: bool, model: Option<&SmartTurn>) -> Figures {
+fn session(
+    detection: TurnDetection,
+    preemptive: bool,
+    model: Option<&SmartTurn>,
+    silero: Option<&SileroModel>,
+) -> Figures {
     let speech = librivox();
     let mut mic = Vec::new();
     // 300 ms a word: the sentence's eight words over its 2.6 s of speech.
@@ -60,7 +66,14 @@ fn session(detection: TurnDetection, preemptive: bool, model: Option<&SmartTurn>
     params.options.preemptive_generation = preemptive;
     let mut replies = vec![ReplyScript::literal("Hello!")];
     replies.extend((0..2 * TURNS).map(|_| ReplyScript::text(&["Okay, ", "go on."]).first(Duration::from_millis(600))));
-    let mut world = World::new(Script { params, mic, stt, replies, tts: TtsScript::default() });
+    let script = Script { params, mic, stt, replies, tts: TtsScript::default() };
+    let mut world = match silero {
+        Some(silero) => {
+            let vad = SileroVad::new(silero, script.params.options.vad.clone()).expect("the Silero VAD");
+            World::with_vad(script, Box::new(vad))
+        }
+        None => World::new(script),
+    };
     world.turn_model = model.cloned();
     let cpu = cpu_time();
     world.run(Duration::from_millis(total_ms + 10_000));
@@ -84,26 +97,28 @@ fn session(detection: TurnDetection, preemptive: bool, model: Option<&SmartTurn>
 
 fn main() {
     let modes = [
-        ("vad (baseline)", TurnDetection::Vad, false),
-        ("vad + preemptive", TurnDetection::Vad, true),
-        ("stt", TurnDetection::Stt, false),
-        ("stt + preemptive", TurnDetection::Stt, true),
-        ("model", TurnDetection::Model, false),
-        ("model + preemptive", TurnDetection::Model, true),
+        ("vad (baseline)", TurnDetection::Vad, false, false),
+        ("vad + preemptive", TurnDetection::Vad, true, false),
+        ("vad, silero", TurnDetection::Vad, false, true),
+        ("vad + pre., silero", TurnDetection::Vad, true, true),
+        ("stt", TurnDetection::Stt, false, false),
+        ("stt + preemptive", TurnDetection::Stt, true, false),
+        ("model", TurnDetection::Model, false, false),
+        ("model + preemptive", TurnDetection::Model, true, false),
     ];
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let dir = voiceblox_tests::target_dir().join("models");
-    let path = dir.join(wheel::MODEL_FILE);
-    let path = if path.exists() { path } else { runtime.block_on(turn_model::fetch(&dir)).expect("fetching") };
+    let path = runtime.block_on(voiceblox_tests::models::fetched(&wheel::SMART_TURN));
     let model = SmartTurn::load(&path).expect("loading the end-of-turn model");
+    let path = runtime.block_on(voiceblox_tests::models::fetched(&wheel::SILERO_VAD));
+    let silero = SileroModel::load(&path).expect("loading the Silero VAD");
     println!("{TURNS} sentences of LibriVox speech, every 4th with a {PAUSE_MS} ms pause inside; virtual time");
     println!(
         "{:<20} {:>12} {:>10} {:>9} {:>12} {:>9} {:>10} {:>16}",
         "mode", "median (ms)", "p95 (ms)", "vs base", "user turns", "ahead", "wasted", "CPU ms/audio-min"
     );
     let mut baseline = None;
-    for (name, detection, preemptive) in modes {
-        let f = session(detection, preemptive, Some(&model));
+    for (name, detection, preemptive, with_silero) in modes {
+        let f = session(detection, preemptive, Some(&model), with_silero.then_some(&silero));
         let base = *baseline.get_or_insert(f.median_ms);
         let wasted = f.preempts - f.used;
         let wasted_rate = if f.preempts > 0 {

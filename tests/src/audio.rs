@@ -154,6 +154,20 @@ pub fn librivox_timeline(speech_at_ms: u64, total_ms: u64) -> Vec<i16> {
     samples
 }
 
+/// `text` said by espeak-ng in `voice`, at 16 kHz mono (through sox), if both are installed.
+pub fn espeak(text: &str, voice: &str) -> Option<Vec<i16>> {
+    use std::process::Command;
+    let dir = tempfile::tempdir().ok()?;
+    let (raw, out) = (dir.path().join("raw.wav"), dir.path().join("out.wav"));
+    let spoke = Command::new("espeak-ng").args(["-v", voice, "-w"]).arg(&raw).arg(text).output().ok()?;
+    let converted =
+        Command::new("sox").arg(&raw).args(["-r", "16000", "-c", "1", "-b", "16"]).arg(&out).output().ok()?;
+    if !(spoke.status.success() && converted.status.success()) {
+        return None;
+    }
+    read_wav(&out).ok().map(|wav| wav.samples)
+}
+
 /// The LibriVox recording at 48 kHz (Opus's rate), padded to whole 20 ms frames.
 pub fn librivox_48k() -> Vec<i16> {
     use voiceblox_host::audio::{AudioFrame, StreamResampler};

@@ -18,6 +18,7 @@ pub mod configs;
 pub mod direct_user;
 pub mod fakes;
 pub mod measure;
+pub mod models;
 pub mod python_sdk;
 pub mod room_user;
 pub mod user;

@@ -4,6 +4,8 @@
 //! * [`fake_quantize_activations`]: activation `QuantizeLinear -> DequantizeLinear` pairs become
 //!   the equivalent float ops (`Div, Round, Clip, Mul`), so tract never sees a
 //!   `DequantizeLinear` feeding a `Softmax` (see that function for the tract bug this avoids).
+//! * [`pin_input`]: a graph input becomes a constant (Silero's `sr`), so tract can resolve the
+//!   nodes that branch on it while optimising.
 //!
 //! Smart Turn v3.2-cpu is a QDQ int8 model: every weight is an int8 initialiser (int32 for
 //! biases) followed by a per-channel `DequantizeLinear`, and every activation goes through a
@@ -248,4 +250,23 @@ pub fn fake_quantize_activations(model: &mut ModelProto) -> Result<usize> {
     }
     graph.initializer.extend(new_init);
     Ok(pairs.len())
+}
+
+/// Turns graph input `name` into an initialiser holding `value`, so everything depending on it
+/// is constant-folded by tract. Returns false (and changes nothing) if there is no such input.
+pub fn pin_input(model: &mut ModelProto, name: &str, value: TensorProto) -> Result<bool> {
+    let graph = model.graph.as_mut().context("ONNX model has no graph")?;
+    let before = graph.input.len();
+    graph.input.retain(|input| input.name != name);
+    if graph.input.len() == before {
+        return Ok(false);
+    }
+    graph.initializer.retain(|t| t.name != name);
+    graph.initializer.push(TensorProto { name: name.to_string(), ..value });
+    Ok(true)
+}
+
+/// A scalar int64 tensor (for [`pin_input`]).
+pub fn scalar_i64(v: i64) -> TensorProto {
+    TensorProto { data_type: DataType::Int64 as i32, int64_data: vec![v], ..Default::default() }
 }

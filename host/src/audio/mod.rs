@@ -45,4 +45,4 @@ pub use self::io::{AudioEnds, AudioIo, MICROPHONE_QUEUE, SPEAKER_QUEUE};
 pub use self::pool::FramePool;
 pub use self::prefix::PrefixBuffer;
 pub use self::resample::{ResampleError, StreamResampler, resample_stream};
-pub use self::vad::{EarshotVad, SpeechGate, VAD_SAMPLE_RATE, Vad, VadConfig, VadError, VadEvent};
+pub use self::vad::{EarshotVad, SileroVad, SpeechGate, VAD_SAMPLE_RATE, Vad, VadConfig, VadError, VadEvent};

@@ -40,7 +40,7 @@ pub enum Command {
     Test(test_cmd::TestArgs),
     /// Run as a LiveKit agent worker: take dispatched sessions until SIGTERM/SIGINT, then drain.
     Worker(worker::WorkerArgs),
-    /// Local models (the end-of-turn model).
+    /// Local models (the end-of-turn model, the Silero VAD).
     #[command(subcommand)]
     Models(models::ModelsCommand),
 }

@@ -29,7 +29,7 @@ pub use provider::{LLMConfig, ProviderKind, STTConfig, TTSConfig};
 pub use secret::{ApiKey, strip_secrets};
 pub use step::{ConversationStep, StepKind};
 pub use tools::{ExaConfig, McpAuthType, McpServerConfig, TransferConfig};
-pub use turn_taking::{BackchannelSetting, TurnDetection, TurnTakingConfig};
+pub use turn_taking::{BackchannelSetting, TurnDetection, TurnTakingConfig, VadModel};
 pub use valid::{Medium, ValidConfig};
 pub use validate::{validate, validate_structure};
 

@@ -6,6 +6,7 @@
 //! ```json
 //! "turnTaking": {
 //!   "turnDetection": "vad",
+//!   "vad": "earshot",
 //!   "preemptiveGeneration": true,
 //!   "minEndpointingDelay": 0.5,
 //!   "maxEndpointingDelay": 3.0,
@@ -24,6 +25,10 @@ pub struct TurnTakingConfig {
     /// Who decides that the user's turn has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<TurnDetection>,
+    /// Which network hears speech: `earshot` (built in) or `silero` (Silero VAD v6, fetched on
+    /// first use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vad: Option<VadModel>,
     /// Start the LLM on a settled final transcript before the end of turn is confirmed; a
     /// reply whose words the user then changes is dropped, never spoken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,4 +92,16 @@ pub enum TurnDetection {
     /// when their speech ends: done, the turn ends after `minEndpointingDelay`; not done (a
     /// pause mid-thought), it waits up to `maxEndpointingDelay` for more.
     Model,
+}
+
+/// The network that hears the user's speech.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VadModel {
+    /// earshot: pure Rust, weights compiled in, 16 ms windows.
+    #[default]
+    Earshot,
+    /// Silero VAD v6 (MIT) on tract, 32 ms windows; its weights come from the `silero-vad`
+    /// PyPI package on first use. Until they are at hand, sessions use earshot.
+    Silero,
 }

@@ -13,7 +13,7 @@ use super::machine::{
     ConversationAction, Ending, Input, Output, Reply, SttAction, TtsAction, VoiceMachine, VoiceParams,
 };
 use super::options::VoiceOptions;
-use crate::audio::{AudioFrame, AudioIo, EarshotVad, losses};
+use crate::audio::{AudioFrame, AudioIo, losses};
 use crate::clock::now;
 use crate::events::{AgentEvent, ErrorCode};
 use crate::flow::{Conversation, FlowContext};
@@ -44,7 +44,9 @@ pub async fn run(
         config.stt.enable_diarization.unwrap_or(false),
         config.stt.language_detection.unwrap_or(false),
     );
-    let vad = match EarshotVad::new(options.vad.clone()) {
+    let vad_model = config.turn_taking.as_ref().and_then(|t| t.vad).unwrap_or_default();
+    let replaying = ctx.runtime.egress().is_replaying();
+    let vad = match super::vad::for_session(vad_model, options.vad.clone(), replaying).await {
         Ok(vad) => vad,
         Err(error) => {
             ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, format!("VAD: {error}")));
@@ -67,16 +69,16 @@ pub async fn run(
     let detection = params.options.endpointing.detection;
     let turn_model = if detection != TurnDetection::Model {
         None
-    } else if ctx.runtime.egress().is_replaying() {
+    } else if replaying {
         // On virtual time the model must answer as it did live: loaded before the session.
-        super::turn_model::shared().await
+        crate::models::TURN.shared().await
     } else {
-        super::turn_model::warm_up();
+        crate::models::TURN.warm_up();
         None
     };
     let (predictions_tx, predictions) = mpsc::channel(4);
     let mut driver = Driver {
-        machine: VoiceMachine::new(params, Box::new(vad), now()),
+        machine: VoiceMachine::new(params, vad, now()),
         turn_model,
         predictions_tx,
         predictions,
@@ -216,7 +218,7 @@ impl Driver {
     /// it runs here, so no virtual time passes and a replay decides as the call did.
     fn predict_turn(&mut self, id: u64, audio: Vec<i16>) {
         if self.turn_model.is_none() {
-            self.turn_model = super::turn_model::ready();
+            self.turn_model = crate::models::TURN.ready();
         }
         let Some(model) = self.turn_model.clone() else {
             self.answers.push(Input::TurnPredicted { id, complete: None });

@@ -20,7 +20,7 @@ pub mod options;
 pub mod playout;
 pub mod sentences;
 pub mod speakable;
-pub mod turn_model;
+pub mod vad;
 
 pub use self::driver::run;
 pub use self::machine::{Ending, VoiceMachine};

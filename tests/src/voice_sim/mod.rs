@@ -20,7 +20,7 @@ mod tts;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use voiceblox_host::audio::{AudioFrame, EarshotVad};
+use voiceblox_host::audio::{AudioFrame, EarshotVad, Vad};
 use voiceblox_host::events::{AgentEvent, AgentState, TurnMetrics};
 use voiceblox_host::voice::control::TurnControl;
 use voiceblox_host::voice::machine::{ConversationAction, Input, Output, TtsAction, VoiceParams};
@@ -74,8 +74,13 @@ pub struct World {
 
 impl World {
     pub fn new(script: Script) -> Self {
+        let vad = Box::new(EarshotVad::new(script.params.options.vad.clone()).expect("VAD"));
+        Self::with_vad(script, vad)
+    }
+
+    /// A session hearing with `vad` instead of earshot.
+    pub fn with_vad(script: Script, vad: Box<dyn Vad>) -> Self {
         let t0 = Instant::now();
-        let vad = EarshotVad::new(script.params.options.vad.clone()).expect("VAD");
         let mic = script
             .mic
             .chunks(320)
@@ -86,7 +91,7 @@ impl World {
             })
             .collect();
         Self {
-            machine: VoiceMachine::new(script.params, Box::new(vad), t0),
+            machine: VoiceMachine::new(script.params, vad, t0),
             t0,
             now: t0,
             mic,

@@ -37,6 +37,10 @@ impl EarshotVad {
 }
 
 impl Vad for EarshotVad {
+    fn name(&self) -> &'static str {
+        "earshot"
+    }
+
     fn push(&mut self, frame: &AudioFrame, now: Duration) -> Result<Vec<VadEvent>, VadError> {
         if frame.sample_rate() != VAD_SAMPLE_RATE {
             return Err(VadError::WrongSampleRate(frame.sample_rate()));

@@ -7,17 +7,21 @@
 //!
 //! Backends:
 //! - [`EarshotVad`] (default): the pure-Rust `earshot` network, weights compiled in, 16 ms windows.
-//! - Later, behind cargo features: Silero v6 (32 ms windows on an ONNX runtime) and a turn model run
-//!   at end of speech. Each is one more `impl Vad` that computes probabilities and feeds a
-//!   `SpeechGate`; nothing above the trait changes.
+//! - [`SileroVad`] (`vad: "silero"`): Silero VAD v6 on tract, 32 ms windows, its weights fetched
+//!   from PyPI on first use ([`crate::models::SILERO`]).
+//!
+//! Each is one `impl Vad` that computes probabilities and feeds a `SpeechGate`; nothing above the
+//! trait changes.
 
 mod earshot;
 mod gate;
+mod silero;
 
 use std::time::Duration;
 
 pub use self::earshot::EarshotVad;
 pub use self::gate::SpeechGate;
+pub use self::silero::SileroVad;
 use super::frame::AudioFrame;
 
 /// The sample rate every VAD backend takes; resample to it first ([`super::StreamResampler`]).
@@ -56,6 +60,9 @@ pub enum VadError {
         /// Deactivation threshold given.
         deactivation: f32,
     },
+    /// The model behind the VAD could not start.
+    #[error("VAD model: {0}")]
+    Model(String),
 }
 
 /// Gate parameters; the defaults are the field's (LiveKit Agents' Silero plugin).
@@ -99,6 +106,9 @@ impl VadConfig {
 
 /// A voice activity detector for one session.
 pub trait Vad: Send {
+    /// Which network it is (`earshot`, `silero`), for logs.
+    fn name(&self) -> &'static str;
+
     /// Feeds 16 kHz audio whose first sample is at stream time `now`; returns the boundaries it
     /// confirmed. Multi-channel frames are downmixed; frames may be any length (backends buffer
     /// to their window size).

@@ -409,7 +409,10 @@ fn turn_taking_values_are_checked() {
     config["turnTaking"] = json!({"turnDetection": "smart"});
     let error = AgentConfig::from_json(&config.to_string()).unwrap_err().to_string();
     assert!(error.contains("turnTaking.turnDetection") && error.contains("`vad`, `stt`, `manual`"), "{error}");
-    config["turnTaking"] = json!({"turnDetection": "stt"});
+    config["turnTaking"] = json!({"vad": "webrtc"});
+    let error = AgentConfig::from_json(&config.to_string()).unwrap_err().to_string();
+    assert!(error.contains("turnTaking.vad") && error.contains("`earshot` or `silero`"), "{error}");
+    config["turnTaking"] = json!({"turnDetection": "stt", "vad": "silero"});
     assert_eq!(problems_of(config.clone()), []);
     config["turnTaking"] = json!({"turnDetection": "manual", "preemptiveGeneration": true});
     assert_eq!(problems_of(config.clone()), []);
