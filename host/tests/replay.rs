@@ -224,6 +224,38 @@ async fn no_credential_reaches_a_recording_and_mcp_and_exa_replay_without_their_
     assert!(out.stdout.contains(&format!("identical: {} events", live.len())), "{out}");
 }
 
+/// A literal greeting and the step after it: the turn's events travel with its words, so the
+/// greeting's `speaking` comes before the next step's `step_change` in every live run (the
+/// turn and the console ran on separate threads and raced before), and the replay agrees.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_literal_greeting_keeps_its_events_in_order_live_and_on_replay() {
+    let fake = openai::start(OpenAiScript::new().api_key(CANARY_OPENAI).chat(ChatScript::text(["Noted."])));
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let config = console_config(
+            dir.path(),
+            serde_json::json!([
+                {"id": "s", "type": "start", "command": "Hello there.", "isLiteral": true, "nextStepIds": {"next": "o"}},
+                {"id": "o", "type": "opentalk", "command": "Take a note."}
+            ]),
+        );
+        let (events, records) = (dir.path().join("events.jsonl"), dir.path().join("recordings"));
+        let mut cmd = cli(["console", "--text", "--allow-host", &allow(fake.addr())]);
+        cmd.arg("--config").arg(&config).arg("--events").arg(&events).arg("--record").arg(&records);
+        cmd.env("OPENAI_API_KEY", CANARY_OPENAI).env("OPENAI_BASE_URL", fake.base_url());
+        let output = type_into(cmd, b"Milk.\n").await;
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let live = events_in(&events);
+        let at = |wanted: serde_json::Value| live.iter().position(|e| *e == wanted);
+        let speaking = at(serde_json::json!({"type": "agent_state", "state": "speaking"}));
+        let next_step = at(serde_json::json!({"type": "step_change", "stepId": "o", "stepType": "opentalk"}));
+        assert!(speaking.is_some() && next_step.is_some() && speaking < next_step, "round {round}: {live:?}");
+        let out = run(replay_cli(&recording_in(&records))).await;
+        out.assert_code(0);
+        assert!(out.stdout.contains(&format!("identical: {} events", live.len())), "round {round}: {out}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_recording_reports_where_the_events_part() {
     let dir = tempfile::tempdir().unwrap();

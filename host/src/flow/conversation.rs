@@ -245,6 +245,7 @@ impl Conversation {
                     }
                 }
                 TurnEvent::Ended => self.ended = true,
+                TurnEvent::Event(event) => self.ctx.emit(event),
             }
         }
     }

@@ -58,6 +58,8 @@ pub enum TurnEvent {
     Llm { ttft: Option<Duration>, usage: Option<Usage> },
     /// The conversation is over once these words are said.
     Ended,
+    /// An event for the session, emitted in order with the words around it.
+    Event(AgentEvent),
 }
 
 /// Runs a turn to completion, reporting on `out`.
@@ -124,7 +126,7 @@ impl Turn {
     /// The start step: its line (verbatim or generated), then on to the next step at once.
     async fn open(&mut self) {
         let Some(start) = self.watcher.enter_start(crate::clock::now()).cloned() else {
-            self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the config has no single start step"));
+            self.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the config has no single start step")).await;
             self.finish().await;
             return;
         };
@@ -194,7 +196,7 @@ impl Turn {
                 StepKind::Start { .. } => None,
             };
         }
-        self.ctx.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the steps loop without a conversational step"));
+        self.emit(AgentEvent::error(ErrorCode::InvalidConfig, "the steps loop without a conversational step")).await;
         self.finish().await;
         false
     }
@@ -223,7 +225,7 @@ impl Turn {
             }
             Err(reason) => {
                 let message = format!("step {}: the call could not be transferred to {to}: {reason}", step.id);
-                self.ctx.emit(AgentEvent::error(ErrorCode::TransferFailed, message));
+                self.emit(AgentEvent::error(ErrorCode::TransferFailed, message)).await;
                 true
             }
         }
@@ -245,8 +247,14 @@ impl Turn {
     }
 
     async fn entered(&self, step: &ConversationStep) {
-        self.ctx.emit(AgentEvent::StepChange { step_id: step.id.clone(), step_type: step.kind.name().into() });
+        self.emit(AgentEvent::StepChange { step_id: step.id.clone(), step_type: step.kind.name().into() }).await;
         self.report(TurnEvent::Watcher(self.watcher.clone())).await;
+    }
+
+    /// Events go through the queue too, so they keep their place among the words: a step
+    /// change after a greeting is emitted after the greeting started, however the tasks run.
+    async fn emit(&self, event: AgentEvent) {
+        self.report(TurnEvent::Event(event)).await;
     }
 
     async fn say(&self, text: &str) {
@@ -267,14 +275,15 @@ impl Turn {
             Some(Some(verdict)) => verdict,
             Some(None) => {
                 let answer = answer.unwrap_or_default();
-                self.ctx.emit(AgentEvent::error(
+                self.emit(AgentEvent::error(
                     ErrorCode::EvaluationFailed,
                     format!(
                         "step {}: the evaluation answered `{}`, not true/false; taking false",
                         step.id,
                         clip(&answer)
                     ),
-                ));
+                ))
+                .await;
                 false
             }
             None => false,
@@ -293,14 +302,15 @@ impl Turn {
         match prompt::parse_category(&answer, categories) {
             Some(category) => category.clone(),
             None => {
-                self.ctx.emit(AgentEvent::error(
+                self.emit(AgentEvent::error(
                     ErrorCode::EvaluationFailed,
                     format!(
                         "step {}: the evaluation answered `{}`, which is none of the categories; taking `{fallback}`",
                         step.id,
                         clip(&answer)
                     ),
-                ));
+                ))
+                .await;
                 fallback
             }
         }
@@ -323,10 +333,11 @@ impl Turn {
                         tokio::time::sleep(delay).await;
                     }
                     None => {
-                        self.ctx.emit(AgentEvent::error(
+                        self.emit(AgentEvent::error(
                             ErrorCode::EvaluationFailed,
                             format!("step {}: evaluation LLM failed: {error}; taking the default branch", step.id),
-                        ));
+                        ))
+                        .await;
                         return None;
                     }
                 },
@@ -343,7 +354,7 @@ impl Turn {
         };
         if let Err(error) = webhook::post(self.ctx.runtime.egress(), url, &payload).await {
             tracing::warn!(step = %step.id, %error, "webhook step failed; the call goes on");
-            self.ctx.emit(AgentEvent::error(ErrorCode::WebhookFailed, error.to_string()));
+            self.emit(AgentEvent::error(ErrorCode::WebhookFailed, error.to_string())).await;
         }
     }
 
@@ -442,7 +453,7 @@ impl Turn {
     async fn llm_failed(&mut self, error: &StreamError) -> Option<Vec<ToolCall>> {
         self.confirmed().await;
         tracing::warn!(%error, "LLM request failed");
-        self.ctx.emit(AgentEvent::error(ErrorCode::LlmFailed, error.to_string()));
+        self.emit(AgentEvent::error(ErrorCode::LlmFailed, error.to_string())).await;
         None
     }
 
@@ -477,44 +488,46 @@ impl Turn {
                 Err(error) => serde_json::Value::String(format!("(unparsable: {error})")),
             };
         let provider = self.ctx.tools.find(&call.name);
-        self.ctx.emit(AgentEvent::ToolCall {
+        self.emit(AgentEvent::ToolCall {
             call_id: call.id.clone(),
             tool_name: call.name.clone(),
             // A tool the LLM made up is answered by the step engine (with an error).
             source: provider.map_or(crate::events::ToolSource::Flow, |p| p.source()),
             arguments: arguments.clone(),
-        });
+        })
+        .await;
         let Some(provider) = provider else {
             let error = super::tools::ToolError::UnknownTool(call.name.clone()).to_string();
-            self.tool_result(call, Err(&error));
+            self.tool_result(call, Err(&error)).await;
             return (error, false);
         };
         if arguments.is_string() {
             let error = format!("the arguments of `{}` are not JSON: {}", call.name, clip(&call.arguments));
-            self.tool_result(call, Err(&error));
+            self.tool_result(call, Err(&error)).await;
             return (error, false);
         }
         match provider.call(&call.name, arguments).await {
             Ok(result) => {
-                self.tool_result(call, Ok(&result));
+                self.tool_result(call, Ok(&result)).await;
                 (result, true)
             }
             Err(error) => {
                 let error = error.to_string();
-                self.tool_result(call, Err(&error));
+                self.tool_result(call, Err(&error)).await;
                 (error, false)
             }
         }
     }
 
-    fn tool_result(&self, call: &ToolCall, outcome: Result<&str, &str>) {
-        self.ctx.emit(AgentEvent::ToolResult {
+    async fn tool_result(&self, call: &ToolCall, outcome: Result<&str, &str>) {
+        self.emit(AgentEvent::ToolResult {
             call_id: call.id.clone(),
             tool_name: call.name.clone(),
             ok: outcome.is_ok(),
             result: outcome.ok().map(String::from),
             error: outcome.err().map(String::from),
-        });
+        })
+        .await;
     }
 }
 
