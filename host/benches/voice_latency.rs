@@ -96,7 +96,7 @@ async fn bench() {
         let t0 = Instant::now();
         let mut chunker = SentenceChunker::default();
         let sentence = chunker.push("Sorry to hear that, **let's** fix it. First, restart").remove(0);
-        let synthesis = speaker.open().await.expect("tts");
+        let mut synthesis = speaker.open().await.expect("tts");
         synthesis.say(speakable(&sentence)).await.expect("say");
         let arrived = wait_for(|| fake.speech_requests().get(before).map(|r| r.received_at)).await;
         if round >= WARMUP {

@@ -333,3 +333,104 @@ async fn batch_stt_gets_each_utterance_from_its_onset_and_a_tts_failure_does_not
     let second = llm_requests(&fakes)[1]["messages"].as_array().unwrap().clone();
     assert!(!second.iter().any(|m| m["content"] == "First answer."), "an answer nobody heard is not in the history");
 }
+
+/// The session's `provider_switch` events as (kind, from, to).
+fn switches(run: &Run) -> Vec<(String, String, String)> {
+    run.sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::ProviderSwitch { kind, from, to, .. } => Some((kind, from, to)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn errors(run: &Run) -> Vec<String> {
+    run.sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::Error { code, message } => Some(format!("{code:?}: {message}")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn switch(kind: &str, from: &str, to: &str) -> (String, String, String) {
+    (kind.into(), from.into(), to.into())
+}
+
+/// OpenAI's speech endpoint answers 503 to the greeting: Deepgram's voice, the fallback, says
+/// it (and, with OpenAI cooling down, the answer too); nobody hears a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tts_outage_hands_the_utterance_to_the_fallback_voice() {
+    let fakes = Fakes {
+        openai: OpenAiScript::new()
+            .api_key(OPENAI_KEY)
+            .chat(ChatScript::text(["That is a generous ", "way to describe him."]))
+            .speech(SpeechScript::error(503))
+            .start(),
+        deepgram: hears_the_sentence(),
+    };
+    let mut config = config(&fakes, read_me_a_line(), true);
+    let spare = json!({"provider": "deepgram", "model": "aura-2-thalia-en"});
+    config.tts.fallbacks = vec![serde_json::from_value(spare).unwrap()];
+    let run = run(&fakes, config, timeline(500, 9000)).await;
+
+    assert_eq!(errors(&run), Vec::<String>::new());
+    assert_eq!(switches(&run), [switch("tts", "openai/gpt-4o-mini-tts", "deepgram/aura-2-thalia-en")]);
+    assert_eq!(speech_inputs(&fakes), ["Hello! Read me a line."], "OpenAI was tried once, then left to cool");
+    let spoken: Vec<String> = fakes
+        .deepgram
+        .speak_requests()
+        .iter()
+        .map(|r| r.json().unwrap()["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(spoken, ["Hello! Read me a line.", "That is a generous way to describe him."]);
+    // Both were heard: the greeting before the user spoke, the answer after.
+    let audible_ms = run.frames.iter().filter(|(_, f)| audible(f)).count() * 20;
+    assert!(audible_ms >= 1000, "only {audible_ms} ms of the agent heard");
+    assert_eq!(llm_requests(&fakes).len(), 1);
+}
+
+/// Deepgram's first connection dies mid-sentence (1011): the next STT of the chain is opened
+/// and given the utterance so far, so the whole sentence is transcribed and answered, and the
+/// voice loop never saw a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_stt_outage_mid_sentence_moves_to_the_fallback_without_losing_the_words() {
+    let fakes = Fakes {
+        openai: OpenAiScript::new().api_key(OPENAI_KEY).chat(ChatScript::text(["He was indeed."])).start(),
+        deepgram: DeepgramScript::new()
+            .api_key(DEEPGRAM_KEY)
+            // The speech is at 0.75-3.27 s of the input; the socket dies at 2 s.
+            .listen(ListenScript::new().word_ms(300).utterance_at(800, SPEECH_TEXT).close_at(2000, 1011, "internal"))
+            .listen(ListenScript::new().word_ms(300).utterance_at(800, SPEECH_TEXT))
+            .start(),
+    };
+    let mut config = config(&fakes, read_me_a_line(), true);
+    let spare = json!({"provider": "deepgram", "model": "nova-2"});
+    config.stt.fallbacks = vec![serde_json::from_value(spare).unwrap()];
+    let run = run(&fakes, config, timeline(500, 9000)).await;
+
+    assert_eq!(errors(&run), Vec::<String>::new());
+    assert_eq!(switches(&run), [switch("stt", "deepgram/nova-3", "deepgram/nova-2")]);
+    let sessions = fakes.deepgram.sessions();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[1].query_param("model"), Some("nova-2"));
+    // The fallback heard the sentence from its start: the audio the first connection had
+    // taken was replayed to it before the live audio went on.
+    // The replay holds what the voice loop sent, even frames the dying socket never took.
+    let (first, second, input) = (sessions[0].samples().unwrap(), sessions[1].samples().unwrap(), timeline(500, 9000));
+    assert!(first.len() >= 16 * 2000, "the first connection took {} samples", first.len());
+    assert_eq!(&second[..first.len()], &input[..first.len()], "the fallback starts from the session's start");
+    assert!(sessions[1].audio_ms() >= 8500.0, "the fallback heard {} ms of 9000", sessions[1].audio_ms());
+    let user_final = run.sink.events().into_iter().find_map(|e| match e {
+        AgentEvent::Transcript { role: Role::User, text, r#final: true } => Some(text),
+        _ => None,
+    });
+    assert_eq!(user_final.as_deref(), Some(SPEECH_TEXT));
+    let requests = llm_requests(&fakes);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["messages"][2], json!({"role": "user", "content": SPEECH_TEXT}));
+}

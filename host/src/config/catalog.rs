@@ -13,6 +13,28 @@ pub trait ProviderCatalog {
 
     /// Whether the variable is set to something non-empty.
     fn env_has(&self, var: &str) -> bool;
+
+    /// The audio STT `provider` takes, when known: a stream or one upload per utterance, and
+    /// at what rate.
+    fn stt_input(&self, provider: &str) -> Option<SttInput> {
+        let _ = provider;
+        None
+    }
+}
+
+/// The audio an STT provider takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SttInput {
+    /// Every frame as it comes (else one upload per utterance).
+    pub streaming: bool,
+    pub sample_rate: u32,
+}
+
+impl std::fmt::Display for SttInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if self.streaming { "streamed" } else { "uploaded per utterance" };
+        write!(f, "{} Hz audio {how}", self.sample_rate)
+    }
 }
 
 /// A fixed catalog: for tests, and for checking a config against a known set of providers.
@@ -22,6 +44,8 @@ pub struct StaticCatalog {
     pub providers: Vec<(ProviderKind, String, Vec<String>)>,
     /// Variables treated as set.
     pub env: Vec<String>,
+    /// STT providers' audio, where a test says.
+    pub stt_inputs: Vec<(String, SttInput)>,
 }
 
 impl StaticCatalog {
@@ -32,6 +56,11 @@ impl StaticCatalog {
 
     pub fn with_env(mut self, var: &str) -> Self {
         self.env.push(var.to_string());
+        self
+    }
+
+    pub fn with_stt_input(mut self, provider: &str, input: SttInput) -> Self {
+        self.stt_inputs.push((provider.to_string(), input));
         self
     }
 }
@@ -48,5 +77,9 @@ impl ProviderCatalog for StaticCatalog {
 
     fn env_has(&self, var: &str) -> bool {
         self.env.iter().any(|v| v == var)
+    }
+
+    fn stt_input(&self, provider: &str) -> Option<SttInput> {
+        self.stt_inputs.iter().find(|(id, _)| id == provider).map(|(_, input)| *input)
     }
 }

@@ -22,7 +22,7 @@ pub mod valid;
 pub mod validate;
 
 pub use agent::AgentConfig;
-pub use catalog::{ProviderCatalog, StaticCatalog};
+pub use catalog::{ProviderCatalog, StaticCatalog, SttInput};
 pub use error::{ConfigError, Problem, Severity};
 pub use postcall::{FieldType, OutputField, PostCallConfig};
 pub use provider::{LLMConfig, ProviderKind, STTConfig, TTSConfig};

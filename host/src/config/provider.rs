@@ -82,6 +82,10 @@ pub struct TTSConfig {
     /// Cartesia.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emotion: Option<String>,
+    /// [ours] Who speaks an utterance this voice cannot (unreachable, timing out, 429, 5xx before
+    /// its first audio), in order; each a whole TTS section (its own fallbacks unused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<TTSConfig>,
 }
 
 impl TTSConfig {
@@ -108,6 +112,10 @@ pub struct STTConfig {
     pub keyterms_prompt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language_detection: Option<bool>,
+    /// [ours] Who transcribes when this STT cannot (unreachable, timing out, 429, 5xx), in order;
+    /// each a whole STT section taking the same audio (its own fallbacks unused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<STTConfig>,
 }
 
 impl STTConfig {

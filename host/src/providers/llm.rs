@@ -3,20 +3,19 @@
 //! A [`ChatLlm`] may be a chain: the configured model, then its `fallbacks` in order. A
 //! request goes to the first provider not cooling down; when it fails before its first token
 //! (a connection error, a timeout, 429, 5xx: [`switches_provider`]) the next provider takes the
-//! same request, the one that failed cools down for [`COOL_DOWN`] (then it is tried first
-//! again), and the switch is reported (a `provider_switch` event). Once a reply has started,
-//! a failure is not retried elsewhere: the user has heard part of it, and another model
-//! would not continue the same sentence; it ends the reply as any failure does.
+//! same request, the one that failed cools down (then it is tried first again), and the switch
+//! is reported (a `provider_switch` event; [`super::chain`]). Once a reply has started, a
+//! failure is not retried elsewhere: the user has heard part of it, and another model would
+//! not continue the same sentence; it ends the reply as any failure does.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::events::{AgentEvent, EventSink};
-use crate::plugin::types::{Event, FinishReason, LlmEvent, ProviderError, ToolCall, Usage};
+use super::chain::ChainState;
+pub use super::chain::{COOL_DOWN, switches_provider};
+use crate::events::EventSink;
+use crate::plugin::types::{Event, FinishReason, LlmEvent, ToolCall, Usage};
 use crate::plugin::{OpenRequest, PluginRuntime, ProviderSettings, StreamError, StreamHandle, StreamOutput, llm};
-
-/// How long a provider that failed is passed over.
-pub const COOL_DOWN: Duration = Duration::from_secs(30);
 
 /// One model of a chain with its sampling settings.
 #[derive(Clone)]
@@ -38,24 +37,7 @@ impl Model {
 #[derive(Clone)]
 pub struct ChatLlm {
     models: Arc<[Model]>,
-    /// Until when each model is passed over after a failure (tokio's clock, so tests may pause it).
-    cooling: Arc<Mutex<Vec<Option<tokio::time::Instant>>>>,
-    cool_down: Duration,
-    /// Where switches are reported.
-    sink: Option<Arc<dyn EventSink>>,
-}
-
-/// Whether a failure before the first token hands the request to the next provider: the
-/// provider could not serve it now (unreachable, slow, rate-limited, failing). A bad key or
-/// a bad request would fail the same way again, and a plugin fault is the plugin's.
-pub fn switches_provider(error: &StreamError) -> bool {
-    matches!(
-        error,
-        StreamError::Provider {
-            error: ProviderError::RateLimited(_) | ProviderError::Unavailable(_) | ProviderError::Timeout(_),
-            ..
-        }
-    )
+    chain: ChainState,
 }
 
 /// What a reply stream yields.
@@ -133,25 +115,26 @@ impl ChatLlm {
     ) -> Self {
         // Sampling temperature needs no more than f32 precision; the wire carries a short decimal.
         let model = Model { runtime, settings, temperature: temperature.map(|t| t as f32), max_tokens };
-        Self { models: Arc::new([model]), cooling: Arc::new(Mutex::new(vec![None])), cool_down: COOL_DOWN, sink: None }
+        let chain = ChainState::new("llm", vec![model.label()]);
+        Self { models: Arc::new([model]), chain }
     }
 
     /// With `fallbacks` (each an LLM of its own, its first model taken) after this one.
     pub fn with_fallbacks(self, fallbacks: impl IntoIterator<Item = ChatLlm>) -> Self {
         let models: Vec<Model> =
             self.models.iter().cloned().chain(fallbacks.into_iter().map(|f| f.models[0].clone())).collect();
-        let cooling = Arc::new(Mutex::new(vec![None; models.len()]));
-        Self { models: models.into(), cooling, ..self }
+        let chain = ChainState::new("llm", models.iter().map(Model::label).collect());
+        Self { models: models.into(), chain }
     }
 
     /// Reporting provider switches to `sink`.
     pub fn reporting_to(self, sink: Arc<dyn EventSink>) -> Self {
-        Self { sink: Some(sink), ..self }
+        Self { chain: self.chain.reporting_to(sink), ..self }
     }
 
     /// Passing a failed provider over for `cool_down` instead of [`COOL_DOWN`].
     pub fn with_cool_down(self, cool_down: Duration) -> Self {
-        Self { cool_down, ..self }
+        Self { chain: self.chain.with_cool_down(cool_down), ..self }
     }
 
     /// The configured model's settings (the chain's first).
@@ -166,12 +149,12 @@ impl ChatLlm {
         messages: Vec<llm::Message>,
         tools: Vec<llm::ToolDefinition>,
     ) -> Result<LlmReply, StreamError> {
-        let order = self.order();
+        let order = self.chain.order();
         let mut failed: Option<(usize, StreamError)> = None;
         for (position, &index) in order.iter().enumerate() {
             let model = &self.models[index];
             if let Some((from, error)) = failed.take() {
-                self.report_switch(from, index, &error);
+                self.chain.switch(from, index, &error);
             }
             let request = llm::Request {
                 messages: messages.clone(),
@@ -183,17 +166,16 @@ impl ChatLlm {
             let last = position + 1 == order.len();
             match Self::open(model, request).await {
                 Ok(reply) => {
-                    self.cooled(index, false);
+                    self.chain.served(index, false);
                     return Ok(reply);
                 }
                 Err(error) if !last && switches_provider(&error) => {
-                    tracing::warn!(provider = %model.label(), %error, "LLM provider failed; the next one takes the request");
-                    self.cooled(index, true);
+                    self.chain.served(index, true);
                     failed = Some((index, error));
                 }
                 Err(error) => {
                     if switches_provider(&error) {
-                        self.cooled(index, true);
+                        self.chain.served(index, true);
                     }
                     return Err(error);
                 }
@@ -217,34 +199,6 @@ impl ChatLlm {
         }
     }
 
-    /// The models in the order to try: those not cooling down first (configured order), then
-    /// the cooling ones, so a request always has somewhere to go.
-    fn order(&self) -> Vec<usize> {
-        let now = tokio::time::Instant::now();
-        let cooling = self.cooling.lock().unwrap_or_else(PoisonError::into_inner);
-        let (ready, resting): (Vec<usize>, Vec<usize>) =
-            (0..self.models.len()).partition(|&i| cooling.get(i).copied().flatten().is_none_or(|until| now >= until));
-        ready.into_iter().chain(resting).collect()
-    }
-
-    fn cooled(&self, index: usize, failed: bool) {
-        let mut cooling = self.cooling.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = cooling.get_mut(index) {
-            *slot = failed.then(|| tokio::time::Instant::now() + self.cool_down);
-        }
-    }
-
-    fn report_switch(&self, from: usize, to: usize, error: &StreamError) {
-        if let Some(sink) = &self.sink {
-            sink.emit(AgentEvent::ProviderSwitch {
-                kind: "llm".into(),
-                from: self.models[from].label(),
-                to: self.models[to].label(),
-                reason: error.to_string(),
-            });
-        }
-    }
-
     /// Sends the request and waits for the whole answer (branch evaluations, extraction).
     pub async fn complete(&self, messages: Vec<llm::Message>) -> Result<Completion, StreamError> {
         let mut reply = self.stream(messages, Vec::new()).await?;
@@ -264,48 +218,4 @@ impl ChatLlm {
 /// A message with plain text content.
 pub fn message(role: llm::Role, content: impl Into<String>) -> llm::Message {
     llm::Message { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plugin::types::RateLimit;
-
-    fn failure(error: ProviderError) -> StreamError {
-        StreamError::Provider { provider: "openai".into(), error }
-    }
-
-    #[test]
-    fn outages_switch_and_mistakes_do_not() {
-        let rate = RateLimit { message: "slow down".into(), retry_after_ms: Some(20_000) };
-        assert!(switches_provider(&failure(ProviderError::RateLimited(rate))));
-        assert!(switches_provider(&failure(ProviderError::Unavailable("503".into()))));
-        assert!(switches_provider(&failure(ProviderError::Timeout("no answer".into()))));
-        assert!(!switches_provider(&failure(ProviderError::Unauthorized("bad key".into()))));
-        assert!(!switches_provider(&failure(ProviderError::InvalidRequest("no such model".into()))));
-        assert!(!switches_provider(&StreamError::Io("roots".into())));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_failed_provider_is_passed_over_for_its_cool_down_then_tried_first_again() {
-        let registry = crate::plugin::PluginRegistry::default();
-        let policy = crate::egress::NetworkPolicy::default();
-        let runtime = PluginRuntime::new(registry, policy, crate::egress::Timeouts::default()).unwrap();
-        let settings = |provider: &str| ProviderSettings { provider: provider.into(), ..ProviderSettings::default() };
-        let chain = ChatLlm::new(runtime.clone(), settings("main"), None, None)
-            .with_fallbacks([ChatLlm::new(runtime.clone(), settings("spare"), None, None)])
-            .with_cool_down(Duration::from_secs(30));
-        assert_eq!(chain.order(), [0, 1]);
-        chain.cooled(0, true);
-        assert_eq!(chain.order(), [1, 0], "the spare first; the main one still last rather than nowhere");
-        tokio::time::advance(Duration::from_secs(29)).await;
-        assert_eq!(chain.order(), [1, 0]);
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(chain.order(), [0, 1]);
-        // A clone shares the chain's memory of failures (the session's LLM is cloned per turn).
-        chain.clone().cooled(1, true);
-        assert_eq!(chain.order(), [0, 1]);
-        chain.cooled(0, true);
-        assert_eq!(chain.order(), [0, 1], "both cooling: the configured order");
-    }
 }

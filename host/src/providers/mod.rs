@@ -8,6 +8,7 @@
 //!
 //! [`ProviderSettings`]: crate::plugin::ProviderSettings
 
+pub mod chain;
 pub mod llm;
 pub mod request_keys;
 pub mod settings;

@@ -1,7 +1,7 @@
 //! AgentConfig sections → runtime settings, and the loaded plugins as a [`ProviderCatalog`].
 
-use crate::config::{ApiKey, LLMConfig, ProviderCatalog, ProviderKind, STTConfig, TTSConfig};
-use crate::plugin::types::Kind;
+use crate::config::{ApiKey, LLMConfig, ProviderCatalog, ProviderKind, STTConfig, SttInput, TTSConfig};
+use crate::plugin::types::{Kind, SttMode};
 use crate::plugin::{PluginRuntime, ProviderSettings};
 
 fn kind(kind: ProviderKind) -> Kind {
@@ -69,6 +69,21 @@ impl ProviderCatalog for RuntimeCatalog<'_> {
     fn env_has(&self, var: &str) -> bool {
         self.0.env_var(var).is_some()
     }
+
+    fn stt_input(&self, provider: &str) -> Option<SttInput> {
+        stt_input(self.0, provider)
+    }
+}
+
+/// The audio STT `provider` takes, from its plugin's description (16 kHz streamed unless it
+/// says otherwise); `None` when no plugin serves it.
+pub fn stt_input(runtime: &PluginRuntime, provider: &str) -> Option<SttInput> {
+    let plugin = runtime.plugin_for(provider, Kind::Stt).ok()?;
+    let info = plugin.provider(provider)?;
+    Some(SttInput {
+        streaming: !matches!(info.stt_mode, Some(SttMode::Batch)),
+        sample_rate: info.stt_sample_rate.unwrap_or(16_000),
+    })
 }
 
 #[cfg(test)]

@@ -35,15 +35,20 @@ pub async fn run(
     hangup: CancellationToken,
 ) -> Ending {
     let config = ctx.config.clone();
+    let spare_voices = config.tts.fallbacks.iter().map(|f| (settings::tts(f, &config.language), f.voice_id.clone()));
     let speaker =
-        Speaker::new(ctx.runtime.clone(), settings::tts(&config.tts, &config.language), config.tts.voice_id.clone());
+        Speaker::new(ctx.runtime.clone(), settings::tts(&config.tts, &config.language), config.tts.voice_id.clone())
+            .with_fallbacks(spare_voices)
+            .reporting_to(ctx.sink.clone());
     let transcriber = Transcriber::new(
         ctx.runtime.clone(),
         settings::stt(&config.stt, &config.language),
         config.stt.keyterm_list(),
         config.stt.enable_diarization.unwrap_or(false),
         config.stt.language_detection.unwrap_or(false),
-    );
+    )
+    .with_fallbacks(config.stt.fallbacks.iter().map(|f| settings::stt(f, &config.language)))
+    .reporting_to(ctx.sink.clone());
     let vad_model = config.turn_taking.as_ref().and_then(|t| t.vad).unwrap_or_default();
     let replaying = ctx.runtime.egress().is_replaying();
     let vad = match super::vad::for_session(vad_model, options.vad.clone(), replaying).await {
@@ -273,14 +278,14 @@ impl Driver {
                 Err(error) => self.answers.push(Input::SttFailed(error.to_string())),
             },
             SttAction::Audio(samples) => {
-                if let Some(stt) = &self.stt
+                if let Some(stt) = &mut self.stt
                     && !stt.push(samples)
                 {
                     Dropped::count(&mut self.dropped.stt, "STT");
                 }
             }
             SttAction::Flush => {
-                if let Some(stt) = &self.stt
+                if let Some(stt) = &mut self.stt
                     && !stt.flush_now()
                 {
                     tracing::debug!("STT flush not queued");
@@ -311,14 +316,14 @@ impl Driver {
                 }
             },
             TtsAction::Say(text) => {
-                if let Some(synthesis) = &self.synthesis
+                if let Some(synthesis) = &mut self.synthesis
                     && let Err(error) = synthesis.say(text).await
                 {
                     tracing::debug!(%error, "TTS stream ended before the sentence was sent");
                 }
             }
             TtsAction::End => {
-                if let Some(synthesis) = &self.synthesis
+                if let Some(synthesis) = &mut self.synthesis
                     && synthesis.end().await.is_err()
                 {
                     // The stream is gone: whatever audio it gave is all there will be.

@@ -113,11 +113,16 @@ fn check_tools(config: &AgentConfig, out: &mut Vec<Problem>) {
     if let Some(transfer) = &config.transfer {
         check_transfer_address("transfer.to", &transfer.to, out);
     }
-    for (i, fallback) in config.llm.fallbacks.iter().enumerate() {
-        if !fallback.fallbacks.is_empty() {
+    let nested = [
+        ("llm", config.llm.fallbacks.iter().map(|f| f.fallbacks.is_empty()).collect::<Vec<_>>()),
+        ("tts", config.tts.fallbacks.iter().map(|f| f.fallbacks.is_empty()).collect()),
+        ("stt", config.stt.fallbacks.iter().map(|f| f.fallbacks.is_empty()).collect()),
+    ];
+    for (kind, none) in nested {
+        for (i, _) in none.iter().enumerate().filter(|(_, none)| !**none) {
             out.push(Problem::warning(
-                format!("llm.fallbacks[{i}].fallbacks"),
-                "ignored: the chain is llm, then llm.fallbacks in order",
+                format!("{kind}.fallbacks[{i}].fallbacks"),
+                format!("ignored: the chain is {kind}, then {kind}.fallbacks in order"),
             ));
         }
     }

@@ -55,6 +55,38 @@ pub(super) fn check(config: &AgentConfig, catalog: &dyn ProviderCatalog, out: &m
             has_base_url: llm.base_url.is_some(),
         });
     }
+    for (i, tts) in config.tts.fallbacks.iter().enumerate() {
+        sections.push(Section {
+            kind: ProviderKind::Tts,
+            path: format!("tts.fallbacks[{i}]"),
+            provider: tts.provider_id(),
+            has_key: tts.api_key.is_some(),
+            has_base_url: false,
+        });
+    }
+    for (i, stt) in config.stt.fallbacks.iter().enumerate() {
+        let path = format!("stt.fallbacks[{i}]");
+        let (main, spare) = (catalog.stt_input(&config.stt.provider_id()), catalog.stt_input(&stt.provider_id()));
+        if let (Some(main), Some(spare)) = (main, spare)
+            && main != spare
+        {
+            out.push(Problem::error(
+                format!("{path}.provider"),
+                format!(
+                    "{} takes {spare}, but stt ({}) takes {main}: a fallback must take the audio the main STT is sent",
+                    stt.provider_id(),
+                    config.stt.provider_id()
+                ),
+            ));
+        }
+        sections.push(Section {
+            kind: ProviderKind::Stt,
+            path,
+            provider: stt.provider_id(),
+            has_key: stt.api_key.is_some(),
+            has_base_url: false,
+        });
+    }
     for section in &sections {
         check_section(section, catalog, out);
     }

@@ -474,3 +474,33 @@ fn llm_fallbacks_are_checked_like_the_llm_they_stand_in_for() {
     assert_eq!(at(&problems, "llm.fallbacks[1].fallbacks").severity, Severity::Warning);
     assert!(problems.iter().all(|p| !p.path.starts_with("llm.fallbacks[0]")), "{problems:?}");
 }
+
+#[test]
+fn tts_and_stt_fallbacks_are_checked_like_the_sections_they_stand_in_for() {
+    use crate::config::SttInput;
+    let mut config = config_with(linear());
+    config["tts"]["fallbacks"] = json!([
+        {"model": "aura-2-thalia-en", "provider": "deepgramx"},
+        {"model": "sonic-2", "provider": "cartesia", "fallbacks": [{"model": "tts-1", "provider": "openai"}]}
+    ]);
+    config["stt"]["fallbacks"] = json!([{"model": "universal", "provider": "assemblyai"}]);
+    let problems = problems_of(config.clone());
+    assert!(at(&problems, "tts.fallbacks[0].provider").message.starts_with("unknown TTS provider 'deepgramx'"));
+    assert_eq!(at(&problems, "tts.fallbacks[1].fallbacks").severity, Severity::Warning);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+
+    // A fallback STT must take the audio the main one is sent.
+    let streamed = SttInput { streaming: true, sample_rate: 16_000 };
+    let uploaded = SttInput { streaming: false, sample_rate: 16_000 };
+    let catalog = full_catalog().with_stt_input("deepgram", streamed).with_stt_input("assemblyai", uploaded);
+    let problems = problems_with(config.clone(), &catalog);
+    let problem = at(&problems, "stt.fallbacks[0].provider");
+    assert_eq!(
+        problem.message,
+        "assemblyai takes 16000 Hz audio uploaded per utterance, but stt (deepgram) takes 16000 Hz audio streamed: \
+         a fallback must take the audio the main STT is sent"
+    );
+    let catalog = full_catalog().with_stt_input("deepgram", streamed).with_stt_input("assemblyai", streamed);
+    config["tts"]["fallbacks"] = json!([]);
+    assert_eq!(problems_with(config, &catalog), []);
+}
