@@ -8,12 +8,18 @@
 //! Virtual time makes the latencies exact and repeatable; CPU is this process's real CPU
 //! (with the end-of-turn model, its decisions included). The "silero" rows hear with the Silero
 //! VAD instead of earshot.
+//!
+//! A second table puts noise in while the agent speaks: ten answered turns, each reply followed
+//! by a burst of wordless sound (a piece of the recording the STT hears nothing in), 0.3 s (a
+//! cough: must not pause the agent) and 0.9 s (a noise long enough to pause it: the agent must
+//! resume and finish) in turn. Counted: pauses, replies cancelled, replies heard whole, turns.
 //! Run: `cargo bench -p voiceblox-tests --bench turn_taking`.
 
 use std::time::Duration;
 
 use voiceblox_host::audio::SileroVad;
 use voiceblox_host::config::TurnDetection;
+use voiceblox_host::events::AgentState;
 use voiceblox_host::voice::machine::{ConversationAction, VoiceParams};
 use voiceblox_tests::audio::{LIBRIVOX_TEXT, librivox};
 use voiceblox_tests::measure::cpu_time;
@@ -136,6 +142,77 @@ fn main() {
             f.preempts,
             wasted_rate,
             f.cpu_ms_per_audio_min
+        );
+    }
+    noise_table(&silero);
+}
+
+const NOISY_TURNS: usize = 10;
+const NOISY_PERIOD_MS: u64 = 12_000;
+const REPLY: &str = "Okay, I understand what you mean, and I will look into it right away for you.";
+
+struct NoiseFigures {
+    paused: usize,
+    cancelled: u32,
+    whole: usize,
+    turns: usize,
+}
+
+fn noisy_session(silero: Option<&SileroModel>) -> NoiseFigures {
+    let speech = librivox();
+    let mut mic = Vec::new();
+    let mut stt = SttScript { latency: Duration::from_millis(150), ..SttScript::default() }.word_ms(300);
+    for turn in 0..NOISY_TURNS {
+        let at = 1000 + turn as u64 * NOISY_PERIOD_MS;
+        mic.resize(16 * at as usize, 0);
+        mic.extend(&speech);
+        stt = stt.utterance_at(at + 300, LIBRIVOX_TEXT);
+        // The reply starts about 1.2 s after the speech ends (2.8 s in): noise 1 s into it.
+        let noise_at = at + 5_000;
+        let noise_ms = if turn % 2 == 0 { 300 } else { 900 };
+        mic.resize(16 * noise_at as usize, 0);
+        mic.extend(&speech[16 * 500..16 * (500 + noise_ms)]);
+    }
+    let total_ms = 1000 + NOISY_TURNS as u64 * NOISY_PERIOD_MS;
+    mic.resize(16 * total_ms as usize, 0);
+    let mut replies = vec![ReplyScript::literal("Hello!")];
+    replies.extend((0..NOISY_TURNS).map(|_| ReplyScript::text(&[REPLY])));
+    let script = Script { params: VoiceParams::default(), mic, stt, replies, tts: TtsScript::default() };
+    let mut world = match silero {
+        Some(silero) => {
+            let vad = SileroVad::new(silero, script.params.options.vad.clone()).expect("the Silero VAD");
+            World::with_vad(script, Box::new(vad))
+        }
+        None => World::new(script),
+    };
+    world.run(Duration::from_millis(total_ms + 10_000));
+    let states = world.state_names();
+    // A pause: speaking, then listening, then speaking again with no user turn between.
+    let paused =
+        states.windows(3).filter(|w| w == &[AgentState::Speaking, AgentState::Listening, AgentState::Speaking]).count();
+    let turns =
+        world.conversation_actions().iter().filter(|(_, a)| matches!(a, ConversationAction::UserTurn(_))).count();
+    NoiseFigures {
+        paused,
+        cancelled: world.conversation.cancelled,
+        whole: world.conversation.committed.iter().filter(|c| c.as_str() == REPLY).count(),
+        turns,
+    }
+}
+
+fn noise_table(silero: &SileroModel) {
+    println!();
+    println!("noise while the agent speaks: {NOISY_TURNS} replies, a 0.3 s or 0.9 s wordless burst 1 s into each");
+    println!("{:<20} {:>8} {:>10} {:>14} {:>12}", "VAD", "paused", "cancelled", "heard whole", "user turns");
+    for (name, model) in [("earshot", None), ("silero", Some(silero))] {
+        let f = noisy_session(model);
+        println!(
+            "{:<20} {:>8} {:>10} {:>14} {:>12}",
+            name,
+            f.paused,
+            f.cancelled,
+            format!("{}/{NOISY_TURNS}", f.whole),
+            format!("{}/{NOISY_TURNS}", f.turns)
         );
     }
 }
