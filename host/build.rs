@@ -15,6 +15,8 @@ const WASM_CRATES: &[(&str, &str, bool)] = &[
     ("voiceblox-plugin-openai", "openai", true),
     ("voiceblox-plugin-deepgram", "deepgram", true),
     ("voiceblox-plugin-anthropic", "anthropic", true),
+    ("voiceblox-plugin-gemini", "gemini", true),
+    ("voiceblox-plugin-elevenlabs", "elevenlabs", true),
     ("voiceblox-fixture-misbehave", "misbehave", false),
     ("voiceblox-fixture-old-contract", "old-contract", false),
     ("voiceblox-fixture-impostor", "impostor", false),

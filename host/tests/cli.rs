@@ -18,7 +18,7 @@ use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript, Speak
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript, TranscriptionScript};
 
 /// The plugins the build ships, in the order the host lists them.
-const SHIPPED: [&str; 3] = ["anthropic.wasm", "deepgram.wasm", "openai.wasm"];
+const SHIPPED: [&str; 5] = ["anthropic.wasm", "deepgram.wasm", "elevenlabs.wasm", "gemini.wasm", "openai.wasm"];
 
 /// Lines of the table `plugins list|check` print, split into whitespace-separated cells.
 fn table_rows(stdout: &str) -> Vec<Vec<&str>> {
@@ -57,6 +57,14 @@ async fn plugins_list_shows_the_shipped_plugins() {
         rows.contains(&vec!["anthropic", "0.1.0", "first-party", "anthropic", "llm", "api.anthropic.com"]),
         "{out}"
     );
+    assert!(
+        rows.contains(&vec!["elevenlabs", "0.1.0", "first-party", "elevenlabs", "tts", "api.elevenlabs.io"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["gemini", "0.1.0", "first-party", "google", "llm", "generativelanguage.googleapis.com"]),
+        "{out}"
+    );
     assert_eq!(rows.len(), SHIPPED.len() + 1, "{out}");
     assert!(!out.stdout.contains("refused"), "{out}");
     // Columns are aligned: every cell starts where the header's cell starts.
@@ -64,7 +72,8 @@ async fn plugins_list_shows_the_shipped_plugins() {
     let column = |line: &str, name: &str| line.find(name).expect("cell");
     let hosts_at = column(lines[0], "HOSTS");
     for line in &lines[1..] {
-        assert_eq!(column(line, "api."), hosts_at, "{out}");
+        // The hosts cell is the last one (`generativelanguage.googleapis.com` has no `api.`).
+        assert_eq!(line.trim_end().rfind(' ').map(|at| at + 1), Some(hosts_at), "{out}");
     }
 }
 
@@ -351,7 +360,10 @@ async fn try_llm_without_a_key_names_the_variable() {
 async fn try_llm_with_an_unknown_provider_lists_the_loaded_ones() {
     let out = run(cli(["try", "llm", "--provider", "nope", "Hi"])).await;
     out.assert_code(1);
-    assert!(out.stderr.contains("unknown llm provider `nope`; loaded plugins provide: anthropic, openai"), "{out}");
+    assert!(
+        out.stderr.contains("unknown llm provider `nope`; loaded plugins provide: anthropic, google, openai"),
+        "{out}"
+    );
     // Deepgram has no LLM.
     let out = run(cli(["try", "llm", "--provider", "deepgram", "Hi"])).await;
     out.assert_code(1);
@@ -796,4 +808,83 @@ async fn models_fetch_readies_the_local_models_and_refuses_a_wrong_file() {
     let out = run(cmd).await;
     assert_ne!(out.code, Some(0), "{out}");
     assert!(out.stderr.contains("model.onnx") && out.stderr.contains("end-of-turn model"), "{out}");
+}
+
+// plugins new
+
+/// Builds a scaffolded Rust plugin for wasm with the repository's locked dependency versions
+/// (the target folder is shared by runs, so only the first one compiles the SDK); the file.
+async fn build_scaffold(project: &Path, file: &str) -> PathBuf {
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock"), project.join("Cargo.lock")).unwrap();
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffolds");
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo.current_dir(project).args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"]).arg(&target);
+    // This test's own build flags are not the scaffold's.
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "RUSTC_WRAPPER", "CARGO_TARGET_DIR"] {
+        cargo.env_remove(var);
+    }
+    let built = tokio::time::timeout(Duration::from_secs(900), cargo.output()).await.unwrap().unwrap();
+    assert!(built.status.success(), "the scaffold does not build:\n{}", String::from_utf8_lossy(&built.stderr));
+    target.join("wasm32-wasip2/release").join(format!("{file}.wasm"))
+}
+
+/// `plugins new` writes a Rust LLM and a TTS plugin that build with one command, pass `plugins
+/// check`, and stream from an OpenAI-compatible server through `try` as they are.
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_new_scaffolds_rust_plugins_that_build_check_and_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    for (name, kind) in [("acme-chat", "llm"), ("acme-voice", "tts")] {
+        let project = dir.path().join(name);
+        let mut new = cli(["plugins", "new", name, "--kind", kind, "--dir"]);
+        new.arg(&project);
+        let out = run(new).await;
+        out.assert_code(0);
+        assert!(out.stdout.contains("cargo build --release --target wasm32-wasip2"), "{out}");
+        let file = name.replace('-', "_");
+        let wasm = build_scaffold(&project, &file).await;
+        std::fs::copy(&wasm, plugins.join(format!("{file}.wasm"))).unwrap();
+        let mut check = cli(["--plugins"]);
+        check.arg(&plugins).args(["plugins", "check"]).arg(plugins.join(format!("{file}.wasm")));
+        let out = run(check).await;
+        out.assert_code(0);
+        assert!(out.stdout.starts_with(&format!("ok: {name} 0.1.0")), "{out}");
+        assert!(table_rows(&out.stdout).contains(&vec![name, "0.1.0", "third-party", name, kind, "api.openai.com"]));
+    }
+
+    let fake = openai::start(
+        OpenAiScript::new()
+            .api_key("sk-acme")
+            .chat(ChatScript::text(["Hello ", "from ", "a new plugin."]).with_usage(9, 5))
+            .speech(SpeechScript::tone()),
+    );
+    let mut cmd = cli(["--plugins"]);
+    cmd.arg(&plugins).args(["try", "llm", "--provider", "acme-chat", "--model", "m", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("Say hi");
+    cmd.env("ACME_CHAT_API_KEY", "sk-acme");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Hello from a new plugin.\n", "{out}");
+    assert!(out.stderr.contains("usage: 9 prompt (0 cached) + 5 completion tokens"), "{out}");
+
+    let wav = dir.path().join("voice.wav");
+    let mut cmd = cli(["--plugins"]);
+    cmd.arg(&plugins).args(["try", "tts", "--provider", "acme-voice", "--model", "m", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("--out").arg(&wav).arg("Hello there");
+    cmd.env("ACME_VOICE_API_KEY", "sk-acme");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    let expected = s16le_to_samples(&SpeechScript::tone().pcm_for("Hello there")).unwrap();
+    assert!(read_wav(&wav).unwrap().samples == expected, "the audio differs from what the fake sent");
+    assert_eq!(fake.chat_requests()[0].header("authorization"), Some("Bearer sk-acme"));
+
+    // Refusals say what to do.
+    let out = run(cli(["plugins", "new", "Acme_Chat"])).await;
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("lowercase letters, digits and `-`"), "{out}");
+    let mut again = cli(["plugins", "new", "acme-chat", "--dir"]);
+    again.arg(dir.path().join("acme-chat"));
+    let out = run(again).await;
+    assert!(out.stderr.contains("exists already"), "{out}");
 }

@@ -3,6 +3,7 @@
 mod console;
 mod models;
 mod plugins;
+mod plugins_new;
 mod replay;
 mod test_cmd;
 mod try_cmd;

@@ -16,11 +16,18 @@ pub enum PluginsCommand {
     List,
     /// Load one component as the host would and report what it provides or why it is refused.
     Check { file: PathBuf },
+    /// Create a plugin project to start an adapter from (Rust: an OpenAI-compatible LLM or TTS
+    /// adapter on voiceblox-plugin-sdk that builds and passes `check` as it is).
+    New(super::plugins_new::NewArgs),
 }
 
 pub async fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Result<ExitCode> {
     let engine = options.engine()?;
     match command {
+        PluginsCommand::New(args) => {
+            super::plugins_new::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         PluginsCommand::List => {
             let dir = options.plugins_dir();
             let registry = options.registry(&engine).await?;

@@ -3,16 +3,7 @@
 //!
 //! The stream is a sans-I/O state machine ([`messages::MessageStream`]): the host feeds it
 //! inputs and performs the HTTP request it returns. It is plain Rust, tested natively by
-//! replaying recorded traffic; this file only binds it to the WIT contract.
-
-use std::cell::RefCell;
-
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "llm-plugin",
-    additional_derives: [PartialEq],
-    with: { "voiceblox:plugin/types@0.1.0": voiceblox_plugin_contract::types },
-});
+//! replaying recorded traffic; this file only describes it and exports it with the SDK.
 
 mod config;
 mod error;
@@ -22,8 +13,8 @@ mod sse_event;
 #[cfg(test)]
 mod test_support;
 
-use exports::voiceblox::plugin::{llm as wit_llm, meta};
-use voiceblox_plugin_contract::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo};
+use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo};
+use voiceblox_plugin_sdk::{LlmProvider, llm};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "anthropic";
@@ -31,7 +22,7 @@ pub const PROVIDER: &str = "anthropic";
 /// The exported component.
 pub struct Plugin;
 
-impl meta::Guest for Plugin {
+impl voiceblox_plugin_sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         PluginInfo {
@@ -52,31 +43,26 @@ impl meta::Guest for Plugin {
     }
 }
 
-// WIT resources take `&self`: the stream is its state machine in a `RefCell` (a component
-// instance is single-threaded and the host never re-enters a stream).
-impl wit_llm::GuestCompletion for RefCell<messages::MessageStream> {
-    fn handle(&self, input: Input) -> Vec<Action> {
-        self.borrow_mut().handle(input)
+impl LlmProvider for Plugin {
+    type Stream = messages::MessageStream;
+
+    fn open(config: ProviderConfig, request: llm::Request) -> Result<Self::Stream, ProviderError> {
+        messages::MessageStream::open(&config, &request)
     }
 }
 
-impl wit_llm::Guest for Plugin {
-    type Completion = RefCell<messages::MessageStream>;
-
-    fn open(config: ProviderConfig, request: wit_llm::Request) -> Result<wit_llm::Completion, ProviderError> {
-        Ok(wit_llm::Completion::new(RefCell::new(messages::MessageStream::open(&config, &request)?)))
+impl voiceblox_plugin_sdk::Stream for messages::MessageStream {
+    fn handle(&mut self, input: Input) -> Vec<Action> {
+        messages::MessageStream::handle(self, input)
     }
 }
 
-// Component export names are not valid symbols for a native library, so the exports exist only
-// in the wasm build; native builds (unit tests) call the state machine directly.
-#[cfg(target_arch = "wasm32")]
-export!(Plugin);
+voiceblox_plugin_sdk::export!(Plugin, llm = Plugin);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meta::Guest as _;
+    use voiceblox_plugin_sdk::Plugin as _;
 
     #[test]
     fn describe_declares_the_provider() {

@@ -14,12 +14,12 @@ use voiceblox_plugin_kit::sse::{SseEvent, SseParser};
 
 use crate::config::{Endpoint, merged_options, model_name};
 use crate::error::{from_http, from_stream_error, protocol};
-use crate::exports::voiceblox::plugin::llm::Request;
 use crate::request;
 use crate::sse_event::{ContentBlock, Delta, StreamEvent, WireUsage, finish_reason};
 use voiceblox_plugin_contract::types::{
     Action, Event, FinishReason, HttpRequest, HttpResponse, Input, LlmEvent, ProviderConfig, ProviderError, ToolCall,
 };
+use voiceblox_plugin_sdk::llm::Request;
 
 /// The stream's only request id.
 const REQUEST_ID: u32 = 1;

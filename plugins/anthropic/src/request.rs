@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use voiceblox_plugin_kit::json::{f32_number, merge, parse_object, tool_schema};
 
 use crate::error::invalid;
-use crate::exports::voiceblox::plugin::llm::{Message, Request, Role, ToolDefinition};
 use voiceblox_plugin_contract::types::ProviderError;
+use voiceblox_plugin_sdk::llm::{Message, Request, Role, ToolDefinition};
 
 /// The user turn put first when the conversation opens with the agent.
 pub const OPENING_TURN: &str = "(empty)";

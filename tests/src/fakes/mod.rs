@@ -3,6 +3,9 @@
 //! - [`openai`]: `POST /v1/chat/completions` (SSE streaming), `POST /v1/audio/speech` (chunked
 //!   PCM) and `POST /v1/audio/transcriptions` (multipart upload).
 //! - [`deepgram`]: `GET /v1/listen` (streaming WebSocket) and `POST /v1/speak` (chunked PCM).
+//! - [`anthropic`]: `POST /v1/messages` (SSE streaming, tool use).
+//! - [`gemini`]: `POST /v1beta/models/{model}:streamGenerateContent` (SSE, function calling).
+//! - [`elevenlabs`]: the `stream-input` WebSocket and `POST /v1/text-to-speech/{voice}/stream`.
 //! - [`mcp`]: a real MCP server over streamable HTTP (rmcp's server side) with deterministic tools.
 //! - [`exa`]: Exa's `POST /search`.
 //! - [`livekit`]: LiveKit's Twirp control plane (rooms, agent dispatch), JWT-authenticated.
@@ -18,7 +21,9 @@
 
 pub mod anthropic;
 pub mod deepgram;
+pub mod elevenlabs;
 pub mod exa;
+pub mod gemini;
 pub mod livekit;
 pub mod mcp;
 pub mod openai;

@@ -1,9 +1,9 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::exports::voiceblox::plugin::llm::{Message, Role};
 use crate::test_support::{CHUNK_SIZES, config, header_pairs, only_request, recording, respond};
 use voiceblox_plugin_contract::types::{RateLimit, Usage};
+use voiceblox_plugin_sdk::llm::{Message, Role};
 
 fn request() -> Request {
     let message =

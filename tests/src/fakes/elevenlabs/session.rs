@@ -1,0 +1,47 @@
+//! What a `stream-input` socket saw and sent, for assertions.
+
+use serde_json::Value;
+
+/// The record of one socket, updated live while it runs.
+#[derive(Clone, Debug, Default)]
+pub struct StreamInputSession {
+    pub voice_id: String,
+    /// The handshake's query parameters, percent-decoded, in order.
+    pub query: Vec<(String, String)>,
+    /// The `xi-api-key` header of the handshake.
+    pub header_key: Option<String>,
+    pub sample_rate: u32,
+    /// Every text frame from the client, verbatim.
+    pub received: Vec<String>,
+    /// `flush: true` frames received.
+    pub flushes: usize,
+    /// The text each generation spoke, in order.
+    pub generations: Vec<String>,
+    /// Every PCM byte sent (decoded), concatenated.
+    pub audio: Vec<u8>,
+    /// Every message the fake sent, verbatim, in order.
+    pub sent: Vec<String>,
+    /// The client's close frame, when it sent one.
+    pub client_close: Option<(u16, String)>,
+    /// The fake's close frame, when it sent one.
+    pub server_close: Option<(u16, String)>,
+    /// The session is over (either side ended it).
+    pub ended: bool,
+}
+
+impl StreamInputSession {
+    /// The first value of a handshake query parameter.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find_map(|(key, value)| (key == name).then_some(value.as_str()))
+    }
+
+    /// The frames received, parsed.
+    pub fn received_json(&self) -> Vec<Value> {
+        self.received.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+    }
+
+    /// The messages sent, parsed.
+    pub fn sent_json(&self) -> Vec<Value> {
+        self.sent.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+    }
+}
