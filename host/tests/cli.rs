@@ -888,3 +888,55 @@ async fn plugins_new_scaffolds_rust_plugins_that_build_check_and_answer() {
     let out = run(again).await;
     assert!(out.stderr.contains("exists already"), "{out}");
 }
+
+/// A Python component's first compile (18 MB of wasm) on a busy machine.
+const GUEST_LOAD: Duration = Duration::from_secs(600);
+
+/// `plugins new --lang python` writes a self-contained project (the SDK package and the WIT
+/// contract copied in) whose `build.sh` makes a component that passes `plugins check` and
+/// streams a reply through `try`.
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_new_scaffolds_a_python_plugin_that_builds_checks_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("acme-py");
+    let mut new = cli(["plugins", "new", "acme-py", "--lang", "python", "--dir"]);
+    new.arg(&project);
+    let out = run(new).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("./build.sh"), "{out}");
+    // The toolchain the test suite already installs for the Python example (same version).
+    let toolchains = default_plugins_dir().parent().unwrap().join("plugin-toolchains");
+    let built = Command::new("bash")
+        .arg(project.join("build.sh"))
+        .env("VOICEBLOX_PLUGIN_TOOLCHAINS", &toolchains)
+        .output()
+        .await
+        .unwrap();
+    assert!(built.status.success(), "build.sh failed:\n{}", String::from_utf8_lossy(&built.stderr));
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(project.join("acme_py.wasm"), plugins.join("acme_py.wasm")).unwrap();
+    let mut check = cli(["--plugins"]);
+    check.arg(&plugins).args(["plugins", "check"]).arg(plugins.join("acme_py.wasm"));
+    let out = run_within(check, GUEST_LOAD).await;
+    out.assert_code(0);
+    assert!(table_rows(&out.stdout).contains(&vec![
+        "acme-py",
+        "0.1.0",
+        "third-party",
+        "acme-py",
+        "llm",
+        "api.openai.com"
+    ]));
+
+    let fake = openai::start(OpenAiScript::new().api_key("sk-py").chat(ChatScript::text(["Hello ", "from Python."])));
+    let mut cmd = cli(["--plugins"]);
+    cmd.arg(&plugins).args(["try", "llm", "--provider", "acme-py", "--model", "m", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("Say hi");
+    cmd.env("ACME_PY_API_KEY", "sk-py");
+    let out = run_within(cmd, GUEST_LOAD).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Hello from Python.\n", "{out}");
+    let out = run(cli(["plugins", "new", "acme-js", "--lang", "js"])).await;
+    assert!(out.stderr.contains("no Js Llm template yet: start from examples/plugins/javascript"), "{out}");
+}

@@ -16,6 +16,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 out_dir="$target/plugins-examples"
 out="$out_dir/py-openai-compat.wasm"
 toolchains="$target/plugin-toolchains"
+sdk="$root/plugins/sdk-python"
 venv="$toolchains/componentize-py-$COMPONENTIZE_PY_VERSION"
 
 force=0
@@ -27,7 +28,7 @@ esac
 
 up_to_date() {
     [ "$force" = 0 ] && [ -f "$out" ] &&
-        [ -z "$(find "$here/app.py" "$here/build.sh" "$root/wit" -newer "$out" -print -quit)" ]
+        [ -z "$(find "$here/app.py" "$here/build.sh" "$root/wit" "$sdk" -newer "$out" -print -quit)" ]
 }
 up_to_date && exit 0
 
@@ -75,10 +76,11 @@ fi
 
 # Build from a copy: componentize-py's pre-initialisation writes __pycache__ next to the source.
 cp "$here/app.py" "$stage/"
+cp -R "$sdk/voiceblox_plugin" "$stage/"
 cd "$here"
 # No VIRTUAL_ENV: the app has no dependencies; only modules it imports end up in the component.
 quietly env -u VIRTUAL_ENV "$venv/bin/componentize-py" \
-    --wit-path ../../../wit --world llm-plugin \
+    --wit-path ../../../wit --world full-plugin \
     componentize --python-path "$stage" app \
     --output "$tmp_out"
 # Renamed into place so a concurrent reader never sees half a component.

@@ -16,8 +16,8 @@ pub enum PluginsCommand {
     List,
     /// Load one component as the host would and report what it provides or why it is refused.
     Check { file: PathBuf },
-    /// Create a plugin project to start an adapter from (Rust: an OpenAI-compatible LLM or TTS
-    /// adapter on voiceblox-plugin-sdk that builds and passes `check` as it is).
+    /// Create a plugin project to start an adapter from: an OpenAI-compatible LLM or TTS adapter
+    /// in Rust, or LLM adapter in Python, on the SDK, that builds and passes `check` as it is.
     New(super::plugins_new::NewArgs),
 }
 

@@ -90,10 +90,16 @@ pub fn files_ending_with(dir: &Path, suffix: &str) -> Vec<String> {
 }
 
 /// Runs to completion (bounded by [`RUN_TIMEOUT`]) and captures both streams.
-pub async fn run(mut cmd: Command) -> Run {
-    let output = tokio::time::timeout(RUN_TIMEOUT, cmd.output())
+pub async fn run(cmd: Command) -> Run {
+    run_within(cmd, RUN_TIMEOUT).await
+}
+
+/// [`run`] with another bound: loading an interpreter guest compiles megabytes of wasm, which
+/// takes minutes on a loaded machine.
+pub async fn run_within(mut cmd: Command, limit: Duration) -> Run {
+    let output = tokio::time::timeout(limit, cmd.output())
         .await
-        .unwrap_or_else(|_| panic!("voiceblox-host did not finish within {RUN_TIMEOUT:?}: {cmd:?}"))
+        .unwrap_or_else(|_| panic!("voiceblox-host did not finish within {limit:?}: {cmd:?}"))
         .expect("running voiceblox-host");
     Run {
         code: output.status.code(),

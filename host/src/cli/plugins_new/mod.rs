@@ -1,5 +1,9 @@
-//! `plugins new NAME --lang rust --kind llm|tts`: a plugin project that builds with one command
-//! and passes `plugins check` as it is, to start an adapter from.
+//! `plugins new NAME --lang rust|python --kind llm|tts`: a plugin project that builds with one
+//! command and passes `plugins check` as it is, to start an adapter from.
+//!
+//! Rust projects depend on the SDK crate in this source tree; Python projects are
+//! self-contained (the SDK package and the WIT contract are copied in), their adapter the
+//! repository's Python example renamed.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +14,18 @@ const CARGO_TOML: &str = include_str!("rust/Cargo.toml.tmpl");
 const LLM_RS: &str = include_str!("rust/llm.rs.tmpl");
 const TTS_RS: &str = include_str!("rust/tts.rs.tmpl");
 const README: &str = include_str!("rust/README.md.tmpl");
+const PYTHON_APP: &str = include_str!("../../../../examples/plugins/python/app.py");
+const PYTHON_BUILD: &str = include_str!("python/build.sh.tmpl");
+const PYTHON_README: &str = include_str!("python/README.md.tmpl");
+const PYTHON_SDK: &str = include_str!("../../../../plugins/sdk-python/voiceblox_plugin/__init__.py");
+/// The contract, for guest toolchains that read WIT.
+const WIT: [(&str, &str); 5] = [
+    ("types.wit", include_str!("../../../../wit/types.wit")),
+    ("llm.wit", include_str!("../../../../wit/llm.wit")),
+    ("tts.wit", include_str!("../../../../wit/tts.wit")),
+    ("stt.wit", include_str!("../../../../wit/stt.wit")),
+    ("worlds.wit", include_str!("../../../../wit/worlds.wit")),
+];
 /// The toolchain the SDK is built and tested with, wasm target included.
 const TOOLCHAIN: &str = include_str!("../../../../rust-toolchain.toml");
 /// Where the SDK is in this build's source tree.
@@ -19,7 +35,7 @@ const SDK_IN_TREE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk")
 pub struct NewArgs {
     /// The plugin's name, also its provider id: lowercase letters, digits and `-`.
     name: String,
-    /// The language to write it in.
+    /// The language to write it in (Python: `--kind llm`).
     #[arg(long, value_enum, default_value_t = Lang::Rust)]
     lang: Lang,
     /// What it provides.
@@ -100,50 +116,94 @@ impl Names {
 
 pub fn run(args: NewArgs) -> anyhow::Result<()> {
     let names = Names::new(&args.name)?;
-    let source = match (args.lang, args.kind) {
-        (Lang::Rust, NewKind::Llm) => LLM_RS,
-        (Lang::Rust, NewKind::Tts) => TTS_RS,
-        (Lang::Rust, NewKind::Stt) => {
-            bail!(
-                "no Rust STT template yet: start from `--kind llm` or `--kind tts`, or from plugins/deepgram in the voiceblox repository"
-            )
+    let kind = match args.kind {
+        NewKind::Llm => "llm",
+        NewKind::Tts => "tts",
+        NewKind::Stt => "stt",
+    };
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&names.name));
+    if dir.exists() {
+        bail!("{} exists already: choose another --dir", dir.display());
+    }
+    let (files, build) = match (args.lang, args.kind) {
+        (Lang::Rust, NewKind::Llm | NewKind::Tts) => {
+            let source = if args.kind == NewKind::Llm { LLM_RS } else { TTS_RS };
+            (rust_files(&names, kind, source, args.sdk)?, "cargo build --release --target wasm32-wasip2")
         }
-        (lang @ (Lang::Python | Lang::Js), _) => bail!(
-            "no {lang:?} template yet: see examples/plugins/{} in the voiceblox repository for a working adapter",
-            if lang == Lang::Python { "python" } else { "javascript" }
+        (Lang::Python, NewKind::Llm) => (python_files(&names, kind), "./build.sh"),
+        (lang, kind) => bail!(
+            "no {lang:?} {kind:?} template yet: start from {}",
+            match lang {
+                Lang::Rust => "`--kind llm` or `--kind tts`, or plugins/deepgram in the voiceblox repository",
+                Lang::Python => "`--lang python --kind llm`, or a Rust template",
+                Lang::Js => "examples/plugins/javascript in the voiceblox repository",
+            }
         ),
     };
-    let sdk = args.sdk.unwrap_or_else(|| PathBuf::from(SDK_IN_TREE));
+    for (path, text) in &files {
+        write(&dir.join(path), text)?;
+    }
+    if args.lang == Lang::Python {
+        make_executable(&dir.join("build.sh"))?;
+    }
+    let wasm = match args.lang {
+        Lang::Rust => format!("target/wasm32-wasip2/release/{}.wasm", names.file),
+        _ => format!("{}.wasm", names.file),
+    };
+    println!("created {} ({kind} plugin `{}`, {:?})", dir.display(), names.name, args.lang);
+    println!("  cd {}", dir.display());
+    println!("  {build}");
+    println!("  voiceblox-host plugins check {wasm}");
+    Ok(())
+}
+
+fn rust_files(names: &Names, kind: &str, source: &str, sdk: Option<PathBuf>) -> anyhow::Result<Vec<(String, String)>> {
+    let sdk = sdk.unwrap_or_else(|| PathBuf::from(SDK_IN_TREE));
     let sdk = sdk
         .canonicalize()
         .with_context(|| format!("the plugin SDK is not at {} (give its folder with --sdk)", sdk.display()))?;
     if !sdk.join("Cargo.toml").is_file() {
         bail!("{} holds no Cargo.toml: --sdk must name the voiceblox-plugin-sdk crate's folder", sdk.display());
     }
-    let dir = args.dir.unwrap_or_else(|| PathBuf::from(&names.name));
-    if dir.exists() {
-        bail!("{} exists already: choose another --dir", dir.display());
-    }
-    let kind = match args.kind {
-        NewKind::Llm => "llm",
-        NewKind::Tts => "tts",
-        NewKind::Stt => "stt",
-    };
-    let sdk_text = sdk.to_string_lossy().replace('\\', "/");
-    let files = [
-        ("Cargo.toml", names.fill(CARGO_TOML, kind, &sdk_text)),
-        ("rust-toolchain.toml", TOOLCHAIN.to_string()),
-        ("src/lib.rs", names.fill(source, kind, &sdk_text)),
-        ("README.md", names.fill(README, kind, &sdk_text)),
-        (".gitignore", "/target\n".to_string()),
+    let sdk = sdk.to_string_lossy().replace('\\', "/");
+    Ok(vec![
+        ("Cargo.toml".into(), names.fill(CARGO_TOML, kind, &sdk)),
+        ("rust-toolchain.toml".into(), TOOLCHAIN.to_string()),
+        ("src/lib.rs".into(), names.fill(source, kind, &sdk)),
+        ("README.md".into(), names.fill(README, kind, &sdk)),
+        (".gitignore".into(), "/target\n".to_string()),
+    ])
+}
+
+fn python_files(names: &Names, kind: &str) -> Vec<(String, String)> {
+    // The example, renamed: its provider id, plugin name and variables become the new plugin's.
+    let app = PYTHON_APP
+        .replace("openai-compat-py", &names.name)
+        .replace("py-openai-compat", &names.name)
+        .replace("OPENAI_API_KEY", &format!("{}_API_KEY", names.upper))
+        .replace("OPENAI_BASE_URL", &format!("{}_BASE_URL", names.upper))
+        .replace("class OpenAiCompat(", &format!("class {}(", names.camel))
+        .replace("export(OpenAiCompat())", &format!("export({}())", names.camel));
+    let mut files = vec![
+        ("app.py".to_string(), app),
+        ("build.sh".into(), names.fill(PYTHON_BUILD, kind, "")),
+        ("README.md".into(), names.fill(PYTHON_README, kind, "")),
+        ("voiceblox_plugin/__init__.py".into(), PYTHON_SDK.to_string()),
+        (".gitignore".into(), format!("/.toolchain\n/{}.wasm\n", names.file)),
     ];
-    for (path, text) in files {
-        write(&dir.join(path), &text)?;
-    }
-    println!("created {} ({kind} plugin `{}`, Rust)", dir.display(), names.name);
-    println!("  cd {}", dir.display());
-    println!("  cargo build --release --target wasm32-wasip2");
-    println!("  voiceblox-host plugins check target/wasm32-wasip2/release/{}.wasm", names.file);
+    files.extend(WIT.iter().map(|(file, text)| (format!("wit/{file}"), text.to_string())));
+    files
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("making {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 

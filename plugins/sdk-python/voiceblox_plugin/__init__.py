@@ -1,0 +1,232 @@
+"""Write a voiceblox provider adapter in Python (built into a component with componentize-py).
+
+An adapter is a sans-I/O state machine: the host opens a stream with the provider's configuration
+and the request, feeds it inputs (the utterance's text, audio frames, HTTP and WebSocket events,
+timers) and performs the actions it returns (send this request, emit this event, set this timer).
+The host holds the network, the keys (write ``{{api-key}}`` where the key goes) and the clock.
+
+With this package an author writes a :class:`Plugin` (what it is and which providers it serves,
+and ``open_llm``/``open_tts``/``open_stt`` for the kinds it serves, each returning a
+:class:`Stream`), then ``export(MyPlugin())`` and re-exports the classes componentize-py looks for::
+
+    from voiceblox_plugin import Plugin, Stream, emit_llm, export, provider, types as t
+    from voiceblox_plugin import Meta, Llm, Tts, Stt  # noqa: F401 (the component's exports)
+
+    class Echo(Stream):
+        def __init__(self, request):
+            self.text = request.messages[-1].content
+        def handle(self, input):
+            if isinstance(input, t.Input_Start):
+                return [emit_llm(t.LlmEvent_TextDelta(self.text)),
+                        emit_llm(t.LlmEvent_Finish(t.FinishReason.STOP)), t.Action_Finish()]
+            return []
+
+    class EchoPlugin(Plugin):
+        name, version = "echo", "0.1.0"
+        def providers(self):
+            return [provider("echo", [t.Kind.LLM])]
+        def open_llm(self, config, request):
+            return Echo(request)
+
+    export(EchoPlugin())
+
+Build with ``componentize-py --wit-path WIT --world full-plugin componentize --python-path
+SDK_DIR --python-path . app -o plugin.wasm``. Bindings: records are dataclasses, variants are
+classes such as ``t.Input_HttpBody`` with a ``.value``, a ``result`` error is raised as
+``Err(error)`` (:func:`refuse` does it).
+"""
+
+import json
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.exports import llm as _llm
+from wit_world.exports import stt as _stt
+from wit_world.exports import tts as _tts
+from wit_world.imports import types
+
+__all__ = [
+    "Plugin", "Stream", "export", "provider", "refuse", "types", "llm", "tts", "stt",
+    "emit_llm", "emit_tts", "emit_stt", "header", "http_request", "http_error", "SseEvents",
+    "Meta", "Llm", "Tts", "Stt",
+]
+
+t = types
+#: The interfaces' own types: ``llm.Request``, ``llm.Message``, ``llm.Role``, ``tts.Request``,
+#: ``stt.Request``.
+llm, tts, stt = _llm, _tts, _stt
+
+
+class Stream:
+    """One stream the host drives: each input in, the actions it calls for out."""
+
+    def handle(self, input) -> list:
+        raise NotImplementedError
+
+
+class Plugin:
+    """What the component is. Override ``providers`` and the ``open_*`` of the kinds served."""
+
+    name = "plugin"
+    version = "0.1.0"
+
+    def providers(self) -> list:
+        return []
+
+    def open_llm(self, config, request) -> Stream:
+        refuse(t.ProviderError_InvalidRequest("this plugin serves no LLM provider"))
+
+    def open_tts(self, config, request) -> Stream:
+        refuse(t.ProviderError_InvalidRequest("this plugin serves no TTS provider"))
+
+    def open_stt(self, config, request) -> Stream:
+        refuse(t.ProviderError_InvalidRequest("this plugin serves no STT provider"))
+
+
+def provider(id, kinds, hosts=(), api_key_env=(), base_url_env=(), config_keys=(),
+             stt_mode=None, stt_sample_rate=None, tts_sample_rates=()):
+    """A provider's description for ``Plugin.providers``."""
+    return t.ProviderInfo(
+        id=id, kinds=list(kinds), hosts=list(hosts), config_keys=list(config_keys),
+        api_key_env=list(api_key_env), base_url_env=list(base_url_env),
+        stt_mode=stt_mode, stt_sample_rate=stt_sample_rate, tts_sample_rates=list(tts_sample_rates))
+
+
+def refuse(error):
+    """Refuse to open a stream with ``error`` (a ``t.ProviderError_*``)."""
+    raise Err(error)
+
+
+def emit_llm(event):
+    return t.Action_Emit(t.Event_Llm(event))
+
+
+def emit_tts(event):
+    return t.Action_Emit(t.Event_Tts(event))
+
+
+def emit_stt(event):
+    return t.Action_Emit(t.Event_Stt(event))
+
+
+def header(name, value):
+    return t.Header(name, value)
+
+
+def http_request(id, method, url, headers, body=b""):
+    """The action asking the host to perform a request; its answer comes back as
+    ``Input_HttpResponse``/``Input_HttpBody``/``Input_HttpEnd`` carrying ``id``."""
+    if isinstance(body, str):
+        body = body.encode()
+    elif not isinstance(body, (bytes, bytearray)):
+        body = json.dumps(body).encode()
+    return t.Action_HttpRequest((id, t.HttpRequest(method, url, list(headers), bytes(body))))
+
+
+def http_error(provider_id, status, retry_after, body):
+    """A failed response as the typed error the host retries and falls back on: 401/403
+    unauthorized, 429 rate-limited (with Retry-After in seconds), 408/504 timeout, 5xx
+    unavailable, anything else an invalid request."""
+    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body)
+    message = f"{provider_id}: HTTP {status}: {text.strip()[:500]}"
+    if status in (401, 403):
+        return t.ProviderError_Unauthorized(message)
+    if status == 429:
+        try:
+            ms = int(float(retry_after) * 1000)
+        except (TypeError, ValueError):
+            ms = None  # absent, or an HTTP date
+        return t.ProviderError_RateLimited(t.RateLimit(message, ms))
+    if status in (408, 504):
+        return t.ProviderError_Timeout(message)
+    if status >= 500:
+        return t.ProviderError_Unavailable(message)
+    return t.ProviderError_InvalidRequest(message)
+
+
+class SseEvents:
+    """Server-sent events from body chunks cut anywhere: ``push(bytes)`` returns the ``data``
+    of each event completed so far, ``finish()`` the last one if the body did not end it."""
+
+    def __init__(self):
+        self._buffer = b""
+        self._data = []
+
+    def push(self, chunk) -> list:
+        self._buffer += chunk
+        out = []
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            self._line(line.rstrip(b"\r").decode("utf-8", "replace"), out)
+        return out
+
+    def finish(self) -> list:
+        out = []
+        if self._buffer:
+            self._line(self._buffer.rstrip(b"\r").decode("utf-8", "replace"), out)
+            self._buffer = b""
+        self._line("", out)
+        return out
+
+    def _line(self, line, out):
+        if not line:
+            if self._data:
+                out.append("\n".join(self._data))
+                self._data = []
+        elif line.startswith("data:"):
+            self._data.append(line[5:][1:] if line[5:].startswith(" ") else line[5:])
+
+
+# ---- the component's exports, delegating to the exported plugin
+
+_plugin = Plugin()
+
+
+def export(plugin: Plugin):
+    """Makes ``plugin`` the component's: describe() and every open go to it."""
+    global _plugin
+    _plugin = plugin
+
+
+class Meta(exports.Meta):
+    def describe(self):
+        return t.PluginInfo(_plugin.name, _plugin.version, _plugin.providers())
+
+
+class Completion(_llm.Completion):
+    def __init__(self, stream):
+        self._stream = stream
+
+    def handle(self, input):
+        return self._stream.handle(input)
+
+
+class Synthesis(_tts.Synthesis):
+    def __init__(self, stream):
+        self._stream = stream
+
+    def handle(self, input):
+        return self._stream.handle(input)
+
+
+class Transcription(_stt.Transcription):
+    def __init__(self, stream):
+        self._stream = stream
+
+    def handle(self, input):
+        return self._stream.handle(input)
+
+
+class Llm(exports.Llm):
+    def open(self, config, request):
+        return Completion(_plugin.open_llm(config, request))
+
+
+class Tts(exports.Tts):
+    def open(self, config, request):
+        return Synthesis(_plugin.open_tts(config, request))
+
+
+class Stt(exports.Stt):
+    def open(self, config, request):
+        return Transcription(_plugin.open_stt(config, request))
