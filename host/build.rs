@@ -17,6 +17,8 @@ const WASM_CRATES: &[(&str, &str, bool)] = &[
     ("voiceblox-plugin-anthropic", "anthropic", true),
     ("voiceblox-plugin-gemini", "gemini", true),
     ("voiceblox-plugin-elevenlabs", "elevenlabs", true),
+    ("voiceblox-plugin-cartesia", "cartesia", true),
+    ("voiceblox-plugin-assemblyai", "assemblyai", true),
     ("voiceblox-fixture-misbehave", "misbehave", false),
     ("voiceblox-fixture-old-contract", "old-contract", false),
     ("voiceblox-fixture-impostor", "impostor", false),

@@ -18,7 +18,15 @@ use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript, Speak
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript, TranscriptionScript};
 
 /// The plugins the build ships, in the order the host lists them.
-const SHIPPED: [&str; 5] = ["anthropic.wasm", "deepgram.wasm", "elevenlabs.wasm", "gemini.wasm", "openai.wasm"];
+const SHIPPED: [&str; 7] = [
+    "anthropic.wasm",
+    "assemblyai.wasm",
+    "cartesia.wasm",
+    "deepgram.wasm",
+    "elevenlabs.wasm",
+    "gemini.wasm",
+    "openai.wasm",
+];
 
 /// Lines of the table `plugins list|check` print, split into whitespace-separated cells.
 fn table_rows(stdout: &str) -> Vec<Vec<&str>> {
@@ -61,8 +69,13 @@ async fn plugins_list_shows_the_shipped_plugins() {
         rows.contains(&vec!["elevenlabs", "0.1.0", "first-party", "elevenlabs", "tts", "api.elevenlabs.io"]),
         "{out}"
     );
+    assert!(rows.contains(&vec!["cartesia", "0.1.0", "first-party", "cartesia", "tts", "api.cartesia.ai"]), "{out}");
     assert!(
         rows.contains(&vec!["gemini", "0.1.0", "first-party", "google", "llm", "generativelanguage.googleapis.com"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["assemblyai", "0.1.0", "first-party", "assemblyai", "stt", "streaming.assemblyai.com"]),
         "{out}"
     );
     assert_eq!(rows.len(), SHIPPED.len() + 1, "{out}");
@@ -892,51 +905,54 @@ async fn plugins_new_scaffolds_rust_plugins_that_build_check_and_answer() {
 /// A Python component's first compile (18 MB of wasm) on a busy machine.
 const GUEST_LOAD: Duration = Duration::from_secs(600);
 
-/// `plugins new --lang python` writes a self-contained project (the SDK package and the WIT
-/// contract copied in) whose `build.sh` makes a component that passes `plugins check` and
-/// streams a reply through `try`.
+/// `plugins new --lang python|js` writes a self-contained project (the SDK and the WIT contract
+/// copied in) whose `build.sh` makes a component that passes `plugins check` and streams a reply
+/// through `try`.
 #[tokio::test(flavor = "multi_thread")]
-async fn plugins_new_scaffolds_a_python_plugin_that_builds_checks_and_answers() {
+async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_and_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("acme-py");
-    let mut new = cli(["plugins", "new", "acme-py", "--lang", "python", "--dir"]);
-    new.arg(&project);
-    let out = run(new).await;
-    out.assert_code(0);
-    assert!(out.stdout.contains("./build.sh"), "{out}");
-    // The toolchain the test suite already installs for the Python example (same version).
-    let toolchains = default_plugins_dir().parent().unwrap().join("plugin-toolchains");
-    let built = Command::new("bash")
-        .arg(project.join("build.sh"))
-        .env("VOICEBLOX_PLUGIN_TOOLCHAINS", &toolchains)
-        .output()
-        .await
-        .unwrap();
-    assert!(built.status.success(), "build.sh failed:\n{}", String::from_utf8_lossy(&built.stderr));
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(project.join("acme_py.wasm"), plugins.join("acme_py.wasm")).unwrap();
-    let mut check = cli(["--plugins"]);
-    check.arg(&plugins).args(["plugins", "check"]).arg(plugins.join("acme_py.wasm"));
-    let out = run_within(check, GUEST_LOAD).await;
-    out.assert_code(0);
-    assert!(table_rows(&out.stdout).contains(&vec![
-        "acme-py",
-        "0.1.0",
-        "third-party",
-        "acme-py",
-        "llm",
-        "api.openai.com"
-    ]));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = default_plugins_dir().parent().unwrap().to_path_buf();
+    for (lang, name) in [("python", "acme-py"), ("js", "acme-js")] {
+        let project = dir.path().join(name);
+        let mut new = cli(["plugins", "new", name, "--lang", lang, "--dir"]);
+        new.arg(&project);
+        let out = run(new).await;
+        out.assert_code(0);
+        assert!(out.stdout.contains("./build.sh"), "{out}");
+        // The toolchains the test suite installs for the examples (same pinned versions).
+        let mut build = Command::new("bash");
+        build.arg(project.join("build.sh")).env("VOICEBLOX_PLUGIN_TOOLCHAINS", target.join("plugin-toolchains"));
+        if lang == "js" {
+            let example = root.join("examples/plugins/javascript");
+            let ready = Command::new("bash").arg(example.join("build.sh")).env("CARGO_TARGET_DIR", &target).output();
+            assert!(ready.await.unwrap().status.success(), "the JavaScript example's toolchain");
+            std::os::unix::fs::symlink(example.join("node_modules"), project.join("node_modules")).unwrap();
+        }
+        let built = build.output().await.unwrap();
+        assert!(built.status.success(), "{lang}: build.sh failed:\n{}", String::from_utf8_lossy(&built.stderr));
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        std::fs::copy(project.join(&file), plugins.join(&file)).unwrap();
+        let mut check = cli(["--plugins"]);
+        check.arg(&plugins).args(["plugins", "check"]).arg(plugins.join(&file));
+        let out = run_within(check, GUEST_LOAD).await;
+        out.assert_code(0);
+        assert!(table_rows(&out.stdout).contains(&vec![name, "0.1.0", "third-party", name, "llm", "api.openai.com"]));
+    }
 
-    let fake = openai::start(OpenAiScript::new().api_key("sk-py").chat(ChatScript::text(["Hello ", "from Python."])));
-    let mut cmd = cli(["--plugins"]);
-    cmd.arg(&plugins).args(["try", "llm", "--provider", "acme-py", "--model", "m", "--base-url"]);
-    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("Say hi");
-    cmd.env("ACME_PY_API_KEY", "sk-py");
-    let out = run_within(cmd, GUEST_LOAD).await;
-    out.assert_code(0);
-    assert_eq!(out.stdout, "Hello from Python.\n", "{out}");
-    let out = run(cli(["plugins", "new", "acme-js", "--lang", "js"])).await;
-    assert!(out.stderr.contains("no Js Llm template yet: start from examples/plugins/javascript"), "{out}");
+    let fake =
+        openai::start(OpenAiScript::new().api_key("sk-guest").chat(ChatScript::text(["Hello ", "from a guest."])));
+    for (name, var) in [("acme-py", "ACME_PY_API_KEY"), ("acme-js", "ACME_JS_API_KEY")] {
+        let mut cmd = cli(["--plugins"]);
+        cmd.arg(&plugins).args(["try", "llm", "--provider", name, "--model", "m", "--base-url"]);
+        cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("Say hi");
+        cmd.env(var, "sk-guest");
+        let out = run_within(cmd, GUEST_LOAD).await;
+        out.assert_code(0);
+        assert_eq!(out.stdout, "Hello from a guest.\n", "{name}: {out}");
+    }
+    let out = run(cli(["plugins", "new", "acme-voice", "--lang", "js", "--kind", "tts"])).await;
+    assert!(out.stderr.contains("no Js Tts template yet: start from `--lang js --kind llm`"), "{out}");
 }

@@ -17,6 +17,7 @@ pub mod browser;
 pub mod configs;
 pub mod direct_user;
 pub mod fakes;
+pub mod guests;
 pub mod measure;
 pub mod models;
 pub mod python_sdk;

@@ -12,51 +12,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
 use voiceblox_host::egress::{HostPattern, NetworkPolicy, Secret};
 use voiceblox_host::plugin::types::{Event, FinishReason, Kind, LlmEvent, ProviderError, Usage};
 use voiceblox_host::plugin::{
     CompileCache, OpenRequest, PluginEngine, PluginRegistry, PluginRuntime, ProviderSettings, SandboxLimits,
-    StreamError, Timeouts, default_plugins_dir, llm,
+    StreamError, Timeouts, llm,
 };
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiFake, OpenAiScript};
-
-/// One example plugin and what building it takes.
-struct Guest {
-    language: &'static str,
-    /// Folder under `examples/plugins/`.
-    folder: &'static str,
-    /// Component file `build.sh` writes into `target/plugins-examples/`.
-    file: &'static str,
-    /// `describe()` name and provider id.
-    name: &'static str,
-    provider: &'static str,
-    /// What to install when the build cannot run.
-    needs: &'static str,
-}
-
-const PYTHON: Guest = Guest {
-    language: "Python",
-    folder: "python",
-    file: "py-openai-compat.wasm",
-    name: "py-openai-compat",
-    provider: "openai-compat-py",
-    needs: "python3 (3.9 or newer, with the venv module; Debian/Ubuntu: apt-get install python3 python3-venv) \
-            and access to PyPI",
-};
-
-const JAVASCRIPT: Guest = Guest {
-    language: "JavaScript",
-    folder: "javascript",
-    file: "js-openai-compat.wasm",
-    name: "js-openai-compat",
-    provider: "openai-compat-js",
-    needs: "Node.js 20 or newer with npm (https://nodejs.org; Debian/Ubuntu: apt-get install nodejs npm) \
-            and access to the npm registry",
-};
+use voiceblox_tests::guests::{Guest, JAVASCRIPT, PYTHON, build};
 
 const MODEL: &str = "gpt-4o-mini";
 const KEY: &str = "sk-test";
@@ -102,42 +68,6 @@ async fn honours_the_contract(guest: &Guest) {
         (loaded - built).as_secs_f64(),
         (started.elapsed() - loaded).as_secs_f64()
     );
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ lives in the workspace").to_path_buf()
-}
-
-/// The target folder of this build (`target/`, or `$CARGO_TARGET_DIR` as the host build saw
-/// it): the parent of the built-in plugins folder.
-fn target_dir() -> PathBuf {
-    default_plugins_dir().parent().expect("the plugins folder lives in the target folder").to_path_buf()
-}
-
-/// Runs the guest's `build.sh` (a no-op while its component is up to date) and returns the
-/// component's path.
-fn build(guest: &Guest) -> PathBuf {
-    let script = workspace_root().join("examples/plugins").join(guest.folder).join("build.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("could not run `bash {}`: {e}; install bash", script.display()));
-    if !output.status.success() {
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        panic!(
-            "building the {} example plugin failed ({}): `{}` needs {}.\n--- stderr ---\n{}{}",
-            guest.language,
-            output.status,
-            script.display(),
-            guest.needs,
-            String::from_utf8_lossy(&output.stderr).trim_end(),
-            if stdout.trim().is_empty() { String::new() } else { format!("\n--- stdout ---\n{}", stdout.trim_end()) },
-        );
-    }
-    let wasm = target_dir().join("plugins-examples").join(guest.file);
-    assert!(wasm.is_file(), "`{}` succeeded but wrote no {}", script.display(), wasm.display());
-    wasm
 }
 
 /// A plugins folder holding only this guest's component, loaded into a runtime that may reach

@@ -25,7 +25,7 @@ esac
 
 up_to_date() {
     [ "$force" = 0 ] && [ -f "$out" ] && [ -z "$(find "$here/app.js" "$here/package-lock.json" \
-        "$here/build.sh" "$root/wit" -newer "$out" -print -quit)" ]
+        "$here/build.sh" "$root/wit" "$root/plugins/sdk-js" -newer "$out" -print -quit)" ]
 }
 up_to_date && exit 0
 
@@ -70,8 +70,13 @@ fi
 # componentize-js directly: `jco componentize` 1.35.0 cannot read a WIT directory (its
 # preview2-shim 0.26 starts with no preopens). The plugin gets no wasi:http (the host does
 # all I/O); stdio stays so an uncaught exception is printed to the host log before the trap.
-quietly ./node_modules/.bin/componentize-js app.js \
-    --wit ../../../wit --world-name llm-plugin \
+# Built from a stage holding the app and the SDK side by side: componentize-js resolves
+# imports only below the source's folder.
+stage="$(mktemp -d "$toolchains/stage-javascript.XXXXXX")"
+trap 'rm -rf "$log" "$tmp_out" "$stage"' EXIT
+cp app.js "$root/plugins/sdk-js/voiceblox-plugin.js" "$stage/"
+quietly ./node_modules/.bin/componentize-js "$stage/app.js" \
+    --wit ../../../wit --world-name full-plugin \
     --disable http fetch-event \
     --out "$tmp_out"
 # Renamed into place so a concurrent reader never sees half a component.

@@ -6,6 +6,8 @@
 //! - [`anthropic`]: `POST /v1/messages` (SSE streaming, tool use).
 //! - [`gemini`]: `POST /v1beta/models/{model}:streamGenerateContent` (SSE, function calling).
 //! - [`elevenlabs`]: the `stream-input` WebSocket and `POST /v1/text-to-speech/{voice}/stream`.
+//! - [`assemblyai`]: Universal-Streaming's `GET /v3/ws` (streaming WebSocket, turn-based).
+//! - [`cartesia`]: the `/tts/websocket` socket (contexts, continuations, flushes) and `POST /tts/bytes`.
 //! - [`mcp`]: a real MCP server over streamable HTTP (rmcp's server side) with deterministic tools.
 //! - [`exa`]: Exa's `POST /search`.
 //! - [`livekit`]: LiveKit's Twirp control plane (rooms, agent dispatch), JWT-authenticated.
@@ -20,6 +22,8 @@
 //! first and the success second.
 
 pub mod anthropic;
+pub mod assemblyai;
+pub mod cartesia;
 pub mod deepgram;
 pub mod elevenlabs;
 pub mod exa;

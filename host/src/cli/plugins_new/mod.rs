@@ -1,9 +1,9 @@
-//! `plugins new NAME --lang rust|python --kind llm|tts`: a plugin project that builds with one
+//! `plugins new NAME --lang rust|python|js --kind llm|tts`: a plugin project that builds with one
 //! command and passes `plugins check` as it is, to start an adapter from.
 //!
-//! Rust projects depend on the SDK crate in this source tree; Python projects are
-//! self-contained (the SDK package and the WIT contract are copied in), their adapter the
-//! repository's Python example renamed.
+//! Rust projects depend on the SDK crate in this source tree; Python and JavaScript projects are
+//! self-contained (the SDK and the WIT contract are copied in), their adapter the repository's
+//! example in that language, renamed.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +18,14 @@ const PYTHON_APP: &str = include_str!("../../../../examples/plugins/python/app.p
 const PYTHON_BUILD: &str = include_str!("python/build.sh.tmpl");
 const PYTHON_README: &str = include_str!("python/README.md.tmpl");
 const PYTHON_SDK: &str = include_str!("../../../../plugins/sdk-python/voiceblox_plugin/__init__.py");
+const JS_APP: &str = include_str!("../../../../examples/plugins/javascript/app.js");
+const JS_PACKAGE: &str = include_str!("../../../../examples/plugins/javascript/package.json");
+const JS_LOCK: &str = include_str!("../../../../examples/plugins/javascript/package-lock.json");
+const JS_BUILD: &str = include_str!("js/build.sh.tmpl");
+const JS_README: &str = include_str!("js/README.md.tmpl");
+const JS_SDK: &str = include_str!("../../../../plugins/sdk-js/voiceblox-plugin.js");
+/// The JavaScript example's package name, renamed in the new project's package files.
+const JS_EXAMPLE_PACKAGE: &str = "voiceblox-plugin-example-js";
 /// The contract, for guest toolchains that read WIT.
 const WIT: [(&str, &str); 5] = [
     ("types.wit", include_str!("../../../../wit/types.wit")),
@@ -35,7 +43,7 @@ const SDK_IN_TREE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk")
 pub struct NewArgs {
     /// The plugin's name, also its provider id: lowercase letters, digits and `-`.
     name: String,
-    /// The language to write it in (Python: `--kind llm`).
+    /// The language to write it in (Python and JavaScript: `--kind llm`).
     #[arg(long, value_enum, default_value_t = Lang::Rust)]
     lang: Lang,
     /// What it provides.
@@ -131,19 +139,20 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
             (rust_files(&names, kind, source, args.sdk)?, "cargo build --release --target wasm32-wasip2")
         }
         (Lang::Python, NewKind::Llm) => (python_files(&names, kind), "./build.sh"),
+        (Lang::Js, NewKind::Llm) => (js_files(&names, kind), "./build.sh"),
         (lang, kind) => bail!(
             "no {lang:?} {kind:?} template yet: start from {}",
             match lang {
                 Lang::Rust => "`--kind llm` or `--kind tts`, or plugins/deepgram in the voiceblox repository",
                 Lang::Python => "`--lang python --kind llm`, or a Rust template",
-                Lang::Js => "examples/plugins/javascript in the voiceblox repository",
+                Lang::Js => "`--lang js --kind llm`, or a Rust template",
             }
         ),
     };
     for (path, text) in &files {
         write(&dir.join(path), text)?;
     }
-    if args.lang == Lang::Python {
+    if args.lang != Lang::Rust {
         make_executable(&dir.join("build.sh"))?;
     }
     let wasm = match args.lang {
@@ -190,6 +199,30 @@ fn python_files(names: &Names, kind: &str) -> Vec<(String, String)> {
         ("README.md".into(), names.fill(PYTHON_README, kind, "")),
         ("voiceblox_plugin/__init__.py".into(), PYTHON_SDK.to_string()),
         (".gitignore".into(), format!("/.toolchain\n/{}.wasm\n", names.file)),
+    ];
+    files.extend(WIT.iter().map(|(file, text)| (format!("wit/{file}"), text.to_string())));
+    files
+}
+
+fn js_files(names: &Names, kind: &str) -> Vec<(String, String)> {
+    // The example, renamed as the Python one is; the SDK sits beside it as the example's build
+    // stages it.
+    let app = JS_APP
+        .replace("openai-compat-js", &names.name)
+        .replace("js-openai-compat", &names.name)
+        .replace("OPENAI_API_KEY", &format!("{}_API_KEY", names.upper))
+        .replace("OPENAI_BASE_URL", &format!("{}_BASE_URL", names.upper))
+        .replace("class OpenAiCompat ", &format!("class {} ", names.camel))
+        .replace("new OpenAiCompat()", &format!("new {}()", names.camel))
+        .replace(" // plugins/sdk-js, copied in by build.sh", "");
+    let mut files = vec![
+        ("app.js".to_string(), app),
+        ("voiceblox-plugin.js".into(), JS_SDK.to_string()),
+        ("package.json".into(), JS_PACKAGE.replace(JS_EXAMPLE_PACKAGE, &names.name)),
+        ("package-lock.json".into(), JS_LOCK.replace(JS_EXAMPLE_PACKAGE, &names.name)),
+        ("build.sh".into(), names.fill(JS_BUILD, kind, "")),
+        ("README.md".into(), names.fill(JS_README, kind, "")),
+        (".gitignore".into(), format!("/node_modules\n/{}.wasm\n", names.file)),
     ];
     files.extend(WIT.iter().map(|(file, text)| (format!("wit/{file}"), text.to_string())));
     files

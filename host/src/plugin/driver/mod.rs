@@ -111,6 +111,7 @@ pub(super) fn spawn(
         io_rx,
         tasks: JoinSet::new(),
         ws: None,
+        ws_closing: false,
         timers: HashMap::new(),
         limits,
         in_flight: 0,
@@ -133,6 +134,9 @@ struct Driver {
     /// Request and WebSocket tasks; dropped (and so aborted) with the driver.
     tasks: JoinSet<()>,
     ws: Option<mpsc::Sender<ws::Command>>,
+    /// A send found the socket gone: its close is on the way to the plugin, which may send
+    /// more before it hears of it (a batch of actions answers one input). Those are dropped.
+    ws_closing: bool,
     timers: HashMap<u32, Instant>,
     limits: StreamLimits,
     /// HTTP requests sent whose body has not ended yet.
@@ -200,7 +204,7 @@ impl Driver {
             event = self.io_rx.recv() => match event {
                 Some(IoEvent::Input(input)) => {
                     match input {
-                        Input::WsClosed(_) => self.ws = None,
+                        Input::WsClosed(_) => (self.ws, self.ws_closing) = (None, false),
                         Input::HttpEnd(_) => self.in_flight = self.in_flight.saturating_sub(1),
                         _ => {}
                     }
@@ -274,7 +278,7 @@ impl Driver {
                     Err(error) => return self.fail(error),
                 };
                 let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-                self.ws = Some(tx);
+                (self.ws, self.ws_closing) = (Some(tx), false);
                 let io = self.io.clone();
                 let events = self.io_tx.clone();
                 let provider = self.provider.clone();
@@ -311,14 +315,16 @@ impl Driver {
 
     async fn ws_command(&mut self, command: ws::Command) -> Flow {
         let Some(ws) = &self.ws else {
-            // A close after the server already closed is harmless; a send is a plugin bug.
+            // A close after the server already closed is harmless, and so is a send the plugin
+            // made before hearing of it; a send on no socket at all is a plugin bug.
             return match command {
                 ws::Command::Close(_) => Flow::Continue,
+                ws::Command::Send(_) if self.ws_closing => Flow::Continue,
                 ws::Command::Send(_) => self.fail(self.contract("ws-send without an open WebSocket")),
             };
         };
         if ws.send(command).await.is_err() {
-            self.ws = None;
+            (self.ws, self.ws_closing) = (None, true);
         }
         Flow::Continue
     }
