@@ -8,17 +8,14 @@ use std::time::Duration;
 
 use serde_json::json;
 use voiceblox_host::plugin::types::{Event, ProviderError, TtsEvent};
-use voiceblox_host::plugin::{
-    OpenRequest, PluginRuntime, ProviderSettings, StreamError, StreamHandle, StreamInput, StreamOutput, tts,
-};
+use voiceblox_host::plugin::{OpenRequest, PluginRuntime, ProviderSettings, StreamError, StreamInput, tts};
 use voiceblox_tests::fakes::cartesia::{self, BytesScript, CartesiaScript, SocketScript};
 
 const KEY: &str = "sk_car_test-key-4242";
 const VOICE: &str = "a0e99841-438c-4a64-b679-ae501e7d6091";
 
 async fn runtime_for(fake: &cartesia::CartesiaFake, key: &str) -> (PluginRuntime, tempfile::TempDir) {
-    let allow = format!("127.0.0.1:{}", fake.addr().port());
-    common::runtime(&[&allow], &[("CARTESIA_API_KEY", key), ("CARTESIA_BASE_URL", &fake.base_url())]).await
+    common::runtime_for_fake(fake.addr(), &[("CARTESIA_API_KEY", key), ("CARTESIA_BASE_URL", &fake.base_url())]).await
 }
 
 fn settings(options: serde_json::Value) -> ProviderSettings {
@@ -40,25 +37,6 @@ fn request(options: serde_json::Value) -> OpenRequest {
     })
 }
 
-/// The next event, failing the test on an error or a stream that ends first.
-async fn next_event(stream: &mut StreamHandle) -> Event {
-    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("no event within 10 s") {
-        Some(StreamOutput::Event(event)) => event,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn pcm_of(events: &[Event]) -> Vec<u8> {
-    let mut pcm = Vec::new();
-    for event in events {
-        if let Event::Tts(TtsEvent::Audio(audio)) = event {
-            assert_eq!(audio.sample_rate, 16_000);
-            pcm.extend_from_slice(&audio.pcm);
-        }
-    }
-    pcm
-}
-
 fn flushed_at(events: &[Event]) -> Vec<usize> {
     events.iter().enumerate().filter(|(_, e)| **e == Event::Tts(TtsEvent::Flushed)).map(|(i, _)| i).collect()
 }
@@ -73,7 +51,7 @@ async fn streamed_text_is_spoken_before_the_text_is_complete() {
         stream.send(input).await.unwrap();
     }
     // The first sentence is heard while the second has not even been written.
-    let mut events = vec![next_event(&mut stream).await];
+    let mut events = vec![common::next_event(&mut stream).await];
     assert!(matches!(events[0], Event::Tts(TtsEvent::Audio(_))), "{events:?}");
     for input in [StreamInput::Text("See you at eight!".into()), StreamInput::Flush, StreamInput::End] {
         stream.send(input).await.unwrap();
@@ -84,12 +62,15 @@ async fn streamed_text_is_spoken_before_the_text_is_complete() {
 
     let first = script.pcm_for("Your table is booked.", 16_000);
     let second = script.pcm_for("See you at eight!", 16_000);
-    assert!(pcm_of(&events) == [first.clone(), second.clone()].concat(), "audio differs from what the fake sent");
+    assert!(
+        common::tts_pcm(&events, 16_000) == [first.clone(), second.clone()].concat(),
+        "audio differs from what the fake sent"
+    );
     // Each flush is answered once its own audio is out: the first right after the first sentence.
     let flushed = flushed_at(&events);
     assert_eq!(flushed.len(), 2, "{events:?}");
-    assert!(pcm_of(&events[..flushed[0]]) == first);
-    assert!(pcm_of(&events[flushed[0]..flushed[1]]) == second);
+    assert!(common::tts_pcm(&events[..flushed[0]], 16_000) == first);
+    assert!(common::tts_pcm(&events[flushed[0]..flushed[1]], 16_000) == second);
 
     let sessions = fake.wait_for(Duration::from_secs(5), |s| s.first().is_some_and(|s| s.ended)).await.unwrap();
     let session = &sessions[0];
@@ -174,10 +155,10 @@ async fn the_http_transport_requests_each_flush() {
     result.unwrap();
     let first = script.pcm_for("Your table is booked.", 16_000);
     let expected = [first.clone(), script.pcm_for("See you at eight!", 16_000)].concat();
-    assert!(pcm_of(&events) == expected, "audio differs from what the fake sent");
+    assert!(common::tts_pcm(&events, 16_000) == expected, "audio differs from what the fake sent");
     let flushed = flushed_at(&events);
     assert_eq!(flushed.len(), 2);
-    assert!(pcm_of(&events[..flushed[0]]) == first);
+    assert!(common::tts_pcm(&events[..flushed[0]], 16_000) == first);
     let requests = fake.bytes_requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].header("x-api-key"), Some(KEY));

@@ -3,21 +3,17 @@
 
 mod common;
 
-use std::time::Duration;
-
 use serde_json::json;
 use voiceblox_host::plugin::types::{Event, ProviderError, TtsEvent};
-use voiceblox_host::plugin::{
-    OpenRequest, PluginRuntime, ProviderSettings, StreamError, StreamHandle, StreamInput, StreamOutput, tts,
-};
+use voiceblox_host::plugin::{OpenRequest, PluginRuntime, ProviderSettings, StreamError, StreamInput, tts};
 use voiceblox_tests::fakes::elevenlabs::{self, ElevenLabsScript, SpeechScript, StreamInputScript};
 
 const KEY: &str = "xi-test-key-4242";
 const VOICE: &str = "21m00Tcm4TlvDq8ikWAM";
 
 async fn runtime_for(fake: &elevenlabs::ElevenLabsFake, key: &str) -> (PluginRuntime, tempfile::TempDir) {
-    let allow = format!("127.0.0.1:{}", fake.addr().port());
-    common::runtime(&[&allow], &[("ELEVENLABS_API_KEY", key), ("ELEVENLABS_BASE_URL", &fake.base_url())]).await
+    common::runtime_for_fake(fake.addr(), &[("ELEVENLABS_API_KEY", key), ("ELEVENLABS_BASE_URL", &fake.base_url())])
+        .await
 }
 
 fn settings(options: serde_json::Value) -> ProviderSettings {
@@ -39,25 +35,6 @@ fn request(options: serde_json::Value) -> OpenRequest {
     })
 }
 
-/// The next event, failing the test on an error or a stream that ends first.
-async fn next_event(stream: &mut StreamHandle) -> Event {
-    match tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("no event within 10 s") {
-        Some(StreamOutput::Event(event)) => event,
-        other => panic!("{other:?}"),
-    }
-}
-
-fn pcm_of(events: &[Event]) -> Vec<u8> {
-    let mut pcm = Vec::new();
-    for event in events {
-        if let Event::Tts(TtsEvent::Audio(audio)) = event {
-            assert_eq!(audio.sample_rate, 16_000);
-            pcm.extend_from_slice(&audio.pcm);
-        }
-    }
-    pcm
-}
-
 #[tokio::test]
 async fn streamed_text_is_spoken_before_the_text_is_complete() {
     let script = StreamInputScript::new();
@@ -69,7 +46,7 @@ async fn streamed_text_is_spoken_before_the_text_is_complete() {
         stream.send(input).await.unwrap();
     }
     // The first sentence is heard while the second has not even been written.
-    let mut events = vec![next_event(&mut stream).await];
+    let mut events = vec![common::next_event(&mut stream).await];
     assert!(matches!(events[0], Event::Tts(TtsEvent::Audio(_))), "{events:?}");
     for input in [StreamInput::Text("See you at eight!".into()), StreamInput::Flush, StreamInput::End] {
         stream.send(input).await.unwrap();
@@ -80,12 +57,15 @@ async fn streamed_text_is_spoken_before_the_text_is_complete() {
 
     let first = script.pcm_for("Your table is booked.", 16_000);
     let second = script.pcm_for("See you at eight!", 16_000);
-    assert!(pcm_of(&events) == [first.clone(), second].concat(), "audio differs from what the fake sent");
+    assert!(
+        common::tts_pcm(&events, 16_000) == [first.clone(), second].concat(),
+        "audio differs from what the fake sent"
+    );
     // Each flush is answered once its own audio is out: the first right after the first sentence.
     let flushed: Vec<usize> =
         events.iter().enumerate().filter(|(_, e)| **e == Event::Tts(TtsEvent::Flushed)).map(|(i, _)| i).collect();
     assert_eq!(flushed.len(), 2, "{events:?}");
-    assert_eq!(pcm_of(&events[..flushed[0]]), first);
+    assert_eq!(common::tts_pcm(&events[..flushed[0]], 16_000), first);
 
     let session = &fake.sessions()[0];
     assert_eq!(session.header_key.as_deref(), Some(KEY));
@@ -155,7 +135,7 @@ async fn the_http_transport_streams_each_flush() {
     result.unwrap();
     let expected =
         [script.pcm_for("Your table is booked.", 16_000), script.pcm_for("See you at eight!", 16_000)].concat();
-    assert!(pcm_of(&events) == expected, "audio differs from what the fake sent");
+    assert!(common::tts_pcm(&events, 16_000) == expected, "audio differs from what the fake sent");
     assert_eq!(events.iter().filter(|e| **e == Event::Tts(TtsEvent::Flushed)).count(), 2);
     let requests = fake.speech_requests();
     assert_eq!(requests.len(), 2);

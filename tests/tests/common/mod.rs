@@ -114,3 +114,29 @@ pub async fn collect(stream: &mut StreamHandle) -> (Vec<Event>, Result<(), Strea
         }
     }
 }
+
+/// A runtime that may reach a fake on loopback `addr`, with `env` as the provider environment.
+pub async fn runtime_for_fake(addr: std::net::SocketAddr, env: &[(&str, &str)]) -> (PluginRuntime, tempfile::TempDir) {
+    let allow = format!("127.0.0.1:{}", addr.port());
+    runtime(&[&allow], env).await
+}
+
+/// The next event of `stream`, failing the test on an error or a stream that ends first.
+pub async fn next_event(stream: &mut StreamHandle) -> Event {
+    match tokio::time::timeout(std::time::Duration::from_secs(10), stream.next()).await.expect("no event within 10 s") {
+        Some(StreamOutput::Event(event)) => event,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The TTS audio among `events`, all of it at `rate`.
+pub fn tts_pcm(events: &[Event], rate: u32) -> Vec<u8> {
+    let mut pcm = Vec::new();
+    for event in events {
+        if let Event::Tts(voiceblox_host::plugin::types::TtsEvent::Audio(audio)) = event {
+            assert_eq!(audio.sample_rate, rate);
+            pcm.extend_from_slice(&audio.pcm);
+        }
+    }
+    pcm
+}
