@@ -55,27 +55,53 @@ async fn plugins_list_shows_the_shipped_plugins() {
     out.assert_code(0);
     assert!(out.stdout.starts_with(&format!("plugins in {}\n", default_plugins_dir().display())), "{out}");
     let rows = table_rows(&out.stdout);
-    assert_eq!(rows.first(), Some(&vec!["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"]), "{out}");
-    assert!(rows.contains(&vec!["openai", "0.1.0", "first-party", "openai", "llm,tts,stt", "api.openai.com"]), "{out}");
-    assert!(
-        rows.contains(&vec!["deepgram", "0.1.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]),
+    assert_eq!(
+        rows.first(),
+        Some(&vec!["PLUGIN", "VERSION", "CONTRACT", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"]),
         "{out}"
     );
     assert!(
-        rows.contains(&vec!["anthropic", "0.1.0", "first-party", "anthropic", "llm", "api.anthropic.com"]),
+        rows.contains(&vec!["openai", "0.1.0", "0.2.0", "first-party", "openai", "llm,tts,stt", "api.openai.com"]),
         "{out}"
     );
     assert!(
-        rows.contains(&vec!["elevenlabs", "0.1.0", "first-party", "elevenlabs", "tts", "api.elevenlabs.io"]),
-        "{out}"
-    );
-    assert!(rows.contains(&vec!["cartesia", "0.1.0", "first-party", "cartesia", "tts", "api.cartesia.ai"]), "{out}");
-    assert!(
-        rows.contains(&vec!["gemini", "0.1.0", "first-party", "google", "llm", "generativelanguage.googleapis.com"]),
+        rows.contains(&vec!["deepgram", "0.1.0", "0.2.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]),
         "{out}"
     );
     assert!(
-        rows.contains(&vec!["assemblyai", "0.1.0", "first-party", "assemblyai", "stt", "streaming.assemblyai.com"]),
+        rows.contains(&vec!["anthropic", "0.1.0", "0.2.0", "first-party", "anthropic", "llm", "api.anthropic.com"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["elevenlabs", "0.1.0", "0.2.0", "first-party", "elevenlabs", "tts", "api.elevenlabs.io"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec!["cartesia", "0.1.0", "0.2.0", "first-party", "cartesia", "tts", "api.cartesia.ai"]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec![
+            "gemini",
+            "0.1.0",
+            "0.2.0",
+            "first-party",
+            "google",
+            "llm",
+            "generativelanguage.googleapis.com"
+        ]),
+        "{out}"
+    );
+    assert!(
+        rows.contains(&vec![
+            "assemblyai",
+            "0.1.0",
+            "0.2.0",
+            "first-party",
+            "assemblyai",
+            "stt",
+            "streaming.assemblyai.com"
+        ]),
         "{out}"
     );
     assert_eq!(rows.len(), SHIPPED.len() + 1, "{out}");
@@ -108,8 +134,8 @@ async fn plugins_list_reports_a_refused_file_and_keeps_the_good_ones() {
     assert_eq!(
         rows,
         [
-            vec!["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"],
-            vec!["openai", "0.1.0", "first-party", "openai", "llm,tts,stt", "api.openai.com"]
+            vec!["PLUGIN", "VERSION", "CONTRACT", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"],
+            vec!["openai", "0.1.0", "0.2.0", "first-party", "openai", "llm,tts,stt", "api.openai.com"]
         ],
         "{out}"
     );
@@ -127,18 +153,41 @@ async fn plugins_list_reports_a_refused_file_and_keeps_the_good_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn plugins_check_accepts_a_plugin_of_the_older_contract_and_says_it_is_forwarded() {
+    let old = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/contract/openai-0.1.0.wasm");
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = cli(["plugins", "check"]);
+    cmd.arg(&old).env("VOICEBLOX_PLUGINS", empty.path());
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(out.stdout.starts_with("ok: openai 0.1.0 (contract voiceblox:plugin@0.1.0, forwarded to 0.2.0, "), "{out}");
+    assert!(
+        table_rows(&out.stdout).contains(&vec![
+            "openai",
+            "0.1.0",
+            "0.1.0",
+            "third-party",
+            "openai",
+            "llm,tts,stt",
+            "api.openai.com"
+        ]),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plugins_check_accepts_a_shipped_plugin() {
     let mut cmd = cli(["plugins", "check"]);
     cmd.arg(default_plugins_dir().join("deepgram.wasm"));
     let out = run(cmd).await;
     out.assert_code(0);
-    assert!(out.stdout.starts_with("ok: deepgram 0.1.0 (contract voiceblox:plugin@0.1.0, "), "{out}");
+    assert!(out.stdout.starts_with("ok: deepgram 0.1.0 (contract voiceblox:plugin@0.2.0, "), "{out}");
     assert!(out.stdout.lines().next().unwrap().ends_with(" KiB, first-party)"), "{out}");
     assert_eq!(
         table_rows(&out.stdout),
         [
-            vec!["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"],
-            vec!["deepgram", "0.1.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]
+            vec!["PLUGIN", "VERSION", "CONTRACT", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"],
+            vec!["deepgram", "0.1.0", "0.2.0", "first-party", "deepgram", "stt,tts", "api.deepgram.com"]
         ],
         "{out}"
     );
@@ -189,7 +238,7 @@ async fn plugins_check_refuses_an_old_contract_and_garbage() {
     out.assert_code(1);
     let first = out.stdout.lines().next().unwrap_or_default();
     assert!(first.starts_with(&format!("refused: {}: built for voiceblox:plugin@0.0.9", old.display())), "{out}");
-    assert!(first.contains("this host supports voiceblox:plugin@0.1.0"), "{out}");
+    assert!(first.contains("this host loads voiceblox:plugin 0.1.0 and 0.2.0"), "{out}");
     assert!(!out.stdout.contains("PLUGIN"), "{out}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -863,7 +912,15 @@ async fn plugins_new_scaffolds_rust_plugins_that_build_check_and_answer() {
         let out = run(check).await;
         out.assert_code(0);
         assert!(out.stdout.starts_with(&format!("ok: {name} 0.1.0")), "{out}");
-        assert!(table_rows(&out.stdout).contains(&vec![name, "0.1.0", "third-party", name, kind, "api.openai.com"]));
+        assert!(table_rows(&out.stdout).contains(&vec![
+            name,
+            "0.1.0",
+            "0.2.0",
+            "third-party",
+            name,
+            kind,
+            "api.openai.com"
+        ]));
     }
 
     let fake = openai::start(
@@ -939,7 +996,15 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
         check.arg(&plugins).args(["plugins", "check"]).arg(plugins.join(&file));
         let out = run_within(check, GUEST_LOAD).await;
         out.assert_code(0);
-        assert!(table_rows(&out.stdout).contains(&vec![name, "0.1.0", "third-party", name, "llm", "api.openai.com"]));
+        assert!(table_rows(&out.stdout).contains(&vec![
+            name,
+            "0.1.0",
+            "0.2.0",
+            "third-party",
+            name,
+            "llm",
+            "api.openai.com"
+        ]));
     }
 
     let fake =

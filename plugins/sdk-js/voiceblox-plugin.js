@@ -1,5 +1,5 @@
 // voiceblox-plugin: write a voiceblox provider adapter in JavaScript (built into a component with
-// componentize-js, world `full-plugin` of voiceblox:plugin@0.1.0).
+// componentize-js, world `full-plugin` of voiceblox:plugin@0.2.0).
 //
 // An adapter is a sans-I/O state machine: the host opens a stream with the provider's
 // configuration and the request, feeds it inputs (text, audio, HTTP and WebSocket events, timers)

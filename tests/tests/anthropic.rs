@@ -73,7 +73,12 @@ async fn a_tool_round_trip_with_the_key_filled_in_by_the_host() {
     let mut stream = runtime.open(&settings(), request(asked.clone())).await.unwrap();
     let (events, result) = common::collect(&mut stream).await;
     result.unwrap();
-    let call = ToolCall { id: "toolu_01".into(), name: "get_weather".into(), arguments: r#"{"city": "Paris"}"#.into() };
+    let call = ToolCall {
+        id: "toolu_01".into(),
+        name: "get_weather".into(),
+        arguments: r#"{"city": "Paris"}"#.into(),
+        provider_data: None,
+    };
     let events = llm_events(&events);
     assert_eq!(events[0], LlmEvent::TextDelta("Let me look. ".into()));
     assert!(events.contains(&LlmEvent::ToolCall(call.clone())), "{events:?}");

@@ -126,6 +126,51 @@ async fn a_tool_round_trip_with_the_key_filled_in_by_the_host() {
 }
 
 #[tokio::test]
+async fn a_signed_call_from_gemini_is_taken_by_openai_mid_call() {
+    // Gemini calls a tool with a long thought signature; the follow-up goes to OpenAI (a
+    // fallback), which refuses tool-call ids over 40 characters. The signature travels in the
+    // call's provider data, so the id stays short and OpenAI takes the conversation.
+    let long_signature = "c2ln".repeat(60);
+    let gemini = gemini::start(GeminiScript::new().api_key(KEY).generate(
+        GenerateScript::text(["Checking. "]).signed_function_call(
+            "get_weather",
+            r#"{"city": "Oslo"}"#,
+            &long_signature,
+        ),
+    ));
+    let gpt = openai::start(OpenAiScript::new().api_key("sk-openai").chat(ChatScript::text(["Oslo is cold."])));
+    let allow = [format!("127.0.0.1:{}", gemini.addr().port()), format!("127.0.0.1:{}", gpt.addr().port())];
+    let env = [("GEMINI_API_KEY", KEY), ("OPENAI_API_KEY", "sk-openai")];
+    let (runtime, _dir) = common::runtime(&[&allow[0], &allow[1]], &env).await;
+    let base = |fake_url: String| ProviderSettings { base_url: Some(fake_url), ..settings() };
+    let asked = vec![message(llm::Role::User, "Weather in Oslo?")];
+    let mut stream = runtime.open(&base(gemini.base_url()), request(asked.clone())).await.unwrap();
+    let (events, result) = common::collect(&mut stream).await;
+    result.unwrap();
+    let Some(LlmEvent::ToolCall(call)) = llm_events(&events).get(1).cloned() else { panic!("{events:?}") };
+    assert!(call.id.len() <= 40, "{}", call.id);
+    assert!(call.provider_data.as_deref().is_some_and(|d| d.contains(&long_signature)), "{call:?}");
+
+    let mut answered = asked;
+    answered.push(llm::Message { tool_calls: vec![call.clone()], ..message(llm::Role::Assistant, "Checking. ") });
+    answered.push(llm::Message { tool_call_id: Some(call.id.clone()), ..message(llm::Role::Tool, "-3 C") });
+    let openai = ProviderSettings {
+        provider: "openai".into(),
+        model: "gpt-4.1-mini".into(),
+        base_url: Some(gpt.base_url()),
+        ..Default::default()
+    };
+    let mut stream = runtime.open(&openai, request(answered)).await.unwrap();
+    let (events, result) = common::collect(&mut stream).await;
+    result.unwrap();
+    assert_eq!(llm_events(&events)[0], LlmEvent::TextDelta("Oslo is cold.".into()));
+    let body = gpt.chat_requests()[0].json().unwrap();
+    assert_eq!(body["messages"][1]["tool_calls"][0]["id"], call.id.as_str());
+    assert_eq!(body["messages"][2]["tool_call_id"], call.id.as_str());
+    assert!(!body.to_string().contains(&long_signature), "OpenAI never sees Gemini's signature");
+}
+
+#[tokio::test]
 async fn a_wrong_key_is_unauthorized_and_never_echoed() {
     let fake = gemini::start(GeminiScript::new().api_key(KEY));
     let (runtime, _dir) = runtime_for(&fake).await;

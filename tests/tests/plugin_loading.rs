@@ -64,9 +64,9 @@ async fn a_truncated_component_is_refused_as_invalid() {
 async fn another_contract_version_is_refused_naming_both_versions() {
     let err = Plugin::load(&common::engine(), &common::cache(), &common::fixture("old-contract")).await.err().unwrap();
     let PluginError::ContractVersion { expected, found, .. } = &err else { panic!("{err}") };
-    assert_eq!(expected, "0.1.0");
-    assert!(found.contains("0.0.9"), "{found}");
-    assert!(err.to_string().contains("voiceblox:plugin@0.1.0"), "{err}");
+    assert_eq!(expected, "0.1.0 and 0.2.0");
+    assert!(found.contains("voiceblox:plugin@0.0.9"), "{found}");
+    assert!(err.to_string().contains("this host loads voiceblox:plugin 0.1.0 and 0.2.0"), "{err}");
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use voiceblox_host::plugin::{
     PluginError, PluginRegistry, PluginRuntime, ProviderPolicy, ProviderSettings, StreamError, Timeouts,
     default_plugins_dir, provider_policy::ProviderEntry,
 };
-use voiceblox_tests::fakes::reflector::Reflector;
+use voiceblox_tests::fakes::reflector::{Reflector, WsEnding};
 
 const KEY: &str = "sk-Canary/Key+0123456789";
 
@@ -99,6 +99,37 @@ async fn only_the_first_websocket_text_frame_takes_the_key_and_echoes_are_scrubb
     assert_eq!(reflector.frames(), [format!("{{\"first\": \"{KEY}\"}}"), "later {{api-key}}".to_string()]);
     let handshake = &reflector.requests()[0];
     assert_eq!(handshake.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+}
+
+#[tokio::test]
+async fn a_websocket_closed_and_finished_in_one_batch_still_sends_its_close() {
+    let (reflector, runtime, _dir) = reflector_and_runtime().await;
+    let (_, result) = run(&runtime, &settings("ws-goodbye", Some(reflector.base_url()))).await;
+    result.expect("ws-goodbye finishes");
+    // The stream is over for its owner; the close reaches the server just after.
+    let endings = wait_for_endings(&reflector, 1).await;
+    assert_eq!(reflector.frames(), ["goodbye"]);
+    assert_eq!(endings, [WsEnding::Closed(Some((4001, "done here".into())))]);
+
+    // A plugin that finishes with its socket open gets it closed politely, not dropped.
+    let (_, result) = run(&runtime, &settings("ws-abandon", Some(reflector.base_url()))).await;
+    result.expect("ws-abandon finishes");
+    let endings = wait_for_endings(&reflector, 2).await;
+    assert!(matches!(endings[1], WsEnding::Closed(_)), "{endings:?}");
+}
+
+/// The reflector's WebSocket endings once there are `n` of them (the outcome, not its timing).
+async fn wait_for_endings(reflector: &Reflector, n: usize) -> Vec<WsEnding> {
+    let wait = async {
+        loop {
+            let endings = reflector.endings();
+            if endings.len() >= n {
+                return endings;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), wait).await.expect("the socket never ended")
 }
 
 /// A runtime over exactly `files` (from the shipped and fixture folders), with `env` as the

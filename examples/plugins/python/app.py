@@ -138,7 +138,7 @@ class Completion(Stream):
                 call[2] += fn.get("arguments") or ""
             if choice.get("finish_reason"):
                 for _, (id, name, args) in sorted(self.tool_calls.items()):
-                    actions.append(emit_llm(t.LlmEvent_ToolCall(t.ToolCall(id, name, args or "{}"))))
+                    actions.append(emit_llm(t.LlmEvent_ToolCall(t.ToolCall(id, name, args or "{}", None))))
                 self.tool_calls.clear()
                 actions.append(emit_llm(t.LlmEvent_Finish(FINISH.get(choice["finish_reason"], t.FinishReason.OTHER))))
                 self.finished = True

@@ -59,10 +59,11 @@ pub async fn run(options: &PluginOptions, command: PluginsCommand) -> anyhow::Re
                     return Ok(ExitCode::FAILURE);
                 }
                 println!(
-                    "ok: {} {} (contract voiceblox:plugin@{}, {} KiB, {})",
+                    "ok: {} {} (contract voiceblox:plugin@{}{}, {} KiB, {})",
                     plugin.name(),
                     plugin.info().version,
-                    voiceblox_host::plugin::bindings::latest::VERSION,
+                    plugin.contract_version(),
+                    forwarded(&plugin),
                     plugin.wasm_bytes() / 1024,
                     origin(&plugin)
                 );
@@ -96,18 +97,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// `, forwarded to 0.2.0` for a plugin built against an older contract.
+fn forwarded(plugin: &Plugin) -> String {
+    let latest = voiceblox_host::plugin::bindings::latest::VERSION;
+    if plugin.contract_version() == latest { String::new() } else { format!(", forwarded to {latest}") }
+}
+
 fn origin(plugin: &Plugin) -> &'static str {
     if plugin.is_first_party() { "first-party" } else { "third-party" }
 }
 
 fn print_table(plugins: &[std::sync::Arc<Plugin>]) {
-    let mut rows = vec![["PLUGIN", "VERSION", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"].map(String::from)];
+    let mut rows = vec![["PLUGIN", "VERSION", "CONTRACT", "ORIGIN", "PROVIDER", "KINDS", "HOSTS"].map(String::from)];
     for plugin in plugins {
         for provider in &plugin.info().providers {
             let kinds: Vec<&str> = provider.kinds.iter().map(|k| kind_name(*k)).collect();
             rows.push([
                 plugin.name().to_string(),
                 plugin.info().version.clone(),
+                plugin.contract_version().to_string(),
                 origin(plugin).to_string(),
                 provider.id.clone(),
                 kinds.join(","),
@@ -115,7 +123,7 @@ fn print_table(plugins: &[std::sync::Arc<Plugin>]) {
             ]);
         }
     }
-    let widths: Vec<usize> = (0..6).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         println!("{}", cells.join("  ").trim_end());

@@ -7,54 +7,59 @@ use semver::Version;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::bindings::latest;
+use super::bindings::{PACKAGE, SUPPORTED};
 use super::error::PluginError;
-
-/// Oldest contract version this host loads (N-1 support starts once 0.2 exists).
-pub const MIN_VERSION: Version = Version::new(0, 1, 0);
-const PACKAGE: &str = "voiceblox:plugin";
 
 /// Import namespaces the sandbox provides (the WASI basics a guest's standard library links).
 const PROVIDED_IMPORTS: &[&str] =
     &["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "wasi:sockets/"];
 
-/// Refuses anything that is not a plugin for a supported contract version.
-pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<(), PluginError> {
+/// Refuses anything that is not a plugin for a supported contract version; returns the version
+/// the plugin was built for (every `voiceblox:plugin` name it exports or imports must agree).
+pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<Version, PluginError> {
     let ty = component.component_type();
     let exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
     let ours: Vec<&str> = exports.iter().copied().filter(|n| n.starts_with(PACKAGE)).collect();
-    let meta = ours.iter().find(|n| n.starts_with(&format!("{PACKAGE}/meta")));
-    let Some(meta) = meta else {
+    let Some(meta) = ours.iter().find(|n| n.starts_with(&format!("{PACKAGE}/meta"))) else {
         return Err(PluginError::NotAPlugin { path: path.into(), found: list(&exports) });
     };
-    let supported = |name: &str| version_of(name).is_some_and(|v| v >= MIN_VERSION && v <= latest::VERSION);
-    if let Some(other) = ours.iter().find(|n| !supported(n)) {
-        let found = match version_of(other) {
-            Some(v) => format!("{PACKAGE}@{v} ({other})"),
-            None => format!("an unversioned {other}"),
-        };
-        return Err(PluginError::ContractVersion { path: path.into(), expected: latest::VERSION.to_string(), found });
-    }
-    debug_assert!(supported(meta));
-    for (import, _) in ty.imports(engine) {
-        // Our own interfaces come in as imports only for their types (`use types.{...}`).
-        if import.starts_with(PACKAGE) {
-            if !supported(import) {
-                let found =
-                    format!("{PACKAGE}@{} ({import})", version_of(import).map_or("?".into(), |v| v.to_string()));
-                return Err(PluginError::ContractVersion {
+    let unsupported = |name: &str| PluginError::ContractVersion {
+        path: path.into(),
+        expected: supported_list(),
+        found: match version_of(name) {
+            Some(v) => format!("{PACKAGE}@{v} ({name})"),
+            None => format!("an unversioned {name}"),
+        },
+    };
+    let version = version_of(meta).filter(|v| SUPPORTED.contains(v)).ok_or_else(|| unsupported(meta))?;
+    let imports: Vec<&str> = ty.imports(engine).map(|(name, _)| name).collect();
+    // Our own interfaces come in as imports only for their types (`use types.{...}`).
+    let ours = ours.iter().chain(imports.iter().filter(|n| n.starts_with(PACKAGE)));
+    for name in ours {
+        match version_of(name) {
+            Some(v) if v == version => {}
+            Some(v) if SUPPORTED.contains(&v) => {
+                return Err(PluginError::MixedContract {
                     path: path.into(),
-                    expected: latest::VERSION.to_string(),
-                    found,
+                    first: format!("{meta}"),
+                    second: format!("{name} ({PACKAGE}@{v})"),
                 });
             }
-            continue;
-        }
-        if !PROVIDED_IMPORTS.iter().any(|p| import.starts_with(p)) {
-            return Err(PluginError::UnsupportedImport { path: path.into(), import: import.to_string() });
+            _ => return Err(unsupported(name)),
         }
     }
-    Ok(())
+    if let Some(import) =
+        imports.iter().find(|i| !i.starts_with(PACKAGE) && !PROVIDED_IMPORTS.iter().any(|p| i.starts_with(p)))
+    {
+        return Err(PluginError::UnsupportedImport { path: path.into(), import: import.to_string() });
+    }
+    Ok(version)
+}
+
+/// `0.1.0 and 0.2.0`
+fn supported_list() -> String {
+    let versions: Vec<String> = SUPPORTED.iter().map(Version::to_string).collect();
+    versions.join(" and ")
 }
 
 /// `voiceblox:plugin/llm@0.1.0` → 0.1.0

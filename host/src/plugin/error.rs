@@ -28,9 +28,13 @@ pub enum PluginError {
     #[error("{path}: not a voiceblox plugin: it exports no `voiceblox:plugin/meta` interface (exports: {found})")]
     NotAPlugin { path: PathBuf, found: String },
     #[error(
-        "{path}: built for {found}, but this host supports voiceblox:plugin@{expected}; rebuild the plugin against wit/ of this host"
+        "{path}: built for {found}, but this host loads voiceblox:plugin {expected}; rebuild the plugin against this host's wit/ (or with the SDK of one of those versions)"
     )]
     ContractVersion { path: PathBuf, expected: String, found: String },
+    #[error(
+        "{path}: mixes contract versions: it exports {first} but also uses {second}; build every interface from one wit/ folder"
+    )]
+    MixedContract { path: PathBuf, first: String, second: String },
     #[error(
         "{path}: imports {import}, which the plugin sandbox does not provide (plugins get WASI CLI basics only; do I/O through host actions)"
     )]

@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use wasmtime::Store;
-use wasmtime::component::{Instance, ResourceAny};
+use wasmtime::component::Instance;
 
-use super::bindings::latest::{llm, stt, tts, types};
+use super::bindings::{
+    self,
+    latest::{llm, stt, tts, types},
+};
 use super::cpu::CpuBudget;
 use super::error::StreamError;
 use super::fault;
@@ -62,29 +65,10 @@ impl PluginInstance {
             provider: config.provider.clone(),
             kind: super::loaded::kind_name(request.kind()),
         };
-        let exports = plugin.exports();
         let store = &mut self.store;
         sandbox::arm(store);
-        let opened = match request {
-            OpenRequest::Llm(req) => {
-                let guest = exports.llm.as_ref().ok_or_else(not_served)?.load(&mut *store, &self.instance);
-                let guest = guest.map_err(|e| fault(&plugin, store, e))?;
-                let res = guest.call_open(&mut *store, config, req).await.map_err(|e| fault(&plugin, store, e))?;
-                res.map(|r| Resource::Llm(guest, r))
-            }
-            OpenRequest::Tts(req) => {
-                let guest = exports.tts.as_ref().ok_or_else(not_served)?.load(&mut *store, &self.instance);
-                let guest = guest.map_err(|e| fault(&plugin, store, e))?;
-                let res = guest.call_open(&mut *store, config, req).await.map_err(|e| fault(&plugin, store, e))?;
-                res.map(|r| Resource::Tts(guest, r))
-            }
-            OpenRequest::Stt(req) => {
-                let guest = exports.stt.as_ref().ok_or_else(not_served)?.load(&mut *store, &self.instance);
-                let guest = guest.map_err(|e| fault(&plugin, store, e))?;
-                let res = guest.call_open(&mut *store, config, req).await.map_err(|e| fault(&plugin, store, e))?;
-                res.map(|r| Resource::Stt(guest, r))
-            }
-        };
+        let opened = plugin.exports().open(store, &self.instance, config, request).await.ok_or_else(not_served)?;
+        let opened = opened.map_err(|e| fault(&plugin, store, e))?;
         let resource = opened.map_err(|error| StreamError::Provider {
             provider: config.provider.clone(),
             error: super::driver::clean_provider_error(None, error),
@@ -95,17 +79,11 @@ impl PluginInstance {
     }
 }
 
-enum Resource {
-    Llm(llm::Guest, ResourceAny),
-    Tts(tts::Guest, ResourceAny),
-    Stt(stt::Guest, ResourceAny),
-}
-
 /// An open stream inside its own instance: inputs in, actions out (sans-I/O).
 pub struct GuestStream {
     plugin: Arc<Plugin>,
     store: Store<StoreState>,
-    resource: Resource,
+    resource: bindings::Stream,
     poisoned: bool,
     budget: CpuBudget,
 }
@@ -124,12 +102,7 @@ impl GuestStream {
             });
         }
         sandbox::arm(&mut self.store);
-        let store = &mut self.store;
-        let result = match &self.resource {
-            Resource::Llm(guest, r) => guest.completion().call_handle(&mut *store, *r, input).await,
-            Resource::Tts(guest, r) => guest.synthesis().call_handle(&mut *store, *r, input).await,
-            Resource::Stt(guest, r) => guest.transcription().call_handle(&mut *store, *r, input).await,
-        };
+        let result = self.resource.handle(&mut self.store, input).await;
         let actions = result.map_err(|e| {
             self.poisoned = true;
             fault(&self.plugin, &self.store, e)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use wasmtime::component::InstancePre;
 
-use super::bindings::latest::{self, Exports, types};
+use super::bindings::{Exports, latest::types};
 use super::cache::CompileCache;
 use super::contract;
 use super::engine::PluginEngine;
@@ -37,12 +37,12 @@ impl Plugin {
         let component = cache
             .load(engine.engine(), &bytes)
             .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
-        contract::check(engine.engine(), &component, path)?;
+        let version = contract::check(engine.engine(), &component, path)?;
         let pre = engine
             .linker()
             .instantiate_pre(&component)
             .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
-        let exports = Exports::locate(&component, &pre)
+        let exports = Exports::locate(&version, &component, &pre)
             .map_err(|e| PluginError::Invalid { path: path.into(), message: format!("{e:#}") })?;
         let info = describe(engine, &pre, &exports, path).await?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -92,6 +92,11 @@ impl Plugin {
         &self.pre
     }
 
+    /// The contract version the plugin was built for (older ones are forwarded).
+    pub fn contract_version(&self) -> semver::Version {
+        self.exports.version()
+    }
+
     pub(super) fn exports(&self) -> &Exports {
         &self.exports
     }
@@ -134,17 +139,12 @@ impl Plugin {
                 return Err(bad(format!("provider `{}` is listed twice", provider.id)));
             }
             for kind in &provider.kinds {
-                let exported = match kind {
-                    Kind::Llm => self.exports.llm.is_some(),
-                    Kind::Tts => self.exports.tts.is_some(),
-                    Kind::Stt => self.exports.stt.is_some(),
-                };
-                if !exported {
+                if !self.exports.serves(*kind) {
                     return Err(bad(format!(
                         "provider `{}` claims {} but the component does not export {}",
                         provider.id,
                         kind_name(*kind),
-                        latest::interface_name(kind_name(*kind))
+                        super::bindings::interface_name(kind_name(*kind), &self.exports.version())
                     )));
                 }
             }
@@ -187,7 +187,6 @@ async fn describe(
     };
     let mut store = sandboxed_store(engine.engine(), &name, engine.limits());
     let instance = pre.instantiate_async(&mut store).await.map_err(fail)?;
-    let meta = exports.meta.load(&mut store, &instance).map_err(fail)?;
     arm(&mut store);
-    meta.call_describe(&mut store).await.map_err(fail)
+    exports.describe(&mut store, &instance).await.map_err(fail)
 }

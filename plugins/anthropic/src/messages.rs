@@ -178,7 +178,7 @@ impl Reply {
                     if serde_json::from_str::<serde_json::Value>(&arguments).is_err() {
                         return Err(protocol(format!("tool call `{name}` ended with incomplete input JSON")));
                     }
-                    emit(out, LlmEvent::ToolCall(ToolCall { id, name, arguments }));
+                    emit(out, LlmEvent::ToolCall(ToolCall { id, name, arguments, provider_data: None }));
                     self.called_tools = true;
                 }
             }

@@ -122,8 +122,13 @@ mod tests {
     fn a_conversation_with_two_tool_calls_in_the_messages_shape() {
         let mut assistant = message(Role::Assistant, "Let me look.");
         assistant.tool_calls = vec![
-            ToolCall { id: "toolu_1".into(), name: "order".into(), arguments: r#"{"id": 42}"#.into() },
-            ToolCall { id: "toolu_2".into(), name: "weather".into(), arguments: String::new() },
+            ToolCall {
+                id: "toolu_1".into(),
+                name: "order".into(),
+                arguments: r#"{"id": 42}"#.into(),
+                provider_data: None,
+            },
+            ToolCall { id: "toolu_2".into(), name: "weather".into(), arguments: String::new(), provider_data: None },
         ];
         let mut request = request(vec![
             message(Role::System, "You are Ava."),

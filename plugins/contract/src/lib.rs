@@ -1,11 +1,11 @@
 //! The contract's shared `types` interface (`voiceblox:plugin/types`), generated once. Every
-//! Rust adapter generates its own exports with `with: {"voiceblox:plugin/types@0.1.0":
+//! Rust adapter generates its own exports with `with: {"voiceblox:plugin/types@0.2.0":
 //! voiceblox_plugin_contract::types}`, so all adapters and the kit's conversions share these
 //! types instead of each crate converting its own copy.
 
 wit_bindgen::generate!({
     path: "../../wit",
-    inline: "package voiceblox:contract; world types { import voiceblox:plugin/types@0.1.0; }",
+    inline: "package voiceblox:contract; world types { import voiceblox:plugin/types@0.2.0; }",
     world: "voiceblox:contract/types",
     additional_derives: [PartialEq],
     generate_all,

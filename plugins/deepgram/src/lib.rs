@@ -12,7 +12,7 @@ wit_bindgen::generate!({
     path: "../../wit",
     world: "speech-plugin",
     additional_derives: [PartialEq],
-    with: { "voiceblox:plugin/types@0.1.0": voiceblox_plugin_contract::types },
+    with: { "voiceblox:plugin/types@0.2.0": voiceblox_plugin_contract::types },
 });
 
 mod config;
@@ -92,7 +92,7 @@ impl wit_tts::Guest for Plugin {
     }
 }
 
-// Component export names (`voiceblox:plugin/stt@0.1.0#open`) are not valid symbol names for a
+// Component export names (`voiceblox:plugin/stt@0.2.0#open`) are not valid symbol names for a
 // native shared library's version script, so the exports exist only in the wasm build; native
 // builds (unit tests) call the state machines directly.
 #[cfg(target_arch = "wasm32")]

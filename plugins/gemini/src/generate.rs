@@ -178,10 +178,10 @@ impl Reply {
                             )));
                         }
                     };
-                    let signature = part.thought_signature.as_deref();
-                    let id = tool_id::encode(call.id.as_deref(), chunk.response_id.as_deref(), self.calls, signature);
+                    let id = tool_id::encode(call.id.as_deref(), chunk.response_id.as_deref(), self.calls);
+                    let provider_data = tool_id::provider_data(part.thought_signature.as_deref());
                     self.calls += 1;
-                    emit(out, LlmEvent::ToolCall(ToolCall { id, name: call.name.clone(), arguments }));
+                    emit(out, LlmEvent::ToolCall(ToolCall { id, name: call.name.clone(), arguments, provider_data }));
                 } else if let Some(text) = part.text.as_deref().filter(|t| !t.is_empty() && !part.thought) {
                     emit(out, LlmEvent::TextDelta(text.to_string()));
                 }

@@ -100,13 +100,12 @@ fn parts(
                     let what = format!("message {index}: arguments of tool call `{}`", call.name);
                     parse_object(&call.arguments, &what).map_err(invalid)?
                 };
-                let decoded = tool_id::decode(&call.id);
                 let mut function_call = json!({"name": call.name, "args": args});
-                if let Some(id) = decoded.api_id {
+                if let Some(id) = tool_id::api_id(&call.id) {
                     function_call["id"] = json!(id);
                 }
                 let mut part = json!({ "functionCall": function_call });
-                if let Some(signature) = decoded.signature {
+                if let Some(signature) = tool_id::signature(call.provider_data.as_deref()) {
                     part["thoughtSignature"] = json!(signature);
                 }
                 parts.push(part);
@@ -126,7 +125,7 @@ fn parts(
                 )));
             };
             let mut response = json!({"name": name, "response": {"output": message.content}});
-            if let Some(api_id) = tool_id::decode(id).api_id {
+            if let Some(api_id) = tool_id::api_id(id) {
                 response["id"] = json!(api_id);
             }
             ("user", vec![json!({ "functionResponse": response })])
@@ -175,18 +174,19 @@ mod tests {
         let mut assistant = message(Role::Assistant, "Let me look.");
         assistant.tool_calls = vec![
             ToolCall {
-                id: "gemini-call-r1-0|ts:c2lnMQ==".into(),
+                id: "gemini-call-r1-0".into(),
                 name: "order".into(),
                 arguments: r#"{"id": 42}"#.into(),
+                provider_data: Some(r#"{"thoughtSignature":"c2lnMQ=="}"#.into()),
             },
-            ToolCall { id: "fc_7".into(), name: "weather".into(), arguments: String::new() },
+            ToolCall { id: "fc_7".into(), name: "weather".into(), arguments: String::new(), provider_data: None },
         ];
         let mut request = request(vec![
             message(Role::System, "You are Ava."),
             message(Role::System, "Be brief."),
             message(Role::User, "Where is my order?"),
             assistant,
-            result("gemini-call-r1-0|ts:c2lnMQ==", "shipped"),
+            result("gemini-call-r1-0", "shipped"),
             result("fc_7", "sunny"),
             message(Role::User, "Thanks!"),
         ]);

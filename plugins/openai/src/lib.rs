@@ -13,7 +13,7 @@ wit_bindgen::generate!({
     path: "../../wit",
     world: "full-plugin",
     additional_derives: [PartialEq],
-    with: { "voiceblox:plugin/types@0.1.0": voiceblox_plugin_contract::types },
+    with: { "voiceblox:plugin/types@0.2.0": voiceblox_plugin_contract::types },
 });
 
 mod config;
@@ -107,7 +107,7 @@ impl wit_stt::Guest for Plugin {
     }
 }
 
-// Component export names (`voiceblox:plugin/llm@0.1.0#open`) are not valid symbol names for a
+// Component export names (`voiceblox:plugin/llm@0.2.0#open`) are not valid symbol names for a
 // native shared library's version script, so the exports exist only in the wasm build; native
 // builds (unit tests) call the state machines directly.
 #[cfg(target_arch = "wasm32")]

@@ -97,8 +97,12 @@ mod tests {
     #[test]
     fn full_conversation_with_tools() {
         let mut assistant = message(Role::Assistant, "");
-        assistant.tool_calls =
-            vec![ToolCall { id: "call_1".into(), name: "get_weather".into(), arguments: r#"{"city":"Paris"}"#.into() }];
+        assistant.tool_calls = vec![ToolCall {
+            id: "call_1".into(),
+            name: "get_weather".into(),
+            arguments: r#"{"city":"Paris"}"#.into(),
+            provider_data: None,
+        }];
         let mut tool = message(Role::Tool, r#"{"temp":21}"#);
         tool.tool_call_id = Some("call_1".into());
         let mut request = request(vec![

@@ -72,6 +72,7 @@ impl ToolCallAccumulator {
                     id: if call.id.is_empty() { format!("call_{}", call.index) } else { call.id },
                     name: call.name,
                     arguments: if call.arguments.trim().is_empty() { "{}".into() } else { call.arguments },
+                    provider_data: None,
                 })
             })
             .collect()
@@ -111,8 +112,18 @@ mod tests {
         assert_eq!(
             acc.take().unwrap(),
             [
-                ToolCall { id: "call_a".into(), name: "get_weather".into(), arguments: r#"{"city":"Paris"}"#.into() },
-                ToolCall { id: "call_b".into(), name: "get_time".into(), arguments: r#"{"tz":"CET"}"#.into() },
+                ToolCall {
+                    id: "call_a".into(),
+                    name: "get_weather".into(),
+                    arguments: r#"{"city":"Paris"}"#.into(),
+                    provider_data: None
+                },
+                ToolCall {
+                    id: "call_b".into(),
+                    name: "get_time".into(),
+                    arguments: r#"{"tz":"CET"}"#.into(),
+                    provider_data: None
+                },
             ]
         );
         assert!(acc.is_empty());
@@ -125,11 +136,20 @@ mod tests {
         acc.push(&delta(r#"{"id":"x2","function":{"name":"b"}}"#));
         acc.push(&delta(r#"{"function":{"name":"b","arguments":"{}"}}"#));
         let calls = acc.take().unwrap();
-        assert_eq!(calls[0], ToolCall { id: "x1".into(), name: "a".into(), arguments: r#"{"k":1}"#.into() });
-        assert_eq!(calls[1], ToolCall { id: "x2".into(), name: "b".into(), arguments: "{}".into() });
+        assert_eq!(
+            calls[0],
+            ToolCall { id: "x1".into(), name: "a".into(), arguments: r#"{"k":1}"#.into(), provider_data: None }
+        );
+        assert_eq!(
+            calls[1],
+            ToolCall { id: "x2".into(), name: "b".into(), arguments: "{}".into(), provider_data: None }
+        );
 
         acc.push(&delta(r#"{"index":3,"function":{"name":"c"}}"#));
-        assert_eq!(acc.take().unwrap()[0], ToolCall { id: "call_3".into(), name: "c".into(), arguments: "{}".into() });
+        assert_eq!(
+            acc.take().unwrap()[0],
+            ToolCall { id: "call_3".into(), name: "c".into(), arguments: "{}".into(), provider_data: None }
+        );
     }
 
     #[test]

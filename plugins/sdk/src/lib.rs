@@ -90,7 +90,7 @@ pub mod bindings {
         path: "../../wit",
         world: "full-plugin",
         additional_derives: [PartialEq],
-        with: { "voiceblox:plugin/types@0.1.0": voiceblox_plugin_contract::types },
+        with: { "voiceblox:plugin/types@0.2.0": voiceblox_plugin_contract::types },
         pub_export_macro: true,
         export_macro_name: "export_full_plugin",
         default_bindings_module: "voiceblox_plugin_sdk::bindings",

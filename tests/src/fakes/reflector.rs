@@ -1,7 +1,8 @@
 //! A hostile server: what a plugin author who points a stream at their own endpoint gets back.
 //! `GET /reflect` reflects the request (its `authorization` header in a response header and in
 //! the body, the URI and the body), the body cut into 3-byte chunks so a key straddles them;
-//! `GET /hang` never answers; `/ws` echoes every WebSocket text frame.
+//! `GET /hang` never answers; `/ws` echoes every WebSocket text frame and notes how the socket
+//! ended.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,12 +25,26 @@ struct Frames {
     shutdown: Shutdown,
     /// WebSocket text frames received, in order.
     received: Mutex<Vec<String>>,
+    /// How each WebSocket ended: the close frame's code and reason (none: a frame without a
+    /// status), or the connection dropped without one.
+    endings: Mutex<Vec<WsEnding>>,
+}
+
+/// How a client left a WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsEnding {
+    Closed(Option<(u16, String)>),
+    Dropped,
 }
 
 impl Reflector {
     pub fn start() -> Self {
         let router = Router::new().route("/reflect", any(reflect)).route("/hang", any(hang)).route("/ws", get(echo));
-        let (server, state) = server::start(router, |shutdown| Frames { shutdown, received: Mutex::new(Vec::new()) });
+        let (server, state) = server::start(router, |shutdown| Frames {
+            shutdown,
+            received: Mutex::new(Vec::new()),
+            endings: Mutex::new(Vec::new()),
+        });
         Self { server, state }
     }
 
@@ -50,6 +65,11 @@ impl Reflector {
     /// The WebSocket text frames received, as they arrived.
     pub fn frames(&self) -> Vec<String> {
         lock(&self.state.received).clone()
+    }
+
+    /// How the WebSockets that ended so far ended, in order.
+    pub fn endings(&self) -> Vec<WsEnding> {
+        lock(&self.state.endings).clone()
     }
 }
 
@@ -74,13 +94,21 @@ async fn hang(State(state): State<Arc<Frames>>) -> &'static str {
 
 async fn echo(State(state): State<Arc<Frames>>, upgrade: WebSocketUpgrade) -> Response {
     upgrade.on_upgrade(move |mut socket| async move {
-        while let Some(Ok(message)) = socket.recv().await {
-            if let Message::Text(text) = message {
-                lock(&state.received).push(text.to_string());
-                if socket.send(Message::Text(text)).await.is_err() {
-                    return;
+        let ending = loop {
+            match socket.recv().await {
+                Some(Ok(Message::Text(text))) => {
+                    lock(&state.received).push(text.to_string());
+                    if socket.send(Message::Text(text)).await.is_err() {
+                        break WsEnding::Dropped;
+                    }
                 }
+                Some(Ok(Message::Close(frame))) => {
+                    break WsEnding::Closed(frame.map(|f| (f.code, f.reason.to_string())));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break WsEnding::Dropped,
             }
-        }
+        };
+        lock(&state.endings).push(ending);
     })
 }

@@ -65,7 +65,17 @@ async fn runtime_with(
     timeouts: Timeouts,
     limits: SandboxLimits,
 ) -> (PluginRuntime, tempfile::TempDir) {
-    let dir = plugins_with_fixtures();
+    runtime_in(plugins_with_fixtures(), allow, env, timeouts, limits).await
+}
+
+/// A runtime over the plugins in `dir` (all of which must load), kept alive with it.
+pub async fn runtime_in(
+    dir: tempfile::TempDir,
+    allow: &[&str],
+    env: &[(&str, &str)],
+    timeouts: Timeouts,
+    limits: SandboxLimits,
+) -> (PluginRuntime, tempfile::TempDir) {
     let engine = PluginEngine::new(limits).expect("engine");
     let registry = PluginRegistry::load_dir(&engine, &cache(), dir.path()).await;
     assert!(

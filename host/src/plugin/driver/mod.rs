@@ -50,6 +50,8 @@ pub enum StreamOutput {
 
 /// Bound on queued inputs/outputs per stream: backpressure instead of unbounded memory.
 const CHANNEL_DEPTH: usize = 64;
+/// How long a finished stream's WebSocket may take to close (the server's reply included).
+const WS_CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// The owner's side of a running stream.
 pub struct StreamHandle {
@@ -110,6 +112,7 @@ pub(super) fn spawn(
         io_tx,
         io_rx,
         tasks: JoinSet::new(),
+        ws_task: JoinSet::new(),
         ws: None,
         ws_closing: false,
         timers: HashMap::new(),
@@ -131,8 +134,10 @@ struct Driver {
     output: mpsc::Sender<StreamOutput>,
     io_tx: mpsc::Sender<IoEvent>,
     io_rx: mpsc::Receiver<IoEvent>,
-    /// Request and WebSocket tasks; dropped (and so aborted) with the driver.
+    /// Request tasks; dropped (and so aborted) with the driver.
     tasks: JoinSet<()>,
+    /// The WebSocket's task, apart: after the stream ends it gets a moment to close politely.
+    ws_task: JoinSet<()>,
     ws: Option<mpsc::Sender<ws::Command>>,
     /// A send found the socket gone: its close is on the way to the plugin, which may send
     /// more before it hears of it (a batch of actions answers one input). Those are dropped.
@@ -159,6 +164,31 @@ impl Driver {
         }
         // The owner may be gone already; nothing left to tell then.
         let _ = self.output.send(outcome).await;
+        self.close_socket().await;
+    }
+
+    /// After the outcome is out: a plugin that ends with `ws-close` then `finish` in one batch
+    /// (or finishes with its socket open) has its close frame sent, not cut off by the abort.
+    /// The owner already has the outcome; this only bounds how long the socket may linger.
+    async fn close_socket(&mut self) {
+        self.tasks.abort_all();
+        // Dropping the sender lets the task send what was queued, then close if nothing did.
+        if self.ws.take().is_none() && self.ws_task.is_empty() {
+            return;
+        }
+        let grace = tokio::time::sleep(WS_CLOSE_GRACE);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                _ = &mut grace => {
+                    tracing::debug!("WebSocket close not confirmed in time; dropped");
+                    return;
+                }
+                done = self.ws_task.join_next() => if done.is_none() { return },
+                // What the socket says while closing is of no use now, but must not block it.
+                _ = self.io_rx.recv() => {}
+            }
+        }
     }
 
     async fn drive(&mut self, inputs: &mut mpsc::Receiver<StreamInput>) -> StreamOutput {
@@ -188,6 +218,7 @@ impl Driver {
         inputs_open: &mut bool,
     ) -> Result<Input, StreamError> {
         while self.tasks.try_join_next().is_some() {}
+        while self.ws_task.try_join_next().is_some() {}
         let next_timer = self.timers.iter().min_by_key(|(_, at)| **at).map(|(id, at)| (*id, *at));
         if !*inputs_open && self.tasks.is_empty() && self.io_rx.is_empty() && next_timer.is_none() && self.ws.is_none()
         {
@@ -282,7 +313,7 @@ impl Driver {
                 let io = self.io.clone();
                 let events = self.io_tx.clone();
                 let provider = self.provider.clone();
-                self.tasks.spawn(async move { ws::run(io, authorized, provider, events, rx).await });
+                self.ws_task.spawn(async move { ws::run(io, authorized, provider, events, rx).await });
             }
             Action::WsSend(message) => return self.ws_command(ws::Command::Send(message)).await,
             Action::WsClose(close) => return self.ws_command(ws::Command::Close(close)).await,

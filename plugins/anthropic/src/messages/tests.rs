@@ -94,12 +94,18 @@ fn tool_use_blocks_become_whole_tool_calls() {
             id: "toolu_01T1x1fJ34qAmk2tNTrN7Up6".into(),
             name: "get_weather".into(),
             arguments: r#"{"location": "San Francisco, CA", "unit": "celsius"}"#.into(),
+            provider_data: None,
         })
     );
     // A tool without input streams no JSON at all: its arguments are an empty object.
     assert_eq!(
         events[2],
-        LlmEvent::ToolCall(ToolCall { id: "toolu_02".into(), name: "get_time".into(), arguments: "{}".into() })
+        LlmEvent::ToolCall(ToolCall {
+            id: "toolu_02".into(),
+            name: "get_time".into(),
+            arguments: "{}".into(),
+            provider_data: None
+        })
     );
     assert_eq!(events.last(), Some(&LlmEvent::Finish(FinishReason::ToolCalls)));
 }

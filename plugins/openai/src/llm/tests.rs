@@ -159,11 +159,13 @@ fn tool_call_deltas_become_complete_calls() {
                 id: "call_Dk2hQm8xZr1bN5pL".into(),
                 name: "get_weather".into(),
                 arguments: r#"{"city": "Paris", "unit": "celsius"}"#.into(),
+                provider_data: None,
             })),
             llm(LlmEvent::ToolCall(ToolCall {
                 id: "call_9xQwE3rT6yU8iO0p".into(),
                 name: "get_local_time".into(),
                 arguments: r#"{"timezone": "Europe/Paris"}"#.into(),
+                provider_data: None,
             })),
             llm(LlmEvent::Usage(Usage { prompt_tokens: 412, completion_tokens: 46, cached_prompt_tokens: 0 })),
             llm(LlmEvent::Finish(FinishReason::ToolCalls)),
@@ -257,7 +259,12 @@ fn non_streamed_json_answer_is_accepted() {
     assert_eq!(
         actions,
         [
-            llm(LlmEvent::ToolCall(ToolCall { id: "call_x7".into(), name: "end_call".into(), arguments: "{}".into() })),
+            llm(LlmEvent::ToolCall(ToolCall {
+                id: "call_x7".into(),
+                name: "end_call".into(),
+                arguments: "{}".into(),
+                provider_data: None
+            })),
             llm(LlmEvent::Usage(Usage { prompt_tokens: 90, completion_tokens: 14, cached_prompt_tokens: 0 })),
             llm(LlmEvent::Finish(FinishReason::ToolCalls)),
             Action::Finish,

@@ -104,6 +104,15 @@ pub(crate) fn missing_parameter(param: &str) -> String {
     )
 }
 
+/// OpenAI's 400 for a string over its maximum length (`messages[1].tool_calls[0].id`: 40).
+pub(crate) fn string_too_long(param: &str, value: &str) -> String {
+    let message = format!(
+        "Invalid '{param}': string too long. Expected a string with maximum length 40, but got a string with length {} instead.",
+        value.chars().count()
+    );
+    error_json(&message, "invalid_request_error", Some(param), Some("string_above_max_length"))
+}
+
 pub(crate) fn invalid_value(param: &str, message: &str) -> String {
     error_json(message, "invalid_request_error", Some(param), Some("invalid_value"))
 }

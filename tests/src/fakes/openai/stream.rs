@@ -17,6 +17,9 @@ pub(super) struct ChatRequest {
     pub(super) prompt_chars: usize,
 }
 
+/// OpenAI refuses longer tool-call ids in a conversation (other providers' ids included).
+const MAX_TOOL_CALL_ID: usize = 40;
+
 impl ChatRequest {
     /// Validates like OpenAI does; the error is the 400 body to send.
     pub(super) fn parse(body: &[u8]) -> Result<ChatRequest, String> {
@@ -57,6 +60,13 @@ impl ChatRequest {
         for (i, message) in messages.iter().enumerate() {
             if message.get("role").and_then(Value::as_str).is_none() {
                 return Err(errors::missing_parameter(&format!("messages[{i}].role")));
+            }
+            let calls = message.get("tool_calls").and_then(Value::as_array).into_iter().flatten();
+            for (j, call) in calls.enumerate() {
+                let id = call.get("id").and_then(Value::as_str).unwrap_or_default();
+                if id.chars().count() > MAX_TOOL_CALL_ID {
+                    return Err(errors::string_too_long(&format!("messages[{i}].tool_calls[{j}].id"), id));
+                }
             }
         }
         let stream = object.get("stream").and_then(Value::as_bool).unwrap_or(false);
