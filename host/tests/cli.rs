@@ -897,7 +897,7 @@ async fn plugins_new_scaffolds_rust_plugins_that_build_check_and_answer() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    for (name, kind) in [("acme-chat", "llm"), ("acme-voice", "tts")] {
+    for (name, kind) in [("acme-chat", "llm"), ("acme-voice", "tts"), ("acme-ears", "stt")] {
         let project = dir.path().join(name);
         let mut new = cli(["plugins", "new", name, "--kind", kind, "--dir"]);
         new.arg(&project);
@@ -927,7 +927,8 @@ async fn plugins_new_scaffolds_rust_plugins_that_build_check_and_answer() {
         OpenAiScript::new()
             .api_key("sk-acme")
             .chat(ChatScript::text(["Hello ", "from ", "a new plugin."]).with_usage(9, 5))
-            .speech(SpeechScript::tone()),
+            .speech(SpeechScript::tone())
+            .transcription(TranscriptionScript::text("Book a table.")),
     );
     let mut cmd = cli(["--plugins"]);
     cmd.arg(&plugins).args(["try", "llm", "--provider", "acme-chat", "--model", "m", "--base-url"]);
@@ -948,6 +949,17 @@ async fn plugins_new_scaffolds_rust_plugins_that_build_check_and_answer() {
     let expected = s16le_to_samples(&SpeechScript::tone().pcm_for("Hello there")).unwrap();
     assert!(read_wav(&wav).unwrap().samples == expected, "the audio differs from what the fake sent");
     assert_eq!(fake.chat_requests()[0].header("authorization"), Some("Bearer sk-acme"));
+
+    let (wav, samples) = tone_wav(dir.path());
+    let mut cmd = cli(["--plugins"]);
+    cmd.arg(&plugins).args(["try", "stt", "--provider", "acme-ears", "--model", "m", "--base-url"]);
+    cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg(&wav);
+    cmd.env("ACME_EARS_API_KEY", "sk-acme");
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert_eq!(out.stdout.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>(), ["Book a table."], "{out}");
+    let upload = &fake.transcriptions()[0];
+    assert_eq!((upload.sample_rate, upload.sample_count(), upload.model.as_str()), (16_000, samples.len(), "m"));
 
     // Refusals say what to do.
     let out = run(cli(["plugins", "new", "Acme_Chat"])).await;
@@ -972,9 +984,14 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
     std::fs::create_dir(&plugins).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = default_plugins_dir().parent().unwrap().to_path_buf();
-    for (lang, name) in [("python", "acme-py"), ("js", "acme-js")] {
+    for (lang, name, kind) in [
+        ("python", "acme-py", "llm"),
+        ("js", "acme-js", "llm"),
+        ("python", "acme-py-voice", "tts"),
+        ("js", "acme-js-voice", "tts"),
+    ] {
         let project = dir.path().join(name);
-        let mut new = cli(["plugins", "new", name, "--lang", lang, "--dir"]);
+        let mut new = cli(["plugins", "new", name, "--lang", lang, "--kind", kind, "--dir"]);
         new.arg(&project);
         let out = run(new).await;
         out.assert_code(0);
@@ -1002,13 +1019,18 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
             "0.2.0",
             "third-party",
             name,
-            "llm",
+            kind,
             "api.openai.com"
         ]));
     }
 
-    let fake =
-        openai::start(OpenAiScript::new().api_key("sk-guest").chat(ChatScript::text(["Hello ", "from a guest."])));
+    let fake = openai::start(
+        OpenAiScript::new()
+            .api_key("sk-guest")
+            .chat(ChatScript::text(["Hello ", "from a guest."]))
+            .speech(SpeechScript::tone())
+            .speech(SpeechScript::tone()),
+    );
     for (name, var) in [("acme-py", "ACME_PY_API_KEY"), ("acme-js", "ACME_JS_API_KEY")] {
         let mut cmd = cli(["--plugins"]);
         cmd.arg(&plugins).args(["try", "llm", "--provider", name, "--model", "m", "--base-url"]);
@@ -1018,6 +1040,21 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
         out.assert_code(0);
         assert_eq!(out.stdout, "Hello from a guest.\n", "{name}: {out}");
     }
-    let out = run(cli(["plugins", "new", "acme-voice", "--lang", "js", "--kind", "tts"])).await;
-    assert!(out.stderr.contains("no Js Tts template yet: start from `--lang js --kind llm`"), "{out}");
+    for (name, var) in [("acme-py-voice", "ACME_PY_VOICE_API_KEY"), ("acme-js-voice", "ACME_JS_VOICE_API_KEY")] {
+        let wav = dir.path().join(format!("{name}.wav"));
+        let mut cmd = cli(["--plugins"]);
+        cmd.arg(&plugins).args(["try", "tts", "--provider", name, "--model", "m", "--base-url"]);
+        cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg("--out").arg(&wav);
+        cmd.arg("Hello there").env(var, "sk-guest");
+        let out = run_within(cmd, GUEST_LOAD).await;
+        out.assert_code(0);
+        let expected = s16le_to_samples(&SpeechScript::tone().pcm_for("Hello there")).unwrap();
+        assert!(read_wav(&wav).unwrap().samples == expected, "{name}: the audio differs from what the fake sent");
+    }
+    let spoken: Vec<String> =
+        fake.speech_requests().iter().map(|r| r.json().unwrap()["input"].as_str().unwrap().to_string()).collect();
+    assert_eq!(spoken, ["Hello there", "Hello there"]);
+    let out = run(cli(["plugins", "new", "acme-ears", "--lang", "js", "--kind", "stt"])).await;
+    assert!(out.stderr.contains("no Js stt template yet: start from `--kind llm` or `--kind tts`"), "{out}");
+    assert!(out.stderr.contains("`--lang rust --kind stt`"), "{out}");
 }

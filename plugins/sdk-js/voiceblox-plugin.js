@@ -127,6 +127,106 @@ export class SseEvents {
   }
 }
 
+/** Text-to-speech over a REST API answering each request with raw 16-bit mono PCM: the text
+ * given before each `flush` (and before the end) becomes one request, sent one at a time in
+ * order; its audio is emitted as it arrives, in whole samples, then `flushed`. A failed response
+ * fails the stream with its typed error. `request(id, text)` builds the request action (see
+ * `httpRequest`). */
+export class SpeechRequests extends Stream {
+  constructor(providerId, sampleRate, request) {
+    super();
+    this.providerId = providerId;
+    this.sampleRate = sampleRate;
+    this.request = request;
+    this.text = "";
+    this.groups = []; // flushed texts waiting their turn
+    this.current = undefined; // the request id in flight
+    this.nextId = 0;
+    this.ended = false;
+    this.done = false;
+    this.status = 0;
+    this.retryAfter = undefined;
+    this.errorText = "";
+    this.odd = new Uint8Array(); // a byte of a sample cut between two chunks
+  }
+
+  handle(input) {
+    if (this.done) return [];
+    switch (input.tag) {
+      case "text":
+        this.text += input.val;
+        return [];
+      case "flush":
+        this.groups.push(this.text);
+        this.text = "";
+        return this.next();
+      case "end":
+        this.ended = true;
+        if (this.text.trim()) this.groups.push(this.text);
+        this.text = "";
+        return this.next();
+      case "http-response":
+        if (input.val[0] !== this.current) return [];
+        this.status = input.val[1].status;
+        this.retryAfter = input.val[1].headers.find((h) => h.name.toLowerCase() === "retry-after")?.value;
+        return [];
+      case "http-body":
+        return input.val[0] === this.current ? this.body(input.val[1]) : [];
+      case "http-end":
+        return input.val === this.current ? this.end() : [];
+      default:
+        return [];
+    }
+  }
+
+  ok() { return this.status >= 200 && this.status < 300; }
+
+  body(bytes) {
+    if (!this.ok()) {
+      this.errorText += new TextDecoder().decode(bytes);
+      return [];
+    }
+    const pcm = new Uint8Array(this.odd.length + bytes.length);
+    pcm.set(this.odd);
+    pcm.set(bytes, this.odd.length);
+    const whole = pcm.length - (pcm.length % 2);
+    this.odd = pcm.slice(whole);
+    if (!whole) return [];
+    return [emitTts({ tag: "audio", val: { pcm: pcm.slice(0, whole), sampleRate: this.sampleRate } })];
+  }
+
+  end() {
+    if (!this.ok()) {
+      this.done = true;
+      return [{ tag: "fail", val: httpError(this.providerId, this.status, this.retryAfter, this.errorText) }];
+    }
+    this.current = undefined;
+    this.odd = new Uint8Array();
+    return [emitTts({ tag: "flushed" })].concat(this.next());
+  }
+
+  /** Starts the next group's request, answering empty groups at once; finishes at the end. */
+  next() {
+    const actions = [];
+    while (this.current === undefined && this.groups.length) {
+      const text = this.groups.shift().trim();
+      if (!text) {
+        actions.push(emitTts({ tag: "flushed" }));
+        continue;
+      }
+      this.current = ++this.nextId;
+      this.status = 0;
+      this.errorText = "";
+      actions.push(this.request(this.current, text));
+    }
+    if (this.current === undefined && this.ended) {
+      this.done = true;
+      actions.push({ tag: "finish" });
+    }
+    return actions;
+  }
+}
+
 /** The component's interfaces, delegating to `plugin`. */
 export function exportPlugin(plugin) {
   class Completion {

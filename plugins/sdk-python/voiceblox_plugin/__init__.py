@@ -177,6 +177,92 @@ class SseEvents:
             self._data.append(line[5:][1:] if line[5:].startswith(" ") else line[5:])
 
 
+def _answer_to(input):
+    """The request id an HTTP input answers; None for other inputs."""
+    if isinstance(input, (t.Input_HttpResponse, t.Input_HttpBody)):
+        return input.value[0]
+    if isinstance(input, t.Input_HttpEnd):
+        return input.value
+    return None
+
+
+class SpeechRequests(Stream):
+    """Text-to-speech over a REST API answering each request with raw 16-bit mono PCM: the text
+    given before each ``flush`` (and before the end) becomes one request, sent one at a time in
+    order; its audio is emitted as it arrives, in whole samples, then ``flushed``. A failed
+    response fails the stream with its typed error. ``request(id, text)`` builds the request
+    action (see ``http_request``)."""
+
+    def __init__(self, provider_id, sample_rate, request):
+        self._provider = provider_id
+        self._rate = sample_rate
+        self._request = request
+        self._text = ""
+        self._groups = []  # flushed texts waiting their turn
+        self._current = None  # the request id in flight
+        self._next_id = 0
+        self._ended = False
+        self._done = False
+        self._status = 0
+        self._retry_after = None
+        self._error_body = b""
+        self._odd = b""  # a byte of a sample cut between two chunks
+
+    def handle(self, input):
+        if self._done:
+            return []
+        if isinstance(input, t.Input_Text):
+            self._text += input.value
+            return []
+        if isinstance(input, t.Input_Flush):
+            self._groups.append(self._text)
+            self._text = ""
+            return self._next()
+        if isinstance(input, t.Input_End):
+            self._ended = True
+            if self._text.strip():
+                self._groups.append(self._text)
+                self._text = ""
+            return self._next()
+        if self._current is None or _answer_to(input) != self._current:
+            return []
+        if isinstance(input, t.Input_HttpResponse):
+            self._status = input.value[1].status
+            self._retry_after = next((h.value for h in input.value[1].headers
+                                      if h.name.lower() == "retry-after"), None)
+            return []
+        if isinstance(input, t.Input_HttpBody):
+            if not 200 <= self._status < 300:
+                self._error_body += input.value[1]
+                return []
+            pcm = self._odd + input.value[1]
+            whole = len(pcm) - len(pcm) % 2
+            self._odd = pcm[whole:]
+            return [emit_tts(t.TtsEvent_Audio(t.TtsAudio(pcm[:whole], self._rate)))] if whole else []
+        if not 200 <= self._status < 300:
+            self._done = True
+            return [t.Action_Fail(http_error(self._provider, self._status, self._retry_after, self._error_body))]
+        self._current = None
+        self._odd = b""
+        return [emit_tts(t.TtsEvent_Flushed())] + self._next()
+
+    def _next(self):
+        """Starts the next group's request, answering empty groups at once; finishes at the end."""
+        actions = []
+        while self._current is None and self._groups:
+            text = self._groups.pop(0).strip()
+            if not text:
+                actions.append(emit_tts(t.TtsEvent_Flushed()))
+                continue
+            self._next_id += 1
+            self._current, self._status, self._error_body = self._next_id, 0, b""
+            actions.append(self._request(self._current, text))
+        if self._current is None and self._ended:
+            self._done = True
+            actions.append(t.Action_Finish())
+        return actions
+
+
 # ---- the component's exports, delegating to the exported plugin
 
 _plugin = Plugin()

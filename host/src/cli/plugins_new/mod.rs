@@ -1,9 +1,10 @@
-//! `plugins new NAME --lang rust|python|js --kind llm|tts`: a plugin project that builds with one
+//! `plugins new NAME --lang rust|python|js --kind llm|tts|stt`: a plugin project that builds with one
 //! command and passes `plugins check` as it is, to start an adapter from.
 //!
 //! Rust projects depend on the SDK crate in this source tree; Python and JavaScript projects are
-//! self-contained (the SDK and the WIT contract are copied in), their adapter the repository's
-//! example in that language, renamed.
+//! self-contained (the SDK and the WIT contract are copied in), their LLM adapter the
+//! repository's example in that language, renamed, their TTS adapter a template on the SDK's
+//! `SpeechRequests`.
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +14,15 @@ use clap::{Args, ValueEnum};
 const CARGO_TOML: &str = include_str!("rust/Cargo.toml.tmpl");
 const LLM_RS: &str = include_str!("rust/llm.rs.tmpl");
 const TTS_RS: &str = include_str!("rust/tts.rs.tmpl");
+const STT_RS: &str = include_str!("rust/stt.rs.tmpl");
 const README: &str = include_str!("rust/README.md.tmpl");
 const PYTHON_APP: &str = include_str!("../../../../examples/plugins/python/app.py");
+const PYTHON_TTS: &str = include_str!("python/tts.py.tmpl");
 const PYTHON_BUILD: &str = include_str!("python/build.sh.tmpl");
 const PYTHON_README: &str = include_str!("python/README.md.tmpl");
 const PYTHON_SDK: &str = include_str!("../../../../plugins/sdk-python/voiceblox_plugin/__init__.py");
 const JS_APP: &str = include_str!("../../../../examples/plugins/javascript/app.js");
+const JS_TTS: &str = include_str!("js/tts.js.tmpl");
 const JS_PACKAGE: &str = include_str!("../../../../examples/plugins/javascript/package.json");
 const JS_LOCK: &str = include_str!("../../../../examples/plugins/javascript/package-lock.json");
 const JS_BUILD: &str = include_str!("js/build.sh.tmpl");
@@ -43,7 +47,7 @@ const SDK_IN_TREE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk")
 pub struct NewArgs {
     /// The plugin's name, also its provider id: lowercase letters, digits and `-`.
     name: String,
-    /// The language to write it in (Python and JavaScript: `--kind llm`).
+    /// The language to write it in (Python and JavaScript: `--kind llm` or `--kind tts`).
     #[arg(long, value_enum, default_value_t = Lang::Rust)]
     lang: Lang,
     /// What it provides.
@@ -134,19 +138,18 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
         bail!("{} exists already: choose another --dir", dir.display());
     }
     let (files, build) = match (args.lang, args.kind) {
-        (Lang::Rust, NewKind::Llm | NewKind::Tts) => {
-            let source = if args.kind == NewKind::Llm { LLM_RS } else { TTS_RS };
+        (Lang::Rust, _) => {
+            let source = match args.kind {
+                NewKind::Llm => LLM_RS,
+                NewKind::Tts => TTS_RS,
+                NewKind::Stt => STT_RS,
+            };
             (rust_files(&names, kind, source, args.sdk)?, "cargo build --release --target wasm32-wasip2")
         }
-        (Lang::Python, NewKind::Llm) => (python_files(&names, kind), "./build.sh"),
-        (Lang::Js, NewKind::Llm) => (js_files(&names, kind), "./build.sh"),
-        (lang, kind) => bail!(
-            "no {lang:?} {kind:?} template yet: start from {}",
-            match lang {
-                Lang::Rust => "`--kind llm` or `--kind tts`, or plugins/deepgram in the voiceblox repository",
-                Lang::Python => "`--lang python --kind llm`, or a Rust template",
-                Lang::Js => "`--lang js --kind llm`, or a Rust template",
-            }
+        (Lang::Python, NewKind::Llm | NewKind::Tts) => (python_files(&names, kind), "./build.sh"),
+        (Lang::Js, NewKind::Llm | NewKind::Tts) => (js_files(&names, kind), "./build.sh"),
+        (lang, _) => bail!(
+            "no {lang:?} {kind} template yet: start from `--kind llm` or `--kind tts` in that language, or from the Rust one (`--lang rust --kind {kind}`)"
         ),
     };
     for (path, text) in &files {
@@ -185,14 +188,7 @@ fn rust_files(names: &Names, kind: &str, source: &str, sdk: Option<PathBuf>) -> 
 }
 
 fn python_files(names: &Names, kind: &str) -> Vec<(String, String)> {
-    // The example, renamed: its provider id, plugin name and variables become the new plugin's.
-    let app = PYTHON_APP
-        .replace("openai-compat-py", &names.name)
-        .replace("py-openai-compat", &names.name)
-        .replace("OPENAI_API_KEY", &format!("{}_API_KEY", names.upper))
-        .replace("OPENAI_BASE_URL", &format!("{}_BASE_URL", names.upper))
-        .replace("class OpenAiCompat(", &format!("class {}(", names.camel))
-        .replace("export(OpenAiCompat())", &format!("export({}())", names.camel));
+    let app = if kind == "tts" { names.fill(PYTHON_TTS, kind, "") } else { python_llm(names) };
     let mut files = vec![
         ("app.py".to_string(), app),
         ("build.sh".into(), names.fill(PYTHON_BUILD, kind, "")),
@@ -204,17 +200,20 @@ fn python_files(names: &Names, kind: &str) -> Vec<(String, String)> {
     files
 }
 
-fn js_files(names: &Names, kind: &str) -> Vec<(String, String)> {
-    // The example, renamed as the Python one is; the SDK sits beside it as the example's build
-    // stages it.
-    let app = JS_APP
-        .replace("openai-compat-js", &names.name)
-        .replace("js-openai-compat", &names.name)
+/// The Python example, renamed: its provider id, plugin name and variables become the new
+/// plugin's.
+fn python_llm(names: &Names) -> String {
+    PYTHON_APP
+        .replace("openai-compat-py", &names.name)
+        .replace("py-openai-compat", &names.name)
         .replace("OPENAI_API_KEY", &format!("{}_API_KEY", names.upper))
         .replace("OPENAI_BASE_URL", &format!("{}_BASE_URL", names.upper))
-        .replace("class OpenAiCompat ", &format!("class {} ", names.camel))
-        .replace("new OpenAiCompat()", &format!("new {}()", names.camel))
-        .replace(" // plugins/sdk-js, copied in by build.sh", "");
+        .replace("class OpenAiCompat(", &format!("class {}(", names.camel))
+        .replace("export(OpenAiCompat())", &format!("export({}())", names.camel))
+}
+
+fn js_files(names: &Names, kind: &str) -> Vec<(String, String)> {
+    let app = if kind == "tts" { names.fill(JS_TTS, kind, "") } else { js_llm(names) };
     let mut files = vec![
         ("app.js".to_string(), app),
         ("voiceblox-plugin.js".into(), JS_SDK.to_string()),
@@ -226,6 +225,19 @@ fn js_files(names: &Names, kind: &str) -> Vec<(String, String)> {
     ];
     files.extend(WIT.iter().map(|(file, text)| (format!("wit/{file}"), text.to_string())));
     files
+}
+
+/// The JavaScript example, renamed as the Python one is; the SDK sits beside it as the
+/// example's build stages it.
+fn js_llm(names: &Names) -> String {
+    JS_APP
+        .replace("openai-compat-js", &names.name)
+        .replace("js-openai-compat", &names.name)
+        .replace("OPENAI_API_KEY", &format!("{}_API_KEY", names.upper))
+        .replace("OPENAI_BASE_URL", &format!("{}_BASE_URL", names.upper))
+        .replace("class OpenAiCompat ", &format!("class {} ", names.camel))
+        .replace("new OpenAiCompat()", &format!("new {}()", names.camel))
+        .replace(" // plugins/sdk-js, copied in by build.sh", "")
 }
 
 #[cfg(unix)]
