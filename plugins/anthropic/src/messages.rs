@@ -9,37 +9,24 @@
 use std::collections::BTreeMap;
 
 use voiceblox_plugin_kit::error_body::{ErrorCollector, truncate};
-use voiceblox_plugin_kit::response::ResponseBody;
-use voiceblox_plugin_kit::sse::{SseEvent, SseParser};
+use voiceblox_plugin_kit::sse::SseEvent;
+use voiceblox_plugin_kit::sse_request::{Flow, SseReply, SseRequest};
 
 use crate::config::{Endpoint, merged_options, model_name};
 use crate::error::{from_http, from_stream_error, protocol};
 use crate::request;
 use crate::sse_event::{ContentBlock, Delta, StreamEvent, WireUsage, finish_reason};
 use voiceblox_plugin_contract::types::{
-    Action, Event, FinishReason, HttpRequest, HttpResponse, Input, LlmEvent, ProviderConfig, ProviderError, ToolCall,
+    Action, Event, FinishReason, HttpRequest, Input, LlmEvent, ProviderConfig, ProviderError, ToolCall,
 };
 use voiceblox_plugin_sdk::llm::Request;
-
-/// The stream's only request id.
-const REQUEST_ID: u32 = 1;
 
 /// Default model when the config names none.
 pub const DEFAULT_MODEL: &str = "claude-sonnet-4-5";
 
 #[derive(Debug)]
 pub struct MessageStream {
-    request: Option<HttpRequest>,
-    phase: Phase,
-}
-
-#[derive(Debug)]
-enum Phase {
-    Idle,
-    AwaitingHead,
-    Streaming(SseParser, Reply),
-    Failed(ErrorCollector),
-    Done,
+    request: SseRequest<HttpRequest, Reply>,
 }
 
 /// What the reply has said so far.
@@ -58,99 +45,33 @@ impl MessageStream {
         let options = merged_options(config)?;
         let endpoint = Endpoint::new(config, &options)?;
         let body = request::body(&model_name(config, DEFAULT_MODEL), request)?;
-        Ok(MessageStream {
-            request: Some(HttpRequest {
-                method: "POST".into(),
-                url: endpoint.messages_url(),
-                headers: endpoint.headers(),
-                body: body.to_string().into_bytes(),
-            }),
-            phase: Phase::Idle,
-        })
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: endpoint.messages_url(),
+            headers: endpoint.headers(),
+            body: body.to_string().into_bytes(),
+        };
+        Ok(MessageStream { request: SseRequest::new(request, Reply::default()) })
     }
 
     /// Advances the stream by one host input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        let mut out = Vec::new();
-        let result = match input {
-            Input::Start => {
-                if let (Phase::Idle, Some(request)) = (&self.phase, self.request.take()) {
-                    out.push(Action::HttpRequest((REQUEST_ID, request)));
-                    self.phase = Phase::AwaitingHead;
-                }
-                Ok(())
-            }
-            Input::HttpResponse((REQUEST_ID, head)) => {
-                if let Phase::AwaitingHead = self.phase {
-                    self.phase = match body_for(&head) {
-                        ResponseBody::Failed(collector) => Phase::Failed(collector),
-                        _ => Phase::Streaming(SseParser::new(), Reply::default()),
-                    };
-                }
-                Ok(())
-            }
-            Input::HttpBody((REQUEST_ID, bytes)) => self.on_body(&bytes, &mut out),
-            Input::HttpEnd(REQUEST_ID) => self.on_end(&mut out),
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            out.push(Action::Fail(error));
-            self.phase = Phase::Done;
-        }
-        out
-    }
-
-    fn on_body(&mut self, bytes: &[u8], out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        match &mut self.phase {
-            Phase::Streaming(parser, reply) => {
-                for event in parser.push(bytes).map_err(|e| protocol(e.to_string()))? {
-                    if reply.on_event(&event, out)? {
-                        self.phase = Phase::Done;
-                        break;
-                    }
-                }
-            }
-            Phase::Failed(collector) => collector.push(bytes),
-            Phase::Idle | Phase::AwaitingHead | Phase::Done => {}
-        }
-        Ok(())
-    }
-
-    fn on_end(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Streaming(mut parser, mut reply) => {
-                if let Some(event) = parser.finish().map_err(|e| protocol(e.to_string()))?
-                    && reply.on_event(&event, out)?
-                {
-                    return Ok(());
-                }
-                Err(protocol("stream ended early: the body ended before message_stop"))
-            }
-            Phase::Failed(collector) => Err(from_http(collector.finish())),
-            Phase::AwaitingHead => Err(protocol("the response ended before its head arrived")),
-            phase @ (Phase::Idle | Phase::Done) => {
-                self.phase = phase;
-                Ok(())
-            }
-        }
+        voiceblox_plugin_contract::drive_sse(&mut self.request, input)
     }
 }
 
-fn body_for(head: &HttpResponse) -> ResponseBody {
-    let headers = head.headers.iter().map(|h| (h.name.as_str(), h.value.as_str()));
-    ResponseBody::for_head(head.status, headers)
+fn emit(out: &mut Vec<Event>, event: LlmEvent) {
+    out.push(Event::Llm(event));
 }
 
-fn emit(out: &mut Vec<Action>, event: LlmEvent) {
-    out.push(Action::Emit(Event::Llm(event)));
-}
+impl SseReply for Reply {
+    type Event = Event;
+    type Error = ProviderError;
 
-impl Reply {
-    /// One server-sent event; `true` once the message is complete.
-    fn on_event(&mut self, event: &SseEvent, out: &mut Vec<Action>) -> Result<bool, ProviderError> {
+    fn event(&mut self, event: SseEvent, out: &mut Vec<Event>) -> Result<Flow, ProviderError> {
         let data = event.data.trim();
         if data.is_empty() {
-            return Ok(false);
+            return Ok(Flow::Continue);
         }
         let parsed: StreamEvent = serde_json::from_str(data)
             .map_err(|e| protocol(format!("malformed stream event ({e}): {}", truncate(data, 200))))?;
@@ -186,29 +107,36 @@ impl Reply {
                 self.stop_reason = delta.stop_reason.or(self.stop_reason.take());
                 self.count(usage);
             }
-            StreamEvent::MessageStop => {
-                self.complete(out);
-                return Ok(true);
-            }
+            StreamEvent::MessageStop => return Ok(Flow::Complete),
             StreamEvent::Error { error } => return Err(from_stream_error(&serde_json::json!({ "error": error }))),
             StreamEvent::Ping | StreamEvent::Unknown => {}
         }
-        Ok(false)
+        Ok(Flow::Continue)
     }
 
-    fn count(&mut self, usage: Option<WireUsage>) {
-        if let Some(later) = usage {
-            self.usage.get_or_insert_default().update(later);
-        }
+    fn ended(&mut self) -> Result<(), ProviderError> {
+        Err(protocol("stream ended early: the body ended before message_stop"))
     }
 
-    fn complete(&mut self, out: &mut Vec<Action>) {
+    fn complete(&mut self, out: &mut Vec<Event>) -> Result<(), ProviderError> {
         if let Some(usage) = self.usage.take() {
             emit(out, LlmEvent::Usage(usage.to_usage()));
         }
         let default = if self.called_tools { FinishReason::ToolCalls } else { FinishReason::Stop };
         emit(out, LlmEvent::Finish(self.stop_reason.as_deref().map_or(default, finish_reason)));
-        out.push(Action::Finish);
+        Ok(())
+    }
+
+    fn failed(&mut self, response: ErrorCollector) -> ProviderError {
+        from_http(response.finish())
+    }
+}
+
+impl Reply {
+    fn count(&mut self, usage: Option<WireUsage>) {
+        if let Some(later) = usage {
+            self.usage.get_or_insert_default().update(later);
+        }
     }
 }
 

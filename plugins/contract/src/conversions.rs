@@ -5,6 +5,7 @@
 use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::requests::{self, Output};
 use voiceblox_plugin_kit::speech::SpeechEvent;
+use voiceblox_plugin_kit::sse_request::{SseReply, SseRequest};
 use voiceblox_plugin_kit::status::ErrorClass;
 
 use crate::types::{Action, Event, HttpRequest, Input, ProviderError, RateLimit, TtsAudio, TtsEvent};
@@ -36,6 +37,19 @@ impl<V: Into<Event>, E: Into<ProviderError>> From<Output<HttpRequest, V, E>> for
             Output::Fail(error) => Action::Fail(error.into()),
         }
     }
+}
+
+/// Feeds a contract input to a streamed-SSE request: `start` sends it, the HTTP inputs are its
+/// response; what it asks for comes back as actions.
+pub fn drive_sse<R>(request: &mut SseRequest<HttpRequest, R>, input: Input) -> Vec<Action>
+where
+    R: SseReply<Event = Event, Error = ProviderError>,
+{
+    let outputs = match input {
+        Input::Start => request.start(),
+        input => request.response(input.into()),
+    };
+    outputs.into_iter().map(Action::from).collect()
 }
 
 impl From<SpeechEvent> for Event {

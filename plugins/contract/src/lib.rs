@@ -14,6 +14,7 @@ wit_bindgen::generate!({
 pub use voiceblox::plugin::types;
 
 mod conversions;
+pub use conversions::drive_sse;
 pub mod errors;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -3,17 +3,8 @@
 //!
 //! Each stream is a sans-I/O state machine ([`listen::Listen`], [`speak::Speak`]): the host
 //! feeds it inputs and performs the connections and requests it returns. The state machines are
-//! plain Rust so they are tested natively by replaying recorded traffic; this file only binds
-//! them to the WIT contract.
-
-use std::cell::RefCell;
-
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "speech-plugin",
-    additional_derives: [PartialEq],
-    with: { "voiceblox:plugin/types@0.2.0": voiceblox_plugin_contract::types },
-});
+//! plain Rust so they are tested natively by replaying recorded traffic; this file only
+//! describes them and exports them with the SDK.
 
 mod config;
 mod error;
@@ -24,10 +15,10 @@ pub mod speak;
 #[cfg(test)]
 mod test_support;
 
-use exports::voiceblox::plugin::{meta, stt as wit_stt, tts as wit_tts};
-use voiceblox_plugin_contract::types::{
+use voiceblox_plugin_sdk::types::{
     Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode,
 };
+use voiceblox_plugin_sdk::{Stream, SttProvider, TtsProvider, stt, tts};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "deepgram";
@@ -38,7 +29,7 @@ pub const STT_SAMPLE_RATE: u32 = 16_000;
 /// The exported component.
 pub struct Plugin;
 
-impl meta::Guest for Plugin {
+impl voiceblox_plugin_sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         PluginInfo {
@@ -61,47 +52,40 @@ impl meta::Guest for Plugin {
     }
 }
 
-// WIT resources take `&self`: each resource is its state machine in a `RefCell` (a component
-// instance is single-threaded and the host never re-enters a stream).
+impl SttProvider for Plugin {
+    type Stream = listen::Listen;
 
-impl wit_stt::GuestTranscription for RefCell<listen::Listen> {
-    fn handle(&self, input: Input) -> Vec<Action> {
-        self.borrow_mut().handle(input)
+    fn open(config: ProviderConfig, request: stt::Request) -> Result<Self::Stream, ProviderError> {
+        listen::Listen::open(&config, &request)
     }
 }
 
-impl wit_stt::Guest for Plugin {
-    type Transcription = RefCell<listen::Listen>;
+impl TtsProvider for Plugin {
+    type Stream = speak::Speak;
 
-    fn open(config: ProviderConfig, request: wit_stt::Request) -> Result<wit_stt::Transcription, ProviderError> {
-        Ok(wit_stt::Transcription::new(RefCell::new(listen::Listen::open(&config, &request)?)))
+    fn open(config: ProviderConfig, request: tts::Request) -> Result<Self::Stream, ProviderError> {
+        speak::Speak::open(&config, &request)
     }
 }
 
-impl wit_tts::GuestSynthesis for RefCell<speak::Speak> {
-    fn handle(&self, input: Input) -> Vec<Action> {
-        self.borrow_mut().handle(input)
+impl Stream for listen::Listen {
+    fn handle(&mut self, input: Input) -> Vec<Action> {
+        listen::Listen::handle(self, input)
     }
 }
 
-impl wit_tts::Guest for Plugin {
-    type Synthesis = RefCell<speak::Speak>;
-
-    fn open(config: ProviderConfig, request: wit_tts::Request) -> Result<wit_tts::Synthesis, ProviderError> {
-        Ok(wit_tts::Synthesis::new(RefCell::new(speak::Speak::open(&config, &request)?)))
+impl Stream for speak::Speak {
+    fn handle(&mut self, input: Input) -> Vec<Action> {
+        speak::Speak::handle(self, input)
     }
 }
 
-// Component export names (`voiceblox:plugin/stt@0.2.0#open`) are not valid symbol names for a
-// native shared library's version script, so the exports exist only in the wasm build; native
-// builds (unit tests) call the state machines directly.
-#[cfg(target_arch = "wasm32")]
-export!(Plugin);
+voiceblox_plugin_sdk::export!(Plugin, tts = Plugin, stt = Plugin);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meta::Guest as _;
+    use voiceblox_plugin_sdk::Plugin as _;
 
     #[test]
     fn describe_declares_the_provider() {

@@ -8,12 +8,12 @@
 use voiceblox_plugin_kit::pcm::samples_to_le_bytes;
 
 use crate::error::from_close;
-use crate::exports::voiceblox::plugin::stt::Request;
 use crate::listen_message::{self, Message};
 use crate::listen_query;
 use voiceblox_plugin_contract::types::{
     Action, Event, Input, ProviderConfig, ProviderError, WsClose, WsConnect, WsMessage,
 };
+use voiceblox_plugin_sdk::stt::Request;
 
 /// Timer ids.
 const KEEPALIVE_TIMER: u32 = 1;

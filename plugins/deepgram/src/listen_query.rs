@@ -5,8 +5,8 @@ use voiceblox_plugin_kit::url::{self, Query};
 use crate::PROVIDER;
 use crate::config::{api_url, apply_options, auth_headers, base_url, merged_options, model_name};
 use crate::error::invalid;
-use crate::exports::voiceblox::plugin::stt::Request;
 use voiceblox_plugin_contract::types::{ProviderConfig, ProviderError, WsConnect};
+use voiceblox_plugin_sdk::stt::Request;
 
 pub const DEFAULT_MODEL: &str = "nova-3";
 

@@ -10,8 +10,8 @@ use voiceblox_plugin_kit::url::{self, Query};
 
 use crate::PROVIDER;
 use crate::config::{api_url, apply_options, auth_headers, base_url, header, merged_options, model_name};
-use crate::exports::voiceblox::plugin::tts::Request;
 use voiceblox_plugin_contract::types::{Action, Header, HttpRequest, Input, ProviderConfig, ProviderError};
+use voiceblox_plugin_sdk::tts::Request;
 
 /// Rates `linear16` output supports; the first is the default.
 pub const SAMPLE_RATES: &[u32] = &[24_000, 16_000, 48_000, 8_000, 32_000];

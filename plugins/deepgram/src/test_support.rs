@@ -6,7 +6,7 @@ pub use voiceblox_plugin_contract::test_support::{CHUNK_SIZES, only_request, res
 use voiceblox_plugin_contract::types::ProviderConfig;
 use voiceblox_plugin_kit::replay;
 
-use crate::exports::voiceblox::plugin::stt;
+use voiceblox_plugin_sdk::stt;
 
 /// A provider config as the host passes it: key placeholder, no prefix on the model.
 pub fn config(model: &str, base_url: Option<&str>, options: Value) -> ProviderConfig {

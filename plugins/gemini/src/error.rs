@@ -11,9 +11,8 @@
 //! Only `error.message` is reported: a `DebugInfo` detail may echo the key that was sent.
 
 use serde_json::Value;
-use voiceblox_plugin_kit::error_body::{HttpFailure, MAX_ERROR_BODY, MAX_MESSAGE_CHARS, json_message, truncate};
+use voiceblox_plugin_kit::error_body::{ErrorCollector, MAX_MESSAGE_CHARS, json_message, truncate};
 use voiceblox_plugin_kit::failure::Failure;
-use voiceblox_plugin_kit::retry_after::retry_after_ms;
 use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
 
 use crate::PROVIDER;
@@ -24,53 +23,28 @@ use voiceblox_plugin_contract::types::ProviderError;
 const ERROR_INFO: &str = "type.googleapis.com/google.rpc.ErrorInfo";
 const RETRY_INFO: &str = "type.googleapis.com/google.rpc.RetryInfo";
 
-/// Collects the body of a failed response until the host reports its end.
-#[derive(Debug)]
-pub struct GoogleErrorCollector {
-    status: u16,
-    retry_after_ms: Option<u32>,
-    body: Vec<u8>,
-}
-
-impl GoogleErrorCollector {
-    /// Starts collecting for a response head: its status and (name, value) headers.
-    pub fn new<'a>(status: u16, headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        GoogleErrorCollector { status, retry_after_ms: retry_after_ms(headers), body: Vec::new() }
-    }
-
-    /// Appends a body chunk, keeping at most the kit's error body cap.
-    pub fn push(&mut self, bytes: &[u8]) {
-        let room = MAX_ERROR_BODY.saturating_sub(self.body.len());
-        self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
-    }
-
-    /// The classified failure, once the body is complete.
-    pub fn finish(self) -> ProviderError {
-        let text = String::from_utf8_lossy(&self.body);
-        let document = serde_json::from_str::<Value>(text.trim()).ok().map(unwrap_array);
-        let mut failure = HttpFailure {
-            class: classify_status(self.status),
-            status: self.status,
-            message: None,
-            retry_after_ms: self.retry_after_ms,
-        };
-        match &document {
-            Some(document) => {
-                let error = document.get("error").unwrap_or(&Value::Null);
-                if has_reason(error, "API_KEY_INVALID") {
-                    failure.class = ErrorClass::Unauthorized;
-                }
-                failure.retry_after_ms = failure.retry_after_ms.or_else(|| retry_delay_ms(error));
-                failure.message = describe(document);
+/// A failed response, its body collected: classified by status (with the corrections above) and
+/// described by Google's document rather than the kit's generic reading.
+pub fn from_http(response: ErrorCollector) -> ProviderError {
+    let text = String::from_utf8_lossy(response.body()).into_owned();
+    let document = serde_json::from_str::<Value>(text.trim()).ok().map(unwrap_array);
+    let mut failure = response.finish();
+    match &document {
+        Some(document) => {
+            let error = document.get("error").unwrap_or(&Value::Null);
+            if has_reason(error, "API_KEY_INVALID") {
+                failure.class = ErrorClass::Unauthorized;
             }
-            // A proxy's HTML page or plain text: still better than nothing.
-            None => {
-                let text = text.trim();
-                failure.message = (!text.is_empty()).then(|| truncate(text, MAX_MESSAGE_CHARS));
-            }
+            failure.retry_after_ms = failure.retry_after_ms.or_else(|| retry_delay_ms(error));
+            failure.message = describe(document);
         }
-        errors::from_http(failure, PROVIDER)
+        // A proxy's HTML page or plain text: still better than nothing.
+        None => {
+            let text = text.trim();
+            failure.message = (!text.is_empty()).then(|| truncate(text, MAX_MESSAGE_CHARS));
+        }
     }
+    errors::from_http(failure, PROVIDER)
 }
 
 /// An `{"error": ...}` document inside a 200 stream: the API's way to fail after it has started
@@ -131,13 +105,14 @@ mod tests {
     use super::*;
     use serde_json::json;
     use voiceblox_plugin_contract::types::RateLimit;
+    use voiceblox_plugin_kit::retry_after::retry_after_ms;
 
     fn finish(status: u16, headers: &[(&str, &str)], body: &str) -> ProviderError {
-        let mut collector = GoogleErrorCollector::new(status, headers.iter().copied());
+        let mut collector = ErrorCollector::new(status, retry_after_ms(headers.iter().copied()));
         for piece in body.as_bytes().chunks(5) {
             collector.push(piece);
         }
-        collector.finish()
+        from_http(collector)
     }
 
     #[test]

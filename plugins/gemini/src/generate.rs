@@ -11,38 +11,25 @@
 //! stream as an invalid request: asking again cannot help. An answer cut by a safety filter
 //! keeps what was said and finishes with `content-filter`.
 
-use voiceblox_plugin_kit::error_body::truncate;
-use voiceblox_plugin_kit::sse::{SseEvent, SseParser};
-use voiceblox_plugin_kit::status::is_success;
+use voiceblox_plugin_kit::error_body::{ErrorCollector, truncate};
+use voiceblox_plugin_kit::sse::SseEvent;
+use voiceblox_plugin_kit::sse_request::{Flow, SseReply, SseRequest};
 
 use crate::chunk::{Chunk, UsageMetadata, finish_reason};
 use crate::config::{Endpoint, merged_options, model_name};
-use crate::error::{GoogleErrorCollector, from_stream_error, invalid, protocol};
+use crate::error::{from_http, from_stream_error, invalid, protocol};
 use crate::{PROVIDER, request, tool_id};
 use voiceblox_plugin_contract::types::{
-    Action, Event, FinishReason, HttpRequest, HttpResponse, Input, LlmEvent, ProviderConfig, ProviderError, ToolCall,
+    Action, Event, FinishReason, HttpRequest, Input, LlmEvent, ProviderConfig, ProviderError, ToolCall,
 };
 use voiceblox_plugin_sdk::llm::Request;
-
-/// The stream's only request id.
-const REQUEST_ID: u32 = 1;
 
 /// Default model when the config names none: fast and cheap, as a voice turn needs.
 pub const DEFAULT_MODEL: &str = "gemini-2.5-flash";
 
 #[derive(Debug)]
 pub struct GenerateStream {
-    request: Option<HttpRequest>,
-    phase: Phase,
-}
-
-#[derive(Debug)]
-enum Phase {
-    Idle,
-    AwaitingHead,
-    Streaming(SseParser, Reply),
-    Failed(GoogleErrorCollector),
-    Done,
+    request: SseRequest<HttpRequest, Reply>,
 }
 
 /// What the reply has said so far.
@@ -61,95 +48,33 @@ impl GenerateStream {
         let endpoint = Endpoint::new(config, &options)?;
         let model = model_name(config, DEFAULT_MODEL)?;
         let body = request::body(request)?;
-        Ok(GenerateStream {
-            request: Some(HttpRequest {
-                method: "POST".into(),
-                url: endpoint.stream_url(&model),
-                headers: endpoint.headers(),
-                body: body.to_string().into_bytes(),
-            }),
-            phase: Phase::Idle,
-        })
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: endpoint.stream_url(&model),
+            headers: endpoint.headers(),
+            body: body.to_string().into_bytes(),
+        };
+        Ok(GenerateStream { request: SseRequest::new(request, Reply::default()) })
     }
 
     /// Advances the stream by one host input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        let mut out = Vec::new();
-        let result = match input {
-            Input::Start => {
-                if let (Phase::Idle, Some(request)) = (&self.phase, self.request.take()) {
-                    out.push(Action::HttpRequest((REQUEST_ID, request)));
-                    self.phase = Phase::AwaitingHead;
-                }
-                Ok(())
-            }
-            Input::HttpResponse((REQUEST_ID, head)) => {
-                if let Phase::AwaitingHead = self.phase {
-                    self.phase = phase_for(&head);
-                }
-                Ok(())
-            }
-            Input::HttpBody((REQUEST_ID, bytes)) => self.on_body(&bytes, &mut out),
-            Input::HttpEnd(REQUEST_ID) => self.on_end(&mut out),
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            out.push(Action::Fail(error));
-            self.phase = Phase::Done;
-        }
-        out
-    }
-
-    fn on_body(&mut self, bytes: &[u8], out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        match &mut self.phase {
-            Phase::Streaming(parser, reply) => {
-                for event in parser.push(bytes).map_err(|e| protocol(e.to_string()))? {
-                    reply.on_event(&event, out)?;
-                }
-            }
-            Phase::Failed(collector) => collector.push(bytes),
-            Phase::Idle | Phase::AwaitingHead | Phase::Done => {}
-        }
-        Ok(())
-    }
-
-    fn on_end(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Streaming(mut parser, mut reply) => {
-                if let Some(event) = parser.finish().map_err(|e| protocol(e.to_string()))? {
-                    reply.on_event(&event, out)?;
-                }
-                reply.complete(out)
-            }
-            Phase::Failed(collector) => Err(collector.finish()),
-            Phase::AwaitingHead => Err(protocol("the response ended before its head arrived")),
-            phase @ (Phase::Idle | Phase::Done) => {
-                self.phase = phase;
-                Ok(())
-            }
-        }
+        voiceblox_plugin_contract::drive_sse(&mut self.request, input)
     }
 }
 
-fn phase_for(head: &HttpResponse) -> Phase {
-    if is_success(head.status) {
-        Phase::Streaming(SseParser::new(), Reply::default())
-    } else {
-        let headers = head.headers.iter().map(|h| (h.name.as_str(), h.value.as_str()));
-        Phase::Failed(GoogleErrorCollector::new(head.status, headers))
-    }
+fn emit(out: &mut Vec<Event>, event: LlmEvent) {
+    out.push(Event::Llm(event));
 }
 
-fn emit(out: &mut Vec<Action>, event: LlmEvent) {
-    out.push(Action::Emit(Event::Llm(event)));
-}
+impl SseReply for Reply {
+    type Event = Event;
+    type Error = ProviderError;
 
-impl Reply {
-    /// One server-sent event.
-    fn on_event(&mut self, event: &SseEvent, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+    fn event(&mut self, event: SseEvent, out: &mut Vec<Event>) -> Result<Flow, ProviderError> {
         let data = event.data.trim();
         if data.is_empty() {
-            return Ok(());
+            return Ok(Flow::Continue);
         }
         let chunk: Chunk = serde_json::from_str(data)
             .map_err(|e| protocol(format!("malformed stream chunk ({e}): {}", truncate(data, 200))))?;
@@ -190,11 +115,17 @@ impl Reply {
                 self.finish_reason = Some(reason.clone());
             }
         }
+        Ok(Flow::Continue)
+    }
+
+    /// There is no end-of-stream event: the end of the body ends the reply, and `complete` tells
+    /// a cut one by its missing finishReason.
+    fn ended(&mut self) -> Result<(), ProviderError> {
         Ok(())
     }
 
-    /// The body ended: usage, then the finish reason, or a cut stream.
-    fn complete(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+    /// Usage, then the finish reason, or a cut stream.
+    fn complete(&mut self, out: &mut Vec<Event>) -> Result<(), ProviderError> {
         let Some(reason) = self.finish_reason.take() else {
             return Err(protocol("stream ended early: the body ended before a finishReason"));
         };
@@ -207,8 +138,11 @@ impl Reply {
             other => other,
         };
         emit(out, LlmEvent::Finish(finish));
-        out.push(Action::Finish);
         Ok(())
+    }
+
+    fn failed(&mut self, response: ErrorCollector) -> ProviderError {
+        from_http(response)
     }
 }
 

@@ -54,6 +54,12 @@ impl ErrorCollector {
         self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
+    /// The body so far (at most [`MAX_ERROR_BODY`] bytes), for error documents a provider reads
+    /// its own way.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// The classified failure, once the body is complete.
     pub fn finish(self) -> HttpFailure {
         HttpFailure {

@@ -18,12 +18,13 @@
 //! 4. Ordering: [`queue::SerialQueue`] runs one request at a time in submission order, the shape
 //!    of every "flush → request → result" adapter.
 //! 5. Streams: [`requests::SerialRequests`] is the HTTP half of every request-per-job stream (send
-//!    a job's request, read its response, fail on an error response) and [`speech::SpeechStream`]
-//!    a whole REST text-to-speech stream. They are generic over the adapter's request and event
-//!    types and read and return plain-Rust [`requests::Input`], [`requests::Output`] and
-//!    [`failure::Failure`] values; each adapter converts those to and from its generated contract
-//!    types in one module. [`config`] reads the parts of a provider config every adapter reads
-//!    alike.
+//!    a job's request, read its response, fail on an error response), [`speech::SpeechStream`]
+//!    a whole REST text-to-speech stream and [`sse_request::SseRequest`] one request answered
+//!    with server-sent events (a streamed chat completion). They are generic over the adapter's
+//!    request and event types and read and return plain-Rust [`requests::Input`],
+//!    [`requests::Output`] and [`failure::Failure`] values; each adapter converts those to and
+//!    from its generated contract types in one module. [`config`] reads the parts of a provider
+//!    config every adapter reads alike.
 //!
 //! With the `test-support` feature, `replay` has the helpers adapters' unit tests replay
 //! recorded traffic with.
@@ -52,6 +53,7 @@ pub mod response;
 pub mod retry_after;
 pub mod speech;
 pub mod sse;
+pub mod sse_request;
 pub mod status;
 pub mod text;
 pub mod url;

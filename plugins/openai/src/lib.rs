@@ -5,16 +5,7 @@
 //! Each stream is a sans-I/O state machine ([`llm::ChatStream`], [`tts::Speech`],
 //! [`stt::Transcriber`]): the host feeds it inputs and performs the HTTP requests it returns.
 //! The state machines are plain Rust so they are tested natively by replaying recorded traffic;
-//! this file only binds them to the WIT contract.
-
-use std::cell::RefCell;
-
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "full-plugin",
-    additional_derives: [PartialEq],
-    with: { "voiceblox:plugin/types@0.2.0": voiceblox_plugin_contract::types },
-});
+//! this file only describes them and exports them with the SDK.
 
 mod config;
 mod error;
@@ -22,7 +13,6 @@ pub mod llm;
 mod llm_chunk;
 mod llm_request;
 mod multipart;
-mod response;
 pub mod stt;
 mod stt_response;
 #[cfg(test)]
@@ -30,10 +20,10 @@ mod test_support;
 mod tool_calls;
 pub mod tts;
 
-use exports::voiceblox::plugin::{llm as wit_llm, meta, stt as wit_stt, tts as wit_tts};
-use voiceblox_plugin_contract::types::{
+use voiceblox_plugin_sdk::types::{
     Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode,
 };
+use voiceblox_plugin_sdk::{self as sdk, LlmProvider, Stream, SttProvider, TtsProvider};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "openai";
@@ -41,7 +31,7 @@ pub const PROVIDER: &str = "openai";
 /// The exported component.
 pub struct Plugin;
 
-impl meta::Guest for Plugin {
+impl sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         PluginInfo {
@@ -62,61 +52,54 @@ impl meta::Guest for Plugin {
     }
 }
 
-// WIT resources take `&self`: each resource is its state machine in a `RefCell` (a component
-// instance is single-threaded and the host never re-enters a stream).
+impl LlmProvider for Plugin {
+    type Stream = llm::ChatStream;
 
-impl wit_llm::GuestCompletion for RefCell<llm::ChatStream> {
-    fn handle(&self, input: Input) -> Vec<Action> {
-        self.borrow_mut().handle(input)
+    fn open(config: ProviderConfig, request: sdk::llm::Request) -> Result<Self::Stream, ProviderError> {
+        llm::ChatStream::open(&config, &request)
     }
 }
 
-impl wit_llm::Guest for Plugin {
-    type Completion = RefCell<llm::ChatStream>;
+impl TtsProvider for Plugin {
+    type Stream = tts::Speech;
 
-    fn open(config: ProviderConfig, request: wit_llm::Request) -> Result<wit_llm::Completion, ProviderError> {
-        Ok(wit_llm::Completion::new(RefCell::new(llm::ChatStream::open(&config, &request)?)))
+    fn open(config: ProviderConfig, request: sdk::tts::Request) -> Result<Self::Stream, ProviderError> {
+        tts::Speech::open(&config, &request)
     }
 }
 
-impl wit_tts::GuestSynthesis for RefCell<tts::Speech> {
-    fn handle(&self, input: Input) -> Vec<Action> {
-        self.borrow_mut().handle(input)
+impl SttProvider for Plugin {
+    type Stream = stt::Transcriber;
+
+    fn open(config: ProviderConfig, request: sdk::stt::Request) -> Result<Self::Stream, ProviderError> {
+        stt::Transcriber::open(&config, &request)
     }
 }
 
-impl wit_tts::Guest for Plugin {
-    type Synthesis = RefCell<tts::Speech>;
-
-    fn open(config: ProviderConfig, request: wit_tts::Request) -> Result<wit_tts::Synthesis, ProviderError> {
-        Ok(wit_tts::Synthesis::new(RefCell::new(tts::Speech::open(&config, &request)?)))
+impl Stream for llm::ChatStream {
+    fn handle(&mut self, input: Input) -> Vec<Action> {
+        llm::ChatStream::handle(self, input)
     }
 }
 
-impl wit_stt::GuestTranscription for RefCell<stt::Transcriber> {
-    fn handle(&self, input: Input) -> Vec<Action> {
-        self.borrow_mut().handle(input)
+impl Stream for tts::Speech {
+    fn handle(&mut self, input: Input) -> Vec<Action> {
+        tts::Speech::handle(self, input)
     }
 }
 
-impl wit_stt::Guest for Plugin {
-    type Transcription = RefCell<stt::Transcriber>;
-
-    fn open(config: ProviderConfig, request: wit_stt::Request) -> Result<wit_stt::Transcription, ProviderError> {
-        Ok(wit_stt::Transcription::new(RefCell::new(stt::Transcriber::open(&config, &request)?)))
+impl Stream for stt::Transcriber {
+    fn handle(&mut self, input: Input) -> Vec<Action> {
+        stt::Transcriber::handle(self, input)
     }
 }
 
-// Component export names (`voiceblox:plugin/llm@0.2.0#open`) are not valid symbol names for a
-// native shared library's version script, so the exports exist only in the wasm build; native
-// builds (unit tests) call the state machines directly.
-#[cfg(target_arch = "wasm32")]
-export!(Plugin);
+sdk::export!(Plugin, llm = Plugin, tts = Plugin, stt = Plugin);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meta::Guest as _;
+    use voiceblox_plugin_sdk::Plugin as _;
 
     #[test]
     fn describe_declares_the_provider() {

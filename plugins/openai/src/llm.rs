@@ -8,22 +8,18 @@
 
 use serde_json::json;
 use voiceblox_plugin_kit::error_body::{ErrorCollector, truncate};
-use voiceblox_plugin_kit::response::ResponseBody;
-use voiceblox_plugin_kit::sse::{SseEvent, SseParser};
+use voiceblox_plugin_kit::sse::SseEvent;
+use voiceblox_plugin_kit::sse_request::{Body, Flow, SseReply, SseRequest};
 
 use crate::config::{Endpoint, merged_options, model_name};
 use crate::error::{from_http, from_stream_error, protocol};
-use crate::exports::voiceblox::plugin::llm::Request;
 use crate::llm_chunk::{Chunk, Completion, finish_reason};
 use crate::llm_request;
-use crate::response::{body_for, header};
 use crate::tool_calls::ToolCallAccumulator;
 use voiceblox_plugin_contract::types::{
     Action, Event, FinishReason, HttpRequest, Input, LlmEvent, ProviderConfig, ProviderError, Usage,
 };
-
-/// The stream's only request id.
-const REQUEST_ID: u32 = 1;
+use voiceblox_plugin_sdk::llm::Request;
 
 /// Cap on a non-streamed JSON answer; a chat completion is kilobytes.
 const MAX_JSON_BODY: usize = 8 * 1024 * 1024;
@@ -34,19 +30,7 @@ pub const DEFAULT_MODEL: &str = "gpt-4.1-mini";
 /// One chat completion.
 #[derive(Debug)]
 pub struct ChatStream {
-    request: Option<HttpRequest>,
-    phase: Phase,
-}
-
-#[derive(Debug)]
-enum Phase {
-    Idle,
-    AwaitingHead,
-    Streaming(SseParser, Turn),
-    /// The server ignored `stream: true` and answers with one JSON document.
-    Whole(Vec<u8>),
-    Failed(ErrorCollector),
-    Done,
+    request: SseRequest<HttpRequest, Turn>,
 }
 
 /// What happened in the completion so far.
@@ -56,11 +40,8 @@ struct Turn {
     called_tools: bool,
     finish: Option<FinishReason>,
     usage: Option<Usage>,
-}
-
-enum Flow {
-    Continue,
-    Complete,
+    /// The answer of a server that ignored `stream: true`: one JSON document.
+    whole: Vec<u8>,
 }
 
 impl ChatStream {
@@ -69,109 +50,38 @@ impl ChatStream {
         let options = merged_options(config, "")?;
         let endpoint = Endpoint::new(config, &options)?;
         let body = llm_request::body(&model_name(config, DEFAULT_MODEL), request, endpoint.max_tokens_field())?;
-        Ok(ChatStream {
-            request: Some(HttpRequest {
-                method: "POST".into(),
-                url: endpoint.url("chat/completions"),
-                headers: endpoint.headers("application/json"),
-                body: body.to_string().into_bytes(),
-            }),
-            phase: Phase::Idle,
-        })
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: endpoint.url("chat/completions"),
+            headers: endpoint.headers("application/json"),
+            body: body.to_string().into_bytes(),
+        };
+        Ok(ChatStream { request: SseRequest::new(request, Turn::default()) })
     }
 
     /// Advances the stream by one host input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        let mut out = Vec::new();
-        let result = match input {
-            Input::Start => {
-                if let (Phase::Idle, Some(request)) = (&self.phase, self.request.take()) {
-                    out.push(Action::HttpRequest((REQUEST_ID, request)));
-                    self.phase = Phase::AwaitingHead;
-                }
-                Ok(())
-            }
-            Input::HttpResponse((REQUEST_ID, head)) => {
-                if let Phase::AwaitingHead = self.phase {
-                    self.phase = match body_for(&head) {
-                        ResponseBody::Failed(collector) => Phase::Failed(collector),
-                        _ if header(&head, "content-type")
-                            .is_some_and(|t| t.trim_start().starts_with("application/json")) =>
-                        {
-                            Phase::Whole(Vec::new())
-                        }
-                        _ => Phase::Streaming(SseParser::new(), Turn::default()),
-                    };
-                }
-                Ok(())
-            }
-            Input::HttpBody((REQUEST_ID, bytes)) => self.on_body(&bytes, &mut out),
-            Input::HttpEnd(REQUEST_ID) => self.on_end(&mut out),
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            out.push(Action::Fail(error));
-            self.phase = Phase::Done;
-        }
-        out
-    }
-
-    fn on_body(&mut self, bytes: &[u8], out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        match &mut self.phase {
-            Phase::Streaming(parser, turn) => {
-                let events = parser.push(bytes).map_err(|e| protocol(e.to_string()))?;
-                for event in events {
-                    if let Flow::Complete = turn.on_event(event, out)? {
-                        turn.complete(out)?;
-                        self.phase = Phase::Done;
-                        break;
-                    }
-                }
-            }
-            Phase::Whole(body) => {
-                if body.len() + bytes.len() > MAX_JSON_BODY {
-                    return Err(protocol(format!("chat completion larger than {MAX_JSON_BODY} bytes")));
-                }
-                body.extend_from_slice(bytes);
-            }
-            Phase::Failed(collector) => collector.push(bytes),
-            Phase::Idle | Phase::AwaitingHead | Phase::Done => {}
-        }
-        Ok(())
-    }
-
-    fn on_end(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Streaming(mut parser, mut turn) => {
-                let last = parser.finish().map_err(|e| protocol(e.to_string()))?;
-                let complete = match last {
-                    Some(event) => matches!(turn.on_event(event, out)?, Flow::Complete),
-                    None => false,
-                };
-                // Without `[DONE]` a finish_reason still says the answer is whole.
-                if complete || turn.finish.is_some() {
-                    turn.complete(out)
-                } else {
-                    Err(protocol("stream ended early: the body ended without [DONE] or a finish_reason"))
-                }
-            }
-            Phase::Whole(body) => Turn::default().whole(&body, out),
-            Phase::Failed(collector) => Err(from_http(collector.finish())),
-            Phase::AwaitingHead => Err(protocol("the response ended before its head arrived")),
-            phase @ (Phase::Idle | Phase::Done) => {
-                self.phase = phase;
-                Ok(())
-            }
-        }
+        voiceblox_plugin_contract::drive_sse(&mut self.request, input)
     }
 }
 
-fn emit(out: &mut Vec<Action>, event: LlmEvent) {
-    out.push(Action::Emit(Event::Llm(event)));
+fn emit(out: &mut Vec<Event>, event: LlmEvent) {
+    out.push(Event::Llm(event));
 }
 
-impl Turn {
-    fn on_event(&mut self, event: SseEvent, out: &mut Vec<Action>) -> Result<Flow, ProviderError> {
+impl SseReply for Turn {
+    type Event = Event;
+    type Error = ProviderError;
+
+    fn head(&mut self, headers: &[(String, String)]) -> Body {
+        let content_type = headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        match content_type {
+            Some((_, value)) if value.trim_start().starts_with("application/json") => Body::Document,
+            _ => Body::Events,
+        }
+    }
+
+    fn event(&mut self, event: SseEvent, out: &mut Vec<Event>) -> Result<Flow, ProviderError> {
         let data = event.data.trim();
         if data == "[DONE]" {
             return Ok(Flow::Complete);
@@ -209,18 +119,15 @@ impl Turn {
         Ok(Flow::Continue)
     }
 
-    fn emit_tool_calls(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        if self.tools.is_empty() {
-            return Ok(());
+    fn ended(&mut self) -> Result<(), ProviderError> {
+        // Without `[DONE]` a finish_reason still says the answer is whole.
+        match self.finish {
+            Some(_) => Ok(()),
+            None => Err(protocol("stream ended early: the body ended without [DONE] or a finish_reason")),
         }
-        for call in self.tools.take().map_err(protocol)? {
-            emit(out, LlmEvent::ToolCall(call));
-        }
-        self.called_tools = true;
-        Ok(())
     }
 
-    fn complete(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+    fn complete(&mut self, out: &mut Vec<Event>) -> Result<(), ProviderError> {
         self.emit_tool_calls(out)?;
         if let Some(usage) = self.usage.take() {
             emit(out, LlmEvent::Usage(usage));
@@ -228,12 +135,23 @@ impl Turn {
         // `[DONE]` without a finish_reason is still a normal end.
         let default = if self.called_tools { FinishReason::ToolCalls } else { FinishReason::Stop };
         emit(out, LlmEvent::Finish(self.finish.unwrap_or(default)));
-        out.push(Action::Finish);
         Ok(())
     }
 
-    fn whole(mut self, body: &[u8], out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        let text = String::from_utf8_lossy(body);
+    fn failed(&mut self, response: ErrorCollector) -> ProviderError {
+        from_http(response.finish())
+    }
+
+    fn document(&mut self, bytes: &[u8]) -> Result<(), ProviderError> {
+        if self.whole.len() + bytes.len() > MAX_JSON_BODY {
+            return Err(protocol(format!("chat completion larger than {MAX_JSON_BODY} bytes")));
+        }
+        self.whole.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn document_end(&mut self, out: &mut Vec<Event>) -> Result<(), ProviderError> {
+        let text = String::from_utf8_lossy(&self.whole);
         let completion: Completion = serde_json::from_str(&text)
             .map_err(|e| protocol(format!("malformed chat completion ({e}): {}", truncate(&text, 200))))?;
         if let Some(error) = completion.error.filter(|e| !e.is_null()) {
@@ -253,7 +171,20 @@ impl Turn {
         }
         self.finish = choice.finish_reason.as_deref().map(finish_reason);
         self.usage = completion.usage.map(|u| u.to_usage());
-        self.complete(out)
+        Ok(())
+    }
+}
+
+impl Turn {
+    fn emit_tool_calls(&mut self, out: &mut Vec<Event>) -> Result<(), ProviderError> {
+        if self.tools.is_empty() {
+            return Ok(());
+        }
+        for call in self.tools.take().map_err(protocol)? {
+            emit(out, LlmEvent::ToolCall(call));
+        }
+        self.called_tools = true;
+        Ok(())
     }
 }
 

@@ -4,8 +4,8 @@ use serde_json::{Map, Value, json};
 use voiceblox_plugin_kit::json::{f32_number, merge, parse_object, tool_schema};
 
 use crate::error::invalid;
-use crate::exports::voiceblox::plugin::llm::{Message, Request, Role, ToolDefinition};
 use voiceblox_plugin_contract::types::ProviderError;
+use voiceblox_plugin_sdk::llm::{Message, Request, Role, ToolDefinition};
 
 /// Builds the streaming request body. `max_tokens_field` is the endpoint's name for the limit.
 pub fn body(model: &str, request: &Request, max_tokens_field: &str) -> Result<Value, ProviderError> {

@@ -11,10 +11,10 @@ use voiceblox_plugin_kit::wav::wav_s16le_mono;
 use crate::PROVIDER;
 use crate::config::{Endpoint, merged_options, model_name};
 use crate::error::{invalid, protocol};
-use crate::exports::voiceblox::plugin::stt::Request;
 use crate::multipart::Form;
 use crate::stt_response::{self, Span};
 use voiceblox_plugin_contract::types::{Action, Event, HttpRequest, Input, ProviderConfig, ProviderError, SttEvent};
+use voiceblox_plugin_sdk::stt::Request;
 
 /// The rate the host resamples microphone audio to for this provider.
 pub const SAMPLE_RATE: u32 = 16_000;

@@ -11,8 +11,8 @@ use voiceblox_plugin_kit::speech::{SpeechEndpoint, SpeechStream};
 use crate::PROVIDER;
 use crate::config::{Endpoint, merged_options, model_name};
 use crate::error::invalid;
-use crate::exports::voiceblox::plugin::tts::Request;
 use voiceblox_plugin_contract::types::{Action, HttpRequest, Input, ProviderConfig, ProviderError};
+use voiceblox_plugin_sdk::tts::Request;
 
 /// `response_format: "pcm"` is 24 kHz 16-bit signed little-endian mono; nothing else is offered.
 pub const SAMPLE_RATE: u32 = 24_000;

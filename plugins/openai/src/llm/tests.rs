@@ -1,9 +1,9 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::exports::voiceblox::plugin::llm::{Message, Role, ToolDefinition};
 use crate::test_support::{CHUNK_SIZES, config, header_pairs, only_request, recording, respond};
 use voiceblox_plugin_contract::types::{HttpResponse, RateLimit, ToolCall};
+use voiceblox_plugin_sdk::llm::{Message, Role, ToolDefinition};
 
 fn user(text: &str) -> Message {
     Message { role: Role::User, content: text.into(), tool_calls: Vec::new(), tool_call_id: None }
