@@ -160,6 +160,47 @@ async fn an_anthropic_agent_is_tested_with_the_same_script() {
     assert!(out.stdout.contains("1 passed, 0 failed"), "{out}");
 }
 
+/// An agent on Gemini: the same kind of script goes out as `streamGenerateContent` SSE, which
+/// the gemini plugin parses (text, a function call, an outage the evaluation retries past).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gemini_agent_is_tested_with_the_same_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({
+        "agentName": "Gemini desk",
+        "instructions": "You help with orders.",
+        "llm": {"model": "gemini-2.5-flash", "provider": "google"},
+        "steps": [
+            {"id": "hi", "type": "start", "command": "Hello, order desk.", "isLiteral": true, "nextStepIds": {"next": "talk"}},
+            {"id": "talk", "type": "opentalk", "command": "Take the order.", "nextStepIds": {"next": "paid"}},
+            {"id": "paid", "type": "ifelse", "conditionText": "The caller paid.", "nextStepIds": {"true": "bye", "false": "talk"}},
+            {"id": "bye", "type": "end", "command": "Thanks, goodbye.", "isLiteral": true}
+        ]
+    });
+    let spec = serde_json::json!({"config": config, "tests": [{
+        "name": "an order, paid",
+        "llm": [
+            {"say": "Two pizzas, paid by card. Done.", "tools": [{"name": "step_complete", "arguments": {}}]},
+            {"error": 503},
+            "true"
+        ],
+        "turns": [{"user": "Two pizzas please, I paid by card."}],
+        "expect": {
+            "path": ["hi", "talk", "paid", "bye"],
+            "events": [
+                {"type": "transcript", "role": "assistant", "text": "Two pizzas, paid by card. Done."},
+                {"type": "transcript", "role": "assistant", "text": "Thanks, goodbye."}
+            ]
+        }
+    }]});
+    let path = dir.path().join("gemini-desk.test.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    let mut cmd = cli(["test"]);
+    cmd.arg(&path);
+    let out = run(cmd).await;
+    out.assert_code(0);
+    assert!(out.stdout.contains("1 passed, 0 failed"), "{out}");
+}
+
 /// A voice test: WAVs spoken into the voice loop on virtual time. Speech the STT makes nothing
 /// of is no turn; the next clip is heard as its `user` text, through a batch STT (OpenAI
 /// transcriptions) here; a spoken turn without audio is refused with what to write.

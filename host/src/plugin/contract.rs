@@ -41,7 +41,7 @@ pub fn check(engine: &Engine, component: &Component, path: &Path) -> Result<Vers
             Some(v) if SUPPORTED.contains(&v) => {
                 return Err(PluginError::MixedContract {
                     path: path.into(),
-                    first: format!("{meta}"),
+                    first: meta.to_string(),
                     second: format!("{name} ({PACKAGE}@{v})"),
                 });
             }

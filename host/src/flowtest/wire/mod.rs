@@ -1,8 +1,9 @@
 //! The provider APIs a flow test's scripted answers are written in: LLM replies picked by the
-//! request's URL, and Deepgram's live transcription messages.
+//! request's URL (OpenAI, Anthropic, Gemini), and Deepgram's live transcription messages.
 
 mod anthropic;
 pub mod deepgram;
+mod gemini;
 mod openai;
 
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub enum Wire {
     OpenAi,
     /// `POST .../messages` (Anthropic).
     Anthropic,
+    /// `POST .../models/{model}:streamGenerateContent` (Gemini).
+    Gemini,
 }
 
 impl Wire {
@@ -29,6 +32,7 @@ impl Wire {
         match asked.method {
             "POST" if path.ends_with("/chat/completions") => Some(Self::OpenAi),
             "POST" if path.ends_with("/v1/messages") => Some(Self::Anthropic),
+            "POST" if path.ends_with(":streamGenerateContent") => Some(Self::Gemini),
             _ => None,
         }
     }
@@ -40,6 +44,7 @@ impl Wire {
             let body = match self {
                 Self::OpenAi => openai::error(status),
                 Self::Anthropic => anthropic::error(status),
+                Self::Gemini => gemini::error(status),
             };
             return answer(after, status, "application/json", vec![body]);
         }
@@ -49,6 +54,7 @@ impl Wire {
         let chunks = match self {
             Self::OpenAi => openai::stream(number, &pieces, reply, asked),
             Self::Anthropic => anthropic::stream(number, &pieces, reply, asked),
+            Self::Gemini => gemini::stream(number, &pieces, reply, asked),
         };
         answer(after, 200, "text/event-stream", chunks)
     }
