@@ -13,8 +13,8 @@ mod sse_event;
 #[cfg(test)]
 mod test_support;
 
-use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo};
-use voiceblox_plugin_sdk::{LlmProvider, llm};
+use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError};
+use voiceblox_plugin_sdk::{LlmProvider, ProviderSpec, llm, single_provider};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "anthropic";
@@ -24,22 +24,19 @@ pub struct Plugin;
 
 impl voiceblox_plugin_sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
-        PluginInfo {
-            name: "anthropic".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            providers: vec![ProviderInfo {
-                id: PROVIDER.into(),
-                kinds: vec![Kind::Llm],
-                hosts: strings(&["api.anthropic.com"]),
-                config_keys: strings(config::CONFIG_KEYS),
-                api_key_env: strings(&["ANTHROPIC_API_KEY"]),
-                base_url_env: strings(&["ANTHROPIC_BASE_URL"]),
-                stt_mode: None,
-                stt_sample_rate: None,
-                tts_sample_rates: Vec::new(),
-            }],
-        }
+        single_provider(
+            "anthropic",
+            env!("CARGO_PKG_VERSION"),
+            &ProviderSpec {
+                id: PROVIDER,
+                kinds: &[Kind::Llm],
+                hosts: &["api.anthropic.com"],
+                config_keys: config::CONFIG_KEYS,
+                api_key_env: &["ANTHROPIC_API_KEY"],
+                base_url_env: &["ANTHROPIC_BASE_URL"],
+                ..ProviderSpec::NONE
+            },
+        )
     }
 }
 

@@ -105,18 +105,7 @@ fn tool_json(tool: &ToolDefinition) -> Result<Value, ProviderError> {
 mod tests {
     use super::*;
     use voiceblox_plugin_contract::types::ToolCall;
-
-    fn message(role: Role, content: &str) -> Message {
-        Message { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
-    }
-
-    fn request(messages: Vec<Message>) -> Request {
-        Request { messages, tools: Vec::new(), temperature: None, max_tokens: None, extras: String::new() }
-    }
-
-    fn result(id: &str, content: &str) -> Message {
-        Message { tool_call_id: Some(id.into()), ..message(Role::Tool, content) }
-    }
+    use voiceblox_plugin_sdk::test_support::{llm_message as message, llm_request as request, tool_result as result};
 
     #[test]
     fn a_conversation_with_two_tool_calls_in_the_messages_shape() {

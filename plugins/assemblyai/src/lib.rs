@@ -13,10 +13,8 @@ pub mod stream;
 mod test_support;
 mod turns;
 
-use voiceblox_plugin_sdk::types::{
-    Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode,
-};
-use voiceblox_plugin_sdk::{SttProvider, stt};
+use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, SttMode};
+use voiceblox_plugin_sdk::{ProviderSpec, SttProvider, single_provider, stt};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "assemblyai";
@@ -30,23 +28,22 @@ pub struct Plugin;
 
 impl voiceblox_plugin_sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
-        PluginInfo {
-            name: "assemblyai".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            providers: vec![ProviderInfo {
-                id: PROVIDER.into(),
-                kinds: vec![Kind::Stt],
-                hosts: strings(&["streaming.assemblyai.com"]),
-                config_keys: strings(config::CONFIG_KEYS),
+        single_provider(
+            "assemblyai",
+            env!("CARGO_PKG_VERSION"),
+            &ProviderSpec {
+                id: PROVIDER,
+                kinds: &[Kind::Stt],
+                hosts: &["streaming.assemblyai.com"],
+                config_keys: config::CONFIG_KEYS,
                 // The name AssemblyAI's SDKs, LiveKit's and Pipecat's plugins read.
-                api_key_env: strings(&["ASSEMBLYAI_API_KEY"]),
-                base_url_env: strings(&["ASSEMBLYAI_BASE_URL"]),
+                api_key_env: &["ASSEMBLYAI_API_KEY"],
+                base_url_env: &["ASSEMBLYAI_BASE_URL"],
                 stt_mode: Some(SttMode::Streaming),
                 stt_sample_rate: Some(STT_SAMPLE_RATE),
-                tts_sample_rates: Vec::new(),
-            }],
-        }
+                ..ProviderSpec::NONE
+            },
+        )
     }
 }
 

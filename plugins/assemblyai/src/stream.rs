@@ -7,6 +7,11 @@
 //! Streaming applies no inactivity timeout unless asked (`inactivityTimeout`), so, unlike
 //! Deepgram, the socket needs no keep-alive.
 
+use voiceblox_plugin_kit::connect_backlog::ConnectBacklog;
+use voiceblox_plugin_kit::socket::{Phase, Socket};
+use voiceblox_plugin_kit::ws_close::closed_early;
+
+use crate::PROVIDER;
 use crate::chunker::Chunker;
 use crate::config::Settings;
 use crate::error::from_close;
@@ -15,6 +20,7 @@ use crate::turns::Turns;
 use voiceblox_plugin_contract::types::{
     Action, Event, Input, ProviderConfig, ProviderError, SttEvent, WsClose, WsConnect, WsMessage,
 };
+use voiceblox_plugin_contract::{SocketStream, close_overdue, drive_socket};
 use voiceblox_plugin_sdk::stt::Request;
 
 /// Timer id.
@@ -31,27 +37,14 @@ const MAX_PENDING_AUDIO_MS: u64 = 10_000;
 const FORCE_ENDPOINT: &str = r#"{"type":"ForceEndpoint"}"#;
 const TERMINATE: &str = r#"{"type":"Terminate"}"#;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Idle,
-    Connecting,
-    Open,
-    /// `Terminate` sent; waiting for `Termination` and the close.
-    Closing,
-    Done,
-}
-
 /// One live transcription stream.
 #[derive(Debug)]
 pub struct Transcription {
-    connect: Option<WsConnect>,
-    state: State,
+    /// Closing once `Terminate` is sent: waiting for `Termination` and the close.
+    socket: Socket<WsConnect, WsMessage>,
     chunker: Chunker,
     turns: Turns,
-    /// Messages queued before the socket opened, in order.
-    pending: Vec<WsMessage>,
-    pending_audio_bytes: u64,
-    max_pending_audio_bytes: u64,
+    backlog: ConnectBacklog,
     end_requested: bool,
     terminated: bool,
     /// From `Begin`, quoted in errors so a session can be looked up with AssemblyAI.
@@ -63,13 +56,10 @@ impl Transcription {
     pub fn open(config: &ProviderConfig, request: &Request) -> Result<Self, ProviderError> {
         let settings = Settings::new(config, request)?;
         Ok(Transcription {
-            connect: Some(settings.connect),
-            state: State::Idle,
+            socket: Socket::new(settings.connect),
             chunker: Chunker::new(settings.sample_rate),
             turns: Turns::new(settings.format_turns, settings.interim_results, settings.fallback_language),
-            pending: Vec::new(),
-            pending_audio_bytes: 0,
-            max_pending_audio_bytes: u64::from(settings.sample_rate) * 2 * MAX_PENDING_AUDIO_MS / 1000,
+            backlog: ConnectBacklog::new(settings.sample_rate, MAX_PENDING_AUDIO_MS),
             end_requested: false,
             terminated: false,
             session_id: None,
@@ -78,39 +68,38 @@ impl Transcription {
 
     /// Advances the stream by one host input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        if self.state == State::Done {
-            return Vec::new();
+        drive_socket(self, input)
+    }
+
+    fn send_audio(&mut self, bytes: Vec<u8>, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        if self.socket.is_waiting() {
+            self.backlog.hold(bytes.len())?;
         }
-        let mut out = Vec::new();
-        let result = match input {
-            Input::Start => {
-                if let (State::Idle, Some(connect)) = (self.state, self.connect.take()) {
-                    out.push(Action::WsConnect(connect));
-                    self.state = State::Connecting;
-                }
-                Ok(())
-            }
-            Input::Audio(frame) => self.on_audio(&frame, &mut out),
-            Input::Flush => self.on_flush(&mut out),
-            Input::End => {
-                self.on_end(&mut out);
-                Ok(())
-            }
-            Input::WsOpen => {
-                self.on_open(&mut out);
-                Ok(())
-            }
-            Input::WsMessage(WsMessage::Text(text)) => self.on_text(&text, &mut out),
-            Input::WsClosed(close) => self.on_closed(&close, &mut out),
-            Input::Timer(CLOSE_TIMER) => self.on_close_timeout(&mut out),
-            // AssemblyAI sends no binary messages; HTTP inputs are not ours.
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            out.push(Action::Fail(self.with_session(error)));
-            self.state = State::Done;
-        }
-        out
+        self.send(WsMessage::Binary(bytes), out);
+        Ok(())
+    }
+
+    fn on_close_timeout(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        // `Termination` comes after the last turn: with it, nothing was lost.
+        let late = || format!("assemblyai did not finish the stream within {} s of Terminate", CLOSE_GRACE_MS / 1000);
+        close_overdue(&mut self.socket, self.terminated, late, out)
+    }
+
+    fn begin_closing(&mut self, out: &mut Vec<Action>) {
+        out.push(Action::SetTimer((CLOSE_TIMER, CLOSE_GRACE_MS)));
+        self.socket.closing();
+    }
+
+    fn send(&mut self, message: WsMessage, out: &mut Vec<Action>) {
+        out.extend(self.socket.send(message).map(Action::WsSend));
+    }
+}
+
+impl SocketStream for Transcription {
+    type Frame = WsMessage;
+
+    fn socket(&mut self) -> &mut Socket<WsConnect, WsMessage> {
+        &mut self.socket
     }
 
     fn on_audio(&mut self, frame: &[i16], out: &mut Vec<Action>) -> Result<(), ProviderError> {
@@ -136,28 +125,14 @@ impl Transcription {
         Ok(())
     }
 
-    fn send_audio(&mut self, bytes: Vec<u8>, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        if matches!(self.state, State::Idle | State::Connecting) {
-            self.pending_audio_bytes += bytes.len() as u64;
-            if self.pending_audio_bytes > self.max_pending_audio_bytes {
-                return Err(ProviderError::Unavailable(format!(
-                    "the transcription socket did not open within {} s of audio",
-                    MAX_PENDING_AUDIO_MS / 1000
-                )));
-            }
-        }
-        self.send(WsMessage::Binary(bytes), out);
-        Ok(())
-    }
-
     fn on_end(&mut self, out: &mut Vec<Action>) {
         if self.end_requested {
             return;
         }
         self.end_requested = true;
-        if self.state == State::Idle {
+        if self.socket.phase() == Phase::Idle {
             // Never started: nothing to close.
-            self.state = State::Done;
+            self.socket.done();
             out.push(Action::Finish);
             return;
         }
@@ -165,24 +140,23 @@ impl Transcription {
             self.send(WsMessage::Binary(rest), out);
         }
         self.send(WsMessage::Text(TERMINATE.into()), out);
-        if self.state == State::Open {
+        if self.socket.phase() == Phase::Open {
             self.begin_closing(out);
         }
     }
 
     fn on_open(&mut self, out: &mut Vec<Action>) {
-        if self.state != State::Connecting {
+        let Some(pending) = self.socket.open() else {
             return;
-        }
-        self.state = State::Open;
-        self.pending_audio_bytes = 0;
-        out.extend(std::mem::take(&mut self.pending).into_iter().map(Action::WsSend));
+        };
+        self.backlog.release();
+        out.extend(pending.into_iter().map(Action::WsSend));
         if self.end_requested {
             self.begin_closing(out);
         }
     }
 
-    fn on_text(&mut self, text: &str, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+    fn on_message(&mut self, text: &str, out: &mut Vec<Action>) -> Result<(), ProviderError> {
         match message::parse(text)? {
             Message::Begin { id } => self.session_id = Some(id).filter(|id| !id.is_empty()),
             Message::Turn(mut turn) => {
@@ -208,53 +182,27 @@ impl Transcription {
 
     fn on_closed(&mut self, close: &WsClose, out: &mut Vec<Action>) -> Result<(), ProviderError> {
         // 1005: the server closed without a status, which after Terminate is still normal.
-        if self.state == State::Closing && matches!(close.code, 1000 | 1005) {
+        if self.socket.closed_normally(close.code) {
             emit(out, self.turns.release());
-            self.state = State::Done;
+            self.socket.done();
             out.push(Action::Finish);
             return Ok(());
         }
         if close.code == 1000 {
-            return Err(ProviderError::Unavailable(format!(
-                "assemblyai closed the stream before it was ended{}",
-                if close.reason.is_empty() { String::new() } else { format!(": {}", close.reason) }
-            )));
+            return Err(closed_early(PROVIDER, "ended", &close.reason).into());
         }
         Err(from_close(close.code, &close.reason))
     }
 
-    fn on_close_timeout(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        if self.state != State::Closing {
-            return Ok(());
-        }
-        out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
-        // `Termination` comes after the last turn: with it, nothing was lost.
-        if self.terminated {
-            self.state = State::Done;
-            out.push(Action::Finish);
-            return Ok(());
-        }
-        Err(ProviderError::Timeout(format!(
-            "assemblyai did not finish the stream within {} s of Terminate",
-            CLOSE_GRACE_MS / 1000
-        )))
-    }
-
-    fn begin_closing(&mut self, out: &mut Vec<Action>) {
-        out.push(Action::SetTimer((CLOSE_TIMER, CLOSE_GRACE_MS)));
-        self.state = State::Closing;
-    }
-
-    fn send(&mut self, message: WsMessage, out: &mut Vec<Action>) {
-        match self.state {
-            State::Idle | State::Connecting => self.pending.push(message),
-            State::Open => out.push(Action::WsSend(message)),
-            State::Closing | State::Done => {}
+    fn on_timer(&mut self, id: u32, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        match id {
+            CLOSE_TIMER => self.on_close_timeout(out),
+            _ => Ok(()),
         }
     }
 
     /// The error with the session id, when the server named one.
-    fn with_session(&self, error: ProviderError) -> ProviderError {
+    fn failed(&mut self, error: ProviderError) -> ProviderError {
         let Some(id) = &self.session_id else { return error };
         let tag = |message: String| format!("{message} (session {id})");
         match error {

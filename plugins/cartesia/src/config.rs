@@ -2,8 +2,9 @@
 //! voice, language and PCM rate it asks for, the generation controls and the transport.
 
 use serde_json::{Map, Value, json};
-use voiceblox_plugin_kit::config::{configured_base_url, merge_options, model_name};
-use voiceblox_plugin_kit::json::{OptionsExt, f32_number, type_name};
+pub use voiceblox_plugin_kit::config::Transport;
+use voiceblox_plugin_kit::config::{configured_base_url, merge_options, model_name, transport};
+use voiceblox_plugin_kit::json::{OptionsExt, f32_number, ranged, type_name};
 use voiceblox_plugin_kit::url::{self, Query};
 
 use crate::PROVIDER;
@@ -35,15 +36,6 @@ pub const SAMPLE_RATES: &[u32] = &[24_000, 8_000, 16_000, 22_050, 44_100, 48_000
 /// (the TTS config's), `speed` (0.6–1.5, or `slow`/`normal`/`fast`), `volume` (0.5–2.0),
 /// `language` (defaults to the conversation's) and `maxBufferDelayMs` (0–5000, socket only).
 pub const CONFIG_KEYS: &[&str] = &["transport", "emotion", "speed", "volume", "language", "maxBufferDelayMs"];
-
-/// How text reaches Cartesia.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// `/tts/websocket`: one context per stream, text as it arrives.
-    WebSocket,
-    /// `POST /tts/bytes`, one request per flushed sentence group.
-    Http,
-}
 
 /// A stream's resolved configuration.
 #[derive(Debug, Clone)]
@@ -80,7 +72,7 @@ impl Settings {
             model,
             language,
             sample_rate,
-            transport: transport(&options)?,
+            transport: transport(&options).map_err(invalid)?,
             max_buffer_delay_ms: max_buffer_delay(&options)?,
             fields: Map::new(),
         };
@@ -127,7 +119,7 @@ impl Settings {
         let mut fields = Map::new();
         let emotion = emotion(options)?;
         let speed = speed(options)?;
-        let volume = ranged(options, "volume", 0.5..=2.0)?;
+        let volume = ranged(options, "volume", 0.5..=2.0).map_err(invalid)?;
         let mut config = Map::new();
         if uses_generation_config(&self.model) {
             if let Some(emotion) = emotion {
@@ -183,14 +175,6 @@ fn primary_language(tag: &str) -> Option<String> {
     (!primary.is_empty()).then_some(primary)
 }
 
-fn transport(options: &Map<String, Value>) -> Result<Transport, ProviderError> {
-    match options.opt_str("transport").map_err(invalid)?.map(str::trim) {
-        None | Some("websocket" | "ws") => Ok(Transport::WebSocket),
-        Some("http") => Ok(Transport::Http),
-        Some(other) => Err(invalid(format!("option `transport` must be \"websocket\" or \"http\", got {other:?}"))),
-    }
-}
-
 /// The emotion(s): the TTS config's `emotion` is a string, a list of strings is accepted too.
 fn emotion(options: &Map<String, Value>) -> Result<Option<Vec<String>>, ProviderError> {
     let emotions: Vec<String> = match options.get("emotion") {
@@ -227,22 +211,7 @@ fn speed(options: &Map<String, Value>) -> Result<Option<Speed>, ProviderError> {
                 "option `speed` must be a number or \"slow\", \"normal\" or \"fast\", got {other:?}"
             ))),
         },
-        _ => Ok(ranged(options, "speed", 0.6..=1.5)?.map(Speed::Scale)),
-    }
-}
-
-/// A number option within `range`.
-fn ranged(
-    options: &Map<String, Value>,
-    key: &str,
-    range: std::ops::RangeInclusive<f64>,
-) -> Result<Option<f32>, ProviderError> {
-    match options.opt_f64(key).map_err(invalid)? {
-        None => Ok(None),
-        Some(value) if range.contains(&value) => Ok(Some(value as f32)),
-        Some(value) => {
-            Err(invalid(format!("option `{key}` must be between {} and {}, got {value}", range.start(), range.end())))
-        }
+        _ => Ok(ranged(options, "speed", 0.6..=1.5).map_err(invalid)?.map(Speed::Scale)),
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 use voiceblox_plugin_kit::error_body::truncate;
 use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
+use voiceblox_plugin_kit::ws_close::close_failure;
 
 use crate::PROVIDER;
 pub use voiceblox_plugin_contract::errors::{invalid, protocol};
@@ -42,26 +43,12 @@ pub fn from_message(document: &Value) -> ProviderError {
     Failure::new(class, message).into()
 }
 
-/// The server closed the socket while the stream still wanted it.
+/// The server closed the socket while the stream still wanted it. A policy close (1008) says
+/// why only in its reason.
 pub fn from_close(code: u16, reason: &str) -> ProviderError {
-    let reason = reason.trim();
-    let message = if reason.is_empty() {
-        format!("{PROVIDER} closed the stream with code {code}")
-    } else {
-        format!("{PROVIDER} closed the stream with code {code}: {}", truncate(reason, MAX_QUOTED))
-    };
-    let class = match code {
-        1002 => return protocol(message),
-        1003 | 1007 | 1009 => ErrorClass::InvalidRequest,
-        1008 => class_of_reason(reason).unwrap_or(ErrorClass::InvalidRequest),
-        // 4000 + an HTTP status, the usual convention for application close codes.
-        4100..=4599 => classify_status(code - 4000),
-        _ => ErrorClass::Unavailable,
-    };
-    Failure::new(class, message).into()
+    close_failure(PROVIDER, code, reason, |reason| if code == 1008 { class_of_reason(reason) } else { None }).into()
 }
 
-/// A policy close says why only in its reason.
 fn class_of_reason(reason: &str) -> Option<ErrorClass> {
     let reason = reason.to_ascii_lowercase();
     if ["api key", "api_key", "unauthorized", "credits", "token"].iter().any(|word| reason.contains(word)) {

@@ -16,7 +16,10 @@
 
 use serde_json::{Map, Value, json};
 use voiceblox_plugin_kit::pcm::PcmCarry;
+use voiceblox_plugin_kit::socket::{Phase, Socket};
+use voiceblox_plugin_kit::ws_close::closed_early;
 
+use crate::PROVIDER;
 use crate::config::Settings;
 use crate::error::from_close;
 use crate::flushes::Flushes;
@@ -24,6 +27,7 @@ use crate::message::{self, Message};
 use voiceblox_plugin_contract::types::{
     Action, Event, Input, ProviderError, TtsAudio, TtsEvent, WsClose, WsConnect, WsMessage,
 };
+use voiceblox_plugin_contract::{SocketStream, drive_socket};
 
 /// Timer id: the grace period for the rest of the audio after the end of input.
 pub const CLOSE_TIMER: u32 = 1;
@@ -35,23 +39,12 @@ pub const CLOSE_GRACE_MS: u32 = 15_000;
 /// How long the server may take to answer our close frame once everything was spoken.
 pub const CLOSE_REPLY_MS: u32 = 2_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Idle,
-    Connecting,
-    Open,
-    /// Everything was spoken and our close frame sent: waiting for the server's.
-    Closing,
-    Done,
-}
-
 /// One synthesis stream.
 #[derive(Debug)]
 pub struct SocketSpeech {
     settings: Settings,
-    state: State,
-    /// Frames waiting for the socket to open, in order.
-    pending: Vec<String>,
+    /// Closing once everything was spoken and our close frame sent: waiting for the server's.
+    socket: Socket<WsConnect, String>,
     /// The number of the current context (its id is `voiceblox-<n>`).
     context: u32,
     /// Text was sent on the current context, so it must be closed and waited for.
@@ -65,8 +58,7 @@ impl SocketSpeech {
     pub fn open(settings: &Settings) -> Self {
         SocketSpeech {
             settings: settings.clone(),
-            state: State::Idle,
-            pending: Vec::new(),
+            socket: Socket::new(WsConnect { url: settings.websocket_url(), headers: settings.headers() }),
             context: 1,
             context_open: false,
             flushes: Flushes::new(),
@@ -82,79 +74,88 @@ impl SocketSpeech {
 
     /// Advances the stream by one host input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        if self.state == State::Done {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        if self.state == State::Closing {
+        if self.socket.phase() == Phase::Closing {
             // Only the close handshake is left; the audio is complete either way.
-            if matches!(input, Input::WsClosed(_) | Input::Timer(CLOSE_TIMER)) {
-                self.state = State::Done;
-                out.push(Action::Finish);
+            if !matches!(input, Input::WsClosed(_) | Input::Timer(CLOSE_TIMER)) {
+                return Vec::new();
             }
-            return out;
+            self.socket.done();
+            return vec![Action::Finish];
         }
-        let result = match input {
-            Input::Start => {
-                self.on_start(&mut out);
-                Ok(())
-            }
-            Input::Text(text) => {
-                self.on_text(&text, &mut out);
-                Ok(())
-            }
-            Input::Flush => {
-                self.on_flush(&mut out);
-                Ok(())
-            }
-            Input::End => {
-                self.on_end(&mut out);
-                Ok(())
-            }
-            Input::WsOpen => {
-                self.on_open(&mut out);
-                Ok(())
-            }
-            Input::WsMessage(WsMessage::Text(text)) => self.on_message(&text, &mut out),
-            Input::WsClosed(close) => Err(self.on_closed(&close)),
-            Input::Timer(CLOSE_TIMER) => self.on_close_timeout(&mut out),
-            // The socket sends no binary frames; audio and HTTP inputs are not ours.
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            out.push(Action::Fail(error));
-            self.state = State::Done;
-        }
-        out
+        drive_socket(self, input)
     }
 
-    fn on_start(&mut self, out: &mut Vec<Action>) {
-        if self.state == State::Idle {
-            out.push(Action::WsConnect(WsConnect {
-                url: self.settings.websocket_url(),
-                headers: self.settings.headers(),
-            }));
-            self.state = State::Connecting;
-        }
-    }
-
-    fn on_text(&mut self, text: &str, out: &mut Vec<Action>) {
-        if self.end_requested || text.is_empty() {
+    /// The context is complete: every flush is answered; after the end of input the stream is.
+    fn on_context_done(&mut self, out: &mut Vec<Action>) {
+        if !self.context_open {
             return;
+        }
+        // An odd trailing byte cannot be a sample; dropping it keeps the next audio aligned.
+        self.carry.reset();
+        emit_flushed(self.flushes.done(), out);
+        self.context_open = false;
+        if self.end_requested {
+            out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
+            out.push(Action::SetTimer((CLOSE_TIMER, CLOSE_REPLY_MS)));
+            self.socket.closing();
+        } else {
+            self.context += 1;
+        }
+    }
+
+    fn on_close_timeout(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        if !self.end_requested {
+            return Ok(());
+        }
+        out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
+        Err(ProviderError::Timeout(format!(
+            "cartesia did not finish speaking within {} s of the end of input",
+            CLOSE_GRACE_MS / 1000
+        )))
+    }
+
+    /// A generation request on the current context.
+    fn send_generation(&mut self, transcript: &str, continues: bool, flush: bool, out: &mut Vec<Action>) {
+        let mut context = Map::new();
+        context.insert("context_id".into(), json!(self.context_id()));
+        context.insert("continue".into(), json!(continues));
+        if flush {
+            context.insert("flush".into(), json!(true));
+        }
+        if let Some(delay) = self.settings.max_buffer_delay_ms {
+            context.insert("max_buffer_delay_ms".into(), json!(delay));
+        }
+        let frame = Value::Object(self.settings.generation(transcript, context)).to_string();
+        out.extend(self.socket.send(frame).map(|frame| Action::WsSend(WsMessage::Text(frame))));
+    }
+}
+
+impl SocketStream for SocketSpeech {
+    type Frame = String;
+
+    fn socket(&mut self) -> &mut Socket<WsConnect, String> {
+        &mut self.socket
+    }
+
+    fn on_text(&mut self, text: &str, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        if self.end_requested || text.is_empty() {
+            return Ok(());
         }
         self.flushes.give();
         self.context_open = true;
         self.send_generation(text, true, false, out);
+        Ok(())
     }
 
-    fn on_flush(&mut self, out: &mut Vec<Action>) {
+    fn on_flush(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
         if self.end_requested {
-            return;
+            return Ok(());
         }
         if self.flushes.flush().is_some() {
             self.send_generation("", true, true, out);
         }
         emit_flushed(self.flushes.answer_ready(), out);
+        Ok(())
     }
 
     fn on_end(&mut self, out: &mut Vec<Action>) {
@@ -164,11 +165,11 @@ impl SocketSpeech {
         self.end_requested = true;
         if !self.context_open {
             // Nothing is being spoken: no need to wait for the server.
-            if matches!(self.state, State::Connecting | State::Open) {
+            if matches!(self.socket.phase(), Phase::Connecting | Phase::Open) {
                 out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
             }
             emit_flushed(self.flushes.done(), out);
-            self.state = State::Done;
+            self.socket.done();
             out.push(Action::Finish);
             return;
         }
@@ -179,11 +180,9 @@ impl SocketSpeech {
     }
 
     fn on_open(&mut self, out: &mut Vec<Action>) {
-        if self.state != State::Connecting {
-            return;
+        if let Some(pending) = self.socket.open() {
+            out.extend(pending.into_iter().map(|frame| Action::WsSend(WsMessage::Text(frame))));
         }
-        self.state = State::Open;
-        out.extend(std::mem::take(&mut self.pending).into_iter().map(|frame| Action::WsSend(WsMessage::Text(frame))));
     }
 
     fn on_message(&mut self, text: &str, out: &mut Vec<Action>) -> Result<(), ProviderError> {
@@ -214,62 +213,17 @@ impl SocketSpeech {
         Ok(())
     }
 
-    /// The context is complete: every flush is answered; after the end of input the stream is.
-    fn on_context_done(&mut self, out: &mut Vec<Action>) {
-        if !self.context_open {
-            return;
-        }
-        // An odd trailing byte cannot be a sample; dropping it keeps the next audio aligned.
-        self.carry.reset();
-        emit_flushed(self.flushes.done(), out);
-        self.context_open = false;
-        if self.end_requested {
-            out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
-            out.push(Action::SetTimer((CLOSE_TIMER, CLOSE_REPLY_MS)));
-            self.state = State::Closing;
-        } else {
-            self.context += 1;
-        }
-    }
-
-    fn on_closed(&mut self, close: &WsClose) -> ProviderError {
+    fn on_closed(&mut self, close: &WsClose, _out: &mut Vec<Action>) -> Result<(), ProviderError> {
         if close.code == 1000 || close.code == 1005 {
-            let reason = close.reason.trim();
-            return ProviderError::Unavailable(format!(
-                "cartesia closed the stream before it was done{}",
-                if reason.is_empty() { String::new() } else { format!(": {reason}") }
-            ));
+            return Err(closed_early(PROVIDER, "done", close.reason.trim()).into());
         }
-        from_close(close.code, &close.reason)
+        Err(from_close(close.code, &close.reason))
     }
 
-    fn on_close_timeout(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        if !self.end_requested {
-            return Ok(());
-        }
-        out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
-        Err(ProviderError::Timeout(format!(
-            "cartesia did not finish speaking within {} s of the end of input",
-            CLOSE_GRACE_MS / 1000
-        )))
-    }
-
-    /// A generation request on the current context.
-    fn send_generation(&mut self, transcript: &str, continues: bool, flush: bool, out: &mut Vec<Action>) {
-        let mut context = Map::new();
-        context.insert("context_id".into(), json!(self.context_id()));
-        context.insert("continue".into(), json!(continues));
-        if flush {
-            context.insert("flush".into(), json!(true));
-        }
-        if let Some(delay) = self.settings.max_buffer_delay_ms {
-            context.insert("max_buffer_delay_ms".into(), json!(delay));
-        }
-        let frame = Value::Object(self.settings.generation(transcript, context)).to_string();
-        match self.state {
-            State::Idle | State::Connecting => self.pending.push(frame),
-            State::Open => out.push(Action::WsSend(WsMessage::Text(frame))),
-            State::Closing | State::Done => {}
+    fn on_timer(&mut self, id: u32, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        match id {
+            CLOSE_TIMER => self.on_close_timeout(out),
+            _ => Ok(()),
         }
     }
 }

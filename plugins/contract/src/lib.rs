@@ -16,5 +16,7 @@ pub use voiceblox::plugin::types;
 mod conversions;
 pub use conversions::drive_sse;
 pub mod errors;
+mod socket_stream;
+pub use socket_stream::{SocketStream, close_overdue, drive_socket};
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -2,9 +2,10 @@
 //! WebSocket close frames and error messages sent on the socket.
 
 use serde_json::Value;
-use voiceblox_plugin_kit::error_body::{document_message, truncate};
+use voiceblox_plugin_kit::error_body::document_message;
 use voiceblox_plugin_kit::failure::Failure;
 use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
+use voiceblox_plugin_kit::ws_close::close_failure;
 
 use crate::PROVIDER;
 pub use voiceblox_plugin_contract::errors::{invalid, protocol};
@@ -17,20 +18,8 @@ use voiceblox_plugin_contract::types::ProviderError;
 /// Codes 4000–4999 are read as 4000 + an HTTP status, the usual convention for
 /// application-defined close codes.
 pub fn from_close(code: u16, reason: &str) -> ProviderError {
-    let reason = reason.trim();
-    let message = if reason.is_empty() {
-        format!("{PROVIDER} closed the stream with code {code}")
-    } else {
-        format!("{PROVIDER} closed the stream with code {code}: {}", truncate(reason, 300))
-    };
-    let class = match code {
-        1008 | 1003 | 1007 | 1009 => ErrorClass::InvalidRequest,
-        1011 if reason.contains("NET-0001") => ErrorClass::Timeout,
-        1002 => return protocol(message),
-        4100..=4599 => classify_status(code - 4000),
-        _ => ErrorClass::Unavailable,
-    };
-    Failure::new(class, message).into()
+    let timed_out = |reason: &str| (code == 1011 && reason.contains("NET-0001")).then_some(ErrorClass::Timeout);
+    close_failure(PROVIDER, code, reason, timed_out).into()
 }
 
 /// An error document sent as a text message: `{"error_code": 429, "error_message"}` (the

@@ -15,10 +15,8 @@ pub mod speak;
 #[cfg(test)]
 mod test_support;
 
-use voiceblox_plugin_sdk::types::{
-    Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode,
-};
-use voiceblox_plugin_sdk::{Stream, SttProvider, TtsProvider, stt, tts};
+use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, SttMode};
+use voiceblox_plugin_sdk::{ProviderSpec, Stream, SttProvider, TtsProvider, single_provider, stt, tts};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "deepgram";
@@ -31,24 +29,23 @@ pub struct Plugin;
 
 impl voiceblox_plugin_sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
-        PluginInfo {
-            name: "deepgram".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            providers: vec![ProviderInfo {
-                id: PROVIDER.into(),
-                kinds: vec![Kind::Stt, Kind::Tts],
-                hosts: strings(&["api.deepgram.com"]),
+        single_provider(
+            "deepgram",
+            env!("CARGO_PKG_VERSION"),
+            &ProviderSpec {
+                id: PROVIDER,
+                kinds: &[Kind::Stt, Kind::Tts],
+                hosts: &["api.deepgram.com"],
                 // Options are passed through as query parameters; none is interpreted here.
-                config_keys: Vec::new(),
-                api_key_env: strings(&["DEEPGRAM_API_KEY"]),
+                config_keys: &[],
+                api_key_env: &["DEEPGRAM_API_KEY"],
                 // `DEEPGRAM_HOST` is the name Deepgram's Python and Go SDKs read.
-                base_url_env: strings(&["DEEPGRAM_BASE_URL", "DEEPGRAM_HOST"]),
+                base_url_env: &["DEEPGRAM_BASE_URL", "DEEPGRAM_HOST"],
                 stt_mode: Some(SttMode::Streaming),
                 stt_sample_rate: Some(STT_SAMPLE_RATE),
-                tts_sample_rates: speak::SAMPLE_RATES.to_vec(),
-            }],
-        }
+                tts_sample_rates: speak::SAMPLE_RATES,
+            },
+        )
     }
 }
 

@@ -2,8 +2,9 @@
 //! model and PCM rate it asks for, the voice settings and the transport.
 
 use serde_json::{Map, Value, json};
-use voiceblox_plugin_kit::config::{configured_base_url, merge_options, model_name};
-use voiceblox_plugin_kit::json::{OptionsExt, f32_number};
+pub use voiceblox_plugin_kit::config::Transport;
+use voiceblox_plugin_kit::config::{configured_base_url, merge_options, model_name, transport};
+use voiceblox_plugin_kit::json::{OptionsExt, f32_number, ranged};
 use voiceblox_plugin_kit::url::{self, Query, percent_encode};
 
 use crate::PROVIDER;
@@ -40,15 +41,6 @@ const DEFAULT_SIMILARITY_BOOST: f32 = 0.75;
 /// is shorter than a slow tool call between two sentences of one reply).
 pub const INACTIVITY_TIMEOUT_S: u32 = 180;
 
-/// How text reaches ElevenLabs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    /// The `stream-input` WebSocket: text as it arrives, one connection per stream.
-    WebSocket,
-    /// `POST .../stream`, one request per flushed sentence group.
-    Http,
-}
-
 /// A stream's resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -78,7 +70,7 @@ impl Settings {
             model: model_name(&config.model, PROVIDER, DEFAULT_MODEL),
             sample_rate,
             voice_settings: voice_settings(&options)?,
-            transport: transport(&options)?,
+            transport: transport(&options).map_err(invalid)?,
         })
     }
 
@@ -123,34 +115,11 @@ pub fn header(name: &str, value: &str) -> Header {
     Header { name: name.to_string(), value: value.to_string() }
 }
 
-fn transport(options: &Map<String, Value>) -> Result<Transport, ProviderError> {
-    match options.opt_str("transport").map_err(invalid)?.map(str::trim) {
-        None | Some("websocket" | "ws") => Ok(Transport::WebSocket),
-        Some("http") => Ok(Transport::Http),
-        Some(other) => Err(invalid(format!("option `transport` must be \"websocket\" or \"http\", got {other:?}"))),
-    }
-}
-
-/// A number option within `range`, as a short JSON number.
-fn ranged(
-    options: &Map<String, Value>,
-    key: &str,
-    range: std::ops::RangeInclusive<f64>,
-) -> Result<Option<f32>, ProviderError> {
-    match options.opt_f64(key).map_err(invalid)? {
-        None => Ok(None),
-        Some(value) if range.contains(&value) => Ok(Some(value as f32)),
-        Some(value) => {
-            Err(invalid(format!("option `{key}` must be between {} and {}, got {value}", range.start(), range.end())))
-        }
-    }
-}
-
 fn voice_settings(options: &Map<String, Value>) -> Result<Option<Value>, ProviderError> {
-    let stability = ranged(options, "stability", 0.0..=1.0)?;
-    let similarity = ranged(options, "similarityBoost", 0.0..=1.0)?;
-    let style = ranged(options, "style", 0.0..=1.0)?;
-    let speed = ranged(options, "speed", 0.7..=1.2)?;
+    let stability = ranged(options, "stability", 0.0..=1.0).map_err(invalid)?;
+    let similarity = ranged(options, "similarityBoost", 0.0..=1.0).map_err(invalid)?;
+    let style = ranged(options, "style", 0.0..=1.0).map_err(invalid)?;
+    let speed = ranged(options, "speed", 0.7..=1.2).map_err(invalid)?;
     let speaker_boost = options.opt_bool("useSpeakerBoost").map_err(invalid)?;
     if stability.is_none() && similarity.is_none() && style.is_none() && speed.is_none() && speaker_boost.is_none() {
         // Nothing configured: the voice's own stored settings apply.

@@ -5,7 +5,8 @@
 use serde_json::Value;
 use voiceblox_plugin_kit::error_body::truncate;
 use voiceblox_plugin_kit::failure::Failure;
-use voiceblox_plugin_kit::status::{ErrorClass, classify_status};
+use voiceblox_plugin_kit::status::ErrorClass;
+use voiceblox_plugin_kit::ws_close::{close_code_class, close_failure};
 
 use crate::PROVIDER;
 pub use voiceblox_plugin_contract::errors::{invalid, protocol};
@@ -65,33 +66,14 @@ pub fn from_message(document: &Value) -> ProviderError {
     };
     let wording = format!("{} {}", text("error").unwrap_or_default(), text("message").unwrap_or_default());
     let code = document.get("code").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok());
-    let class = class_of_text(&wording).unwrap_or_else(|| code.map_or(ErrorClass::Unavailable, class_of_close_code));
+    let class = class_of_text(&wording).unwrap_or_else(|| code.map_or(ErrorClass::Unavailable, close_code_class));
     Failure::new(class, message).into()
 }
 
 /// The server closed the socket while we still wanted it. ElevenLabs closes with 1008 (policy
 /// violation) for most refusals and says why in the reason, so the reason decides first.
 pub fn from_close(code: u16, reason: &str) -> ProviderError {
-    let reason = reason.trim();
-    let message = if reason.is_empty() {
-        format!("{PROVIDER} closed the stream with code {code}")
-    } else {
-        format!("{PROVIDER} closed the stream with code {code}: {}", truncate(reason, MAX_QUOTED))
-    };
-    if code == 1002 {
-        return protocol(message);
-    }
-    let class = class_of_text(reason).unwrap_or_else(|| class_of_close_code(code));
-    Failure::new(class, message).into()
-}
-
-fn class_of_close_code(code: u16) -> ErrorClass {
-    match code {
-        1003 | 1007 | 1008 | 1009 => ErrorClass::InvalidRequest,
-        // 4000 + an HTTP status, the usual convention for application close codes.
-        4100..=4599 => classify_status(code - 4000),
-        _ => ErrorClass::Unavailable,
-    }
+    close_failure(PROVIDER, code, reason, class_of_text).into()
 }
 
 #[cfg(test)]

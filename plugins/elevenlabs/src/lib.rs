@@ -17,8 +17,8 @@ pub mod stream_input;
 #[cfg(test)]
 mod test_support;
 
-use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo};
-use voiceblox_plugin_sdk::{TtsProvider, tts};
+use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError};
+use voiceblox_plugin_sdk::{ProviderSpec, TtsProvider, single_provider, tts};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "elevenlabs";
@@ -28,24 +28,22 @@ pub struct Plugin;
 
 impl voiceblox_plugin_sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
-        PluginInfo {
-            name: "elevenlabs".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            providers: vec![ProviderInfo {
-                id: PROVIDER.into(),
-                kinds: vec![Kind::Tts],
-                hosts: strings(&["api.elevenlabs.io"]),
-                config_keys: strings(config::CONFIG_KEYS),
+        single_provider(
+            "elevenlabs",
+            env!("CARGO_PKG_VERSION"),
+            &ProviderSpec {
+                id: PROVIDER,
+                kinds: &[Kind::Tts],
+                hosts: &["api.elevenlabs.io"],
+                config_keys: config::CONFIG_KEYS,
                 // `ELEVENLABS_API_KEY` is what ElevenLabs' SDKs read; LiveKit's plugin reads
                 // `ELEVEN_API_KEY`.
-                api_key_env: strings(&["ELEVENLABS_API_KEY", "ELEVEN_API_KEY"]),
-                base_url_env: strings(&["ELEVENLABS_BASE_URL"]),
-                stt_mode: None,
-                stt_sample_rate: None,
-                tts_sample_rates: config::SAMPLE_RATES.to_vec(),
-            }],
-        }
+                api_key_env: &["ELEVENLABS_API_KEY", "ELEVEN_API_KEY"],
+                base_url_env: &["ELEVENLABS_BASE_URL"],
+                tts_sample_rates: config::SAMPLE_RATES,
+                ..ProviderSpec::NONE
+            },
+        )
     }
 }
 

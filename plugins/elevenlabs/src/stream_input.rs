@@ -11,7 +11,10 @@
 
 use serde_json::{Map, Value, json};
 use voiceblox_plugin_kit::pcm::PcmCarry;
+use voiceblox_plugin_kit::socket::{Phase, Socket};
+use voiceblox_plugin_kit::ws_close::closed_early;
 
+use crate::PROVIDER;
 use crate::config::Settings;
 use crate::error::from_close;
 use crate::flushes::Flushes;
@@ -19,6 +22,7 @@ use crate::message::{self, Message};
 use voiceblox_plugin_contract::types::{
     Action, Event, Input, ProviderError, TtsAudio, TtsEvent, WsClose, WsConnect, WsMessage,
 };
+use voiceblox_plugin_contract::{SocketStream, close_overdue, drive_socket};
 
 /// Timer id: the server's grace period after the end of input.
 const CLOSE_TIMER: u32 = 1;
@@ -29,25 +33,13 @@ const CLOSE_GRACE_MS: u32 = 15_000;
 /// The end-of-input message.
 const END_OF_INPUT: &str = r#"{"text":""}"#;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Idle,
-    Connecting,
-    Open,
-    /// The end of input was sent; waiting for the last audio and the close.
-    Closing,
-    Done,
-}
-
 /// One synthesis stream.
 #[derive(Debug)]
 pub struct StreamInput {
-    connect: Option<WsConnect>,
+    /// Closing once the end of input was sent: waiting for the last audio and the close.
+    socket: Socket<WsConnect, String>,
     init: Option<String>,
     sample_rate: u32,
-    state: State,
-    /// Frames waiting for the socket to open, in order.
-    pending: Vec<String>,
     /// Text after the last whitespace given: the start of a word whose end has not come yet.
     held: String,
     flushes: Flushes,
@@ -70,11 +62,9 @@ impl StreamInput {
             init.insert("voice_settings".into(), voice_settings.clone());
         }
         StreamInput {
-            connect: Some(connect),
+            socket: Socket::new(connect),
             init: Some(Value::Object(init).to_string()),
             sample_rate: settings.sample_rate,
-            state: State::Idle,
-            pending: Vec::new(),
             held: String::new(),
             flushes: Flushes::new(),
             carry: PcmCarry::new(),
@@ -91,78 +81,7 @@ impl StreamInput {
 
     /// Advances the stream by one host input.
     pub fn handle(&mut self, input: Input) -> Vec<Action> {
-        if self.state == State::Done {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        let result = match input {
-            Input::Start => {
-                self.on_start(&mut out);
-                Ok(())
-            }
-            Input::Text(text) => {
-                self.on_text(&text, &mut out);
-                Ok(())
-            }
-            Input::Flush => {
-                self.on_flush(&mut out);
-                Ok(())
-            }
-            Input::End => {
-                self.on_end(&mut out);
-                Ok(())
-            }
-            Input::WsOpen => {
-                self.on_open(&mut out);
-                Ok(())
-            }
-            Input::WsMessage(WsMessage::Text(text)) => self.on_message(&text, &mut out),
-            Input::WsClosed(close) => self.on_closed(&close, &mut out),
-            Input::Timer(CLOSE_TIMER) => self.on_close_timeout(&mut out),
-            // The socket sends no binary frames; audio and HTTP inputs are not ours.
-            _ => Ok(()),
-        };
-        if let Err(error) = result {
-            out.push(Action::Fail(error));
-            self.state = State::Done;
-        }
-        out
-    }
-
-    fn on_start(&mut self, out: &mut Vec<Action>) {
-        if let (State::Idle, Some(connect)) = (self.state, self.connect.take()) {
-            out.push(Action::WsConnect(connect));
-            // The initialisation message goes first, before anything given ahead of `start`.
-            if let Some(init) = self.init.take() {
-                self.pending.insert(0, init);
-            }
-            self.state = State::Connecting;
-        }
-    }
-
-    fn on_text(&mut self, text: &str, out: &mut Vec<Action>) {
-        if self.end_requested || text.is_empty() {
-            return;
-        }
-        self.flushes.give(text);
-        self.held.push_str(text);
-        // Everything up to the last whitespace is whole words: send it now, so ElevenLabs can
-        // start speaking before the sentence is complete.
-        let Some(cut) = self.held.rfind(char::is_whitespace) else {
-            return;
-        };
-        let rest = self.held.split_off(cut);
-        let words = std::mem::replace(&mut self.held, rest.trim_start().to_string());
-        if !words.trim().is_empty() {
-            self.send_text(&words, false, out);
-        }
-    }
-
-    fn on_flush(&mut self, out: &mut Vec<Action>) {
-        if self.end_requested {
-            return;
-        }
-        self.flush(out);
+        drive_socket(self, input)
     }
 
     /// Sends what is held with `flush: true` when there is anything new, and answers the flushes
@@ -176,6 +95,76 @@ impl StreamInput {
         emit_flushed(answered, out);
     }
 
+    fn on_close_timeout(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        // With `isFinal` everything was spoken; only the close was slow.
+        let late =
+            || format!("elevenlabs did not finish speaking within {} s of the end of input", CLOSE_GRACE_MS / 1000);
+        close_overdue(&mut self.socket, self.saw_final, late, out)
+    }
+
+    fn begin_closing(&mut self, out: &mut Vec<Action>) {
+        out.push(Action::WsSend(WsMessage::Text(END_OF_INPUT.into())));
+        out.push(Action::SetTimer((CLOSE_TIMER, CLOSE_GRACE_MS)));
+        self.socket.closing();
+    }
+
+    /// Sends a text frame; ElevenLabs wants each to end with exactly one space.
+    fn send_text(&mut self, text: &str, flush: bool, out: &mut Vec<Action>) {
+        let text = format!("{} ", text.trim_end());
+        let frame = if flush { json!({"text": text, "flush": true}) } else { json!({"text": text}) };
+        self.text_sent = true;
+        self.send(frame.to_string(), out);
+    }
+
+    fn send(&mut self, frame: String, out: &mut Vec<Action>) {
+        out.extend(self.socket.send(frame).map(|frame| Action::WsSend(WsMessage::Text(frame))));
+    }
+}
+
+impl SocketStream for StreamInput {
+    type Frame = String;
+
+    fn socket(&mut self) -> &mut Socket<WsConnect, String> {
+        &mut self.socket
+    }
+
+    fn on_start(&mut self, out: &mut Vec<Action>) {
+        if let Some(connect) = self.socket.connect() {
+            out.push(Action::WsConnect(connect));
+            // The initialisation message goes first, before anything given ahead of `start`.
+            if let Some(init) = self.init.take() {
+                self.socket.send_first(init);
+            }
+        }
+    }
+
+    fn on_text(&mut self, text: &str, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        if self.end_requested || text.is_empty() {
+            return Ok(());
+        }
+        self.flushes.give(text);
+        self.held.push_str(text);
+        // Everything up to the last whitespace is whole words: send it now, so ElevenLabs can
+        // start speaking before the sentence is complete.
+        let Some(cut) = self.held.rfind(char::is_whitespace) else {
+            return Ok(());
+        };
+        let rest = self.held.split_off(cut);
+        let words = std::mem::replace(&mut self.held, rest.trim_start().to_string());
+        if !words.trim().is_empty() {
+            self.send_text(&words, false, out);
+        }
+        Ok(())
+    }
+
+    fn on_flush(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        if self.end_requested {
+            return Ok(());
+        }
+        self.flush(out);
+        Ok(())
+    }
+
     fn on_end(&mut self, out: &mut Vec<Action>) {
         if self.end_requested {
             return;
@@ -187,31 +176,29 @@ impl StreamInput {
         }
         if !self.text_sent {
             // Nothing to say: no need to wait for the server.
-            if matches!(self.state, State::Connecting | State::Open) {
+            if matches!(self.socket.phase(), Phase::Connecting | Phase::Open) {
                 out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
             }
             emit_flushed(self.flushes.finish(), out);
-            self.state = State::Done;
+            self.socket.done();
             out.push(Action::Finish);
             return;
         }
-        match self.state {
-            State::Connecting => self.pending.push(END_OF_INPUT.into()),
-            State::Open => self.begin_closing(out),
-            State::Idle | State::Closing | State::Done => {}
+        match self.socket.phase() {
+            Phase::Connecting => self.send(END_OF_INPUT.into(), out),
+            Phase::Open => self.begin_closing(out),
+            Phase::Idle | Phase::Closing | Phase::Done => {}
         }
     }
 
     fn on_open(&mut self, out: &mut Vec<Action>) {
-        if self.state != State::Connecting {
+        let Some(pending) = self.socket.open() else {
             return;
-        }
-        self.state = State::Open;
-        let pending = std::mem::take(&mut self.pending);
+        };
         let end_queued = pending.last().is_some_and(|frame| frame == END_OF_INPUT);
         out.extend(pending.into_iter().map(|frame| Action::WsSend(WsMessage::Text(frame))));
         if end_queued {
-            self.state = State::Closing;
+            self.socket.closing();
             out.push(Action::SetTimer((CLOSE_TIMER, CLOSE_GRACE_MS)));
         }
     }
@@ -239,58 +226,22 @@ impl StreamInput {
 
     fn on_closed(&mut self, close: &WsClose, out: &mut Vec<Action>) -> Result<(), ProviderError> {
         // 1005: closed without a status, which after the end of input is still normal.
-        if self.state == State::Closing && matches!(close.code, 1000 | 1005) {
+        if self.socket.closed_normally(close.code) {
             emit_flushed(self.flushes.finish(), out);
-            self.state = State::Done;
+            self.socket.done();
             out.push(Action::Finish);
             return Ok(());
         }
         if close.code == 1000 {
-            let reason = close.reason.trim();
-            return Err(ProviderError::Unavailable(format!(
-                "elevenlabs closed the stream before it was ended{}",
-                if reason.is_empty() { String::new() } else { format!(": {reason}") }
-            )));
+            return Err(closed_early(PROVIDER, "ended", close.reason.trim()).into());
         }
         Err(from_close(close.code, &close.reason))
     }
 
-    fn on_close_timeout(&mut self, out: &mut Vec<Action>) -> Result<(), ProviderError> {
-        if self.state != State::Closing {
-            return Ok(());
-        }
-        out.push(Action::WsClose(WsClose { code: 1000, reason: String::new() }));
-        // With `isFinal` everything was spoken; only the close was slow.
-        if self.saw_final {
-            self.state = State::Done;
-            out.push(Action::Finish);
-            return Ok(());
-        }
-        Err(ProviderError::Timeout(format!(
-            "elevenlabs did not finish speaking within {} s of the end of input",
-            CLOSE_GRACE_MS / 1000
-        )))
-    }
-
-    fn begin_closing(&mut self, out: &mut Vec<Action>) {
-        out.push(Action::WsSend(WsMessage::Text(END_OF_INPUT.into())));
-        out.push(Action::SetTimer((CLOSE_TIMER, CLOSE_GRACE_MS)));
-        self.state = State::Closing;
-    }
-
-    /// Sends a text frame; ElevenLabs wants each to end with exactly one space.
-    fn send_text(&mut self, text: &str, flush: bool, out: &mut Vec<Action>) {
-        let text = format!("{} ", text.trim_end());
-        let frame = if flush { json!({"text": text, "flush": true}) } else { json!({"text": text}) };
-        self.text_sent = true;
-        self.send(frame.to_string(), out);
-    }
-
-    fn send(&mut self, frame: String, out: &mut Vec<Action>) {
-        match self.state {
-            State::Idle | State::Connecting => self.pending.push(frame),
-            State::Open => out.push(Action::WsSend(WsMessage::Text(frame))),
-            State::Closing | State::Done => {}
+    fn on_timer(&mut self, id: u32, out: &mut Vec<Action>) -> Result<(), ProviderError> {
+        match id {
+            CLOSE_TIMER => self.on_close_timeout(out),
+            _ => Ok(()),
         }
     }
 }

@@ -15,8 +15,8 @@ mod schema;
 mod test_support;
 mod tool_id;
 
-use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo};
-use voiceblox_plugin_sdk::{LlmProvider, llm};
+use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError};
+use voiceblox_plugin_sdk::{LlmProvider, ProviderSpec, llm, single_provider};
 
 /// Provider id, also the `provider/` prefix stripped from model names (`google/gemini-2.5-flash`).
 pub const PROVIDER: &str = "google";
@@ -26,23 +26,20 @@ pub struct Plugin;
 
 impl voiceblox_plugin_sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
-        PluginInfo {
-            name: "gemini".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            providers: vec![ProviderInfo {
-                id: PROVIDER.into(),
-                kinds: vec![Kind::Llm],
-                hosts: strings(&["generativelanguage.googleapis.com"]),
-                config_keys: strings(config::CONFIG_KEYS),
+        single_provider(
+            "gemini",
+            env!("CARGO_PKG_VERSION"),
+            &ProviderSpec {
+                id: PROVIDER,
+                kinds: &[Kind::Llm],
+                hosts: &["generativelanguage.googleapis.com"],
+                config_keys: config::CONFIG_KEYS,
                 // The google-genai SDKs read GOOGLE_API_KEY first, then GEMINI_API_KEY.
-                api_key_env: strings(&["GOOGLE_API_KEY", "GEMINI_API_KEY"]),
-                base_url_env: strings(&["GOOGLE_BASE_URL"]),
-                stt_mode: None,
-                stt_sample_rate: None,
-                tts_sample_rates: Vec::new(),
-            }],
-        }
+                api_key_env: &["GOOGLE_API_KEY", "GEMINI_API_KEY"],
+                base_url_env: &["GOOGLE_BASE_URL"],
+                ..ProviderSpec::NONE
+            },
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::json::parse_object;
+use crate::json::{OptionsExt, parse_object};
 use crate::url;
 
 /// The configured base URL, or `default` when none (or a blank one) is configured. A bare host
@@ -25,6 +25,25 @@ pub fn merge_options(provider_options: &str, stream_options: &str) -> Result<Map
     let mut options = parse_object(provider_options, "provider options")?;
     options.extend(parse_object(stream_options, "request options")?);
     Ok(options)
+}
+
+/// How a speech stream reaches its provider, when the provider offers both: the `transport`
+/// option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// One socket per stream: text goes out as it arrives, audio comes back meanwhile.
+    WebSocket,
+    /// One request per flushed sentence group.
+    Http,
+}
+
+/// The `transport` option: `websocket` (or `ws`, the default) or `http`.
+pub fn transport(options: &Map<String, Value>) -> Result<Transport, String> {
+    match options.opt_str("transport")?.map(str::trim) {
+        None | Some("websocket" | "ws") => Ok(Transport::WebSocket),
+        Some("http") => Ok(Transport::Http),
+        Some(other) => Err(format!("option `transport` must be \"websocket\" or \"http\", got {other:?}")),
+    }
 }
 
 #[cfg(test)]
@@ -53,5 +72,24 @@ mod tests {
         assert_eq!(Value::Object(options), json!({"speed": 1.25, "project": "p"}));
         assert!(merge_options("{", "").unwrap_err().starts_with("provider options is not valid JSON"));
         assert_eq!(merge_options("", "[]").unwrap_err(), "request options must be a JSON object, got an array");
+    }
+
+    #[test]
+    fn transports() {
+        let transport_of = |options: Value| match options {
+            Value::Object(options) => transport(&options),
+            _ => unreachable!("the test passes objects"),
+        };
+        assert_eq!(transport_of(json!({})), Ok(Transport::WebSocket));
+        assert_eq!(transport_of(json!({"transport": " ws "})), Ok(Transport::WebSocket));
+        assert_eq!(transport_of(json!({"transport": "http"})), Ok(Transport::Http));
+        assert_eq!(
+            transport_of(json!({"transport": "grpc"})),
+            Err("option `transport` must be \"websocket\" or \"http\", got \"grpc\"".into())
+        );
+        assert_eq!(
+            transport_of(json!({"transport": 1})),
+            Err("option `transport` must be a string, got a number".into())
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! JSON option objects and request bodies.
 
+use std::ops::RangeInclusive;
+
 use serde_json::{Map, Number, Value};
 
 /// Parses a provider-options / extras string. Empty text means `{}`; anything but an object is
@@ -93,6 +95,17 @@ impl OptionsExt for Map<String, Value> {
     }
 }
 
+/// A numeric option that must lie within `range`, as the `f32` request bodies carry.
+pub fn ranged(options: &Map<String, Value>, key: &str, range: RangeInclusive<f64>) -> Result<Option<f32>, String> {
+    match options.opt_f64(key)? {
+        None => Ok(None),
+        Some(value) if range.contains(&value) => Ok(Some(value as f32)),
+        Some(value) => {
+            Err(format!("option `{key}` must be between {} and {}, got {value}", range.start(), range.end()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +151,17 @@ mod tests {
         assert_eq!(options.opt_bool("s").unwrap_err(), "option `s` must be a boolean, got a string");
         assert_eq!(options.opt_f64("b").unwrap_err(), "option `b` must be a number, got a boolean");
         assert_eq!(options.opt_str("n").unwrap_err(), "option `n` must be a string, got a number");
+    }
+
+    #[test]
+    fn ranged_numbers() {
+        let Value::Object(options) = json!({"speed": 1.1, "volume": 3, "style": "x"}) else { unreachable!() };
+        assert_eq!(ranged(&options, "speed", 0.7..=1.2), Ok(Some(1.1)));
+        assert_eq!(ranged(&options, "missing", 0.7..=1.2), Ok(None));
+        assert_eq!(
+            ranged(&options, "volume", 0.5..=2.0),
+            Err("option `volume` must be between 0.5 and 2, got 3".into())
+        );
+        assert_eq!(ranged(&options, "style", 0.0..=1.0), Err("option `style` must be a number, got a string".into()));
     }
 }

@@ -25,6 +25,10 @@
 //!    [`requests::Output`] and [`failure::Failure`] values; each adapter converts those to and
 //!    from its generated contract types in one module. [`config`] reads the parts of a provider
 //!    config every adapter reads alike.
+//! 6. WebSockets: [`socket::Socket`] holds a socket's lifecycle (what the stream sends while it
+//!    connects waits for it, nothing goes out once it is closing),
+//!    [`connect_backlog::ConnectBacklog`] bounds the audio that waits, and [`ws_close`] reads the
+//!    close frame of a socket that closed too early.
 //!
 //! With the `test-support` feature, `replay` has the helpers adapters' unit tests replay
 //! recorded traffic with.
@@ -41,6 +45,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod connect_backlog;
 pub mod error_body;
 pub mod failure;
 pub mod json;
@@ -51,6 +56,7 @@ pub mod replay;
 pub mod requests;
 pub mod response;
 pub mod retry_after;
+pub mod socket;
 pub mod speech;
 pub mod sse;
 pub mod sse_request;
@@ -58,3 +64,4 @@ pub mod status;
 pub mod text;
 pub mod url;
 pub mod wav;
+pub mod ws_close;

@@ -20,10 +20,8 @@ mod test_support;
 mod tool_calls;
 pub mod tts;
 
-use voiceblox_plugin_sdk::types::{
-    Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, ProviderInfo, SttMode,
-};
-use voiceblox_plugin_sdk::{self as sdk, LlmProvider, Stream, SttProvider, TtsProvider};
+use voiceblox_plugin_sdk::types::{Action, Input, Kind, PluginInfo, ProviderConfig, ProviderError, SttMode};
+use voiceblox_plugin_sdk::{self as sdk, LlmProvider, ProviderSpec, Stream, SttProvider, TtsProvider, single_provider};
 
 /// Provider id, also the `provider/` prefix stripped from model names.
 pub const PROVIDER: &str = "openai";
@@ -33,22 +31,21 @@ pub struct Plugin;
 
 impl sdk::Plugin for Plugin {
     fn describe() -> PluginInfo {
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
-        PluginInfo {
-            name: "openai".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            providers: vec![ProviderInfo {
-                id: PROVIDER.into(),
-                kinds: vec![Kind::Llm, Kind::Tts, Kind::Stt],
-                hosts: strings(&["api.openai.com"]),
-                config_keys: strings(config::CONFIG_KEYS),
-                api_key_env: strings(&["OPENAI_API_KEY"]),
-                base_url_env: strings(&["OPENAI_BASE_URL"]),
+        single_provider(
+            "openai",
+            env!("CARGO_PKG_VERSION"),
+            &ProviderSpec {
+                id: PROVIDER,
+                kinds: &[Kind::Llm, Kind::Tts, Kind::Stt],
+                hosts: &["api.openai.com"],
+                config_keys: config::CONFIG_KEYS,
+                api_key_env: &["OPENAI_API_KEY"],
+                base_url_env: &["OPENAI_BASE_URL"],
                 stt_mode: Some(SttMode::Batch),
                 stt_sample_rate: Some(stt::SAMPLE_RATE),
-                tts_sample_rates: vec![tts::SAMPLE_RATE],
-            }],
-        }
+                tts_sample_rates: &[tts::SAMPLE_RATE],
+            },
+        )
     }
 }
 

@@ -85,14 +85,7 @@ fn tool_json(tool: &ToolDefinition) -> Result<Value, ProviderError> {
 mod tests {
     use super::*;
     use voiceblox_plugin_contract::types::ToolCall;
-
-    fn message(role: Role, content: &str) -> Message {
-        Message { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
-    }
-
-    fn request(messages: Vec<Message>) -> Request {
-        Request { messages, tools: Vec::new(), temperature: None, max_tokens: None, extras: String::new() }
-    }
+    use voiceblox_plugin_sdk::test_support::{llm_message as message, llm_request as request};
 
     #[test]
     fn full_conversation_with_tools() {

@@ -7,7 +7,8 @@
 //! `{{api-key}}` where the key goes) and the clock, so an adapter is only wire formats.
 //!
 //! With this crate an author writes:
-//! - one [`Plugin`] (what the component is and which providers it serves),
+//! - one [`Plugin`] (what the component is and which providers it serves; [`single_provider`]
+//!   writes it from a static [`ProviderSpec`]),
 //! - for each kind it serves, a provider implementing [`LlmProvider`], [`TtsProvider`] or
 //!   [`SttProvider`], whose `open` returns a [`Stream`],
 //! - and one line, [`export!`], that makes it a component.
@@ -82,6 +83,11 @@ pub use voiceblox_plugin_contract::{errors, types};
 pub use voiceblox_plugin_kit as kit;
 
 use types::{Action, Input, Kind, ProviderConfig, ProviderError, ProviderInfo};
+
+mod describe;
+pub use describe::{ProviderSpec, single_provider};
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 /// The contract's bindings for a component serving every kind; [`export!`] exports them.
 #[doc(hidden)]

@@ -2,7 +2,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::test_support::{CHUNK_SIZES, config, header_pairs, only_request, recording, request, respond};
-use voiceblox_plugin_contract::types::{Event, ProviderError, RateLimit, TtsEvent};
+use voiceblox_plugin_contract::test_support::{flushed, tts_pcm as pcm};
+use voiceblox_plugin_contract::types::{ProviderError, RateLimit};
 
 fn speech(voice: Option<&str>, rate: Option<u32>, options: Value) -> HttpSpeech {
     let mut options = options;
@@ -11,22 +12,6 @@ fn speech(voice: Option<&str>, rate: Option<u32>, options: Value) -> HttpSpeech 
     config.language = Some("en-US".into());
     let settings = Settings::new(&config, &request(voice, rate, options));
     HttpSpeech::open(&settings.unwrap())
-}
-
-fn flushed() -> Action {
-    Action::Emit(Event::Tts(TtsEvent::Flushed))
-}
-
-fn pcm(actions: &[Action], rate: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    for action in actions {
-        if let Action::Emit(Event::Tts(TtsEvent::Audio(audio))) = action {
-            assert_eq!(audio.sample_rate, rate);
-            assert_eq!(audio.pcm.len() % 2, 0, "audio events carry whole samples");
-            out.extend_from_slice(&audio.pcm);
-        }
-    }
-    out
 }
 
 #[test]

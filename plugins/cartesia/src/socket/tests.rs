@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::header;
 use crate::test_support::{CHUNK_SIZES, config, messages, recording, request};
+use voiceblox_plugin_contract::test_support::{flushed, sent_json as sent};
 use voiceblox_plugin_contract::types::RateLimit;
 
 const VOICE: &str = "f786b574-daa5-4673-aa0c-cbe3e8534c02";
@@ -21,17 +22,6 @@ fn opened(options: Value) -> SocketSpeech {
     stream
 }
 
-/// The JSON of every frame sent.
-fn sent(actions: &[Action]) -> Vec<Value> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::WsSend(WsMessage::Text(text)) => Some(serde_json::from_str(text).unwrap()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A generation request as the stream sends it with default settings.
 fn generation(transcript: &str, context: u32, continues: bool, flush: bool) -> Value {
     let mut frame = json!({
@@ -46,10 +36,6 @@ fn generation(transcript: &str, context: u32, continues: bool, flush: bool) -> V
         frame["flush"] = json!(true);
     }
     frame
-}
-
-fn flushed() -> Action {
-    Action::Emit(Event::Tts(TtsEvent::Flushed))
 }
 
 fn close() -> Action {

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::test_support::{CHUNK_SIZES, config, only_request, recording, respond};
+use voiceblox_plugin_contract::test_support::{flushed, tts_pcm as pcm};
 use voiceblox_plugin_contract::types::{Event, RateLimit, TtsAudio, TtsEvent};
 
 fn request(voice: Option<&str>, sample_rate: Option<u32>, options: Value) -> Request {
@@ -10,22 +11,6 @@ fn request(voice: Option<&str>, sample_rate: Option<u32>, options: Value) -> Req
 
 fn speak(voice: Option<&str>, sample_rate: Option<u32>) -> Speak {
     Speak::open(&config("aura-2-thalia-en", None, json!({})), &request(voice, sample_rate, json!({}))).unwrap()
-}
-
-fn flushed() -> Action {
-    Action::Emit(Event::Tts(TtsEvent::Flushed))
-}
-
-fn pcm(actions: &[Action], rate: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    for action in actions {
-        if let Action::Emit(Event::Tts(TtsEvent::Audio(audio))) = action {
-            assert_eq!(audio.sample_rate, rate);
-            assert_eq!(audio.pcm.len() % 2, 0, "audio events carry whole samples");
-            out.extend_from_slice(&audio.pcm);
-        }
-    }
-    out
 }
 
 fn text_of(request: &HttpRequest) -> Value {

@@ -3,6 +3,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::header;
 use crate::test_support::{CHUNK_SIZES, config, messages, recording, request};
+use voiceblox_plugin_contract::test_support::{flushed, sent_json as sent};
 use voiceblox_plugin_contract::types::RateLimit;
 
 fn stream(options: Value) -> StreamInput {
@@ -15,21 +16,6 @@ fn opened(options: Value) -> StreamInput {
     stream.handle(Input::Start);
     stream.handle(Input::WsOpen);
     stream
-}
-
-/// The JSON of every frame sent.
-fn sent(actions: &[Action]) -> Vec<Value> {
-    actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::WsSend(WsMessage::Text(text)) => Some(serde_json::from_str(text).unwrap()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn flushed() -> Action {
-    Action::Emit(Event::Tts(TtsEvent::Flushed))
 }
 
 fn server(stream: &mut StreamInput, message: &str) -> Vec<Action> {

@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::test_support::{CHUNK_SIZES, config, header_pairs, only_request, recording, respond};
+use voiceblox_plugin_contract::test_support::llm_events as events;
 use voiceblox_plugin_contract::types::{RateLimit, Usage};
 use voiceblox_plugin_sdk::llm::{Message, Role, ToolDefinition};
 
@@ -48,16 +49,6 @@ fn replay(status: u16, headers: &[(&str, &str)], name: &str) -> Vec<Action> {
 
 fn sse(name: &str) -> Vec<Action> {
     replay(200, &[("content-type", "text/event-stream")], name)
-}
-
-fn events(actions: &[Action]) -> Vec<LlmEvent> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Emit(Event::Llm(event)) => Some(event.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
