@@ -35,12 +35,16 @@ pub mod reflector;
 pub mod webhook;
 
 mod answer;
+mod faults;
 mod ids;
 mod provider;
 mod server;
+mod sessions;
 #[cfg(test)]
 mod test_support;
+mod tokens;
 mod tone;
 mod wire;
+mod ws;
 
 pub use server::RecordedRequest;

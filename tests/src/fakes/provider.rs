@@ -5,9 +5,10 @@
 /// running-fake type `$fake`:
 ///
 /// - on `$script`, a `Default` struct with an `api_key: Option<String>` field and one `Vec` of
-///   scripts per endpoint, named after the endpoint: `new`, `api_key` (checked against
-///   `Authorization: $scheme <key>`), one queueing method per endpoint, `start`, and a `From`
-///   conversion from each endpoint's script;
+///   scripts per endpoint, named after the endpoint: `new`, `api_key` (documented as checked
+///   against `Authorization: $scheme <key>` with `auth: $scheme`, or by the doc comment given
+///   before `api_key,` for a provider whose key travels elsewhere), one queueing method per
+///   endpoint, `start`, and a `From` conversion from each endpoint's script;
 /// - the provider module's `start` function;
 /// - on `$fake`, a struct with a `server: FakeServer` field: `addr`, `requests` and
 ///   `requests_to`.
@@ -20,13 +21,26 @@ macro_rules! provider_fake {
         auth: $scheme:literal,
         endpoints: { $( $(#[$doc:meta])* $endpoint:ident: $endpoint_script:ident ),+ $(,)? } $(,)?
     ) => {
+        $crate::fakes::provider::provider_fake! {
+            $script => $fake,
+            #[doc = concat!("Require `Authorization: ", $scheme, " <key>`; anything else gets the provider's 401.")]
+            api_key,
+            endpoints: { $( $(#[$doc])* $endpoint: $endpoint_script ),+ },
+        }
+    };
+    (
+        $script:ident => $fake:ident,
+        $(#[$key_doc:meta])*
+        api_key,
+        endpoints: { $( $(#[$doc:meta])* $endpoint:ident: $endpoint_script:ident ),+ $(,)? } $(,)?
+    ) => {
         impl $script {
             /// No key check; every endpoint answers with its default script.
             pub fn new() -> Self {
                 Self::default()
             }
 
-            #[doc = concat!("Require `Authorization: ", $scheme, " <key>`; anything else gets the provider's 401.")]
+            $(#[$key_doc])*
             pub fn api_key(mut self, key: impl Into<String>) -> Self {
                 self.api_key = Some(key.into());
                 self

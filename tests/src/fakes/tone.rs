@@ -1,6 +1,7 @@
-//! The synthetic "speech" both text-to-speech fakes stream: a sine tone whose length follows
-//! the text, cut into deliberately awkward chunks, and the script type each of them answers with
-//! ([`tone_script!`]).
+//! The synthetic "speech" the text-to-speech fakes stream: a sine tone whose length follows the
+//! text, cut into deliberately awkward chunks, and the script type each HTTP endpoint answers
+//! with ([`tone_script!`]); sockets share the builders that shape their tone
+//! ([`socket_tone_builders!`]).
 
 use std::time::Duration;
 
@@ -134,3 +135,37 @@ macro_rules! tone_script {
 }
 
 pub(crate) use tone_script;
+
+/// Implements the tone builders every text-to-speech socket script shares on `$script`, a type
+/// with a `tone: ToneStream` field and a `chunk_bytes: usize` field (PCM bytes per audio message,
+/// whole samples: the providers never split one).
+macro_rules! socket_tone_builders {
+    ($script:ident) => {
+        impl $script {
+            /// Audio per character of text (default 40 ms).
+            pub fn ms_per_char(mut self, ms: u64) -> Self {
+                self.tone.ms_per_char = ms;
+                self
+            }
+
+            /// Pause between audio messages (default 5 ms).
+            pub fn chunk_delay(mut self, delay: ::std::time::Duration) -> Self {
+                self.tone.chunk_delay = delay;
+                self
+            }
+
+            /// PCM bytes per audio message (rounded down to whole samples, default 4800).
+            pub fn chunk_bytes(mut self, bytes: usize) -> Self {
+                self.chunk_bytes = (bytes / 2 * 2).max(2);
+                self
+            }
+
+            /// The exact PCM a generation of `text` carries at `sample_rate`.
+            pub fn pcm_for(&self, text: &str, sample_rate: u32) -> Vec<u8> {
+                self.tone.pcm_for(text.trim(), sample_rate)
+            }
+        }
+    };
+}
+
+pub(crate) use socket_tone_builders;

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use super::stream::{Event, Message, keep_deltas};
 use super::{Anthropic, errors, request};
 use crate::fakes::answer::{Answer, answer_builders};
+use crate::fakes::tokens::split_uneven;
 use crate::fakes::wire::{Piece, Reply, paced};
 
 #[derive(Clone, Debug)]
@@ -173,19 +174,7 @@ answer_builders!(MessageScript { base: MessageScript::new(), error_body: errors:
 
 /// Uneven pieces of 2 to 9 characters: the API sends a tool's input a few tokens at a time.
 fn split_input(input: &str) -> Vec<String> {
-    const SIZES: [usize; 5] = [6, 3, 9, 2, 7];
-    let chars: Vec<char> = input.chars().collect();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for size in SIZES.iter().cycle() {
-        if start >= chars.len() {
-            break;
-        }
-        let end = (start + size).min(chars.len());
-        pieces.push(chars[start..end].iter().collect());
-        start = end;
-    }
-    pieces
+    split_uneven(input, &[6, 3, 9, 2, 7])
 }
 
 pub(super) async fn handle(State(api): State<Arc<Anthropic>>, headers: HeaderMap, body: Bytes) -> Response {

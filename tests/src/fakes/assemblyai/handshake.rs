@@ -17,7 +17,8 @@ use super::session::StreamSession;
 use super::stream::{Refusal, Session};
 use super::{AssemblyAi, ENGLISH, MULTILINGUAL};
 use crate::fakes::ids::uuid;
-use crate::fakes::server::{decode_query, lock};
+use crate::fakes::server::decode_query;
+use crate::fakes::ws::Socket;
 
 /// The handshake parameters the session runs with.
 pub(super) struct Params {
@@ -88,13 +89,10 @@ pub(super) async fn handle(
     };
     let script = api.streams.next().unwrap_or_default();
     let sample_rate = params.as_ref().map_or(16_000, |p| p.sample_rate);
-    let index = {
-        let mut sessions = lock(&api.sessions);
-        sessions.push(StreamSession::new(query, sample_rate, id.clone()));
-        sessions.len() - 1
-    };
-    upgrade.on_upgrade(move |socket| async move {
-        let session = Session::new(api, index, script, params, id);
-        session.run(socket, refusal).await;
+    let entry = api.sessions.open(StreamSession::new(query, sample_rate, id.clone()));
+    let shutdown = api.shutdown.clone();
+    upgrade.on_upgrade(move |ws| async move {
+        let socket = Socket::new(ws, entry, shutdown);
+        Session::new(socket, script, params, id).run(refusal).await;
     })
 }

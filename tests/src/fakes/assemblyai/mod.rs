@@ -25,8 +25,7 @@ mod stream;
 mod tests;
 mod timeline;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -37,7 +36,9 @@ pub use script::{Formatting, StreamScript};
 pub use session::StreamSession;
 
 use super::ids::Serial;
-use super::server::{self, FakeServer, RecordedRequest, Shutdown, lock};
+use super::provider::provider_fake;
+use super::server::{self, FakeServer, Shutdown};
+use super::sessions::SessionLog;
 use super::wire::Queue;
 use stream::Refusal;
 
@@ -55,41 +56,17 @@ pub const INVALID_KEY_REASON: &str = "Unauthorized Connection: Invalid API key";
 #[derive(Clone, Debug, Default)]
 pub struct AssemblyAiScript {
     api_key: Option<String>,
-    streams: Vec<StreamScript>,
+    stream: Vec<StreamScript>,
 }
 
-impl AssemblyAiScript {
-    /// No key check; sessions hear nothing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
+provider_fake! {
+    AssemblyAiScript => AssemblyAiFake,
     /// Require `Authorization: <key>`; anything else is closed with 1008.
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
-        self
-    }
-
-    /// Queue the behaviour of the next `/v3/ws` session (the last one repeats).
-    pub fn stream(mut self, script: StreamScript) -> Self {
-        self.streams.push(script);
-        self
-    }
-
-    pub fn start(self) -> AssemblyAiFake {
-        AssemblyAiFake::start(self)
-    }
-}
-
-impl From<StreamScript> for AssemblyAiScript {
-    fn from(script: StreamScript) -> Self {
-        AssemblyAiScript::new().stream(script)
-    }
-}
-
-/// Starts the fake on `127.0.0.1:0` (inside a tokio runtime).
-pub fn start(script: impl Into<AssemblyAiScript>) -> AssemblyAiFake {
-    AssemblyAiFake::start(script)
+    api_key,
+    endpoints: {
+        /// Queue the behaviour of the next `/v3/ws` session (the last one repeats).
+        stream: StreamScript,
+    },
 }
 
 /// A running AssemblyAI fake; dropping it shuts it down and drops open sessions.
@@ -104,16 +81,12 @@ impl AssemblyAiFake {
         let router = Router::new().route(STREAM_PATH, get(handshake::handle));
         let (server, state) = server::start(router, |shutdown| AssemblyAi {
             api_key: script.api_key,
-            streams: Queue::new(script.streams),
+            streams: Queue::new(script.stream),
             shutdown,
             sessions_started: Serial::default(),
-            sessions: Mutex::default(),
+            sessions: SessionLog::default(),
         });
         AssemblyAiFake { server, state }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
     }
 
     /// `ws://127.0.0.1:PORT`, in the SDKs' convention (no `/v3/ws`).
@@ -121,14 +94,9 @@ impl AssemblyAiFake {
         self.server.ws_origin()
     }
 
-    /// Every HTTP request received (WebSocket handshakes included), in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
     /// Every `/v3/ws` session that was upgraded, live snapshots in connection order.
     pub fn sessions(&self) -> Vec<StreamSession> {
-        lock(&self.state.sessions).clone()
+        self.state.sessions.snapshot()
     }
 
     /// Polls the sessions until `done` holds or `timeout` passes.
@@ -137,17 +105,7 @@ impl AssemblyAiFake {
         timeout: Duration,
         done: impl Fn(&[StreamSession]) -> bool,
     ) -> anyhow::Result<Vec<StreamSession>> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let sessions = self.sessions();
-            if done(&sessions) {
-                return Ok(sessions);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!("condition not met within {timeout:?}; sessions: {sessions:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.state.sessions.wait_for(timeout, done).await
     }
 }
 
@@ -156,7 +114,7 @@ pub(crate) struct AssemblyAi {
     streams: Queue<StreamScript>,
     shutdown: Shutdown,
     sessions_started: Serial,
-    sessions: Mutex<Vec<StreamSession>>,
+    sessions: SessionLog<StreamSession>,
 }
 
 impl AssemblyAi {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::fakes::faults::Fault;
+
 /// One scripted word: `text` as written (the formatted form) and its span of received audio.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Word {
@@ -45,13 +47,6 @@ impl Utterance {
     pub(crate) fn start_ms(&self) -> f64 {
         self.words.first().map_or(0.0, |w| w.start_ms)
     }
-}
-
-/// A scripted way for the session to end early, once this much audio has been received.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Fault {
-    Close { code: u16, reason: String },
-    Drop,
 }
 
 /// How `format_turns=true` sessions deliver the end of a turn.

@@ -4,6 +4,8 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::audio::{ms_for_samples, s16le_to_samples};
+use crate::fakes::sessions::{of_type, parsed, query_param};
+use crate::fakes::ws::socket_record;
 
 /// The record of one WebSocket session, updated live while it runs.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +36,8 @@ pub struct StreamSession {
     pub ended: bool,
 }
 
+socket_record!(StreamSession, server_close, dropped);
+
 impl StreamSession {
     pub(crate) fn new(query: Vec<(String, String)>, sample_rate: u32, id: String) -> Self {
         StreamSession { query, sample_rate, id, ..StreamSession::default() }
@@ -41,7 +45,7 @@ impl StreamSession {
 
     /// The first value of a handshake query parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find_map(|(key, value)| (key == name).then_some(value.as_str()))
+        query_param(&self.query, name)
     }
 
     /// The audio received, as samples.
@@ -56,14 +60,12 @@ impl StreamSession {
 
     /// The messages sent, parsed.
     pub fn sent_json(&self) -> Vec<Value> {
-        self.sent.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+        parsed(&self.sent)
     }
 
     /// The sent messages of one `type` (`Begin`, `Turn`, `SpeechStarted`, `Termination`).
     pub fn sent_of_type(&self, kind: &str) -> Vec<Value> {
-        let mut messages = self.sent_json();
-        messages.retain(|message| message["type"] == kind);
-        messages
+        of_type(&self.sent, kind)
     }
 
     /// Transcripts of the `end_of_turn` updates sent, in order (a trailing formatted copy counts

@@ -1,23 +1,17 @@
 //! One `/v3/ws` WebSocket session: audio and control messages in, scripted messages out.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::AssemblyAi;
 use super::handshake::Params;
 use super::messages;
 use super::script::StreamScript;
 use super::session::StreamSession;
-use super::timeline::{Out, Timeline};
+use super::timeline::Timeline;
 use crate::fakes::ids::unix_seconds;
-use crate::fakes::server::lock;
-
-/// How long the fake waits for the client's reply to its close frame.
-const CLOSE_HANDSHAKE_WAIT: Duration = Duration::from_secs(1);
+use crate::fakes::ws::{Incoming, Out, Socket};
 
 /// The audio each binary message may carry (else 3007).
 const MIN_CHUNK_MS: f64 = 50.0;
@@ -33,8 +27,7 @@ pub(super) struct Refusal {
 }
 
 pub(super) struct Session {
-    api: Arc<AssemblyAi>,
-    index: usize,
+    socket: Socket<StreamSession>,
     id: String,
     timeline: Option<Timeline>,
     sample_rate: u32,
@@ -44,18 +37,11 @@ pub(super) struct Session {
 }
 
 impl Session {
-    pub(super) fn new(
-        api: Arc<AssemblyAi>,
-        index: usize,
-        script: StreamScript,
-        params: Option<Params>,
-        id: String,
-    ) -> Self {
+    pub(super) fn new(socket: Socket<StreamSession>, script: StreamScript, params: Option<Params>, id: String) -> Self {
         let (sample_rate, inactivity_timeout) =
             params.as_ref().map_or((16_000, None), |p| (p.sample_rate, p.options.inactivity_timeout));
         Session {
-            api,
-            index,
+            socket,
             id,
             timeline: params.map(|p| Timeline::new(script, p.options)),
             sample_rate,
@@ -66,58 +52,40 @@ impl Session {
     }
 
     fn record(&self, update: impl FnOnce(&mut StreamSession)) {
-        if let Some(session) = lock(&self.api.sessions).get_mut(self.index) {
-            update(session);
-        }
+        self.socket.record(update);
     }
 
     fn ms_of(&self, bytes: usize) -> f64 {
         bytes as f64 / 2.0 * 1000.0 / f64::from(self.sample_rate)
     }
 
-    pub(super) async fn run(mut self, mut socket: WebSocket, refusal: Option<Refusal>) {
+    pub(super) async fn run(mut self, refusal: Option<Refusal>) {
         let (Some(mut timeline), None) = (self.timeline.take(), refusal.as_ref()) else {
             let Refusal { code, reason } =
                 refusal.unwrap_or(Refusal { code: 3005, reason: "Session Cancelled".into() });
-            self.emit(&mut socket, vec![Out::Close { code, reason }]).await;
+            self.socket.close(code, reason).await;
             return;
         };
         let begin = messages::begin(&self.id, unix_seconds() + MAX_SESSION_SECONDS);
         // Faults scripted at 0 ms fire right after `Begin`, before any audio.
         let mut first = vec![Out::Text(begin)];
         first.extend(timeline.advance(0.0));
-        if !self.emit(&mut socket, first).await {
+        if !self.socket.emit(first).await {
             return;
         }
-        let mut shutdown = self.api.shutdown.clone();
         let mut deadline = self.inactivity_timeout.map(|timeout| Instant::now() + timeout);
         loop {
-            let idle = async {
-                match deadline {
-                    Some(deadline) => tokio::time::sleep_until(deadline).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let message = tokio::select! {
-                () = shutdown.signalled() => {
-                    self.record(|s| s.ended = true);
-                    return;
-                }
-                () = idle => {
-                    // The v2 code the SDKs still map for an idle session.
-                    let close = Out::Close { code: 4031, reason: "Session idle for too long".into() };
-                    self.emit(&mut socket, vec![close]).await;
-                    return;
-                }
-                message = socket.recv() => message,
-            };
-            let Some(Ok(message)) = message else {
-                self.record(|s| s.ended = true);
-                return; // the client went away without a close frame
+            let Some(incoming) = self.socket.next(deadline).await else {
+                return;
             };
             deadline = self.inactivity_timeout.map(|timeout| Instant::now() + timeout);
-            let outputs = match message {
-                Message::Binary(bytes) => {
+            let outputs = match incoming {
+                Incoming::Deadline => {
+                    // The v2 code the SDKs still map for an idle session.
+                    self.socket.close(4031, "Session idle for too long".into()).await;
+                    return;
+                }
+                Incoming::Binary(bytes) => {
                     let ms = self.ms_of(bytes.len());
                     if !(MIN_CHUNK_MS..=MAX_CHUNK_MS).contains(&ms) {
                         let reason = format!("Input duration violation: {ms:.0} ms. Expected between 50 and 1000 ms");
@@ -131,20 +99,10 @@ impl Session {
                         timeline.advance(self.ms_of(self.audio_bytes))
                     }
                 }
-                Message::Text(text) => self.control(&mut timeline, text.as_str()),
-                Message::Close(frame) => {
-                    let frame = frame.map(|f| (f.code, f.reason.as_str().to_owned()));
-                    self.record(|s| {
-                        s.client_close = frame;
-                        s.ended = true;
-                    });
-                    // axum answers the close frame itself; draining lets that reply go out.
-                    drain(&mut socket).await;
-                    return;
-                }
-                Message::Ping(_) | Message::Pong(_) => Vec::new(),
+                Incoming::Text(text) => self.control(&mut timeline, text.as_str()),
+                Incoming::Control => Vec::new(),
             };
-            if !self.emit(&mut socket, outputs).await {
+            if !self.socket.emit(outputs).await {
                 return;
             }
         }
@@ -178,43 +136,4 @@ impl Session {
             None => vec![Out::Close { code: 3006, reason: format!("Invalid Message: {text}") }],
         }
     }
-
-    /// Sends `outputs` in order; false once the session is over.
-    async fn emit(&mut self, socket: &mut WebSocket, outputs: Vec<Out>) -> bool {
-        for output in outputs {
-            match output {
-                Out::Text(text) => {
-                    self.record(|s| s.sent.push(text.clone()));
-                    if socket.send(Message::Text(text.into())).await.is_err() {
-                        self.record(|s| s.ended = true);
-                        return false;
-                    }
-                }
-                Out::Close { code, reason } => {
-                    // Recorded before sending, so a client that saw the close sees the record.
-                    self.record(|s| {
-                        s.server_close = Some((code, reason.clone()));
-                        s.ended = true;
-                    });
-                    let frame = CloseFrame { code, reason: reason.into() };
-                    let _ = socket.send(Message::Close(Some(frame))).await;
-                    drain(socket).await;
-                    return false;
-                }
-                Out::Drop => {
-                    self.record(|s| {
-                        s.dropped = true;
-                        s.ended = true;
-                    });
-                    return false; // dropping the socket closes the TCP stream, no close frame
-                }
-            }
-        }
-        true
-    }
-}
-
-/// Reads until the peer finishes the close handshake (or a short wait runs out).
-async fn drain(socket: &mut WebSocket) {
-    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_WAIT, async { while let Some(Ok(_)) = socket.recv().await {} }).await;
 }

@@ -4,14 +4,9 @@
 //! messages, and sends whatever comes out, in order.
 
 use super::messages::{self, TurnMessage};
-use super::script::{Fault, Formatting, Options, StreamScript, Word};
-
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Out {
-    Text(String),
-    Close { code: u16, reason: String },
-    Drop,
-}
+use super::script::{Formatting, Options, StreamScript, Word};
+use crate::fakes::faults::FaultSchedule;
+use crate::fakes::ws::Out;
 
 pub(crate) struct Timeline {
     script: StreamScript,
@@ -24,54 +19,30 @@ pub(crate) struct Timeline {
     /// The first word of the current turn (a forced endpoint splits an utterance).
     turn_start: usize,
     turn_order: u32,
-    next_fault: usize,
-    /// A scripted fault ended the session: nothing more is produced.
-    ended: bool,
+    faults: FaultSchedule,
 }
 
 impl Timeline {
     pub(crate) fn new(mut script: StreamScript, options: Options) -> Self {
-        script.faults.sort_by(|a, b| a.0.total_cmp(&b.0));
-        Timeline {
-            script,
-            options,
-            current: 0,
-            speech_started: false,
-            sent: 0,
-            turn_start: 0,
-            turn_order: 0,
-            next_fault: 0,
-            ended: false,
-        }
+        let faults = FaultSchedule::new(std::mem::take(&mut script.faults));
+        Timeline { script, options, current: 0, speech_started: false, sent: 0, turn_start: 0, turn_order: 0, faults }
     }
 
     /// Everything due once `audio_ms` of audio has been received. A scripted fault cuts the
     /// output short: nothing scheduled after it is produced.
     pub(crate) fn advance(&mut self, audio_ms: f64) -> Vec<Out> {
-        if self.ended {
+        let Some((until, fault)) = self.faults.due(audio_ms) else {
             return Vec::new();
-        }
-        let fault = self.script.faults.get(self.next_fault).cloned();
-        let (until, fault) = match fault {
-            Some((at, fault)) if at <= audio_ms => (at, Some(fault)),
-            _ => (audio_ms, None),
         };
         let mut out = self.speech_until(until);
-        if let Some(fault) = fault {
-            self.next_fault += 1;
-            self.ended = true;
-            out.push(match fault {
-                Fault::Close { code, reason } => Out::Close { code, reason },
-                Fault::Drop => Out::Drop,
-            });
-        }
+        out.extend(fault);
         out
     }
 
     /// The answer to `{"type":"ForceEndpoint"}`: the words heard so far end the turn now; the
     /// rest of the utterance, if any, becomes the next turn. With nothing heard, nothing.
     pub(crate) fn force_endpoint(&mut self, audio_ms: f64) -> Vec<Out> {
-        if self.ended {
+        if self.faults.ended() {
             return Vec::new();
         }
         let Some(utterance) = self.script.utterances.get(self.current).cloned() else {

@@ -27,7 +27,7 @@ mod speech;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -39,7 +39,9 @@ pub use session::CartesiaSession;
 pub use socket::SocketScript;
 pub use speech::BytesScript;
 
-use super::server::{self, FakeServer, RecordedRequest, Shutdown, lock};
+use super::provider::provider_fake;
+use super::server::{self, FakeServer, RecordedRequest, Shutdown};
+use super::sessions::SessionLog;
 use super::wire::{Obj, Queue, Reply};
 
 /// API versions the service accepts.
@@ -74,60 +76,28 @@ pub const MODELS: [&str; 9] = [
 pub struct CartesiaScript {
     api_key: Option<String>,
     voices: Vec<String>,
-    sockets: Vec<SocketScript>,
+    socket: Vec<SocketScript>,
     bytes: Vec<BytesScript>,
 }
 
-impl CartesiaScript {
-    /// No key check; every endpoint answers with its default script.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
+provider_fake! {
+    CartesiaScript => CartesiaFake,
     /// Require this key (`X-API-Key`, or `api_key` on the socket's query).
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
-        self
-    }
+    api_key,
+    endpoints: {
+        /// Queue the behaviour of the next socket.
+        socket: SocketScript,
+        /// Queue the answer to the next `POST /tts/bytes`.
+        bytes: BytesScript,
+    },
+}
 
+impl CartesiaScript {
     /// A voice of the account besides the [`STOCK_VOICES`] (a clone, say).
     pub fn voice(mut self, voice_id: impl Into<String>) -> Self {
         self.voices.push(voice_id.into());
         self
     }
-
-    /// Queue the behaviour of the next socket.
-    pub fn socket(mut self, script: SocketScript) -> Self {
-        self.sockets.push(script);
-        self
-    }
-
-    /// Queue the answer to the next `POST /tts/bytes`.
-    pub fn bytes(mut self, script: BytesScript) -> Self {
-        self.bytes.push(script);
-        self
-    }
-
-    pub fn start(self) -> CartesiaFake {
-        CartesiaFake::start(self)
-    }
-}
-
-impl From<SocketScript> for CartesiaScript {
-    fn from(script: SocketScript) -> Self {
-        CartesiaScript::new().socket(script)
-    }
-}
-
-impl From<BytesScript> for CartesiaScript {
-    fn from(script: BytesScript) -> Self {
-        CartesiaScript::new().bytes(script)
-    }
-}
-
-/// Starts the fake on `127.0.0.1:0` (inside a tokio runtime).
-pub fn start(script: impl Into<CartesiaScript>) -> CartesiaFake {
-    CartesiaFake::start(script)
 }
 
 /// A running Cartesia fake; dropping it shuts it down and drops open sockets.
@@ -148,10 +118,10 @@ impl CartesiaFake {
         let (server, state) = server::start(router, |shutdown| Cartesia {
             api_key: script.api_key,
             voices,
-            sockets: Queue::new(script.sockets),
+            sockets: Queue::new(script.socket),
             bytes: Queue::new(script.bytes),
             shutdown,
-            sessions: Mutex::default(),
+            sessions: SessionLog::default(),
         });
         CartesiaFake { server, state }
     }
@@ -161,23 +131,14 @@ impl CartesiaFake {
         self.server.http_origin()
     }
 
-    pub fn addr(&self) -> std::net::SocketAddr {
-        self.server.addr()
-    }
-
-    /// Every HTTP request received (WebSocket handshakes included), in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
-    }
-
     /// `POST /tts/bytes` requests, in arrival order.
     pub fn bytes_requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests_to("/tts/bytes")
+        self.requests_to("/tts/bytes")
     }
 
     /// Every socket that was upgraded, live snapshots in connection order.
     pub fn sessions(&self) -> Vec<CartesiaSession> {
-        lock(&self.state.sessions).clone()
+        self.state.sessions.snapshot()
     }
 
     /// Polls the sessions until `done` holds or `timeout` passes.
@@ -186,17 +147,7 @@ impl CartesiaFake {
         timeout: Duration,
         done: impl Fn(&[CartesiaSession]) -> bool,
     ) -> anyhow::Result<Vec<CartesiaSession>> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let sessions = self.sessions();
-            if done(&sessions) {
-                return Ok(sessions);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!("condition not met within {timeout:?}; sessions: {sessions:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.state.sessions.wait_for(timeout, done).await
     }
 }
 
@@ -206,7 +157,7 @@ pub(crate) struct Cartesia {
     sockets: Queue<SocketScript>,
     bytes: Queue<BytesScript>,
     shutdown: Shutdown,
-    sessions: Mutex<Vec<CartesiaSession>>,
+    sessions: SessionLog<CartesiaSession>,
 }
 
 impl Cartesia {

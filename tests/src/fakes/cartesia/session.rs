@@ -2,6 +2,9 @@
 
 use serde_json::Value;
 
+use crate::fakes::sessions::{parsed, query_param};
+use crate::fakes::ws::socket_record;
+
 /// The record of one socket, updated live while it runs.
 #[derive(Clone, Debug, Default)]
 pub struct CartesiaSession {
@@ -29,10 +32,12 @@ pub struct CartesiaSession {
     pub ended: bool,
 }
 
+socket_record!(CartesiaSession);
+
 impl CartesiaSession {
     /// The first value of a handshake query parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find_map(|(key, value)| (key == name).then_some(value.as_str()))
+        query_param(&self.query, name)
     }
 
     /// The texts spoken, in order.
@@ -42,11 +47,11 @@ impl CartesiaSession {
 
     /// The frames received, parsed.
     pub fn received_json(&self) -> Vec<Value> {
-        self.received.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+        parsed(&self.received)
     }
 
     /// The messages sent, parsed.
     pub fn sent_json(&self) -> Vec<Value> {
-        self.sent.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+        parsed(&self.sent)
     }
 }

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,17 +16,15 @@ use tokio::time::Instant;
 
 use super::session::CartesiaSession;
 use super::{Cartesia, MODELS, check_version, error_body, header_key, model_not_found, pcm_rate, voice_not_found};
-use crate::fakes::server::{decode_query, lock};
-use crate::fakes::tone::ToneStream;
+use crate::fakes::server::decode_query;
+use crate::fakes::tone::{ToneStream, socket_tone_builders};
 use crate::fakes::wire::{Obj, Reply};
+use crate::fakes::ws::{Incoming, Socket};
 
 /// How long a context buffers text before speaking it when the request sets no
 /// `max_buffer_delay_ms` (Cartesia's documented default), and the most it may set.
 const DEFAULT_BUFFER_DELAY_MS: u64 = 3_000;
 const MAX_BUFFER_DELAY_MS: u64 = 5_000;
-
-/// How long the fake waits for the client's reply to its close frame.
-const CLOSE_HANDSHAKE_WAIT: Duration = Duration::from_secs(1);
 
 /// Request fields that may change between the inputs of one context; every other field must
 /// stay the same.
@@ -75,30 +73,9 @@ impl SocketScript {
         script.fault = Some(Fault::Refuse(402));
         script
     }
-
-    /// Audio per character of text (default 40 ms).
-    pub fn ms_per_char(mut self, ms: u64) -> Self {
-        self.tone.ms_per_char = ms;
-        self
-    }
-
-    /// Pause between audio messages (default 5 ms).
-    pub fn chunk_delay(mut self, delay: Duration) -> Self {
-        self.tone.chunk_delay = delay;
-        self
-    }
-
-    /// PCM bytes per audio message (rounded down to whole samples, default 4800).
-    pub fn chunk_bytes(mut self, bytes: usize) -> Self {
-        self.chunk_bytes = (bytes / 2 * 2).max(2);
-        self
-    }
-
-    /// The exact PCM a generation of `text` carries at `sample_rate`.
-    pub fn pcm_for(&self, text: &str, sample_rate: u32) -> Vec<u8> {
-        self.tone.pcm_for(text.trim(), sample_rate)
-    }
 }
+
+socket_tone_builders!(SocketScript);
 
 pub(super) async fn handle(
     State(api): State<Arc<Cartesia>>,
@@ -128,14 +105,11 @@ pub(super) async fn handle(
     if let Some(reply) = script.reject.clone() {
         return reply.into_response(&[]);
     }
-    let index = {
-        let mut sessions = lock(&api.sessions);
-        sessions.push(CartesiaSession { query: query.clone(), header_key, version, ..CartesiaSession::default() });
-        sessions.len() - 1
-    };
-    upgrade.on_upgrade(move |socket| async move {
-        let session = Session { api, index, script, contexts: HashMap::new(), generated: false };
-        session.run(socket).await;
+    let entry = api.sessions.open(CartesiaSession { query, header_key, version, ..CartesiaSession::default() });
+    upgrade.on_upgrade(move |ws| async move {
+        let socket = Socket::new(ws, entry, api.shutdown.clone());
+        let session = Session { api, socket, script, contexts: HashMap::new(), generated: false };
+        session.run().await;
     })
 }
 
@@ -168,7 +142,7 @@ enum Out {
 
 struct Session {
     api: Arc<Cartesia>,
-    index: usize,
+    socket: Socket<CartesiaSession>,
     script: SocketScript,
     contexts: HashMap<String, Context>,
     /// A generation request was accepted (faults strike the first one).
@@ -177,56 +151,22 @@ struct Session {
 
 impl Session {
     fn record(&self, update: impl FnOnce(&mut CartesiaSession)) {
-        if let Some(session) = lock(&self.api.sessions).get_mut(self.index) {
-            update(session);
-        }
+        self.socket.record(update);
     }
 
-    async fn run(mut self, mut socket: WebSocket) {
-        let mut shutdown = self.api.shutdown.clone();
+    async fn run(mut self) {
         loop {
-            let deadline = self.next_deadline();
-            let buffer_delay = async move {
-                match deadline {
-                    Some(deadline) => tokio::time::sleep_until(deadline).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let message = tokio::select! {
-                () = shutdown.signalled() => {
-                    self.record(|s| s.ended = true);
-                    return;
-                }
-                () = buffer_delay => {
-                    let outputs = self.speak_overdue();
-                    if !self.emit(&mut socket, outputs).await {
-                        return;
-                    }
-                    continue;
-                }
-                message = socket.recv() => message,
-            };
-            let Some(Ok(message)) = message else {
-                self.record(|s| s.ended = true);
-                return; // the client went away without a close frame
-            };
-            let outputs = match message {
-                Message::Text(text) => self.on_text(text.as_str()),
-                Message::Binary(_) => {
+            // Buffered text is spoken once its delay has passed.
+            let outputs = match self.socket.next(self.next_deadline()).await {
+                None => return,
+                Some(Incoming::Deadline) => self.speak_overdue(),
+                Some(Incoming::Text(text)) => self.on_text(text.as_str()),
+                Some(Incoming::Binary(_)) => {
                     vec![Out::Text(error_message(None, 400, "invalid_request", "Binary messages are not supported."))]
                 }
-                Message::Close(frame) => {
-                    let frame = frame.map(|f| (f.code, f.reason.as_str().to_owned()));
-                    self.record(|s| {
-                        s.client_close = frame;
-                        s.ended = true;
-                    });
-                    drain(&mut socket).await;
-                    return;
-                }
-                Message::Ping(_) | Message::Pong(_) => Vec::new(),
+                Some(Incoming::Control) => Vec::new(),
             };
-            if !self.emit(&mut socket, outputs).await {
+            if !self.emit(outputs).await {
                 return;
             }
         }
@@ -401,11 +341,11 @@ impl Session {
     }
 
     /// Sends `outputs` in order; false once the session is over.
-    async fn emit(&mut self, socket: &mut WebSocket, outputs: Vec<Out>) -> bool {
+    async fn emit(&mut self, outputs: Vec<Out>) -> bool {
         for output in outputs {
             match output {
                 Out::Text(text) => {
-                    if !self.send(socket, text).await {
+                    if !self.socket.send_text(text).await {
                         return false;
                     }
                 }
@@ -426,21 +366,12 @@ impl Session {
                             .str("context_id", &context_id)
                             .finish();
                         self.record(|s| s.audio.extend_from_slice(chunk));
-                        if !self.send(socket, message).await {
+                        if !self.socket.send_text(message).await {
                             return false;
                         }
                     }
                 }
             }
-        }
-        true
-    }
-
-    async fn send(&mut self, socket: &mut WebSocket, text: String) -> bool {
-        self.record(|s| s.sent.push(text.clone()));
-        if socket.send(Message::Text(text.into())).await.is_err() {
-            self.record(|s| s.ended = true);
-            return false;
         }
         true
     }
@@ -478,9 +409,4 @@ fn error_message(context_id: Option<&str>, status: u16, code: &str, message: &st
         .str("message", message)
         .str("request_id", "req_fake")
         .finish()
-}
-
-/// Reads until the peer finishes the close handshake (or a short wait runs out).
-async fn drain(socket: &mut WebSocket) {
-    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_WAIT, async { while let Some(Ok(_)) = socket.recv().await {} }).await;
 }

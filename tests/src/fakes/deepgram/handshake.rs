@@ -13,8 +13,9 @@ use super::messages::Formatting;
 use super::session::ListenSession;
 use super::timeline::Options;
 use super::{Deepgram, bad_request};
-use crate::fakes::server::{decode_query, lock};
+use crate::fakes::server::decode_query;
 use crate::fakes::wire::insert_header;
+use crate::fakes::ws::Socket;
 
 /// The handshake parameters the session runs with.
 pub(super) struct Params {
@@ -109,15 +110,12 @@ pub(super) async fn handle(
         let headers = [("dg-request-id".to_owned(), request_id)];
         return reply.into_response(&headers);
     }
-    let index = {
-        let mut sessions = lock(&api.sessions);
-        sessions.push(ListenSession::new(query, params.sample_rate, request_id.clone()));
-        sessions.len() - 1
-    };
+    let entry = api.sessions.open(ListenSession::new(query, params.sample_rate, request_id.clone()));
     let header_id = request_id.clone();
-    let mut response = upgrade.on_upgrade(move |socket| async move {
-        let session = Session::new(api, index, script, params, request_id);
-        session.run(socket).await;
+    let shutdown = api.shutdown.clone();
+    let mut response = upgrade.on_upgrade(move |ws| async move {
+        let socket = Socket::new(ws, entry, shutdown);
+        Session::new(socket, script, params, request_id).run().await;
     });
     insert_header(&mut response, "dg-request-id", &header_id);
     response

@@ -28,7 +28,7 @@ mod speak;
 mod tests;
 mod timeline;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -42,7 +42,8 @@ pub use speak::{SPEAK_SAMPLE_RATES, SpeakScript};
 
 use super::ids::{Serial, uuid};
 use super::provider::provider_fake;
-use super::server::{self, FakeServer, RecordedRequest, Shutdown, lock, presented_key};
+use super::server::{self, FakeServer, RecordedRequest, Shutdown, presented_key};
+use super::sessions::SessionLog;
 use super::wire::{Obj, Queue, Reply};
 
 pub const LISTEN_PATH: &str = "/v1/listen";
@@ -87,7 +88,7 @@ impl DeepgramFake {
             speak: Queue::new(script.speak),
             shutdown,
             requests: Serial::default(),
-            sessions: Mutex::default(),
+            sessions: SessionLog::default(),
         });
         DeepgramFake { server, state }
     }
@@ -108,7 +109,7 @@ impl DeepgramFake {
 
     /// Every `/v1/listen` session that was upgraded, live snapshots in connection order.
     pub fn sessions(&self) -> Vec<ListenSession> {
-        lock(&self.state.sessions).clone()
+        self.state.sessions.snapshot()
     }
 
     /// `{"type":"KeepAlive"}` messages received, over all sessions.
@@ -122,17 +123,7 @@ impl DeepgramFake {
         timeout: Duration,
         done: impl Fn(&[ListenSession]) -> bool,
     ) -> anyhow::Result<Vec<ListenSession>> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let sessions = self.sessions();
-            if done(&sessions) {
-                return Ok(sessions);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!("condition not met within {timeout:?}; sessions: {sessions:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.state.sessions.wait_for(timeout, done).await
     }
 }
 
@@ -142,7 +133,7 @@ pub(crate) struct Deepgram {
     speak: Queue<SpeakScript>,
     shutdown: Shutdown,
     requests: Serial,
-    sessions: Mutex<Vec<ListenSession>>,
+    sessions: SessionLog<ListenSession>,
 }
 
 impl Deepgram {

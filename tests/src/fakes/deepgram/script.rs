@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::messages::Word;
+use crate::fakes::faults::Fault;
 use crate::fakes::wire::Reply;
 
 /// Deepgram closes a socket that received neither audio nor text for about this long.
@@ -38,13 +39,6 @@ impl Utterance {
     pub(crate) fn end_ms(&self) -> f64 {
         self.start_ms + self.word_ms * self.words.len() as f64
     }
-}
-
-/// A scripted way for the session to end early, once this much audio has been received.
-#[derive(Clone, Debug)]
-pub(crate) enum Fault {
-    Close { code: u16, reason: String },
-    Drop,
 }
 
 /// How one `/v1/listen` WebSocket session behaves.

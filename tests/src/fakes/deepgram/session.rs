@@ -4,6 +4,8 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::audio::{ms_for_samples, s16le_to_samples};
+use crate::fakes::sessions::{of_type, parsed, query_param};
+use crate::fakes::ws::socket_record;
 
 /// The record of one WebSocket session, updated live while it runs.
 #[derive(Clone, Debug, Default)]
@@ -33,6 +35,8 @@ pub struct ListenSession {
     pub ended: bool,
 }
 
+socket_record!(ListenSession, server_close, dropped);
+
 impl ListenSession {
     pub(crate) fn new(query: Vec<(String, String)>, sample_rate: u32, request_id: String) -> Self {
         ListenSession { query, sample_rate, request_id, ..ListenSession::default() }
@@ -40,7 +44,7 @@ impl ListenSession {
 
     /// The first value of a handshake query parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find_map(|(key, value)| (key == name).then_some(value.as_str()))
+        query_param(&self.query, name)
     }
 
     /// Every value of a repeated query parameter (`keyterm`, `keywords`...).
@@ -60,14 +64,12 @@ impl ListenSession {
 
     /// The messages sent, parsed.
     pub fn sent_json(&self) -> Vec<Value> {
-        self.sent.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+        parsed(&self.sent)
     }
 
     /// The sent messages of one `type` (`Results`, `Metadata`, `SpeechStarted`, `UtteranceEnd`).
     pub fn sent_of_type(&self, kind: &str) -> Vec<Value> {
-        let mut messages = self.sent_json();
-        messages.retain(|message| message["type"] == kind);
-        messages
+        of_type(&self.sent, kind)
     }
 
     /// Transcripts of the final `Results` sent, empty ones skipped.

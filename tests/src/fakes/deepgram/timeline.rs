@@ -4,7 +4,9 @@
 //! messages, and sends whatever comes out, in order.
 
 use super::messages::{self, Formatting, ModelInfo, ResultsMessage, Word};
-use super::script::{Fault, ListenScript};
+use super::script::ListenScript;
+use crate::fakes::faults::FaultSchedule;
+use crate::fakes::ws::Out;
 
 /// Audio after an utterance's last word before its final when `endpointing=false`.
 const FINAL_WITHOUT_ENDPOINTING_MS: f64 = 500.0;
@@ -20,13 +22,6 @@ pub(crate) struct Options {
     /// `None` for `endpointing=false`.
     pub(crate) endpointing_ms: Option<u64>,
     pub(crate) formatting: Formatting,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Out {
-    Text(String),
-    Close { code: u16, reason: String },
-    Drop,
 }
 
 #[derive(Default)]
@@ -46,14 +41,12 @@ pub(crate) struct Timeline {
     progress: Progress,
     segment_start_ms: f64,
     last_result_ms: f64,
-    next_fault: usize,
-    /// A scripted fault ended the session: nothing more is produced.
-    ended: bool,
+    faults: FaultSchedule,
 }
 
 impl Timeline {
     pub(crate) fn new(mut script: ListenScript, options: Options, request_id: String, model: ModelInfo) -> Self {
-        script.faults.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let faults = FaultSchedule::new(std::mem::take(&mut script.faults));
         Timeline {
             script,
             options,
@@ -63,32 +56,18 @@ impl Timeline {
             progress: Progress::default(),
             segment_start_ms: 0.0,
             last_result_ms: 0.0,
-            next_fault: 0,
-            ended: false,
+            faults,
         }
     }
 
     /// Everything due once `audio_ms` of audio has been received. A scripted fault cuts the
     /// output short: nothing scheduled after it is produced.
     pub(crate) fn advance(&mut self, audio_ms: f64) -> Vec<Out> {
-        if self.ended {
+        let Some((until, fault)) = self.faults.due(audio_ms) else {
             return Vec::new();
-        }
-        let fault = self.script.faults.get(self.next_fault).cloned();
-        let mut out = match &fault {
-            Some((at, _)) if *at <= audio_ms => self.speech_until(*at),
-            _ => self.speech_until(audio_ms),
         };
-        if let Some((at, fault)) = fault
-            && at <= audio_ms
-        {
-            self.next_fault += 1;
-            self.ended = true;
-            out.push(match fault {
-                Fault::Close { code, reason } => Out::Close { code, reason },
-                Fault::Drop => Out::Drop,
-            });
-        }
+        let mut out = self.speech_until(until);
+        out.extend(fault);
         out
     }
 

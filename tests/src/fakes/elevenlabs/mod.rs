@@ -26,7 +26,7 @@ mod stream_input;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -38,7 +38,9 @@ pub use session::StreamInputSession;
 pub use speech::SpeechScript;
 pub use stream_input::StreamInputScript;
 
-use super::server::{self, FakeServer, RecordedRequest, Shutdown, lock};
+use super::provider::provider_fake;
+use super::server::{self, FakeServer, RecordedRequest, Shutdown};
+use super::sessions::SessionLog;
 use super::wire::{Obj, Queue, Reply};
 
 /// The output formats ElevenLabs offers as raw 16-bit PCM, by rate.
@@ -73,56 +75,24 @@ pub struct ElevenLabsScript {
     speech: Vec<SpeechScript>,
 }
 
-impl ElevenLabsScript {
-    /// No key check; every endpoint answers with its default script.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
+provider_fake! {
+    ElevenLabsScript => ElevenLabsFake,
     /// Require this key (`xi-api-key`, or `xi_api_key` in the socket's first message).
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
-        self
-    }
+    api_key,
+    endpoints: {
+        /// Queue the behaviour of the next `stream-input` socket.
+        stream_input: StreamInputScript,
+        /// Queue the answer to the next `POST .../stream`.
+        speech: SpeechScript,
+    },
+}
 
+impl ElevenLabsScript {
     /// A voice of the account besides the [`STOCK_VOICES`] (a clone, say).
     pub fn voice(mut self, voice_id: impl Into<String>) -> Self {
         self.voices.push(voice_id.into());
         self
     }
-
-    /// Queue the behaviour of the next `stream-input` socket.
-    pub fn stream_input(mut self, script: StreamInputScript) -> Self {
-        self.stream_input.push(script);
-        self
-    }
-
-    /// Queue the answer to the next `POST .../stream`.
-    pub fn speech(mut self, script: SpeechScript) -> Self {
-        self.speech.push(script);
-        self
-    }
-
-    pub fn start(self) -> ElevenLabsFake {
-        ElevenLabsFake::start(self)
-    }
-}
-
-impl From<StreamInputScript> for ElevenLabsScript {
-    fn from(script: StreamInputScript) -> Self {
-        ElevenLabsScript::new().stream_input(script)
-    }
-}
-
-impl From<SpeechScript> for ElevenLabsScript {
-    fn from(script: SpeechScript) -> Self {
-        ElevenLabsScript::new().speech(script)
-    }
-}
-
-/// Starts the fake on `127.0.0.1:0` (inside a tokio runtime).
-pub fn start(script: impl Into<ElevenLabsScript>) -> ElevenLabsFake {
-    ElevenLabsFake::start(script)
 }
 
 /// A running ElevenLabs fake; dropping it shuts it down and drops open sockets.
@@ -146,7 +116,7 @@ impl ElevenLabsFake {
             stream_input: Queue::new(script.stream_input),
             speech: Queue::new(script.speech),
             shutdown,
-            sessions: Mutex::default(),
+            sessions: SessionLog::default(),
         });
         ElevenLabsFake { server, state }
     }
@@ -154,15 +124,6 @@ impl ElevenLabsFake {
     /// `http://127.0.0.1:PORT`, in the SDKs' convention (no `/v1`).
     pub fn base_url(&self) -> String {
         self.server.http_origin()
-    }
-
-    pub fn addr(&self) -> std::net::SocketAddr {
-        self.server.addr()
-    }
-
-    /// Every HTTP request received (WebSocket handshakes included), in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.server.requests()
     }
 
     /// `POST .../stream` requests, in arrival order.
@@ -174,7 +135,7 @@ impl ElevenLabsFake {
 
     /// Every socket that was upgraded, live snapshots in connection order.
     pub fn sessions(&self) -> Vec<StreamInputSession> {
-        lock(&self.state.sessions).clone()
+        self.state.sessions.snapshot()
     }
 
     /// Polls the sessions until `done` holds or `timeout` passes.
@@ -183,17 +144,7 @@ impl ElevenLabsFake {
         timeout: Duration,
         done: impl Fn(&[StreamInputSession]) -> bool,
     ) -> anyhow::Result<Vec<StreamInputSession>> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let sessions = self.sessions();
-            if done(&sessions) {
-                return Ok(sessions);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!("condition not met within {timeout:?}; sessions: {sessions:#?}");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.state.sessions.wait_for(timeout, done).await
     }
 }
 
@@ -203,7 +154,7 @@ pub(crate) struct ElevenLabs {
     stream_input: Queue<StreamInputScript>,
     speech: Queue<SpeechScript>,
     shutdown: Shutdown,
-    sessions: Mutex<Vec<StreamInputSession>>,
+    sessions: SessionLog<StreamInputSession>,
 }
 
 /// Why a key was refused.

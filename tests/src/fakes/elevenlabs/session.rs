@@ -2,6 +2,9 @@
 
 use serde_json::Value;
 
+use crate::fakes::sessions::{parsed, query_param};
+use crate::fakes::ws::socket_record;
+
 /// The record of one socket, updated live while it runs.
 #[derive(Clone, Debug, Default)]
 pub struct StreamInputSession {
@@ -29,19 +32,21 @@ pub struct StreamInputSession {
     pub ended: bool,
 }
 
+socket_record!(StreamInputSession, server_close);
+
 impl StreamInputSession {
     /// The first value of a handshake query parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find_map(|(key, value)| (key == name).then_some(value.as_str()))
+        query_param(&self.query, name)
     }
 
     /// The frames received, parsed.
     pub fn received_json(&self) -> Vec<Value> {
-        self.received.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+        parsed(&self.received)
     }
 
     /// The messages sent, parsed.
     pub fn sent_json(&self) -> Vec<Value> {
-        self.sent.iter().filter_map(|text| serde_json::from_str(text).ok()).collect()
+        parsed(&self.sent)
     }
 }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -15,9 +15,10 @@ use tokio::time::Instant;
 
 use super::session::StreamInputSession;
 use super::{DEFAULT_MODEL, ElevenLabs, KeyProblem, MODELS, detail_body, header_key, pcm_rate};
-use crate::fakes::server::{decode_query, lock};
-use crate::fakes::tone::ToneStream;
+use crate::fakes::server::decode_query;
+use crate::fakes::tone::{ToneStream, socket_tone_builders};
 use crate::fakes::wire::{Obj, Reply, array, json_string};
+use crate::fakes::ws::{Incoming, Socket};
 
 /// ElevenLabs' default generation schedule: characters buffered before each generation.
 pub const DEFAULT_CHUNK_LENGTH_SCHEDULE: [usize; 4] = [120, 160, 250, 290];
@@ -29,9 +30,6 @@ const MAX_INACTIVITY_S: u64 = 180;
 /// The most a close frame's reason may hold (125 bytes of payload less the code). ElevenLabs'
 /// longer reasons arrive cut here, mid-word ("...Please make sure to eit").
 const MAX_CLOSE_REASON: usize = 123;
-
-/// How long the fake waits for the client's reply to its close frame.
-const CLOSE_HANDSHAKE_WAIT: Duration = Duration::from_secs(1);
 
 /// A scripted way for a socket to go wrong.
 #[derive(Clone, Debug)]
@@ -81,30 +79,9 @@ impl StreamInputScript {
         });
         script
     }
-
-    /// Audio per character of text (default 40 ms).
-    pub fn ms_per_char(mut self, ms: u64) -> Self {
-        self.tone.ms_per_char = ms;
-        self
-    }
-
-    /// Pause between audio messages (default 5 ms).
-    pub fn chunk_delay(mut self, delay: Duration) -> Self {
-        self.tone.chunk_delay = delay;
-        self
-    }
-
-    /// PCM bytes per audio message (rounded down to whole samples, default 4800).
-    pub fn chunk_bytes(mut self, bytes: usize) -> Self {
-        self.chunk_bytes = (bytes / 2 * 2).max(2);
-        self
-    }
-
-    /// The exact PCM a generation of `text` carries at `sample_rate`.
-    pub fn pcm_for(&self, text: &str, sample_rate: u32) -> Vec<u8> {
-        self.tone.pcm_for(text.trim(), sample_rate)
-    }
 }
+
+socket_tone_builders!(StreamInputScript);
 
 /// The handshake parameters the session runs with.
 struct Params {
@@ -156,21 +133,18 @@ pub(super) async fn handle(
         return reply.into_response(&[]);
     }
     let header_key = header_key(&headers).map(str::to_owned);
-    let index = {
-        let mut sessions = lock(&api.sessions);
-        sessions.push(StreamInputSession {
-            voice_id: params.voice_id.clone(),
-            query,
-            header_key: header_key.clone(),
-            sample_rate: params.sample_rate,
-            ..StreamInputSession::default()
-        });
-        sessions.len() - 1
-    };
-    upgrade.on_upgrade(move |socket| async move {
+    let entry = api.sessions.open(StreamInputSession {
+        voice_id: params.voice_id.clone(),
+        query,
+        header_key: header_key.clone(),
+        sample_rate: params.sample_rate,
+        ..StreamInputSession::default()
+    });
+    upgrade.on_upgrade(move |ws| async move {
+        let socket = Socket::new(ws, entry, api.shutdown.clone());
         let session = Session {
             api,
-            index,
+            socket,
             script,
             params,
             header_key,
@@ -180,7 +154,7 @@ pub(super) async fn handle(
             generations: 0,
             voice_settings: None,
         };
-        session.run(socket).await;
+        session.run().await;
     })
 }
 
@@ -194,7 +168,7 @@ enum Out {
 
 struct Session {
     api: Arc<ElevenLabs>,
-    index: usize,
+    socket: Socket<StreamInputSession>,
     script: StreamInputScript,
     params: Params,
     header_key: Option<String>,
@@ -208,52 +182,32 @@ struct Session {
 
 impl Session {
     fn record(&self, update: impl FnOnce(&mut StreamInputSession)) {
-        if let Some(session) = lock(&self.api.sessions).get_mut(self.index) {
-            update(session);
-        }
+        self.socket.record(update);
     }
 
-    async fn run(mut self, mut socket: WebSocket) {
-        let mut shutdown = self.api.shutdown.clone();
+    async fn run(mut self) {
         let mut deadline = Instant::now() + self.params.inactivity;
         loop {
-            let message = tokio::select! {
-                () = shutdown.signalled() => {
-                    self.record(|s| s.ended = true);
-                    return;
-                }
-                () = tokio::time::sleep_until(deadline) => {
+            let Some(incoming) = self.socket.next(Some(deadline)).await else {
+                return;
+            };
+            deadline = Instant::now() + self.params.inactivity;
+            let outputs = match incoming {
+                Incoming::Deadline => {
                     let reason = format!(
                         "Have not received a new text input within the timeout of {} seconds. Streaming input \
                          terminated. Please make sure to either feed the input in the timely manner, or to send \
                          the end of input text (empty string \"\") when done.",
                         self.params.inactivity.as_secs()
                     );
-                    self.emit(&mut socket, vec![Out::Close(1008, reason)]).await;
+                    self.emit(vec![Out::Close(1008, reason)]).await;
                     return;
                 }
-                message = socket.recv() => message,
+                Incoming::Text(text) => self.on_text(text.as_str()),
+                Incoming::Binary(_) => invalid_message("binary frames are not accepted"),
+                Incoming::Control => Vec::new(),
             };
-            let Some(Ok(message)) = message else {
-                self.record(|s| s.ended = true);
-                return; // the client went away without a close frame
-            };
-            deadline = Instant::now() + self.params.inactivity;
-            let outputs = match message {
-                Message::Text(text) => self.on_text(text.as_str()),
-                Message::Binary(_) => invalid_message("binary frames are not accepted"),
-                Message::Close(frame) => {
-                    let frame = frame.map(|f| (f.code, f.reason.as_str().to_owned()));
-                    self.record(|s| {
-                        s.client_close = frame;
-                        s.ended = true;
-                    });
-                    drain(&mut socket).await;
-                    return;
-                }
-                Message::Ping(_) | Message::Pong(_) => Vec::new(),
-            };
-            if !self.emit(&mut socket, outputs).await {
+            if !self.emit(outputs).await {
                 return;
             }
         }
@@ -401,11 +355,11 @@ impl Session {
     }
 
     /// Sends `outputs` in order; false once the session is over.
-    async fn emit(&mut self, socket: &mut WebSocket, outputs: Vec<Out>) -> bool {
+    async fn emit(&mut self, outputs: Vec<Out>) -> bool {
         for output in outputs {
             match output {
                 Out::Text(text) => {
-                    if !self.send(socket, text).await {
+                    if !self.socket.send_text(text).await {
                         return false;
                     }
                 }
@@ -415,7 +369,7 @@ impl Session {
                             self.api.shutdown.sleep(self.script.tone.chunk_delay).await;
                         }
                         self.record(|s| s.audio.extend_from_slice(&pcm));
-                        if !self.send(socket, message).await {
+                        if !self.socket.send_text(message).await {
                             return false;
                         }
                     }
@@ -426,26 +380,10 @@ impl Session {
                         cut -= 1;
                     }
                     reason.truncate(cut);
-                    // Recorded before sending, so a client that saw the close sees the record.
-                    self.record(|s| {
-                        s.server_close = Some((code, reason.clone()));
-                        s.ended = true;
-                    });
-                    let frame = CloseFrame { code, reason: reason.into() };
-                    let _ = socket.send(Message::Close(Some(frame))).await;
-                    drain(socket).await;
+                    self.socket.close(code, reason).await;
                     return false;
                 }
             }
-        }
-        true
-    }
-
-    async fn send(&mut self, socket: &mut WebSocket, text: String) -> bool {
-        self.record(|s| s.sent.push(text.clone()));
-        if socket.send(Message::Text(text.into())).await.is_err() {
-            self.record(|s| s.ended = true);
-            return false;
         }
         true
     }
@@ -455,9 +393,4 @@ impl Session {
 fn invalid_message(message: &str) -> Vec<Out> {
     let document = Obj::new().str("message", message).str("error", "invalid_input_message").int("code", 1008).finish();
     vec![Out::Text(document), Out::Close(1008, message.to_owned())]
-}
-
-/// Reads until the peer finishes the close handshake (or a short wait runs out).
-async fn drain(socket: &mut WebSocket) {
-    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_WAIT, async { while let Some(Ok(_)) = socket.recv().await {} }).await;
 }

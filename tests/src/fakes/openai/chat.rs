@@ -12,6 +12,7 @@ use super::OpenAi;
 use super::errors;
 use super::stream::{ChatRequest, Completion};
 use crate::fakes::answer::{Answer, answer_builders};
+use crate::fakes::tokens::split_uneven;
 use crate::fakes::wire::{Piece, Reply, insert_header, paced};
 
 /// Token counts reported in the usage chunk.
@@ -184,19 +185,7 @@ answer_builders!(ChatScript { base: ChatScript::new(), error_body: errors::error
 
 /// Uneven pieces of 1 to 5 characters, the way model tokens break JSON apart.
 fn split_arguments(arguments: &str) -> Vec<String> {
-    const SIZES: [usize; 5] = [1, 4, 2, 5, 3];
-    let chars: Vec<char> = arguments.chars().collect();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for size in SIZES.iter().cycle() {
-        if start >= chars.len() {
-            break;
-        }
-        let end = (start + size).min(chars.len());
-        pieces.push(chars[start..end].iter().collect());
-        start = end;
-    }
-    pieces
+    split_uneven(arguments, &[1, 4, 2, 5, 3])
 }
 
 pub(super) async fn handle(State(api): State<Arc<OpenAi>>, headers: HeaderMap, body: Bytes) -> Response {
