@@ -719,10 +719,13 @@ async fn console_audio_mode_turns_user_speech_into_agent_speech() {
     assert!(events.contains(&heard), "{events:?}");
     let agent = read_wav(&output).unwrap();
     assert_eq!((agent.sample_rate, agent.channels), (48_000, 1));
-    // "Go ahead." and the answer, 40 ms of tone per character, on the session's timeline.
+    // "Go ahead." and the answer, 40 ms of tone per character, on the session's timeline: played
+    // whole and once. Frames are placed by wall-clock arrival, so on a busy machine a late frame
+    // leaves a gap that splits its audio over one more 20 ms window: no upper bound tighter than
+    // "not twice".
     let audible = agent.samples.chunks(960).filter(|f| f.iter().any(|s| s.unsigned_abs() > 100)).count() * 20;
     let expected = 40 * ("Go ahead.".len() + "Indeed he was not.".len());
-    assert!(audible.abs_diff(expected) <= 80, "{audible} ms audible, {expected} ms synthesised");
+    assert!(audible + 80 >= expected && audible < expected * 3 / 2, "{audible} ms audible, {expected} ms synthesised");
     assert!(agent.samples.len() > 48_000 * 3, "the file covers the input's timeline");
     assert_eq!(speech_inputs(&openai), ["Go ahead.", "Indeed he was not."]);
 }

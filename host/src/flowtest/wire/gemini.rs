@@ -44,7 +44,8 @@ pub fn stream(number: usize, pieces: &[String], reply: &FullReply, asked: Asked<
         format!("data: {body}\r\n\r\n")
     };
     let (last, first) = pieces.split_last().map_or((None, &[][..]), |(last, first)| (Some(last), first));
-    let mut events: Vec<String> = first.iter().map(|piece| response(vec![json!({"text": piece})], None, None)).collect();
+    let mut events: Vec<String> =
+        first.iter().map(|piece| response(vec![json!({"text": piece})], None, None)).collect();
     let mut parts: Vec<Value> = last.map(|piece| json!({"text": piece})).into_iter().collect();
     parts.extend(reply.tools.iter().map(|call| json!({"functionCall": {"name": call.name, "args": call.arguments}})));
     events.push(response(parts, Some("STOP"), Some(pieces.len() + reply.tools.len())));
