@@ -992,6 +992,8 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
         ("js", "acme-js", "llm"),
         ("python", "acme-py-voice", "tts"),
         ("js", "acme-js-voice", "tts"),
+        ("python", "acme-py-ears", "stt"),
+        ("js", "acme-js-ears", "stt"),
     ] {
         let project = dir.path().join(name);
         let mut new = cli(["plugins", "new", name, "--lang", lang, "--kind", kind, "--dir"]);
@@ -1032,7 +1034,9 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
             .api_key("sk-guest")
             .chat(ChatScript::text(["Hello ", "from a guest."]))
             .speech(SpeechScript::tone())
-            .speech(SpeechScript::tone()),
+            .speech(SpeechScript::tone())
+            .transcription(TranscriptionScript::text("Book a table."))
+            .transcription(TranscriptionScript::text("Book a table.")),
     );
     for (name, var) in [("acme-py", "ACME_PY_API_KEY"), ("acme-js", "ACME_JS_API_KEY")] {
         let mut cmd = cli(["--plugins"]);
@@ -1057,7 +1061,23 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
     let spoken: Vec<String> =
         fake.speech_requests().iter().map(|r| r.json().unwrap()["input"].as_str().unwrap().to_string()).collect();
     assert_eq!(spoken, ["Hello there", "Hello there"]);
-    let out = run(cli(["plugins", "new", "acme-ears", "--lang", "js", "--kind", "stt"])).await;
-    assert!(out.stderr.contains("no Js stt template yet: start from `--kind llm` or `--kind tts`"), "{out}");
-    assert!(out.stderr.contains("`--lang rust --kind stt`"), "{out}");
+    let (wav, samples) = tone_wav(dir.path());
+    for (name, var) in [("acme-py-ears", "ACME_PY_EARS_API_KEY"), ("acme-js-ears", "ACME_JS_EARS_API_KEY")] {
+        let mut cmd = cli(["--plugins"]);
+        cmd.arg(&plugins).args(["try", "stt", "--provider", name, "--model", "m", "--base-url"]);
+        cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr())).arg(&wav).env(var, "sk-guest");
+        let out = run_within(cmd, GUEST_LOAD).await;
+        out.assert_code(0);
+        assert_eq!(
+            out.stdout.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+            ["Book a table."],
+            "{name}: {out}"
+        );
+    }
+    let uploads = fake.transcriptions();
+    assert_eq!(uploads.len(), 2);
+    for upload in &uploads {
+        assert_eq!((upload.sample_rate, upload.channels, upload.sample_count()), (16_000, 1, samples.len()));
+        assert_eq!(upload.model, "m");
+    }
 }

@@ -227,6 +227,148 @@ export class SpeechRequests extends Stream {
   }
 }
 
+/** 16-bit mono PCM `samples` (an array of numbers or an Int16Array) as a WAV file. */
+export function wavBytes(samples, sampleRate) {
+  const out = new Uint8Array(44 + samples.length * 2);
+  const view = new DataView(out.buffer);
+  const ascii = (at, text) => [...text].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  ascii(0, "RIFF");
+  view.setUint32(4, 36 + samples.length * 2, true);
+  ascii(8, "WAVEfmt ");
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  ascii(36, "data");
+  view.setUint32(40, samples.length * 2, true);
+  samples.forEach((sample, i) => view.setInt16(44 + i * 2, sample, true));
+  return out;
+}
+
+/** A `multipart/form-data` body: the text `fields` (an object), then one file. */
+export function multipart(boundary, fields, fileField, fileName, fileType, fileBytes) {
+  let head = "";
+  for (const [name, value] of Object.entries(fields)) {
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  }
+  head += `--${boundary}\r\nContent-Disposition: form-data; name="${fileField}"; filename="${fileName}"\r\n`
+    + `Content-Type: ${fileType}\r\n\r\n`;
+  const parts = [encoder.encode(head), fileBytes, encoder.encode(`\r\n--${boundary}--\r\n`)];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Batch speech-to-text over a REST API: audio frames are buffered into utterances (each
+ * `flush`, and the end, closes one), each uploaded once, one at a time in order; `read(text)`
+ * turns an answer's body into the utterance's text, which becomes one final transcript with its
+ * offsets in the stream. A failed response fails the stream with its typed error.
+ * `request(id, samples)` builds the upload action (see `httpRequest`, `wavBytes`, `multipart`). */
+export class TranscriptionRequests extends Stream {
+  constructor(providerId, sampleRate, request, read) {
+    super();
+    this.providerId = providerId;
+    this.sampleRate = sampleRate;
+    this.request = request;
+    this.read = read;
+    this.samples = [];
+    this.sent = 0; // samples already handed to uploads
+    this.queue = []; // { samples, startMs, endMs } waiting their turn
+    this.current = undefined; // { id, startMs, endMs } in flight
+    this.nextId = 0;
+    this.ended = false;
+    this.done = false;
+    this.status = 0;
+    this.retryAfter = undefined;
+    this.body = "";
+    this.decoder = new TextDecoder();
+  }
+
+  handle(input) {
+    if (this.done) return [];
+    switch (input.tag) {
+      case "audio":
+        for (const sample of input.val) this.samples.push(sample);
+        return [];
+      case "flush":
+        this.take();
+        return this.next();
+      case "end":
+        this.ended = true;
+        this.take();
+        return this.next();
+      case "http-response":
+        if (input.val[0] !== this.current?.id) return [];
+        this.status = input.val[1].status;
+        this.retryAfter = input.val[1].headers.find((h) => h.name.toLowerCase() === "retry-after")?.value;
+        return [];
+      case "http-body":
+        if (input.val[0] !== this.current?.id) return [];
+        this.body += this.decoder.decode(input.val[1], { stream: true });
+        if (this.body.length > 1 << 20) return this.fail({ tag: "protocol", val: "the transcription answer is larger than 1 MiB" });
+        return [];
+      case "http-end":
+        return input.val === this.current?.id ? this.end() : [];
+      default:
+        return [];
+    }
+  }
+
+  end() {
+    this.body += this.decoder.decode();
+    if (this.status < 200 || this.status >= 300) {
+      return this.fail(httpError(this.providerId, this.status, this.retryAfter, this.body));
+    }
+    let text;
+    try {
+      text = String(this.read(this.body)).trim();
+    } catch (e) {
+      return this.fail({ tag: "protocol", val: `unreadable transcription answer: ${e}` });
+    }
+    const { startMs, endMs } = this.current;
+    this.current = undefined;
+    const final = { text, words: [], confidence: 1, language: undefined, startMs, endMs, speechFinal: true };
+    return [emitStt({ tag: "final", val: final })].concat(this.next());
+  }
+
+  take() {
+    if (!this.samples.length) return;
+    const ms = (n) => Math.floor((n * 1000) / this.sampleRate);
+    const start = this.sent;
+    this.sent += this.samples.length;
+    this.queue.push({ samples: this.samples, startMs: ms(start), endMs: ms(this.sent) });
+    this.samples = [];
+  }
+
+  next() {
+    const actions = [];
+    if (this.current === undefined && this.queue.length) {
+      const { samples, startMs, endMs } = this.queue.shift();
+      this.current = { id: ++this.nextId, startMs, endMs };
+      this.status = 0;
+      this.body = "";
+      actions.push(this.request(this.current.id, samples));
+    }
+    if (this.current === undefined && this.ended) {
+      this.done = true;
+      actions.push({ tag: "finish" });
+    }
+    return actions;
+  }
+
+  fail(error) {
+    this.done = true;
+    return [{ tag: "fail", val: error }];
+  }
+}
+
 /** The component's interfaces, delegating to `plugin`. */
 export function exportPlugin(plugin) {
   class Completion {

@@ -263,6 +263,118 @@ class SpeechRequests(Stream):
         return actions
 
 
+def wav_bytes(samples, sample_rate) -> bytes:
+    """16-bit mono PCM ``samples`` as a WAV file."""
+    data = b"".join(s.to_bytes(2, "little", signed=True) for s in samples)
+
+    def le(value, size):
+        return value.to_bytes(size, "little")
+
+    return (b"RIFF" + le(36 + len(data), 4) + b"WAVEfmt " + le(16, 4) + le(1, 2) + le(1, 2)
+            + le(sample_rate, 4) + le(sample_rate * 2, 4) + le(2, 2) + le(16, 2)
+            + b"data" + le(len(data), 4) + data)
+
+
+def multipart(boundary, fields, file_field, file_name, file_type, file_bytes) -> bytes:
+    """A ``multipart/form-data`` body: the text ``fields`` (a dict), then one file."""
+    out = b""
+    for name, value in fields.items():
+        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                f"{value}\r\n").encode()
+    out += (f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+            f'filename="{file_name}"\r\nContent-Type: {file_type}\r\n\r\n').encode()
+    return out + bytes(file_bytes) + f"\r\n--{boundary}--\r\n".encode()
+
+
+class TranscriptionRequests(Stream):
+    """Batch speech-to-text over a REST API: audio frames are buffered into utterances (each
+    ``flush``, and the end, closes one), each uploaded once, one at a time in order; ``read(body)``
+    turns an answer into the utterance's text, which becomes one final transcript with its
+    offsets in the stream. A failed response fails the stream with its typed error.
+    ``request(id, samples)`` builds the upload action (see ``http_request``, ``wav_bytes`` and
+    ``multipart``)."""
+
+    MAX_ANSWER = 1 << 20
+
+    def __init__(self, provider_id, sample_rate, request, read):
+        self._provider = provider_id
+        self._rate = sample_rate
+        self._request = request
+        self._read = read
+        self._samples = []
+        self._sent = 0  # samples already handed to uploads
+        self._queue = []  # (samples, start_ms, end_ms) waiting their turn
+        self._current = None  # (id, start_ms, end_ms) in flight
+        self._next_id = 0
+        self._ended = False
+        self._done = False
+        self._status = 0
+        self._retry_after = None
+        self._body = b""
+
+    def handle(self, input):
+        if self._done:
+            return []
+        if isinstance(input, t.Input_Audio):
+            self._samples.extend(input.value)
+            return []
+        if isinstance(input, t.Input_Flush):
+            self._take()
+            return self._next()
+        if isinstance(input, t.Input_End):
+            self._ended = True
+            self._take()
+            return self._next()
+        if self._current is None or _answer_to(input) != self._current[0]:
+            return []
+        if isinstance(input, t.Input_HttpResponse):
+            self._status = input.value[1].status
+            self._retry_after = next((h.value for h in input.value[1].headers
+                                      if h.name.lower() == "retry-after"), None)
+            return []
+        if isinstance(input, t.Input_HttpBody):
+            self._body += input.value[1]
+            if len(self._body) > self.MAX_ANSWER:
+                return self._fail(t.ProviderError_Protocol("the transcription answer is larger than 1 MiB"))
+            return []
+        if not 200 <= self._status < 300:
+            return self._fail(http_error(self._provider, self._status, self._retry_after, self._body))
+        try:
+            text = self._read(self._body).strip()
+        except (ValueError, KeyError, TypeError) as e:
+            return self._fail(t.ProviderError_Protocol(f"unreadable transcription answer: {e}"))
+        _, start_ms, end_ms = self._current
+        self._current = None
+        final = t.Transcript(text=text, words=[], confidence=1.0, language=None, start_ms=start_ms,
+                             end_ms=end_ms, speech_final=True)
+        return [emit_stt(t.SttEvent_Final(final))] + self._next()
+
+    def _take(self):
+        if not self._samples:
+            return
+        ms = lambda n: n * 1000 // self._rate  # noqa: E731
+        start = self._sent
+        self._sent += len(self._samples)
+        self._queue.append((self._samples, ms(start), ms(self._sent)))
+        self._samples = []
+
+    def _next(self):
+        actions = []
+        if self._current is None and self._queue:
+            samples, start_ms, end_ms = self._queue.pop(0)
+            self._next_id += 1
+            self._current, self._status, self._body = (self._next_id, start_ms, end_ms), 0, b""
+            actions.append(self._request(self._next_id, samples))
+        if self._current is None and self._ended:
+            self._done = True
+            actions.append(t.Action_Finish())
+        return actions
+
+    def _fail(self, error):
+        self._done = True
+        return [t.Action_Fail(error)]
+
+
 # ---- the component's exports, delegating to the exported plugin
 
 _plugin = Plugin()

@@ -3,8 +3,8 @@
 //!
 //! Rust projects depend on the SDK crate in this source tree; Python and JavaScript projects are
 //! self-contained (the SDK and the WIT contract are copied in), their LLM adapter the
-//! repository's example in that language, renamed, their TTS adapter a template on the SDK's
-//! `SpeechRequests`.
+//! repository's example in that language, renamed, their TTS and STT adapters templates on the
+//! SDK's `SpeechRequests` and `TranscriptionRequests`.
 
 use std::path::{Path, PathBuf};
 
@@ -18,11 +18,13 @@ const STT_RS: &str = include_str!("rust/stt.rs.tmpl");
 const README: &str = include_str!("rust/README.md.tmpl");
 const PYTHON_APP: &str = include_str!("../../../../examples/plugins/python/app.py");
 const PYTHON_TTS: &str = include_str!("python/tts.py.tmpl");
+const PYTHON_STT: &str = include_str!("python/stt.py.tmpl");
 const PYTHON_BUILD: &str = include_str!("python/build.sh.tmpl");
 const PYTHON_README: &str = include_str!("python/README.md.tmpl");
 const PYTHON_SDK: &str = include_str!("../../../../plugins/sdk-python/voiceblox_plugin/__init__.py");
 const JS_APP: &str = include_str!("../../../../examples/plugins/javascript/app.js");
 const JS_TTS: &str = include_str!("js/tts.js.tmpl");
+const JS_STT: &str = include_str!("js/stt.js.tmpl");
 const JS_PACKAGE: &str = include_str!("../../../../examples/plugins/javascript/package.json");
 const JS_LOCK: &str = include_str!("../../../../examples/plugins/javascript/package-lock.json");
 const JS_BUILD: &str = include_str!("js/build.sh.tmpl");
@@ -47,7 +49,7 @@ const SDK_IN_TREE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk")
 pub struct NewArgs {
     /// The plugin's name, also its provider id: lowercase letters, digits and `-`.
     name: String,
-    /// The language to write it in (Python and JavaScript: `--kind llm` or `--kind tts`).
+    /// The language to write it in.
     #[arg(long, value_enum, default_value_t = Lang::Rust)]
     lang: Lang,
     /// What it provides.
@@ -137,8 +139,8 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     if dir.exists() {
         bail!("{} exists already: choose another --dir", dir.display());
     }
-    let (files, build) = match (args.lang, args.kind) {
-        (Lang::Rust, _) => {
+    let (files, build) = match args.lang {
+        Lang::Rust => {
             let source = match args.kind {
                 NewKind::Llm => LLM_RS,
                 NewKind::Tts => TTS_RS,
@@ -146,11 +148,8 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
             };
             (rust_files(&names, kind, source, args.sdk)?, "cargo build --release --target wasm32-wasip2")
         }
-        (Lang::Python, NewKind::Llm | NewKind::Tts) => (python_files(&names, kind), "./build.sh"),
-        (Lang::Js, NewKind::Llm | NewKind::Tts) => (js_files(&names, kind), "./build.sh"),
-        (lang, _) => bail!(
-            "no {lang:?} {kind} template yet: start from `--kind llm` or `--kind tts` in that language, or from the Rust one (`--lang rust --kind {kind}`)"
-        ),
+        Lang::Python => (python_files(&names, kind, args.kind), "./build.sh"),
+        Lang::Js => (js_files(&names, kind, args.kind), "./build.sh"),
     };
     for (path, text) in &files {
         write(&dir.join(path), text)?;
@@ -187,8 +186,12 @@ fn rust_files(names: &Names, kind: &str, source: &str, sdk: Option<PathBuf>) -> 
     ])
 }
 
-fn python_files(names: &Names, kind: &str) -> Vec<(String, String)> {
-    let app = if kind == "tts" { names.fill(PYTHON_TTS, kind, "") } else { python_llm(names) };
+fn python_files(names: &Names, kind: &str, which: NewKind) -> Vec<(String, String)> {
+    let app = match which {
+        NewKind::Llm => python_llm(names),
+        NewKind::Tts => names.fill(PYTHON_TTS, kind, ""),
+        NewKind::Stt => names.fill(PYTHON_STT, kind, ""),
+    };
     let mut files = vec![
         ("app.py".to_string(), app),
         ("build.sh".into(), names.fill(PYTHON_BUILD, kind, "")),
@@ -212,8 +215,12 @@ fn python_llm(names: &Names) -> String {
         .replace("export(OpenAiCompat())", &format!("export({}())", names.camel))
 }
 
-fn js_files(names: &Names, kind: &str) -> Vec<(String, String)> {
-    let app = if kind == "tts" { names.fill(JS_TTS, kind, "") } else { js_llm(names) };
+fn js_files(names: &Names, kind: &str, which: NewKind) -> Vec<(String, String)> {
+    let app = match which {
+        NewKind::Llm => js_llm(names),
+        NewKind::Tts => names.fill(JS_TTS, kind, ""),
+        NewKind::Stt => names.fill(JS_STT, kind, ""),
+    };
     let mut files = vec![
         ("app.js".to_string(), app),
         ("voiceblox-plugin.js".into(), JS_SDK.to_string()),
