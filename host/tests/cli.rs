@@ -11,8 +11,7 @@ use std::time::Duration;
 use tokio::process::Command;
 use voiceblox_host::plugin::{default_plugins_dir, discovery::fixture_plugins_dir};
 
-mod common;
-use common::*;
+use crate::common::*;
 use voiceblox_tests::audio::{read_wav, s16le_to_samples, sine_samples, write_wav};
 use voiceblox_tests::fakes::deepgram::{self, DeepgramScript, ListenScript, SpeakScript};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript, TranscriptionScript};
@@ -1036,7 +1035,12 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
             .speech(SpeechScript::tone())
             .speech(SpeechScript::tone())
             .transcription(TranscriptionScript::text("Book a table."))
-            .transcription(TranscriptionScript::text("Book a table.")),
+            .transcription(TranscriptionScript::text("Book a table."))
+            // Then each voice plugin meets a rate limit and each ear a wrong key.
+            .speech(SpeechScript::error(429).retry_after(30))
+            .speech(SpeechScript::error(429).retry_after(30))
+            .transcription(TranscriptionScript::error(401))
+            .transcription(TranscriptionScript::error(401)),
     );
     for (name, var) in [("acme-py", "ACME_PY_API_KEY"), ("acme-js", "ACME_JS_API_KEY")] {
         let mut cmd = cli(["--plugins"]);
@@ -1080,4 +1084,24 @@ async fn plugins_new_scaffolds_python_and_javascript_plugins_that_build_check_an
         assert_eq!((upload.sample_rate, upload.channels, upload.sample_count()), (16_000, 1, samples.len()));
         assert_eq!(upload.model, "m");
     }
+
+    // The SDKs' failed answers become the typed errors the host acts on, Retry-After included.
+    for (name, var, kind, input, expected) in [
+        ("acme-py-voice", "ACME_PY_VOICE_API_KEY", "tts", "Hello there", "rate limited (retry after 30000 ms)"),
+        ("acme-js-voice", "ACME_JS_VOICE_API_KEY", "tts", "Hello there", "rate limited (retry after 30000 ms)"),
+        ("acme-py-ears", "ACME_PY_EARS_API_KEY", "stt", &*wav.to_string_lossy(), "unauthorized"),
+        ("acme-js-ears", "ACME_JS_EARS_API_KEY", "stt", &*wav.to_string_lossy(), "unauthorized"),
+    ] {
+        let mut cmd = cli(["--plugins"]);
+        cmd.arg(&plugins).args(["try", kind, "--provider", name, "--model", "m", "--base-url"]);
+        cmd.arg(fake.base_url()).arg("--allow-host").arg(allow(fake.addr()));
+        if kind == "tts" {
+            cmd.arg("--out").arg(dir.path().join("refused.wav"));
+        }
+        cmd.arg(input).env(var, "sk-guest");
+        let out = run_within(cmd, GUEST_LOAD).await;
+        out.assert_code(1);
+        assert!(out.stderr.contains(expected) && out.stderr.contains("HTTP"), "{name}: {out}");
+    }
+    assert_eq!((fake.speech_requests().len(), fake.transcriptions().len()), (4, 4), "no failure was retried");
 }

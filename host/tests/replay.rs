@@ -8,8 +8,7 @@ use std::process::Stdio;
 use tokio::io::AsyncWriteExt as _;
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript};
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// A key no file may ever contain.
 const CANARY_OPENAI: &str = "sk-canary-openai-7f3a9c";

@@ -87,6 +87,35 @@ export function httpError(providerId, status, retryAfter, text) {
   return { tag: "invalid-request", val: message };
 }
 
+/** One HTTP response as it arrives: `head` takes its status and Retry-After, `add` the body's
+ * bytes (decoded as UTF-8 even when a chunk ends inside a character); `ok()` says whether it
+ * succeeded, `text()` is the whole body so far, `error(providerId)` the typed error of a failed
+ * one (see `httpError`). */
+export class HttpAnswer {
+  constructor() {
+    this.status = 0;
+    this.retryAfter = undefined;
+    this.body = "";
+    this.decoder = new TextDecoder();
+  }
+
+  head(response) {
+    this.status = response.status;
+    this.retryAfter = response.headers.find((h) => h.name.toLowerCase() === "retry-after")?.value;
+  }
+
+  ok() { return this.status >= 200 && this.status < 300; }
+
+  add(bytes) { this.body += this.decoder.decode(bytes, { stream: true }); }
+
+  text() {
+    this.body += this.decoder.decode();
+    return this.body;
+  }
+
+  error(providerId) { return httpError(providerId, this.status, this.retryAfter, this.text()); }
+}
+
 /** Server-sent events from body chunks cut anywhere (even inside a UTF-8 sequence): `push`
  * returns the `data` of each event completed so far, `finish` the last one if the body did
  * not end it. */
@@ -144,9 +173,7 @@ export class SpeechRequests extends Stream {
     this.nextId = 0;
     this.ended = false;
     this.done = false;
-    this.status = 0;
-    this.retryAfter = undefined;
-    this.errorText = "";
+    this.answer = new HttpAnswer();
     this.odd = new Uint8Array(); // a byte of a sample cut between two chunks
   }
 
@@ -166,9 +193,7 @@ export class SpeechRequests extends Stream {
         this.text = "";
         return this.next();
       case "http-response":
-        if (input.val[0] !== this.current) return [];
-        this.status = input.val[1].status;
-        this.retryAfter = input.val[1].headers.find((h) => h.name.toLowerCase() === "retry-after")?.value;
+        if (input.val[0] === this.current) this.answer.head(input.val[1]);
         return [];
       case "http-body":
         return input.val[0] === this.current ? this.body(input.val[1]) : [];
@@ -179,11 +204,9 @@ export class SpeechRequests extends Stream {
     }
   }
 
-  ok() { return this.status >= 200 && this.status < 300; }
-
   body(bytes) {
-    if (!this.ok()) {
-      this.errorText += new TextDecoder().decode(bytes);
+    if (!this.answer.ok()) {
+      this.answer.add(bytes);
       return [];
     }
     const pcm = new Uint8Array(this.odd.length + bytes.length);
@@ -196,9 +219,9 @@ export class SpeechRequests extends Stream {
   }
 
   end() {
-    if (!this.ok()) {
+    if (!this.answer.ok()) {
       this.done = true;
-      return [{ tag: "fail", val: httpError(this.providerId, this.status, this.retryAfter, this.errorText) }];
+      return [{ tag: "fail", val: this.answer.error(this.providerId) }];
     }
     this.current = undefined;
     this.odd = new Uint8Array();
@@ -215,8 +238,7 @@ export class SpeechRequests extends Stream {
         continue;
       }
       this.current = ++this.nextId;
-      this.status = 0;
-      this.errorText = "";
+      this.answer = new HttpAnswer();
       actions.push(this.request(this.current, text));
     }
     if (this.current === undefined && this.ended) {
@@ -285,10 +307,7 @@ export class TranscriptionRequests extends Stream {
     this.nextId = 0;
     this.ended = false;
     this.done = false;
-    this.status = 0;
-    this.retryAfter = undefined;
-    this.body = "";
-    this.decoder = new TextDecoder();
+    this.answer = new HttpAnswer();
   }
 
   handle(input) {
@@ -305,14 +324,12 @@ export class TranscriptionRequests extends Stream {
         this.take();
         return this.next();
       case "http-response":
-        if (input.val[0] !== this.current?.id) return [];
-        this.status = input.val[1].status;
-        this.retryAfter = input.val[1].headers.find((h) => h.name.toLowerCase() === "retry-after")?.value;
+        if (input.val[0] === this.current?.id) this.answer.head(input.val[1]);
         return [];
       case "http-body":
         if (input.val[0] !== this.current?.id) return [];
-        this.body += this.decoder.decode(input.val[1], { stream: true });
-        if (this.body.length > 1 << 20) return this.fail({ tag: "protocol", val: "the transcription answer is larger than 1 MiB" });
+        this.answer.add(input.val[1]);
+        if (this.answer.body.length > 1 << 20) return this.fail({ tag: "protocol", val: "the transcription answer is larger than 1 MiB" });
         return [];
       case "http-end":
         return input.val === this.current?.id ? this.end() : [];
@@ -322,13 +339,10 @@ export class TranscriptionRequests extends Stream {
   }
 
   end() {
-    this.body += this.decoder.decode();
-    if (this.status < 200 || this.status >= 300) {
-      return this.fail(httpError(this.providerId, this.status, this.retryAfter, this.body));
-    }
+    if (!this.answer.ok()) return this.fail(this.answer.error(this.providerId));
     let text;
     try {
-      text = String(this.read(this.body)).trim();
+      text = String(this.read(this.answer.text())).trim();
     } catch (e) {
       return this.fail({ tag: "protocol", val: `unreadable transcription answer: ${e}` });
     }
@@ -352,8 +366,7 @@ export class TranscriptionRequests extends Stream {
     if (this.current === undefined && this.queue.length) {
       const { samples, startMs, endMs } = this.queue.shift();
       this.current = { id: ++this.nextId, startMs, endMs };
-      this.status = 0;
-      this.body = "";
+      this.answer = new HttpAnswer();
       actions.push(this.request(this.current.id, samples));
     }
     if (this.current === undefined && this.ended) {

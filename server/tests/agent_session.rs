@@ -1,12 +1,12 @@
 //! `POST`/`DELETE /api/agent-session` through a real listener, against the fake LiveKit (Twirp
 //! over HTTP, HS256 JWTs checked with the fake's own secret) and the plugins built from this repo.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{
+use crate::common::{
     ANSWER, Server, greeting_openai, inprocess_server, room_config, spawn_recording_worker, spawn_worker,
     speak_and_hear_the_answer, start_inprocess_session, talking_openai, voiced_frames,
 };

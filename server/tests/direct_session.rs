@@ -2,11 +2,11 @@
 //! AgentConfig to a real server over HTTP, then talks with the in-process agent; the provider
 //! clouds are the OpenAI fake.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{ANSWER, Server, room_config, speak_and_hear_the_answer, talking_openai, voiced_frames};
+use crate::common::{ANSWER, Server, room_config, speak_and_hear_the_answer, talking_openai, voiced_frames};
 use serde_json::{Value, json};
 use voiceblox_host::record::Recording;
 use voiceblox_host::record::replay::{on_virtual_time, replay};

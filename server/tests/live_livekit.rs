@@ -5,12 +5,12 @@
 //! ```sh
 //! livekit-server --dev &   # ws://127.0.0.1:7880, devkey / secret
 //! LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=devkey LIVEKIT_API_SECRET=secret \
-//!     cargo test -p voiceblox-server --test live_livekit -- --nocapture --test-threads 1
+//!     cargo test -p voiceblox-server --test e2e live_livekit:: -- --nocapture --test-threads 1
 //! ```
 
-mod common;
-
-use common::{Server, assert_agent_greets, room_config, spawn_worker, speak_and_hear_the_answer, talking_openai};
+use crate::common::{
+    Server, assert_agent_greets, room_config, spawn_worker, speak_and_hear_the_answer, talking_openai,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 use voiceblox_server::settings::RuntimeMode;

@@ -3,7 +3,7 @@
 //! the `lk.agent.state` attribute and who is present. The LiveKit room client and the fake SFU
 //! are exercised end to end in `livekit_session.rs`.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! fake of the Messages API on loopback; and in a conversation, as the main LLM with an OpenAI
 //! fallback taking over when it is overloaded.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The AssemblyAI plugin, end to end: Universal-Streaming STT over a real WebSocket, against a
 //! faithful fake of the `/v3/ws` API on loopback.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

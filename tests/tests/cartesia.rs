@@ -2,7 +2,7 @@
 //! per stream, continuations and flushes) and over `POST /tts/bytes`, against a faithful fake of
 //! Cartesia's API on loopback.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! (`tests/fixtures/contract/`), loaded in place of today's and driven through LLM, TTS and STT
 //! streams against the OpenAI fake. The host forwards it (`host/src/plugin/bindings/v0_1_0.rs`).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use voiceblox_host::plugin::bindings::{latest, v0_1_0};
 use voiceblox_host::plugin::types::{Event, FinishReason, LlmEvent, SttEvent, ToolCall, TtsEvent};
 use voiceblox_host::plugin::{
     OpenRequest, PluginEngine, PluginRegistry, PluginRuntime, ProviderSettings, SandboxLimits, StreamInput, Timeouts,
-    default_plugins_dir, llm, stt, tts,
+    default_plugins_dir, llm, tts,
 };
 use voiceblox_tests::fakes::openai::{ChatScript, OpenAiFake, OpenAiScript, SpeechScript, TranscriptionScript};
 
@@ -153,15 +153,7 @@ async fn old_tts_and_stt_streams_carry_audio_both_ways() {
     assert!(common::tts_pcm(&events, 24_000) == script.pcm_for("Hello there."), "the fake's audio, byte for byte");
     assert!(events.contains(&Event::Tts(TtsEvent::Flushed)));
 
-    let request = OpenRequest::Stt(stt::Request {
-        sample_rate: 16_000,
-        interim_results: false,
-        detect_language: false,
-        diarization: false,
-        keyterms: vec![],
-        endpointing_ms: None,
-        options: "{}".into(),
-    });
+    let request = common::stt_request(false, None);
     let mut stream = runtime.open(&settings("gpt-4o-mini-transcribe"), request).await.expect("open stt");
     let samples = voiceblox_tests::audio::sine_samples(220.0, 16_000, 500);
     for frame in samples.chunks(320) {

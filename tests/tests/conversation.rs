@@ -2,7 +2,7 @@
 //! both branch kinds, with the LLM served by the real OpenAI plugin against the OpenAI fake,
 //! and webhooks received by a local HTTP server.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The Deepgram plugin, end to end: streaming STT over a real WebSocket and TTS over chunked
 //! HTTP, against a faithful fake of Deepgram's API on loopback.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! step, the post-call webhook, MCP servers and Exa search. Each target is a local fake on
 //! loopback that the operator did not allow, and each fake checks it received nothing.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The ElevenLabs plugin, end to end: text-to-speech over the stream-input WebSocket and over
 //! HTTP streaming, against a faithful fake of ElevenLabs' API on loopback.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 use voiceblox_host::plugin::types::{Event, ProviderError, TtsEvent};

@@ -1,6 +1,6 @@
 //! The example agents in `examples/agents/` are valid for the plugins this repo ships.
 
-mod common;
+use crate::common;
 
 use voiceblox_host::config::{AgentConfig, Severity, validate};
 use voiceblox_host::providers::RuntimeCatalog;

@@ -2,7 +2,7 @@
 //! fake of the Gemini API on loopback; and in a conversation, as the main LLM that waits out a
 //! rate limit, and that hands the turn to an OpenAI fallback when it is overloaded.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,15 +5,15 @@
 //! `*_BASE_URL` variables are honoured as the host reads them.
 //!
 //! ```sh
-//! OPENAI_API_KEY=sk-... DEEPGRAM_API_KEY=... cargo test -p voiceblox-tests --test live_providers -- --nocapture
+//! OPENAI_API_KEY=sk-... DEEPGRAM_API_KEY=... cargo test -p voiceblox-tests --test e2e live_providers:: -- --nocapture
 //! ```
 
-mod common;
+use crate::common;
 
 use voiceblox_host::egress::NetworkPolicy;
 use voiceblox_host::plugin::types::{Event, LlmEvent, SttEvent, TtsEvent};
 use voiceblox_host::plugin::{
-    OpenRequest, PluginRegistry, PluginRuntime, ProviderSettings, StreamInput, Timeouts, default_plugins_dir, stt, tts,
+    OpenRequest, PluginRegistry, PluginRuntime, ProviderSettings, StreamInput, Timeouts, default_plugins_dir, tts,
 };
 
 fn key(var: &str) -> Option<String> {
@@ -75,15 +75,7 @@ async fn deepgram_speak_then_listen() {
         language: Some("en".into()),
         ..Default::default()
     };
-    let request = OpenRequest::Stt(stt::Request {
-        sample_rate: 16_000,
-        interim_results: true,
-        detect_language: false,
-        diarization: false,
-        keyterms: vec![],
-        endpointing_ms: Some(300),
-        options: "{}".into(),
-    });
+    let request = common::stt_request(true, Some(300));
     let mut stream = runtime.open(&listen, request).await.expect("open stt");
     for frame in samples.chunks(320) {
         stream.send(StreamInput::Audio(frame.to_vec())).await.expect("send");
@@ -181,15 +173,7 @@ async fn assemblyai_transcribes_a_recording() {
         language: Some("en".into()),
         ..Default::default()
     };
-    let request = OpenRequest::Stt(stt::Request {
-        sample_rate: 16_000,
-        interim_results: true,
-        detect_language: false,
-        diarization: false,
-        keyterms: vec![],
-        endpointing_ms: Some(500),
-        options: "{}".into(),
-    });
+    let request = common::stt_request(true, Some(500));
     let mut stream = runtime.open(&settings, request).await.expect("open stt");
     let mut samples = voiceblox_tests::audio::librivox();
     samples.extend(voiceblox_tests::audio::silence_samples(16_000, 1_000));

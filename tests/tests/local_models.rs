@@ -6,7 +6,7 @@
 //! - the Silero VAD finds real speech where it is and nothing in noise, and a voice session with
 //!   `vad: "silero"` hears the user with it.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

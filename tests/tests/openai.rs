@@ -1,14 +1,14 @@
 //! The OpenAI plugin, end to end: host runtime → wasm adapter → host HTTP driver → a faithful
 //! fake of the OpenAI API on loopback.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use voiceblox_host::egress::{PolicyError, Secret};
 use voiceblox_host::plugin::types::{Event, FinishReason, LlmEvent, ProviderError, SttEvent, TtsEvent, Usage};
-use voiceblox_host::plugin::{OpenRequest, ProviderSettings, StreamError, StreamInput, StreamOutput, llm, stt, tts};
+use voiceblox_host::plugin::{OpenRequest, ProviderSettings, StreamError, StreamInput, StreamOutput, llm, tts};
 use voiceblox_tests::fakes::openai::{self, ChatScript, OpenAiScript, SpeechScript, TranscriptionScript};
 
 const KEY: &str = "sk-test-4f8a";
@@ -257,15 +257,7 @@ async fn batch_transcription_uploads_a_wav_of_exactly_the_audio_sent() {
     let fake =
         OpenAiScript::new().api_key(KEY).transcription(TranscriptionScript::text("Book a table for two.")).start();
     let (runtime, _dir) = runtime_for(&fake).await;
-    let request = OpenRequest::Stt(stt::Request {
-        sample_rate: 16_000,
-        interim_results: false,
-        detect_language: false,
-        diarization: false,
-        keyterms: vec![],
-        endpointing_ms: None,
-        options: "{}".into(),
-    });
+    let request = common::stt_request(false, None);
     let settings = ProviderSettings { language: Some("en-US".into()), ..openai_settings("gpt-4o-mini-transcribe") };
     let mut stream = runtime.open(&settings, request).await.unwrap();
     let samples = voiceblox_tests::audio::sine_samples(220.0, 16_000, 1_000);

@@ -1,7 +1,7 @@
 //! Loading plugins: the shipped ones describe themselves; bad files are refused with specific
 //! errors and never stop the good ones from loading.
 
-mod common;
+use crate::common;
 
 use voiceblox_host::plugin::{Plugin, PluginError, PluginRegistry, default_plugins_dir, types::Kind};
 

@@ -2,7 +2,7 @@
 //! the memory cap, traps become typed errors, network requests outside the grant are refused,
 //! and other streams (of the same plugin and of others) keep working meanwhile.
 
-mod common;
+use crate::common;
 
 use voiceblox_host::egress::PolicyError;
 use voiceblox_host::plugin::types::{Event, LlmEvent};

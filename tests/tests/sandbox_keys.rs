@@ -3,7 +3,7 @@
 //! variables feed a provider id is the operator's choice, and a newcomer claiming a shipped
 //! provider id is refused.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -57,14 +57,6 @@ impl ChainState {
         Self { cool_down, ..self }
     }
 
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
     /// The providers in the order to try: those not cooling down first (configured order),
     /// then the cooling ones, so a request always has somewhere to go.
     pub fn order(&self) -> Vec<usize> {

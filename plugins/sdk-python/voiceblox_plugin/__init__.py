@@ -47,8 +47,8 @@ from wit_world.imports import types
 
 __all__ = [
     "Plugin", "Stream", "export", "provider", "refuse", "types", "llm", "tts", "stt",
-    "emit_llm", "emit_tts", "emit_stt", "header", "http_request", "http_error", "SseEvents",
-    "Meta", "Llm", "Tts", "Stt",
+    "emit_llm", "emit_tts", "emit_stt", "header", "http_request", "http_error", "HttpAnswer", "SseEvents",
+    "SpeechRequests", "TranscriptionRequests", "wav_bytes", "multipart", "Meta", "Llm", "Tts", "Stt",
 ]
 
 t = types
@@ -144,6 +144,27 @@ def http_error(provider_id, status, retry_after, body):
     return t.ProviderError_InvalidRequest(message)
 
 
+class HttpAnswer:
+    """One HTTP response as it arrives: ``head`` takes its status and Retry-After, ``body``
+    collects the bytes; ``ok()`` says whether it succeeded, ``error(provider_id)`` is the typed
+    error of a failed one (see ``http_error``)."""
+
+    def __init__(self):
+        self.status = 0
+        self.retry_after = None
+        self.body = b""
+
+    def head(self, response):
+        self.status = response.status
+        self.retry_after = next((h.value for h in response.headers if h.name.lower() == "retry-after"), None)
+
+    def ok(self):
+        return 200 <= self.status < 300
+
+    def error(self, provider_id):
+        return http_error(provider_id, self.status, self.retry_after, self.body)
+
+
 class SseEvents:
     """Server-sent events from body chunks cut anywhere: ``push(bytes)`` returns the ``data``
     of each event completed so far, ``finish()`` the last one if the body did not end it."""
@@ -203,9 +224,7 @@ class SpeechRequests(Stream):
         self._next_id = 0
         self._ended = False
         self._done = False
-        self._status = 0
-        self._retry_after = None
-        self._error_body = b""
+        self._answer = HttpAnswer()
         self._odd = b""  # a byte of a sample cut between two chunks
 
     def handle(self, input):
@@ -227,21 +246,19 @@ class SpeechRequests(Stream):
         if self._current is None or _answer_to(input) != self._current:
             return []
         if isinstance(input, t.Input_HttpResponse):
-            self._status = input.value[1].status
-            self._retry_after = next((h.value for h in input.value[1].headers
-                                      if h.name.lower() == "retry-after"), None)
+            self._answer.head(input.value[1])
             return []
         if isinstance(input, t.Input_HttpBody):
-            if not 200 <= self._status < 300:
-                self._error_body += input.value[1]
+            if not self._answer.ok():
+                self._answer.body += input.value[1]
                 return []
             pcm = self._odd + input.value[1]
             whole = len(pcm) - len(pcm) % 2
             self._odd = pcm[whole:]
             return [emit_tts(t.TtsEvent_Audio(t.TtsAudio(pcm[:whole], self._rate)))] if whole else []
-        if not 200 <= self._status < 300:
+        if not self._answer.ok():
             self._done = True
-            return [t.Action_Fail(http_error(self._provider, self._status, self._retry_after, self._error_body))]
+            return [t.Action_Fail(self._answer.error(self._provider))]
         self._current = None
         self._odd = b""
         return [emit_tts(t.TtsEvent_Flushed())] + self._next()
@@ -255,7 +272,7 @@ class SpeechRequests(Stream):
                 actions.append(emit_tts(t.TtsEvent_Flushed()))
                 continue
             self._next_id += 1
-            self._current, self._status, self._error_body = self._next_id, 0, b""
+            self._current, self._answer = self._next_id, HttpAnswer()
             actions.append(self._request(self._current, text))
         if self._current is None and self._ended:
             self._done = True
@@ -308,9 +325,7 @@ class TranscriptionRequests(Stream):
         self._next_id = 0
         self._ended = False
         self._done = False
-        self._status = 0
-        self._retry_after = None
-        self._body = b""
+        self._answer = HttpAnswer()
 
     def handle(self, input):
         if self._done:
@@ -328,19 +343,17 @@ class TranscriptionRequests(Stream):
         if self._current is None or _answer_to(input) != self._current[0]:
             return []
         if isinstance(input, t.Input_HttpResponse):
-            self._status = input.value[1].status
-            self._retry_after = next((h.value for h in input.value[1].headers
-                                      if h.name.lower() == "retry-after"), None)
+            self._answer.head(input.value[1])
             return []
         if isinstance(input, t.Input_HttpBody):
-            self._body += input.value[1]
-            if len(self._body) > self.MAX_ANSWER:
+            self._answer.body += input.value[1]
+            if len(self._answer.body) > self.MAX_ANSWER:
                 return self._fail(t.ProviderError_Protocol("the transcription answer is larger than 1 MiB"))
             return []
-        if not 200 <= self._status < 300:
-            return self._fail(http_error(self._provider, self._status, self._retry_after, self._body))
+        if not self._answer.ok():
+            return self._fail(self._answer.error(self._provider))
         try:
-            text = self._read(self._body).strip()
+            text = self._read(self._answer.body).strip()
         except (ValueError, KeyError, TypeError) as e:
             return self._fail(t.ProviderError_Protocol(f"unreadable transcription answer: {e}"))
         _, start_ms, end_ms = self._current
@@ -363,7 +376,7 @@ class TranscriptionRequests(Stream):
         if self._current is None and self._queue:
             samples, start_ms, end_ms = self._queue.pop(0)
             self._next_id += 1
-            self._current, self._status, self._body = (self._next_id, start_ms, end_ms), 0, b""
+            self._current, self._answer = (self._next_id, start_ms, end_ms), HttpAnswer()
             actions.append(self._request(self._next_id, samples))
         if self._current is None and self._ended:
             self._done = True

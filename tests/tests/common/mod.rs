@@ -111,6 +111,19 @@ pub fn llm_request(text: &str) -> voiceblox_host::plugin::OpenRequest {
     })
 }
 
+/// A 16 kHz STT request: interim results and the endpointing pause as given, nothing else asked.
+pub fn stt_request(interim_results: bool, endpointing_ms: Option<u32>) -> voiceblox_host::plugin::OpenRequest {
+    voiceblox_host::plugin::OpenRequest::Stt(voiceblox_host::plugin::stt::Request {
+        sample_rate: 16_000,
+        interim_results,
+        detect_language: false,
+        diarization: false,
+        keyterms: vec![],
+        endpointing_ms,
+        options: "{}".into(),
+    })
+}
+
 /// Collects a stream's events until it ends.
 pub async fn collect(stream: &mut StreamHandle) -> (Vec<Event>, Result<(), StreamError>) {
     let mut events = Vec::new();
