@@ -548,17 +548,41 @@ async fn a_transfer_step_that_cannot_transfer_says_why_and_goes_on_to_its_next_s
 /// is reported, and while the main one cools down the next turn goes straight to the fallback.
 #[tokio::test]
 async fn an_llm_that_cannot_serve_hands_the_request_to_its_fallback() {
-    let main = openai::start(OpenAiScript::new().api_key(KEY).chat(ChatScript::error(503)));
+    let (main, spare, mut conversation, _dir) = main_llm_fails_first(None, ChatScript::text(["Not asked."])).await;
+    // The main LLM is cooling down: the next turn is the spare's at once.
+    conversation.user_turn("How are you?");
+    assert_eq!(words(&mut conversation).await, ("Still the spare.".into(), false));
+    assert_eq!((main.chat_requests().len(), spare.chat_requests().len()), (1, 2));
+}
+
+/// With `fallbackCoolDownSecs: 0` the main LLM is not passed over: the next turn is its again.
+#[tokio::test]
+async fn without_a_cool_down_the_main_llm_takes_the_next_turn() {
+    let (main, spare, mut conversation, _dir) =
+        main_llm_fails_first(Some(0), ChatScript::text(["Main is back."])).await;
+    conversation.user_turn("How are you?");
+    assert_eq!(words(&mut conversation).await, ("Main is back.".into(), false));
+    assert_eq!((main.chat_requests().len(), spare.chat_requests().len()), (2, 1));
+}
+
+/// A conversation whose main LLM answers its first request with 503 and its next with `then`:
+/// the greeting is the spare's, the same request went to both, and the switch was reported.
+async fn main_llm_fails_first(
+    cool_down_secs: Option<u32>,
+    then: ChatScript,
+) -> (openai::OpenAiFake, openai::OpenAiFake, Conversation, tempfile::TempDir) {
+    let main = openai::start(OpenAiScript::new().api_key(KEY).chat(ChatScript::error(503)).chat(then));
     let spare = openai::start(
         OpenAiScript::new()
             .api_key("sk-spare")
             .chat(ChatScript::text(["Hello from the spare."]))
             .chat(ChatScript::text(["Still the spare."])),
     );
-    let (runtime, _dir) = common::runtime(&["127.0.0.1"], &[]).await;
+    let (runtime, dir) = common::runtime(&["127.0.0.1"], &[]).await;
     let json = json!({
         "instructions": "You are Ava.",
         "llm": {"model": "gpt-4.1-mini", "provider": "openai", "apiKey": KEY, "baseURL": main.base_url(),
+                "fallbackCoolDownSecs": cool_down_secs,
                 "fallbacks": [{"model": "llama-3.3-70b", "provider": "openai", "apiKey": "sk-spare", "baseURL": spare.base_url()}]},
         "steps": [
             {"id": "start", "type": "start", "command": "Greet the user.", "nextStepIds": {"next": "talk"}},
@@ -588,9 +612,5 @@ async fn an_llm_that_cannot_serve_hands_the_request_to_its_fallback() {
     let second = spare.chat_requests()[0].json().unwrap();
     assert_eq!(first["messages"], second["messages"]);
     assert_eq!(second["model"], "llama-3.3-70b");
-
-    // The main LLM is cooling down: the next turn is the spare's at once.
-    conversation.user_turn("How are you?");
-    assert_eq!(words(&mut conversation).await, ("Still the spare.".into(), false));
-    assert_eq!((main.chat_requests().len(), spare.chat_requests().len()), (1, 2));
+    (main, spare, conversation, dir)
 }

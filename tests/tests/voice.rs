@@ -362,36 +362,54 @@ fn switch(kind: &str, from: &str, to: &str) -> (String, String, String) {
 }
 
 /// OpenAI's speech endpoint answers 503 to the greeting: Deepgram's voice, the fallback, says
-/// it (and, with OpenAI cooling down, the answer too); nobody hears a failure.
+/// it (and, with OpenAI cooling down, the answer too); nobody hears a failure. The cool-down is
+/// set long, so a slow machine cannot outlast it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tts_outage_hands_the_utterance_to_the_fallback_voice() {
+    let (fakes, run) = greeting_voice_fails(Some(600), SpeechScript::error(503)).await;
+    assert_eq!(speech_inputs(&fakes), ["Hello! Read me a line."], "OpenAI was tried once, then left to cool");
+    assert_eq!(deepgram_spoke(&fakes), ["Hello! Read me a line.", "That is a generous way to describe him."]);
+    // Both were heard: the greeting before the user spoke, the answer after.
+    let audible_ms = run.frames.iter().filter(|(_, f)| audible(f)).count() * 20;
+    assert!(audible_ms >= 1000, "only {audible_ms} ms of the agent heard");
+}
+
+/// With `fallbackCoolDownSecs: 0` the failed voice is not passed over: the answer goes to
+/// OpenAI first again, which speaks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_cool_down_the_main_voice_is_tried_first_again() {
+    let (fakes, _) = greeting_voice_fails(Some(0), SpeechScript::tone()).await;
+    assert_eq!(speech_inputs(&fakes), ["Hello! Read me a line.", "That is a generous way to describe him."]);
+    assert_eq!(deepgram_spoke(&fakes), ["Hello! Read me a line."]);
+}
+
+/// A session whose OpenAI voice answers the greeting with 503 and the next request with
+/// `then`, Deepgram's voice its fallback; only the greeting's switch is reported, and no error.
+async fn greeting_voice_fails(cool_down_secs: Option<u32>, then: SpeechScript) -> (Fakes, Run) {
     let fakes = Fakes {
         openai: OpenAiScript::new()
             .api_key(OPENAI_KEY)
             .chat(ChatScript::text(["That is a generous ", "way to describe him."]))
             .speech(SpeechScript::error(503))
+            .speech(then)
             .start(),
         deepgram: hears_the_sentence(),
     };
     let mut config = config(&fakes, read_me_a_line(), true);
     let spare = json!({"provider": "deepgram", "model": "aura-2-thalia-en"});
     config.tts.fallbacks = vec![serde_json::from_value(spare).unwrap()];
+    config.tts.fallback_cool_down_secs = cool_down_secs;
     let run = run(&fakes, config, timeline(500, 9000)).await;
 
     assert_eq!(errors(&run), Vec::<String>::new());
     assert_eq!(switches(&run), [switch("tts", "openai/gpt-4o-mini-tts", "deepgram/aura-2-thalia-en")]);
-    assert_eq!(speech_inputs(&fakes), ["Hello! Read me a line."], "OpenAI was tried once, then left to cool");
-    let spoken: Vec<String> = fakes
-        .deepgram
-        .speak_requests()
-        .iter()
-        .map(|r| r.json().unwrap()["text"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(spoken, ["Hello! Read me a line.", "That is a generous way to describe him."]);
-    // Both were heard: the greeting before the user spoke, the answer after.
-    let audible_ms = run.frames.iter().filter(|(_, f)| audible(f)).count() * 20;
-    assert!(audible_ms >= 1000, "only {audible_ms} ms of the agent heard");
     assert_eq!(llm_requests(&fakes).len(), 1);
+    (fakes, run)
+}
+
+fn deepgram_spoke(fakes: &Fakes) -> Vec<String> {
+    let requests = fakes.deepgram.speak_requests();
+    requests.iter().map(|r| r.json().unwrap()["text"].as_str().unwrap().to_string()).collect()
 }
 
 /// Deepgram's first connection dies mid-sentence (1011): the next STT of the chain is opened

@@ -51,6 +51,10 @@ pub struct LLMConfig {
     /// before its first token), in order; each a whole LLM section (its own fallbacks unused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<LLMConfig>,
+    /// [ours] Seconds a provider of this chain that could not serve is passed over before it is
+    /// tried first again (default 30; 0: always first). Read from the main section only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_cool_down_secs: Option<u32>,
 }
 
 impl LLMConfig {
@@ -86,6 +90,10 @@ pub struct TTSConfig {
     /// its first audio), in order; each a whole TTS section (its own fallbacks unused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<TTSConfig>,
+    /// [ours] Seconds a provider of this chain that could not serve is passed over before it is
+    /// tried first again (default 30; 0: always first). Read from the main section only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_cool_down_secs: Option<u32>,
 }
 
 impl TTSConfig {
@@ -116,6 +124,10 @@ pub struct STTConfig {
     /// each a whole STT section taking the same audio (its own fallbacks unused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<STTConfig>,
+    /// [ours] Seconds a provider of this chain that could not serve is passed over before it is
+    /// tried first again (default 30; 0: always first). Read from the main section only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_cool_down_secs: Option<u32>,
 }
 
 impl STTConfig {

@@ -6,6 +6,7 @@ use super::toolbox::Toolbox;
 use crate::config::{AgentConfig, ConversationStep, LLMConfig};
 use crate::events::{AgentEvent, EventSink};
 use crate::plugin::PluginRuntime;
+use crate::providers::chain::cool_down;
 use crate::providers::{ChatLlm, settings};
 use crate::record::Recorder;
 use crate::transport::UserLink;
@@ -87,5 +88,7 @@ fn chat_llm(runtime: &PluginRuntime, config: &LLMConfig, language: &str) -> Chat
     let one = |config: &LLMConfig| {
         ChatLlm::new(runtime.clone(), settings::llm(config, language), config.temperature, config.max_tokens)
     };
-    one(config).with_fallbacks(config.fallbacks.iter().map(one))
+    one(config)
+        .with_fallbacks(config.fallbacks.iter().map(one))
+        .with_cool_down(cool_down(config.fallback_cool_down_secs))
 }

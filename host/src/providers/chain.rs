@@ -12,8 +12,13 @@ use crate::events::{AgentEvent, EventSink};
 use crate::plugin::StreamError;
 use crate::plugin::types::ProviderError;
 
-/// How long a provider that failed is passed over.
+/// How long a provider that failed is passed over, unless the config says otherwise.
 pub const COOL_DOWN: Duration = Duration::from_secs(30);
+
+/// The cool-down a config's `fallbackCoolDownSecs` asks for.
+pub fn cool_down(secs: Option<u32>) -> Duration {
+    secs.map_or(COOL_DOWN, |secs| Duration::from_secs(u64::from(secs)))
+}
 
 /// Whether a failure hands the request to the next provider: the provider could not serve
 /// it now (unreachable, slow, rate-limited, failing). A bad key or a bad request would fail

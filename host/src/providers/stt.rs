@@ -99,6 +99,12 @@ impl Transcriber {
         Self { chain: self.chain.reporting_to(sink), ..self }
     }
 
+    /// Passing a failed provider over for `cool_down` instead of [`super::chain::COOL_DOWN`]
+    /// (after [`Self::with_fallbacks`], which starts a new chain).
+    pub fn with_cool_down(self, cool_down: Duration) -> Self {
+        Self { chain: self.chain.with_cool_down(cool_down), ..self }
+    }
+
     /// The configured provider's input rate (16 kHz unless it declared another).
     pub fn sample_rate(&self) -> u32 {
         stt_input(&self.runtime, &self.providers[0].provider).map_or(16_000, |input| input.sample_rate)

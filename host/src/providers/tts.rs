@@ -10,6 +10,7 @@
 //! voice); the next utterance starts on the next provider, since the failed one is cooling.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::chain::{ChainState, switches_provider};
 use crate::audio::AudioFrame;
@@ -79,6 +80,12 @@ impl Speaker {
     /// Reporting provider switches to `sink`.
     pub fn reporting_to(self, sink: Arc<dyn EventSink>) -> Self {
         Self { chain: self.chain.reporting_to(sink), ..self }
+    }
+
+    /// Passing a failed provider over for `cool_down` instead of [`super::chain::COOL_DOWN`]
+    /// (after [`Self::with_fallbacks`], which starts a new chain).
+    pub fn with_cool_down(self, cool_down: Duration) -> Self {
+        Self { chain: self.chain.with_cool_down(cool_down), ..self }
     }
 
     /// The rate the configured provider produces by default (its first declared rate).

@@ -18,6 +18,7 @@ use crate::clock::now;
 use crate::events::{AgentEvent, ErrorCode};
 use crate::flow::{Conversation, FlowContext};
 use crate::plugin::StreamError;
+use crate::providers::chain::cool_down;
 use crate::providers::stt::Transcription;
 use crate::providers::{Speaker, SttChunk, Synthesis, Transcriber, TtsChunk, settings};
 use crate::record::format::Entry;
@@ -39,6 +40,7 @@ pub async fn run(
     let speaker =
         Speaker::new(ctx.runtime.clone(), settings::tts(&config.tts, &config.language), config.tts.voice_id.clone())
             .with_fallbacks(spare_voices)
+            .with_cool_down(cool_down(config.tts.fallback_cool_down_secs))
             .reporting_to(ctx.sink.clone());
     let transcriber = Transcriber::new(
         ctx.runtime.clone(),
@@ -48,6 +50,7 @@ pub async fn run(
         config.stt.language_detection.unwrap_or(false),
     )
     .with_fallbacks(config.stt.fallbacks.iter().map(|f| settings::stt(f, &config.language)))
+    .with_cool_down(cool_down(config.stt.fallback_cool_down_secs))
     .reporting_to(ctx.sink.clone());
     let vad_model = config.turn_taking.as_ref().and_then(|t| t.vad).unwrap_or_default();
     let replaying = ctx.runtime.egress().is_replaying();
