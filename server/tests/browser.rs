@@ -101,10 +101,15 @@ fn assert_conversation(run: &PageRun, expected_errors: &[&str]) {
         .iter()
         .map(|u| (u["role"].as_str().unwrap(), u["text"].as_str().unwrap(), u["interim"] == true))
         .collect();
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    // The greeting, then the sentence and its answer. Chromium's fake capture loops its file, and
+    // on a slow run (seen once in CI, through the LiveKit room) the sentence came round again and
+    // was answered again before Stop: every further turn must be that same exchange.
+    assert!(lines.len() >= 3 && lines.len() % 2 == 1, "{lines:?}");
     assert!(lines[0].0 == "assistant" && lines[0].1.contains("Welcome to the Grand!"), "{lines:?}");
-    assert!(lines[1].0 == "user" && lines[1].1.contains(LIBRIVOX_TEXT), "{lines:?}");
-    assert!(lines[2].0 == "assistant" && lines[2].1.contains(ANSWER), "{lines:?}");
+    for exchange in lines[1..].chunks(2) {
+        assert!(exchange[0].0 == "user" && exchange[0].1.contains(LIBRIVOX_TEXT), "{lines:?}");
+        assert!(exchange[1].0 == "assistant" && exchange[1].1.contains(ANSWER), "{lines:?}");
+    }
     assert!(lines.iter().all(|l| !l.2), "an interim line left: {lines:?}");
     assert!(view["metricsRows"].as_u64().unwrap() >= 2, "{view}");
     let errors: Vec<&str> = run.summary["consoleErrors"]
